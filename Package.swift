@@ -1,0 +1,45 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Debian packages behind the three C libraries; `Tools/deps` installs them.
+func systemLibrary(_ name: String, pkgConfig: String, apt: String) -> Target {
+    .systemLibrary(name: name, pkgConfig: pkgConfig, providers: [.apt([apt])])
+}
+
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+let propertyBased = Target.Dependency.product(name: "PropertyBased", package: "swift-property-based")
+
+let package = Package(
+    name: "Assay",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "assay", targets: ["assay"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+    ],
+    targets: [
+        // Layer 0: C libraries, touched only by their wrapper module.
+        systemLibrary("CRocksDB", pkgConfig: "rocksdb", apt: "librocksdb-dev"),
+        systemLibrary("CSecp256k1", pkgConfig: "libsecp256k1", apt: "libsecp256k1-dev"),
+        systemLibrary("COpenSSL", pkgConfig: "libcrypto", apt: "libssl-dev"),
+
+        // Layer 1: encoding and cryptography.
+        .target(name: "AssayCodec"),
+        .target(name: "AssayCrypto", dependencies: ["CSecp256k1", "COpenSSL", "AssayCodec"]),
+
+        // Layer 2: values and storage protocols.
+        .target(name: "AssayTypes", dependencies: ["AssayCodec", "AssayCrypto"]),
+        .target(name: "AssayStorage", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes"]),
+
+        // Layer 7: the one executable.
+        .executableTarget(
+            name: "assay",
+            dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", argumentParser]
+        ),
+
+        .testTarget(name: "AssayCodecTests", dependencies: ["AssayCodec", propertyBased]),
+    ],
+    swiftLanguageModes: [.v6]
+)

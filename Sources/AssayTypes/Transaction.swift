@@ -1,0 +1,133 @@
+import AssayCodec
+import AssayCrypto
+
+/// A signed transaction: who sends it, in which chain, in what order, for what fee, doing what.
+///
+/// The signature is BIP-340 over `signingHash`, the SHA-256 of the canonical bytes of every field but the
+/// signature. The transaction hash is SHA-256 of the whole canonical encoding.
+public struct Transaction: Hashable, Sendable {
+    public static let chainIDBound = 64
+    public static let encodedBytesMax = 1 << 20
+
+    public var chainID: String
+    public var sender: PublicKey
+    public var nonce: UInt64
+    public var fee: Amount
+    public var body: TransactionBody
+    public var signature: Signature
+
+    public init(
+        chainID: String, sender: PublicKey, nonce: UInt64, fee: Amount, body: TransactionBody, signature: Signature
+    ) {
+        self.chainID = chainID
+        self.sender = sender
+        self.nonce = nonce
+        self.fee = fee
+        self.body = body
+        self.signature = signature
+    }
+
+    /// Builds and signs a transaction with `key`.
+    public static func signed(
+        chainID: String, nonce: UInt64, fee: Amount, body: TransactionBody, key: SecretKey
+    ) throws(CryptoError) -> Transaction {
+        let hash = signingHash(chainID: chainID, sender: key.publicKey, nonce: nonce, fee: fee, body: body)
+        return Transaction(
+            chainID: chainID, sender: key.publicKey, nonce: nonce, fee: fee, body: body,
+            signature: try key.sign(hash.bytes))
+    }
+
+    public var senderAddress: Address { Address(publicKey: sender) }
+
+    public var hash: Hash { SHA256.hash(canonicalBytes) }
+
+    public var signingHash: Hash {
+        Self.signingHash(chainID: chainID, sender: sender, nonce: nonce, fee: fee, body: body)
+    }
+
+    public var hasValidSignature: Bool { sender.verify(signature, for: signingHash.bytes) }
+
+    static func signingHash(chainID: String, sender: PublicKey, nonce: UInt64, fee: Amount, body: TransactionBody)
+        -> Hash
+    {
+        var writer = CanonicalWriter(reservingCapacity: 160)
+        writeUnsigned(&writer, chainID: chainID, sender: sender, nonce: nonce, fee: fee, body: body)
+        return SHA256.hash(writer.bytes)
+    }
+
+    private static func writeUnsigned(
+        _ writer: inout CanonicalWriter, chainID: String, sender: PublicKey, nonce: UInt64, fee: Amount,
+        body: TransactionBody
+    ) {
+        writer.write(chainID)
+        writer.write(sender)
+        writer.write(nonce)
+        writer.write(fee)
+        writer.write(body)
+    }
+}
+
+extension Transaction: CanonicalCodable {
+    public func encode(to writer: inout CanonicalWriter) {
+        Self.writeUnsigned(&writer, chainID: chainID, sender: sender, nonce: nonce, fee: fee, body: body)
+        writer.write(signature)
+    }
+
+    public init(from reader: inout CanonicalReader) throws(CodecError) {
+        chainID = try reader.readString(bound: Self.chainIDBound)
+        sender = try reader.read()
+        nonce = try reader.readUInt64()
+        fee = try reader.readUInt64()
+        body = try reader.read()
+        signature = try reader.read()
+    }
+}
+
+/// What a transaction does. Tags are fixed forever once assigned (docs/encoding.md).
+public enum TransactionBody: Hashable, Sendable {
+    case transfer(Transfer)
+
+    public var kindName: String {
+        switch self {
+        case .transfer: "transfer"
+        }
+    }
+}
+
+extension TransactionBody: CanonicalCodable {
+    public func encode(to writer: inout CanonicalWriter) {
+        switch self {
+        case let .transfer(transfer):
+            writer.writeULEB128(0)
+            writer.write(transfer)
+        }
+    }
+
+    public init(from reader: inout CanonicalReader) throws(CodecError) {
+        switch try reader.readTag() {
+        case 0: self = .transfer(try reader.read())
+        case let tag: throw .unknownTag(tag, type: "TransactionBody")
+        }
+    }
+}
+
+/// Moves `amount` base units from the sender to `recipient`.
+public struct Transfer: Hashable, Sendable, CanonicalCodable {
+    public var recipient: Address
+    public var amount: Amount
+
+    public init(recipient: Address, amount: Amount) {
+        self.recipient = recipient
+        self.amount = amount
+    }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        writer.write(recipient)
+        writer.write(amount)
+    }
+
+    public init(from reader: inout CanonicalReader) throws(CodecError) {
+        recipient = try reader.read()
+        amount = try reader.readUInt64()
+    }
+}
