@@ -39,6 +39,8 @@ let package = Package(
             dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", argumentParser]
         ),
 
+        .executableTarget(name: "AssayBench", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage"]),
+
         .testTarget(name: "AssayCodecTests", dependencies: ["AssayCodec", propertyBased]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,26 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `Tools/bench [SUITE...]`: release-mode benchmarks that print one figure a line.
+/// Each suite registers itself here; with no argument the foundation suite runs.
+@main
+struct BenchMain {
+    static let suites: [(name: String, run: @Sendable () throws -> Void)] = [
+        ("foundation", FoundationBench.run),
+    ]
+
+    static func main() throws {
+        let requested = Array(CommandLine.arguments.dropFirst())
+        let names = requested.isEmpty ? ["foundation"] : requested
+        for name in names {
+            guard let suite = suites.first(where: { $0.name == name }) else {
+                let known = suites.map(\.name).joined(separator: ", ")
+                print("unknown bench suite '\(name)'; known: \(known)")
+                exit(2)
+            }
+            print("== \(name)")
+            try suite.run()
+        }
+    }
+}
