@@ -39,9 +39,15 @@ let package = Package(
             dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", argumentParser]
         ),
 
-        .executableTarget(name: "AssayBench", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage"]),
+        // Direct C loops over libsecp256k1 and libcrypto: the baselines the bench compares the wrappers with.
+        .target(name: "BenchBaselines", linkerSettings: [.linkedLibrary("secp256k1"), .linkedLibrary("crypto")]),
+        .executableTarget(
+            name: "AssayBench",
+            dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "BenchBaselines"]
+        ),
 
         .testTarget(name: "AssayCodecTests", dependencies: ["AssayCodec", propertyBased]),
+        .testTarget(name: "AssayCryptoTests", dependencies: ["AssayCrypto", propertyBased], exclude: ["Vectors"]),
     ],
     swiftLanguageModes: [.v6]
 )
