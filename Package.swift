@@ -42,6 +42,7 @@ let package = Package(
         .executableTarget(name: "AssayBench", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage"]),
 
         .testTarget(name: "AssayCodecTests", dependencies: ["AssayCodec", propertyBased]),
+        .testTarget(name: "AssayTypesTests", dependencies: ["AssayTypes", propertyBased]),
     ],
     swiftLanguageModes: [.v6]
 )
