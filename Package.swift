@@ -48,6 +48,7 @@ let package = Package(
 
         .testTarget(name: "AssayCodecTests", dependencies: ["AssayCodec", propertyBased]),
         .testTarget(name: "AssayCryptoTests", dependencies: ["AssayCrypto", propertyBased], exclude: ["Vectors"]),
+        .testTarget(name: "AssayTypesTests", dependencies: ["AssayTypes", propertyBased]),
     ],
     swiftLanguageModes: [.v6]
 )
