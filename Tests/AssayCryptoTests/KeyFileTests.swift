@@ -129,7 +129,7 @@ struct KeyFileTests {
         let directory = try TemporaryDirectory()
         let path = directory.file("k.json")
         let json = try KeyFile(key: try SecretKey.generate(), protection: .insecurePlaintext).json
-        FileManager.default.createFile(atPath: path, contents: Data(json[..<40]))
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(json[..<40])))
         let error = try #require(throws: KeyFileError.self) { try KeyFile.read(from: path) }
         #expect(error.description.contains("truncated"))
     }
