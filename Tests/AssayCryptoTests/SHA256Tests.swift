@@ -1,4 +1,5 @@
 import Dispatch
+import PropertyBased
 import Synchronization
 import Testing
 @testable import AssayCrypto
@@ -43,5 +44,44 @@ struct SHA256Tests {
             #expect(all[0] == expected)
             #expect(all[1] == expected)
         }
+    }
+}
+
+@Suite("Digest32 values")
+struct Digest32Tests {
+    static let digestBytes = Gen.uint8().array(of: 32...32)
+
+    @Test func bytesRoundTripAndDescribeAsHex() async {
+        await propertyCheck(count: 500, input: Self.digestBytes) { bytes in
+            let digest = Digest32(bytes)
+            #expect(digest.bytes == bytes)
+            #expect(digest.description == Hex.encode(bytes))
+            #expect(digest.withUnsafeBytes { Array($0) } == bytes)
+        }
+    }
+
+    /// Digests sort like their bytes, which sorted arrays of hashes (e.g. Merkle leaves) rely on.
+    @Test func orderIsByteWiseLexicographic() async {
+        await propertyCheck(count: 2_000, input: Self.digestBytes, Self.digestBytes) { left, right in
+            #expect((Digest32(left) < Digest32(right)) == left.lexicographicallyPrecedes(right))
+            #expect((Digest32(left) == Digest32(right)) == (left == right))
+        }
+    }
+
+    @Test func digestsThatDifferInOneByteOrderByThatByte() {
+        for index in 0..<32 {
+            var low = [UInt8](repeating: 0x80, count: 32)
+            var high = low
+            low[index] = 0x7f
+            high[index] = 0x81
+            #expect(Digest32(low) < Digest32(high))
+            #expect(!(Digest32(high) < Digest32(low)))
+            #expect(Set([Digest32(low), Digest32(high), Digest32(low)]).count == 2)
+        }
+    }
+
+    @Test func hashingADigestHashesItsBytes() {
+        let digest = SHA256.hash(Array("abc".utf8))
+        #expect(SHA256.hash(digest) == SHA256.hash(digest.bytes))
     }
 }
