@@ -49,6 +49,7 @@ let package = Package(
         .testTarget(name: "AssayCodecTests", dependencies: ["AssayCodec", propertyBased]),
         .testTarget(name: "AssayCryptoTests", dependencies: ["AssayCrypto", propertyBased], exclude: ["Vectors"]),
         .testTarget(name: "AssayTypesTests", dependencies: ["AssayTypes", propertyBased]),
+        .testTarget(name: "assayTests", dependencies: ["assay", "AssayCrypto"]),
     ],
     swiftLanguageModes: [.v6]
 )

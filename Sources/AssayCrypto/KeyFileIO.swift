@@ -45,7 +45,7 @@ enum KeyFileIO {
         if isDirectory(path) { throw .isDirectory(path: path) }
         let temporary = path + ".tmp-" + Hex.encode((try? OSRandom.bytes(6)) ?? [])
         do {
-            try writeSynced(bytes, to: temporary)
+            try writeSynced(bytes, to: temporary, for: path)
             try moveIntoPlace(temporary, path, replacing: replacing)
         } catch {
             unlink(temporary)
@@ -54,22 +54,23 @@ enum KeyFileIO {
         syncDirectory(of: path)
     }
 
-    private static func writeSynced(_ bytes: [UInt8], to temporary: String) throws(KeyFileError) {
+    /// Errors name `path`, the file the operator asked for, rather than the temporary name.
+    private static func writeSynced(_ bytes: [UInt8], to temporary: String, for path: String) throws(KeyFileError) {
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw .writeFailed(path: temporary, reason: describe(errno)) }
+        guard fd >= 0 else { throw .writeFailed(path: path, reason: describe(errno)) }
         defer { close(fd) }
         // The umask can only clear bits, but be explicit: a key file is readable by its owner alone.
-        guard fchmod(fd, 0o600) == 0 else { throw .writeFailed(path: temporary, reason: describe(errno)) }
+        guard fchmod(fd, 0o600) == 0 else { throw .writeFailed(path: path, reason: describe(errno)) }
         var offset = 0
         while offset < bytes.count {
             let count = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
             if count < 0 {
                 if errno == EINTR { continue }
-                throw .writeFailed(path: temporary, reason: describe(errno))
+                throw .writeFailed(path: path, reason: describe(errno))
             }
             offset += count
         }
-        guard fsync(fd) == 0 else { throw .writeFailed(path: temporary, reason: describe(errno)) }
+        guard fsync(fd) == 0 else { throw .writeFailed(path: path, reason: describe(errno)) }
     }
 
     /// `link` fails if the target exists, which makes "never overwrite a key" atomic; `rename` replaces.

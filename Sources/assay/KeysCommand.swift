@@ -87,6 +87,14 @@ extension Keys {
         var directory: String
 
         func run() throws {
+            let listing = try Self.listing(of: directory)
+            for line in listing.lines { print(line) }
+            for note in listing.skipped { printError(note) }
+        }
+
+        /// One line per key file (address, file name, protection), sorted by file name, and a note for each
+        /// `.json` file that is not a readable key file.
+        static func listing(of directory: String) throws -> (lines: [String], skipped: [String]) {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) else {
                 throw CommandFailure("directory '\(directory)' does not exist")
@@ -95,19 +103,21 @@ extension Keys {
             let names = try FileManager.default.contentsOfDirectory(atPath: directory)
                 .filter { $0.hasSuffix(".json") }
                 .sorted()
+            var lines: [String] = []
+            var skipped: [String] = []
             for name in names {
                 do {
                     let keyFile = try KeyFile.read(from: directory + "/" + name)
-                    print("\(keyFile.address)  \(name)  \(keyFile.isEncrypted ? "encrypted" : "plaintext")")
+                    lines.append("\(keyFile.address)  \(name)  \(keyFile.isEncrypted ? "encrypted" : "plaintext")")
                 } catch {
-                    printError("skipping \(name): \(error)")
+                    skipped.append("skipping \(name): \(error)")
                 }
             }
+            return (lines, skipped)
         }
     }
 }
 
-/// File-system errors already name the path; errors about the content get it as a prefix.
 private func readKeyFile(_ path: String) throws(CommandFailure) -> KeyFile {
     do {
         return try KeyFile.read(from: path)
