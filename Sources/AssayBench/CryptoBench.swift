@@ -36,7 +36,8 @@ enum CryptoBench {
                 })
         }
         compareHashing(size: 200, operations: 400_000, label: "sha256 200 B", unit: "hash/s", scale: 1)
-        compareHashing(size: 1 << 20, operations: 150, label: "sha256 1 MiB", unit: "GB/s", scale: Double(1 << 20) / 1e9)
+        compareHashing(
+            size: 1 << 20, operations: 150, label: "sha256 1 MiB", unit: "GB/s", scale: Double(1 << 20) / 1e9)
     }
 
     private static func compareHashing(size: Int, operations: Int, label: String, unit: String, scale: Double) {
