@@ -5,6 +5,7 @@ import AssayTypes
 /// The foundation figures: every suite of issue 2 in one run.
 enum FoundationBench {
     static func run() throws {
+        try CryptoBench.run()
         try CodecBench.run()
     }
 }
