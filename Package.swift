@@ -33,16 +33,20 @@ let package = Package(
         .target(name: "AssayTypes", dependencies: ["AssayCodec", "AssayCrypto"]),
         .target(name: "AssayStorage", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes"]),
 
+        // Layer 5: adapters.
+        .target(name: "AssayRocksDB", dependencies: ["CRocksDB", "AssayStorage"]),
+
         // Layer 7: the one executable.
         .executableTarget(
             name: "assay",
-            dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", argumentParser]
+            dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayRocksDB", argumentParser]
         ),
 
         .executableTarget(name: "AssayBench", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage"]),
 
         .testTarget(name: "AssayCodecTests", dependencies: ["AssayCodec", propertyBased]),
         .testTarget(name: "AssayTypesTests", dependencies: ["AssayTypes", propertyBased]),
+        .testTarget(name: "AssayStorageTests", dependencies: ["AssayStorage", "AssayRocksDB", "AssayCodec", "AssayCrypto"]),
     ],
     swiftLanguageModes: [.v6]
 )
