@@ -42,7 +42,11 @@ let package = Package(
             dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayRocksDB", argumentParser]
         ),
 
-        .executableTarget(name: "AssayBench", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage"]),
+        .target(name: "BenchBaselines", linkerSettings: [.linkedLibrary("rocksdb")]),
+        .executableTarget(
+            name: "AssayBench",
+            dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayRocksDB", "BenchBaselines"]
+        ),
 
         .testTarget(name: "AssayCodecTests", dependencies: ["AssayCodec", propertyBased]),
         .testTarget(name: "AssayTypesTests", dependencies: ["AssayTypes", propertyBased]),

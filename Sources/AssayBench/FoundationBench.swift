@@ -6,6 +6,7 @@ import AssayTypes
 enum FoundationBench {
     static func run() throws {
         try CodecBench.run()
+        try StorageBench.run()
     }
 }
 
