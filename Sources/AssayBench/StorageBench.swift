@@ -5,7 +5,8 @@ import Foundation
 
 /// RocksDB batched puts and random point gets through `RocksDBStore`, each beside the same work done by
 /// a C loop over RocksDB's C API with the same options (BenchBaselines/rocksdb_baseline.c).
-/// Runs alternate between the two so that machine noise falls on both; medians are printed.
+/// Runs alternate between the two and the best of each is printed: on a shared machine the slower runs
+/// measure other processes (both sides spend the same CPU time per key), the fastest run the code itself.
 enum StorageBench {
     static let keyCount = 200_000
     static let keyBytes = 32
@@ -33,9 +34,9 @@ enum StorageBench {
                 try measureWrapper(workload, into: &wrapper)
             }
         }
-        Measure.line("rocksdb batched put (32 B keys, 200 B values, 5,000 per batch)", median(wrapper.puts), "keys/s",
-                     baseline: median(baseline.puts))
-        Measure.line("rocksdb random point get", median(wrapper.gets), "gets/s", baseline: median(baseline.gets))
+        Measure.line("rocksdb batched put (32 B keys, 200 B values, 5,000 per batch)", best(wrapper.puts), "keys/s",
+                     baseline: best(baseline.puts))
+        Measure.line("rocksdb random point get", best(wrapper.gets), "gets/s", baseline: best(baseline.gets))
     }
 
     /// Random keys, one shared value and a random read order, made once and used by every run.
@@ -109,5 +110,5 @@ enum StorageBench {
         try body(path)
     }
 
-    static func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+    static func best(_ rates: [Double]) -> Double { rates.max() ?? 0 }
 }
