@@ -33,23 +33,30 @@ let package = Package(
         .target(name: "AssayTypes", dependencies: ["AssayCodec", "AssayCrypto"]),
         .target(name: "AssayStorage", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes"]),
 
+        // Layer 5: adapters.
+        .target(name: "AssayRocksDB", dependencies: ["CRocksDB", "AssayStorage"]),
+
         // Layer 7: the one executable.
         .executableTarget(
             name: "assay",
-            dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", argumentParser]
+            dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayRocksDB", argumentParser]
         ),
 
-        // Direct C loops over libsecp256k1 and libcrypto: the baselines the bench compares the wrappers with.
-        .target(name: "BenchBaselines", linkerSettings: [.linkedLibrary("secp256k1"), .linkedLibrary("crypto")]),
+        // Direct C loops over libsecp256k1, libcrypto and RocksDB: the baselines the bench compares the wrappers with.
+        .target(
+            name: "BenchBaselines",
+            linkerSettings: [.linkedLibrary("secp256k1"), .linkedLibrary("crypto"), .linkedLibrary("rocksdb")]
+        ),
         .executableTarget(
             name: "AssayBench",
-            dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "BenchBaselines"]
+            dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayRocksDB", "BenchBaselines"]
         ),
 
         .testTarget(name: "AssayCodecTests", dependencies: ["AssayCodec", propertyBased]),
         .testTarget(name: "AssayCryptoTests", dependencies: ["AssayCrypto", propertyBased], exclude: ["Vectors"]),
         .testTarget(name: "AssayTypesTests", dependencies: ["AssayTypes", propertyBased]),
         .testTarget(name: "assayTests", dependencies: ["assay", "AssayCrypto"]),
+        .testTarget(name: "AssayStorageTests", dependencies: ["AssayStorage", "AssayRocksDB", "AssayCodec", "AssayCrypto"]),
     ],
     swiftLanguageModes: [.v6]
 )

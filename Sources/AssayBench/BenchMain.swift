@@ -10,6 +10,7 @@ struct BenchMain {
         ("foundation", FoundationBench.run),
         ("codec", CodecBench.run),
         ("crypto", CryptoBench.run),
+        ("storage", StorageBench.run),
     ]
 
     static func main() throws {

@@ -7,6 +7,7 @@ enum FoundationBench {
     static func run() throws {
         try CryptoBench.run()
         try CodecBench.run()
+        try StorageBench.run()
     }
 }
 
