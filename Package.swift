@@ -32,6 +32,7 @@ let package = Package(
         // Layer 2: values and storage protocols.
         .target(name: "AssayTypes", dependencies: ["AssayCodec", "AssayCrypto"]),
         .target(name: "AssayStorage", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes"]),
+        .target(name: "AssayKernels", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes"]),
 
         // Layer 7: the one executable.
         .executableTarget(
@@ -42,6 +43,7 @@ let package = Package(
         .executableTarget(name: "AssayBench", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage"]),
 
         .testTarget(name: "AssayCodecTests", dependencies: ["AssayCodec", propertyBased]),
+        .testTarget(name: "AssayKernelsTests", dependencies: ["AssayKernels", "AssayCodec", "AssayTypes"]),
     ],
     swiftLanguageModes: [.v6]
 )
