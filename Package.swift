@@ -24,6 +24,8 @@ let package = Package(
         systemLibrary("CRocksDB", pkgConfig: "rocksdb", apt: "librocksdb-dev"),
         systemLibrary("CSecp256k1", pkgConfig: "libsecp256k1", apt: "libsecp256k1-dev"),
         systemLibrary("COpenSSL", pkgConfig: "libcrypto", apt: "libssl-dev"),
+        // Exact int8 matrix-product micro-kernels (AVX2 chosen at run time), used only by AssayKernels.
+        .target(name: "CKernels"),
 
         // Layer 1: encoding and cryptography.
         .target(name: "AssayCodec"),
@@ -32,7 +34,7 @@ let package = Package(
         // Layer 2: values and storage protocols.
         .target(name: "AssayTypes", dependencies: ["AssayCodec", "AssayCrypto"]),
         .target(name: "AssayStorage", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes"]),
-        .target(name: "AssayKernels", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes"]),
+        .target(name: "AssayKernels", dependencies: ["CKernels", "AssayCodec", "AssayCrypto", "AssayTypes"]),
 
         // Layer 7: the one executable.
         .executableTarget(
@@ -40,7 +42,9 @@ let package = Package(
             dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", argumentParser]
         ),
 
-        .executableTarget(name: "AssayBench", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage"]),
+        .executableTarget(
+            name: "AssayBench", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayKernels"]
+        ),
 
         .testTarget(name: "AssayCodecTests", dependencies: ["AssayCodec", propertyBased]),
         .testTarget(name: "AssayKernelsTests", dependencies: ["AssayKernels", "AssayCodec", "AssayTypes"]),
