@@ -39,7 +39,7 @@ let package = Package(
         // Layer 7: the one executable.
         .executableTarget(
             name: "assay",
-            dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", argumentParser]
+            dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayKernels", argumentParser]
         ),
 
         .executableTarget(
