@@ -10,8 +10,9 @@ public enum NPZ {
                 throw .badEntry(name: entry.name, reason: "not a .npy entry")
             }
             let name = String(entry.name.dropLast(4))
+            let contents = try directory.contents(of: entry)
             let tensor: Tensor
-            do { tensor = try NPY.decode(try directory.contents(of: entry)) } catch {
+            do { tensor = try NPY.decode(contents) } catch {
                 throw .badEntry(name: entry.name, reason: error.description)
             }
             do { arrays.append(try NamedTensor(name: name, tensor: tensor)) } catch {
