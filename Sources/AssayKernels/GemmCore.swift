@@ -2,13 +2,13 @@ import CKernels
 import Dispatch
 
 /// The integer matrix product every kernel reduces to: C[M,N] = sum over k of (A[m,k] - za) * (B[k,n] - zb),
-/// with A and B row-major 8-bit matrices and C int32 modulo 2^32. Addition modulo 2^32 is associative and
-/// commutative, so every loop order, blocking and thread split gives the same bits.
+/// with A and B 8-bit matrices and C int32 modulo 2^32. Addition modulo 2^32 is associative and commutative, so
+/// every loop order, blocking and thread split gives the same bits.
 enum GemmCore {
-    /// Below this many multiply-accumulates a second thread costs more than it saves.
+    /// Below this many multiply-accumulates per thread a second thread costs more than it saves.
     static let minWorkPerThread = 1 << 18
 
-    /// The oracle: three plain loops.
+    /// The oracle: three plain loops over row-major A [M,K] and B [K,N].
     static func reference(
         a: [UInt8], _ aOperand: MatrixOperand, b: [UInt8], _ bOperand: MatrixOperand, m: Int, n: Int, k: Int
     ) -> [Int32] {
@@ -25,43 +25,66 @@ enum GemmCore {
         return c
     }
 
-    /// Packs B once, then runs the blocked C kernel (AVX2 when available, unless `vector` is false) on disjoint
-    /// tiles of C, one per thread.
+    /// The optimised product of row-major A [M,K] and B [K,N]. `vector: false` forces the portable micro-kernel.
     static func optimised(
         a: [UInt8], _ aOperand: MatrixOperand, b: [UInt8], _ bOperand: MatrixOperand,
         m: Int, n: Int, k: Int, threads: Int, vector: Bool = true
     ) -> [Int32] {
-        guard m > 0 && n > 0 else { return [] }
-        let packedCount = ck_packed_b_count(k, n)
-        let packed = [Int16](unsafeUninitializedCapacity: packedCount) { out, initialized in
-            ck_pack_b(b, bOperand.isSigned ? 1 : 0, bOperand.zeroPoint, k, n, out.baseAddress)  // writes every element
-            initialized = packedCount
-        }
-        let tiles = TileSplit(m: m, n: n, panelWidth: ck_panel_width(), parts: partCount(m: m, n: n, k: k, threads: threads))
-        return [Int32](unsafeUninitializedCapacity: m * n) { c, initialized in
-            nonisolated(unsafe) let cBase = c.baseAddress!
-            packed.withUnsafeBufferPointer { packedB in
-                a.withUnsafeBufferPointer { aBuffer in
-                    nonisolated(unsafe) let packedBase = packedB.baseAddress
-                    nonisolated(unsafe) let aBase = aBuffer.baseAddress
-                    DispatchQueue.concurrentPerform(iterations: tiles.parts) { part in
-                        let tile = tiles.tile(part)
-                        let scratch = UnsafeMutablePointer<Int16>.allocate(capacity: ck_scratch_count())
-                        defer { scratch.deallocate() }
-                        ck_gemm(aBase, aOperand.isSigned ? 1 : 0, aOperand.zeroPoint, k, n, packedBase, cBase,
-                                tile.rows.lowerBound, tile.rows.upperBound,
-                                tile.columns.lowerBound, tile.columns.upperBound, scratch, vector ? 1 : 0)
-                    }
+        var c = [Int32](repeating: 0, count: m * n)
+        guard m > 0 && n > 0 && k > 0 else { return c }
+        c.withUnsafeMutableBufferPointer { output in
+            a.withUnsafeBufferPointer { aBuffer in
+                b.withUnsafeBufferPointer { bBuffer in
+                    multiply(
+                        a: aBuffer.baseAddress!, aOperand, b: bBuffer.baseAddress!, bOperand,
+                        m: m, n: n, k: k, into: output.baseAddress!, threads: threads, vector: vector)
                 }
             }
-            initialized = m * n
+        }
+        return c
+    }
+
+    /// Writes C [M,N] (row stride N) in two parallel phases: threads pack disjoint column panels of B, then
+    /// compute disjoint tiles of C. M, N and K must be positive.
+    static func multiply(
+        a: UnsafePointer<UInt8>, _ aOperand: MatrixOperand, b: UnsafePointer<UInt8>, _ bOperand: MatrixOperand,
+        m: Int, n: Int, k: Int, into c: UnsafeMutablePointer<Int32>, threads: Int, vector: Bool = true
+    ) {
+        let panelWidth = ck_panel_width()
+        let parts = partCount(m: m, n: n, k: k, threads: threads)
+        let packed = UnsafeMutablePointer<Int16>.allocate(capacity: ck_packed_b_count(k, n))
+        defer { packed.deallocate() }
+        let shared = SharedPointers(a: a, b: b, c: c, packed: packed)
+        let packing = TileSplit(m: 1, n: n, panelWidth: panelWidth, parts: parts)
+        DispatchQueue.concurrentPerform(iterations: packing.parts) { part in
+            let columns = packing.tile(part).columns
+            ck_pack_b(shared.b, bOperand.isSigned ? 1 : 0, bOperand.zeroPoint, k, n,
+                      columns.lowerBound, columns.upperBound, shared.packed, vector ? 1 : 0)
+        }
+        let tiles = TileSplit(m: m, n: n, panelWidth: panelWidth, parts: parts)
+        DispatchQueue.concurrentPerform(iterations: tiles.parts) { part in
+            let tile = tiles.tile(part)
+            let scratch = UnsafeMutablePointer<Int16>.allocate(capacity: ck_scratch_count())
+            defer { scratch.deallocate() }
+            ck_gemm(shared.a, aOperand.isSigned ? 1 : 0, aOperand.zeroPoint, k, n, shared.packed, shared.c,
+                    tile.rows.lowerBound, tile.rows.upperBound, tile.columns.lowerBound, tile.columns.upperBound,
+                    scratch, vector ? 1 : 0)
         }
     }
 
     static func partCount(m: Int, n: Int, k: Int, threads: Int) -> Int {
-        let work = Double(m) * Double(n) * Double(max(k, 1))
+        let work = Double(m) * Double(n) * Double(k)
         return max(1, min(threads, Int(min(work / Double(minWorkPerThread), Double(threads)))))
     }
+}
+
+/// Pointers shared by the threads of one `multiply`; each thread writes only its own tile of `c` and panels of
+/// `packed`, and all of them stay valid until `multiply` returns.
+private struct SharedPointers: @unchecked Sendable {
+    let a: UnsafePointer<UInt8>
+    let b: UnsafePointer<UInt8>
+    let c: UnsafeMutablePointer<Int32>
+    let packed: UnsafeMutablePointer<Int16>
 }
 
 /// Divides C into `parts` disjoint tiles along its longer side: rows, or columns in whole panels.

@@ -93,9 +93,10 @@ public struct Tensor: Hashable, Sendable, CanonicalCodable {
     }
 
     public init(int32 values: [Int32], shape: [UInt64]) throws(KernelError) {
-        // Storing each value little-endian makes the raw memory the canonical byte order on every host.
-        let littleEndian = values.map { $0.littleEndian }
-        try self.init(dtype: .int32, shape: shape, data: littleEndian.withUnsafeBytes { Array($0) })
+        #if _endian(big)
+        let values = values.map { $0.littleEndian }
+        #endif
+        try self.init(dtype: .int32, shape: shape, data: values.withUnsafeBytes { Array($0) })
     }
 
     /// The elements widened to Int32 (int8 sign-extended, uint8 zero-extended, int32 decoded little-endian).

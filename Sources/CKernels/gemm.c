@@ -20,26 +20,91 @@ static inline int16_t centred(uint8_t byte, int is_signed, int32_t zero) {
     return (int16_t)((is_signed ? (int32_t)(int8_t)byte : (int32_t)byte) - zero);
 }
 
+// Writes NR interleaved pairs (even[j], odd[j]) centred by `zero`; odd == NULL packs zeros in the odd slots.
+static void pack_pair_portable(const uint8_t *even, const uint8_t *odd, size_t cols, int is_signed, int32_t zero,
+                               int16_t *out) {
+    for (size_t jj = 0; jj < NR; jj++) {
+        out[2 * jj] = jj < cols ? centred(even[jj], is_signed, zero) : 0;
+        out[2 * jj + 1] = jj < cols && odd ? centred(odd[jj], is_signed, zero) : 0;
+    }
+}
+
+#ifdef CK_X86
+__attribute__((target("avx2")))
+static void pack_pair_avx2(const uint8_t *even, const uint8_t *odd, int is_signed, int32_t zero, int16_t *out) {
+    __m128i e8 = _mm_loadu_si128((const __m128i *)even), o8 = _mm_loadu_si128((const __m128i *)odd);
+    __m256i e = is_signed ? _mm256_cvtepi8_epi16(e8) : _mm256_cvtepu8_epi16(e8);
+    __m256i o = is_signed ? _mm256_cvtepi8_epi16(o8) : _mm256_cvtepu8_epi16(o8);
+    __m256i z = _mm256_set1_epi16((int16_t)zero);
+    e = _mm256_sub_epi16(e, z);
+    o = _mm256_sub_epi16(o, z);
+    // unpack works within 128-bit lanes: lo = pairs 0-3 | 8-11, hi = pairs 4-7 | 12-15.
+    __m256i lo = _mm256_unpacklo_epi16(e, o), hi = _mm256_unpackhi_epi16(e, o);
+    _mm256_storeu_si256((__m256i *)out, _mm256_permute2x128_si256(lo, hi, 0x20));
+    _mm256_storeu_si256((__m256i *)(out + 16), _mm256_permute2x128_si256(lo, hi, 0x31));
+}
+#endif
+
 // Layout: K blocks of KC rows; inside a block, NR-column panels; inside a panel, pairs of rows (k, k+1) with the
 // two values of each column adjacent, so one 32-bit lane holds the pair vpmaddwd multiplies. Padding is zero.
-void ck_pack_b(const uint8_t *b, int b_signed, int32_t b_zero, size_t k, size_t n, int16_t *packed) {
+void ck_pack_b(const uint8_t *b, int b_signed, int32_t b_zero, size_t k, size_t n,
+               size_t col_begin, size_t col_end, int16_t *packed, int allow_avx2) {
+#ifdef CK_X86
+    int avx2 = allow_avx2 && ck_cpu_has_avx2();
+#endif
     size_t n_pad = round_up(n, NR);
     for (size_t k0 = 0; k0 < k; k0 += KC) {
         size_t kc = k - k0 < KC ? k - k0 : KC;
         size_t kc_pad = round_up(kc, 2);
-        for (size_t j0 = 0; j0 < n_pad; j0 += NR) {
+        for (size_t j0 = col_begin; j0 < col_end; j0 += NR) {
             int16_t *out = packed + k0 * n_pad + j0 * kc_pad;
-            size_t cols = j0 >= n ? 0 : (n - j0 < NR ? n - j0 : NR);
+            size_t cols = n - j0 < NR ? n - j0 : NR;
             for (size_t kk = 0; kk < kc; kk += 2, out += 2 * NR) {
                 const uint8_t *even = b + (k0 + kk) * n + j0;
-                const uint8_t *odd = even + n;
-                int has_odd = kk + 1 < kc;
-                for (size_t jj = 0; jj < cols; jj++) {
-                    out[2 * jj] = centred(even[jj], b_signed, b_zero);
-                    out[2 * jj + 1] = has_odd ? centred(odd[jj], b_signed, b_zero) : 0;
+                const uint8_t *odd = kk + 1 < kc ? even + n : NULL;
+#ifdef CK_X86
+                if (avx2 && odd && cols == NR) {
+                    pack_pair_avx2(even, odd, b_signed, b_zero, out);
+                    continue;
                 }
-                memset(out + 2 * cols, 0, (NR - cols) * 2 * sizeof(int16_t));
+#endif
+                pack_pair_portable(even, odd, cols, b_signed, b_zero, out);
             }
+        }
+    }
+}
+
+void ck_im2col(const uint8_t *x, uint8_t pad_byte, const ck_conv_shape *s,
+               size_t row_begin, size_t row_end, uint8_t *lowered) {
+    size_t kernel_area = s->kernel_height * s->kernel_width;
+    size_t n = s->out_height * s->out_width;
+    for (size_t row = row_begin; row < row_end; row++) {
+        size_t channel = row / kernel_area, ky = row % kernel_area / s->kernel_width, kx = row % s->kernel_width;
+        const uint8_t *plane = x + channel * s->height * s->width;
+        uint8_t *out = lowered + row * n;
+        // Input column of output column ox, offset by pad_left to stay unsigned: inside when in
+        // [pad_left, pad_left + width). The inside output columns form one range [ox_begin, ox_end).
+        size_t x_offset = kx * s->dilation_width;
+        size_t ox_begin = x_offset >= s->pad_left ? 0 : (s->pad_left - x_offset + s->stride_width - 1) / s->stride_width;
+        size_t limit = s->pad_left + s->width;  // first input column past the right edge
+        size_t ox_end = x_offset >= limit ? 0 : (limit - x_offset + s->stride_width - 1) / s->stride_width;
+        if (ox_end > s->out_width) ox_end = s->out_width;
+        if (ox_begin > ox_end) ox_begin = ox_end;
+        for (size_t oy = 0; oy < s->out_height; oy++, out += s->out_width) {
+            size_t y = oy * s->stride_height + ky * s->dilation_height;
+            if (y < s->pad_top || y >= s->pad_top + s->height) {
+                memset(out, pad_byte, s->out_width);
+                continue;
+            }
+            const uint8_t *source = plane + (y - s->pad_top) * s->width;
+            memset(out, pad_byte, ox_begin);
+            if (s->stride_width == 1) {
+                memcpy(out + ox_begin, source + ox_begin + x_offset - s->pad_left, ox_end - ox_begin);
+            } else {
+                for (size_t ox = ox_begin; ox < ox_end; ox++)
+                    out[ox] = source[ox * s->stride_width + x_offset - s->pad_left];
+            }
+            memset(out + ox_end, pad_byte, s->out_width - ox_end);
         }
     }
 }
