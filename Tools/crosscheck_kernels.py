@@ -211,6 +211,50 @@ def large_uint8_int8(rng, assay, workdir, tally):
     tally.ort_info.append((label, int((ort_out != exact).sum()), exact.size))
 
 
+def npy_bytes(descr, shape, data, fortran=False):
+    header = f"{{'descr': '{descr}', 'fortran_order': {fortran}, 'shape': {shape}, }}"
+    header += " " * (-(10 + len(header) + 1) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode() + data
+
+
+def cli_error_cases(assay, workdir):
+    """Malformed .npy inputs and an A/B shape mismatch must each give one error line and exit status 1."""
+    good = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    np.save(os.path.join(workdir, "b.npy"), np.zeros((4, 2), np.uint8))
+    with open(os.path.join(workdir, "good.npy"), "wb") as handle:
+        np.save(handle, good)
+    whole = open(os.path.join(workdir, "good.npy"), "rb").read()
+    cases = {
+        "truncated": whole[:-3],
+        "truncated header": whole[:30],
+        "wrong dtype": npy_bytes("<f4", "(3, 4)", b"\0" * 48),
+        "big-endian": npy_bytes(">i4", "(3, 4)", b"\0" * 48),
+        "Fortran order": npy_bytes("|u1", "(3, 4)", bytes(12), fortran=True),
+        "shape disagreeing with data": npy_bytes("|u1", "(5, 4)", bytes(12)),
+        "2^40 elements": npy_bytes("|u1", "(1048576, 1048576)", bytes(16)),
+        "A/B shape mismatch": npy_bytes("|u1", "(3, 5)", bytes(15)),
+    }
+    failures = []
+    for name, content in cases.items():
+        path = os.path.join(workdir, "bad.npy")
+        with open(path, "wb") as handle:
+            handle.write(content)
+        # GNU time reports the peak resident memory of assay itself: proof that nothing big was allocated.
+        peak_path = os.path.join(workdir, "peak")
+        timer = ["/usr/bin/time", "-f", "%M", "-o", peak_path] if os.path.exists("/usr/bin/time") else []
+        result = subprocess.run(timer + [assay, "kernel", "run", "gemm-i8/1", "--input", path,
+                                         "--b", os.path.join(workdir, "b.npy"), "--out", os.path.join(workdir, "y.npy")],
+                                capture_output=True, text=True)
+        peak_kib = int(open(peak_path).read().split()[-1]) if timer else 0
+        lines = result.stderr.strip().splitlines()
+        message = lines[0] if lines else ""
+        ok = result.returncode == 1 and message.startswith("error: ") and len(lines) == 1 and peak_kib < 200_000
+        print(f"  {'ok' if ok else 'FAIL'} {name}: exit {result.returncode}, peak {peak_kib} KiB, {message}")
+        if not ok:
+            failures.append(f"CLI error case '{name}': exit {result.returncode}, stderr {result.stderr.strip()!r}")
+    return failures
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--assay", required=True)
@@ -221,6 +265,8 @@ def main():
     tally = Tally()
     print(f"seed {args.seed}, onnxruntime {ort.__version__}, onnx {onnx.__version__}, numpy {np.__version__}")
     with tempfile.TemporaryDirectory() as workdir:
+        print("malformed inputs (each must exit 1 with one error line, no large allocation):")
+        tally.required_failures += cli_error_cases(args.assay, workdir)
         gemm_cases(rng, args.cases, args.assay, workdir, tally)
         conv_cases(rng, args.cases, args.assay, workdir, tally)
         large_uint8_int8(rng, args.assay, workdir, tally)
