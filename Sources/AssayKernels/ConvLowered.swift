@@ -5,33 +5,34 @@ import Dispatch
 /// the lowered input [patch, OH x OW] (im2col). Positions in the padding hold the input zero point, so they centre
 /// to zero exactly like the reference's skipped terms.
 enum ConvLowered {
+    /// Writes every element of the output [N, M, OH, OW] into `output`.
     static func run(
-        _ g: ConvGeometry, x: [UInt8], _ xOperand: MatrixOperand, w: [UInt8], _ wOperand: MatrixOperand, threads: Int
-    ) -> [Int32] {
+        _ g: ConvGeometry, x: [UInt8], _ xOperand: MatrixOperand, w: [UInt8], _ wOperand: MatrixOperand, threads: Int,
+        into output: UnsafeMutablePointer<Int32>
+    ) {
         let pixels = g.outHeight * g.outWidth
-        var out = [Int32](repeating: 0, count: g.batch * g.filters * pixels)
-        guard g.filtersPerGroup > 0 && pixels > 0 && g.patchLength > 0 else { return out }
+        guard g.filtersPerGroup > 0 && pixels > 0 && g.patchLength > 0 else {
+            output.initialize(repeating: 0, count: g.batch * g.filters * pixels)
+            return
+        }
         // The plan checked patchLength x pixels against maxElements before we got here.
         let lowered = UnsafeMutablePointer<UInt8>.allocate(capacity: g.patchLength * pixels)
         defer { lowered.deallocate() }
-        out.withUnsafeMutableBufferPointer { output in
-            x.withUnsafeBufferPointer { input in
-                w.withUnsafeBufferPointer { weights in
-                    for image in 0..<g.batch {
-                        for group in 0..<g.group {
-                            let planes = input.baseAddress! + (image * g.channels + group * g.channelsPerGroup) * g.height * g.width
-                            lower(g, planes: planes, padByte: UInt8(truncatingIfNeeded: xOperand.zeroPoint), into: lowered, threads: threads)
-                            GemmCore.multiply(
-                                a: weights.baseAddress! + group * g.filtersPerGroup * g.patchLength, wOperand,
-                                b: lowered, xOperand, m: g.filtersPerGroup, n: pixels, k: g.patchLength,
-                                into: output.baseAddress! + (image * g.filters + group * g.filtersPerGroup) * pixels,
-                                threads: threads)
-                        }
+        x.withUnsafeBufferPointer { input in
+            w.withUnsafeBufferPointer { weights in
+                for image in 0..<g.batch {
+                    for group in 0..<g.group {
+                        let planes = input.baseAddress! + (image * g.channels + group * g.channelsPerGroup) * g.height * g.width
+                        lower(g, planes: planes, padByte: UInt8(truncatingIfNeeded: xOperand.zeroPoint), into: lowered, threads: threads)
+                        GemmCore.multiply(
+                            a: weights.baseAddress! + group * g.filtersPerGroup * g.patchLength, wOperand,
+                            b: lowered, xOperand, m: g.filtersPerGroup, n: pixels, k: g.patchLength,
+                            into: output + (image * g.filters + group * g.filtersPerGroup) * pixels,
+                            threads: threads)
                     }
                 }
             }
         }
-        return out
     }
 
     /// Fills `lowered` [patchLength, OH x OW], threads taking disjoint row ranges.

@@ -30,45 +30,65 @@ enum GemmCore {
         a: [UInt8], _ aOperand: MatrixOperand, b: [UInt8], _ bOperand: MatrixOperand,
         m: Int, n: Int, k: Int, threads: Int, vector: Bool = true
     ) -> [Int32] {
-        var c = [Int32](repeating: 0, count: m * n)
-        guard m > 0 && n > 0 && k > 0 else { return c }
-        c.withUnsafeMutableBufferPointer { output in
-            a.withUnsafeBufferPointer { aBuffer in
-                b.withUnsafeBufferPointer { bBuffer in
-                    multiply(
-                        a: aBuffer.baseAddress!, aOperand, b: bBuffer.baseAddress!, bOperand,
-                        m: m, n: n, k: k, into: output.baseAddress!, threads: threads, vector: vector)
-                }
+        [Int32](unsafeUninitializedCapacity: m * n) { c, initialized in
+            if let base = c.baseAddress {
+                optimised(a: a, aOperand, b: b, bOperand, m: m, n: n, k: k, threads: threads, vector: vector, into: base)
             }
+            initialized = m * n
         }
-        return c
     }
 
-    /// Writes C [M,N] (row stride N) in two parallel phases: threads pack disjoint column panels of B, then
-    /// compute disjoint tiles of C. M, N and K must be positive.
+    /// Writes every element of C [M,N] (zeros when K is 0).
+    static func optimised(
+        a: [UInt8], _ aOperand: MatrixOperand, b: [UInt8], _ bOperand: MatrixOperand,
+        m: Int, n: Int, k: Int, threads: Int, vector: Bool = true, into c: UnsafeMutablePointer<Int32>
+    ) {
+        guard m > 0 && n > 0 && k > 0 else {
+            c.initialize(repeating: 0, count: m * n)
+            return
+        }
+        a.withUnsafeBufferPointer { aBuffer in
+            b.withUnsafeBufferPointer { bBuffer in
+                multiply(
+                    a: aBuffer.baseAddress!, aOperand, b: bBuffer.baseAddress!, bOperand,
+                    m: m, n: n, k: k, into: c, threads: threads, vector: vector)
+            }
+        }
+    }
+
+    /// Writes C [M,N] (row stride N) on up to `threads` threads, each owning a disjoint tile of C and packing the
+    /// panels of B it reads. M, N and K must be positive.
     static func multiply(
         a: UnsafePointer<UInt8>, _ aOperand: MatrixOperand, b: UnsafePointer<UInt8>, _ bOperand: MatrixOperand,
         m: Int, n: Int, k: Int, into c: UnsafeMutablePointer<Int32>, threads: Int, vector: Bool = true
     ) {
-        let panelWidth = ck_panel_width()
-        let parts = partCount(m: m, n: n, k: k, threads: threads)
+        let tiles = TileSplit(m: m, n: n, panelWidth: ck_panel_width(), parts: partCount(m: m, n: n, k: k, threads: threads))
         let packed = UnsafeMutablePointer<Int16>.allocate(capacity: ck_packed_b_count(k, n))
         defer { packed.deallocate() }
         let shared = SharedPointers(a: a, b: b, c: c, packed: packed)
-        let packing = TileSplit(m: 1, n: n, panelWidth: panelWidth, parts: parts)
-        DispatchQueue.concurrentPerform(iterations: packing.parts) { part in
-            let columns = packing.tile(part).columns
+        let pack = { @Sendable (columns: Range<Int>) in
             ck_pack_b(shared.b, bOperand.isSigned ? 1 : 0, bOperand.zeroPoint, k, n,
                       columns.lowerBound, columns.upperBound, shared.packed, vector ? 1 : 0)
         }
-        let tiles = TileSplit(m: m, n: n, panelWidth: panelWidth, parts: parts)
-        DispatchQueue.concurrentPerform(iterations: tiles.parts) { part in
-            let tile = tiles.tile(part)
+        let compute = { @Sendable (tile: (rows: Range<Int>, columns: Range<Int>)) in
             let scratch = UnsafeMutablePointer<Int16>.allocate(capacity: ck_scratch_count())
             defer { scratch.deallocate() }
             ck_gemm(shared.a, aOperand.isSigned ? 1 : 0, aOperand.zeroPoint, k, n, shared.packed, shared.c,
                     tile.rows.lowerBound, tile.rows.upperBound, tile.columns.lowerBound, tile.columns.upperBound,
                     scratch, vector ? 1 : 0)
+        }
+        if tiles.byRows && tiles.parts > 1 {
+            // Every row tile reads all of B: the threads pack disjoint panels of it first.
+            let packing = TileSplit(m: 1, n: n, panelWidth: ck_panel_width(), parts: tiles.parts)
+            DispatchQueue.concurrentPerform(iterations: packing.parts) { pack(packing.tile($0).columns) }
+            DispatchQueue.concurrentPerform(iterations: tiles.parts) { compute(tiles.tile($0)) }
+        } else {
+            // A column tile reads only its own panels of B, so each thread packs them and goes on without waiting.
+            DispatchQueue.concurrentPerform(iterations: tiles.parts) { part in
+                let tile = tiles.tile(part)
+                pack(tile.columns)
+                compute(tile)
+            }
         }
     }
 
@@ -87,7 +107,8 @@ private struct SharedPointers: @unchecked Sendable {
     let packed: UnsafeMutablePointer<Int16>
 }
 
-/// Divides C into `parts` disjoint tiles along its longer side: rows, or columns in whole panels.
+/// Divides C into `parts` disjoint tiles: column ranges of whole panels (each thread then packs only its part of
+/// B and keeps a smaller block of it in cache), or row ranges when C is much taller than wide or too narrow.
 struct TileSplit: Sendable {
     let m: Int, n: Int, panelWidth: Int
     let byRows: Bool
@@ -98,7 +119,7 @@ struct TileSplit: Sendable {
         self.n = n
         self.panelWidth = panelWidth
         let panels = (n + panelWidth - 1) / panelWidth
-        byRows = m >= n || panels < parts
+        byRows = panels < parts || m > 2 * n
         self.parts = max(1, min(parts, byRows ? m : panels))
     }
 
