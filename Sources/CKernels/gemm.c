@@ -159,7 +159,9 @@ static void micro_portable(size_t pairs, const int16_t *a, const int16_t *b, int
 #ifdef CK_X86
 #define CK_ROW(r)                                                              \
     do {                                                                       \
-        __m256i pair = _mm256_set1_epi32(*(const int32_t *)(a + 2 * (r)));     \
+        int32_t bits;                                                          \
+        memcpy(&bits, a + 2 * (r), sizeof bits); /* one (k, k+1) pair */       \
+        __m256i pair = _mm256_set1_epi32(bits);                                \
         acc##r##0 = _mm256_add_epi32(acc##r##0, _mm256_madd_epi16(pair, b0));  \
         acc##r##1 = _mm256_add_epi32(acc##r##1, _mm256_madd_epi16(pair, b1));  \
     } while (0)
