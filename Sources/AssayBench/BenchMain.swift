@@ -11,6 +11,7 @@ struct BenchMain {
         ("codec", CodecBench.run),
         ("crypto", CryptoBench.run),
         ("storage", StorageBench.run),
+        ("kernels", KernelBench.run),
     ]
 
     static func main() throws {
