@@ -33,15 +33,45 @@ let package = Package(
         .target(name: "AssayTypes", dependencies: ["AssayCodec", "AssayCrypto"]),
         .target(name: "AssayStorage", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes"]),
 
+        // Layer 3: consensus core and the key holder.
+        .target(name: "AssayConsensus", dependencies: ["AssayTypes", "AssayCodec", "AssayCrypto"]),
+        .target(name: "AssaySafetyRules", dependencies: ["AssayTypes", "AssayCodec", "AssayCrypto", "AssayStorage"]),
+
+        // Layer 4: the replica.
+        .target(
+            name: "AssayEngine",
+            dependencies: ["AssayConsensus", "AssaySafetyRules", "AssayStorage", "AssayTypes", "AssayCodec", "AssayCrypto"]
+        ),
+
+        // Layer 5: adapters.
+        .target(
+            name: "AssaySimulation",
+            dependencies: [
+                "AssayEngine", "AssayConsensus", "AssaySafetyRules", "AssayStorage", "AssayTypes", "AssayCodec",
+                "AssayCrypto",
+            ]
+        ),
+
         // Layer 7: the one executable.
         .executableTarget(
             name: "assay",
-            dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", argumentParser]
+            dependencies: [
+                "AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssaySimulation", argumentParser,
+            ]
         ),
 
         .executableTarget(name: "AssayBench", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage"]),
 
         .testTarget(name: "AssayCodecTests", dependencies: ["AssayCodec", propertyBased]),
+        .testTarget(name: "AssayConsensusTests", dependencies: ["AssayConsensus", "AssayTypes", "AssayCrypto"]),
+        .testTarget(
+            name: "AssaySafetyRulesTests", dependencies: ["AssaySafetyRules", "AssayStorage", "AssayTypes", "AssayCrypto"]
+        ),
+        .testTarget(
+            name: "AssayEngineTests",
+            dependencies: ["AssayEngine", "AssaySimulation", "AssayConsensus", "AssayStorage", "AssayTypes", "AssayCrypto"]
+        ),
+        .testTarget(name: "AssaySimulationTests", dependencies: ["AssaySimulation", "AssayEngine"]),
     ],
     swiftLanguageModes: [.v6]
 )
