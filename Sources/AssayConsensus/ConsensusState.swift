@@ -39,6 +39,14 @@ public struct ConsensusState: Sendable {
     /// The proposer of `round` at the current height (L14, L22: proposer(hp, r)).
     public func proposer(round: Round) -> PublicKey? { rotation?.proposer(round: round) }
 
+    /// The prevotes that made `validValue` valid (the polka of `validRound`). The engine relays them,
+    /// which the paper's gossip assumption requires: a proof-of-lock another node must check may rest
+    /// on a Byzantine vote that only this node received.
+    public var validValueProof: [Vote] {
+        guard let keeper, let validRound, let validValue else { return [] }
+        return keeper.votes(.prevote, round: validRound, value: validValue)
+    }
+
     public mutating func apply(_ input: Input) -> [Effect] {
         var effects: [Effect] = []
         switch input {

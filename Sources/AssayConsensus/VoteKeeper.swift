@@ -1,7 +1,9 @@
 import AssayTypes
 
-/// Votes of one height, tallied by voting power. The first vote of a validator for a (round, kind)
-/// counts; a later, different one is equivocation and yields evidence instead of a second count.
+/// Votes of one height, tallied by voting power. As in the paper, "2f+1 prevotes for v" counts the
+/// distinct validators that sent a prevote for v: an equivocating validator counts toward each value
+/// it voted for (so a proof-of-lock another node saw can be verified here too), but only once in the
+/// totals of "any value". Its second vote also yields evidence.
 struct VoteKeeper: Sendable {
     /// Votes further ahead than this many rounds are dropped: a bound on memory a faulty peer can fill.
     static let roundLookaheadMax: Round = 1_000
@@ -54,41 +56,39 @@ struct VoteKeeper: Sendable {
 
 /// The counted votes of one round.
 struct RoundVotes: Sendable {
-    private var prevotes: [Int: Vote] = [:]
-    private var precommits: [Int: Vote] = [:]
+    /// An equivocating validator's votes beyond this many values per round and kind are ignored.
+    static let valuesPerValidatorMax = 3
+
+    private var prevotes: [Int: [Vote]] = [:]
+    private var precommits: [Int: [Vote]] = [:]
     private var prevoteTally = Tally()
     private var precommitTally = Tally()
     private var senders: Set<Int> = []
     private(set) var senderPower: UInt64 = 0
-    /// Validators already reported for equivocating in this round, per kind: one piece of evidence each.
-    private var reported: Set<[Int]> = []
 
     func tally(_ kind: VoteKind) -> Tally { kind == .prevote ? prevoteTally : precommitTally }
 
     /// Counted votes in validator order (the set's key order), so certificates are built deterministically.
     func counted(_ kind: VoteKind) -> [Vote] {
         let votes = kind == .prevote ? prevotes : precommits
-        return votes.keys.sorted().map { votes[$0]! }
+        return votes.keys.sorted().flatMap { votes[$0]! }
     }
 
     mutating func add(_ vote: Vote, index: Int, power: UInt64) -> VoteKeeper.Outcome {
-        let existing = vote.kind == .prevote ? prevotes[index] : precommits[index]
-        if let existing {
-            if existing.blockHash == vote.blockHash { return .duplicate }
-            guard reported.insert([index, Int(vote.kind.rawValue)]).inserted,
-                let evidence = DoubleSignEvidence(existing, vote)
-            else { return .duplicate }
-            return .equivocation(evidence)
-        }
+        let existing = (vote.kind == .prevote ? prevotes[index] : precommits[index]) ?? []
+        if existing.contains(where: { $0.blockHash == vote.blockHash }) { return .duplicate }
+        guard existing.count < Self.valuesPerValidatorMax else { return .ignored }
         switch vote.kind {
         case .prevote:
-            prevotes[index] = vote
-            prevoteTally.add(vote.blockHash, power: power)
+            prevotes[index, default: []].append(vote)
+            prevoteTally.add(vote.blockHash, power: power, newSender: existing.isEmpty)
         case .precommit:
-            precommits[index] = vote
-            precommitTally.add(vote.blockHash, power: power)
+            precommits[index, default: []].append(vote)
+            precommitTally.add(vote.blockHash, power: power, newSender: existing.isEmpty)
         }
         if senders.insert(index).inserted { senderPower += power }
+        // Evidence once per validator, round and kind: the first two conflicting votes.
+        if existing.count == 1, let evidence = DoubleSignEvidence(existing[0], vote) { return .equivocation(evidence) }
         return .added
     }
 }
@@ -98,8 +98,9 @@ struct Tally: Sendable {
     private(set) var entries: [(value: Hash?, power: UInt64)] = []
     private(set) var total: UInt64 = 0
 
-    mutating func add(_ value: Hash?, power: UInt64) {
-        total += power
+    /// `newSender`: the validator's first vote of this kind in the round, counted in `total`.
+    mutating func add(_ value: Hash?, power: UInt64, newSender: Bool) {
+        if newSender { total += power }
         if let index = entries.firstIndex(where: { $0.value == value }) {
             entries[index].power += power
         } else {

@@ -30,7 +30,8 @@ public struct EngineConfig: Sendable {
 /// one owner calls `start`, `receive` and `timerFired` one at a time.
 public final class Engine {
     static let blocksPerHeightMax = 256
-    static let ownMessagesMax = 8
+    /// Own messages of every round are kept, not only the latest: a proof-of-lock needs the old round's prevotes.
+    static let ownMessagesMax = 128
     static let evidenceMax = 1_000
 
     let config: EngineConfig
@@ -208,6 +209,7 @@ public final class Engine {
 
     func resendOwnMessages() {
         for message in ownMessages { transport.broadcast(message) }
+        for vote in core.validValueProof where vote.validator != safety.publicKey { transport.broadcast(.vote(vote)) }
         transport.broadcast(.status(core.height))
     }
 

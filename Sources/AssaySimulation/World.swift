@@ -1,0 +1,177 @@
+import AssayConsensus
+import AssayEngine
+import AssaySafetyRules
+import AssayTypes
+
+/// One scenario: engines on a simulated clock and a seeded, faulty network, with the checker
+/// watching every commit and signature. Everything it does follows from the plan's seed.
+final class World {
+    static let eventsMax = 3_000_000
+    static let timeouts = TimeoutConfig(
+        proposeBaseMs: 600, proposeDeltaMs: 150, prevoteBaseMs: 300, prevoteDeltaMs: 100, precommitBaseMs: 300,
+        precommitDeltaMs: 100)
+    static let gossipIntervalMs: UInt64 = 500
+
+    enum Event {
+        case deliver(ConsensusMessage, from: Int, to: Int)
+        case timer(node: Int, incarnation: Int, EngineTimer)
+        case crash(CrashPlan)
+        case restart(node: Int)
+        case heal
+    }
+
+    let plan: ScenarioPlan
+    let chainID = "assay-sim"
+    let checker: Checker
+    var random: SimRandom
+    private(set) var nodes: [SimNode] = []
+    private(set) var nowMs: UInt64 = 0
+    private var queue = EventQueue<Event>()
+    private var healed = false
+    private var livenessTarget: Height = 0
+    private var livenessDeadlineMs: UInt64 = 0
+    private(set) var events = 0
+    private let config: EngineConfig
+
+    init(plan: ScenarioPlan) {
+        self.plan = plan
+        random = SimRandom(seed: plan.seed ^ 0x5EED_0F_5EED)
+        checker = Checker(chainID: chainID)
+        let validators = try! ValidatorSet(
+            plan.powers.enumerated().map { Validator(publicKey: SimKeys.publicKeys[$0.offset], power: $0.element) })
+        config = EngineConfig(
+            chainID: chainID, genesisValidators: validators, genesisTimeMs: 0, timeouts: Self.timeouts,
+            gossipIntervalMs: Self.gossipIntervalMs)
+        nodes = (0..<plan.engineCount).map { index in
+            SimNode(
+                world: self, index: index, key: plan.keyOfEngine[index],
+                equivocates: plan.equivocatingProposer && plan.isByzantine(engine: index)
+                    && index == plan.keyOfEngine.firstIndex(of: plan.keyOfEngine[index]))
+        }
+    }
+
+    /// Runs to the end of the liveness check or the first violation.
+    func run() {
+        for node in nodes { boot(node) }
+        for crash in plan.crashes {
+            queue.push(.crash(crash), atMs: crash.crashAtMs)
+            queue.push(.restart(node: crash.node), atMs: crash.restartAtMs)
+        }
+        queue.push(.heal, atMs: plan.faultEndMs)
+        while checker.violations.isEmpty, let (time, event) = queue.pop() {
+            nowMs = time
+            events += 1
+            guard events < Self.eventsMax else { return checker.fail("event budget exhausted at \(nowMs) ms") }
+            handle(event)
+            if !healed, honestHeights.max() ?? 0 >= ScenarioPlan.heightCap { heal() }
+            if healed {
+                if honestHeights.allSatisfy({ $0 >= livenessTarget }) { return }
+                if nowMs > livenessDeadlineMs {
+                    return checker.fail("liveness: height \(livenessTarget) not reached by all honest engines "
+                        + "\(ScenarioPlan.livenessBoundMs) ms after the heal; \(stateSummary)")
+                }
+            }
+        }
+    }
+
+    /// Each engine's committed height, then height/round/step, for failure reports.
+    var stateSummary: String {
+        nodes.map { node in
+            guard let engine = node.engine else { return "\(node.index):down" }
+            let tag = plan.isByzantine(engine: node.index) ? "B" : ""
+            return "\(node.index)\(tag):\(engine.committedHeight)@\(engine.height)/\(engine.round)/\(engine.step)"
+        }.joined(separator: " ")
+    }
+
+    var honestHeights: [Height] {
+        nodes.filter { !plan.isByzantine(engine: $0.index) }.map(\.committedHeight)
+    }
+
+    func schedule(_ event: Event, afterMs: UInt64) { queue.push(event, atMs: nowMs + afterMs) }
+
+    /// Sends `message` over the faulty network: it may be dropped, duplicated or delayed.
+    func transmit(_ message: ConsensusMessage, from: Int, to: Int) {
+        if case let .proposal(_, block) = message { checker.sawProposal(of: block) }
+        let network = healed ? NetworkConditions.healthy : plan.network
+        if !healed, plan.partitions.contains(where: { $0.blocks(from: from, to: to, atMs: nowMs) }) { return }
+        if random.chance(permille: network.lossPermille) { return }
+        let copies = random.chance(permille: network.duplicatePermille) ? 2 : 1
+        for _ in 0..<copies {
+            var delay = network.delayMinMs + random.below(network.delayMaxMs - network.delayMinMs + 1)
+            if random.chance(permille: network.slowPermille) { delay += random.below(network.slowMaxMs + 1) }
+            schedule(.deliver(message, from: from, to: to), afterMs: delay)
+        }
+    }
+
+    private func handle(_ event: Event) {
+        switch event {
+        case let .deliver(message, from, to):
+            guard let engine = nodes[to].engine else { return }
+            if DEBUGTRACE { debugTrace(message, from, to, engine) }
+            guard (try? engine.receive(message, from: PeerID(UInt32(from)))) != nil else {
+                return checker.fail("engine \(to) stopped on a message")
+            }
+        case let .timer(index, incarnation, timer):
+            let node = nodes[index]
+            guard node.incarnation == incarnation, let engine = node.engine else { return }
+            guard (try? engine.timerFired(timer)) != nil else { return checker.fail("engine \(index) stopped on a timer") }
+        case let .crash(crash):
+            let node = nodes[crash.node]
+            guard node.isRunning else { return }
+            node.engine = nil
+            node.app = nil
+            node.incarnation += 1
+            node.disk.crash(&random, tearLast: crash.tearLastWrite)
+        case let .restart(index):
+            if !nodes[index].isRunning { boot(nodes[index]) }
+        case .heal:
+            heal()
+        }
+    }
+
+    private func heal() {
+        guard !healed else { return }
+        healed = true
+        for node in nodes where !node.isRunning { boot(node) }
+        livenessTarget = (honestHeights.max() ?? 0) + 1
+        livenessDeadlineMs = nowMs + ScenarioPlan.livenessBoundMs
+    }
+
+    /// Starts (or restarts) a node's engine over its disk: the WAL replay path on a restart.
+    private func boot(_ node: SimNode) {
+        let honest = !plan.isByzantine(engine: node.index)
+        let baseSigner = SimKeys.signer(node.key, realSignatures: plan.realSignatures)
+        let signer: any Signer = honest ? RecordingSigner(inner: baseSigner, key: node.key, checker: checker) : baseSigner
+        let app = KeyValueApplication(
+            chainID: chainID, disk: node.disk, sender: SimKeys.publicKeys[node.key], random: random.fork()
+        ) { [checker] block in
+            if honest { checker.committed(block, engine: node.index) }
+        }
+        do {
+            let engine = try Engine(
+                config: config, signer: signer, verifier: SimKeys.verifier(realSignatures: plan.realSignatures),
+                store: node.disk, transport: node, clock: node, executor: app)
+            node.app = app
+            node.engine = engine
+            try engine.start()
+        } catch {
+            checker.fail("engine \(node.index) failed to start: \(error)")
+        }
+    }
+}
+
+nonisolated(unsafe) let DEBUGTRACE = getenv("SIMTRACE") != nil
+import Glibc
+extension World {
+    func debugTrace(_ m: ConsensusMessage, _ from: Int, _ to: Int, _ e: Engine) {
+        let s: String
+        switch m {
+        case let .vote(v): s = "vote \(v.kind) h\(v.height) r\(v.round) \(v.blockHash.map { String($0.description.prefix(6)) } ?? "nil")"
+        case let .proposal(p, _): s = "proposal h\(p.height) r\(p.round) pol \(p.proofOfLockRound.map(String.init) ?? "-") \(p.blockHash.description.prefix(6))"
+        case let .decided(b, _): s = "decided \(b.height)"
+        case let .status(h): s = "status \(h)"
+        }
+        let c = e.consensus
+        print("\(nowMs) \(from)->\(to) \(s) | to@h\(c.height) r\(c.round) \(c.step) lock \(c.lockedRound.map(String.init) ?? "-"):\(c.lockedValue.map { String($0.description.prefix(6)) } ?? "-") valid \(c.validRound.map(String.init) ?? "-"):\(c.validValue.map { String($0.description.prefix(6)) } ?? "-")")
+    }
+}
