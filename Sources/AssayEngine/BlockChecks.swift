@@ -1,4 +1,5 @@
 import AssayConsensus
+import AssayCrypto
 import AssaySafetyRules
 import AssayTypes
 
@@ -8,7 +9,7 @@ struct BlockChecks {
     let verifier: any SignatureVerifier
 
     /// Why `block` cannot be block `tip.height + 1` of this chain, or nil if its header links up.
-    func linkageProblem(_ block: Block, tip: ChainTip) -> String? {
+    func linkageProblem(_ block: Block, tip: ChainTip, verified: Set<Signature> = []) -> String? {
         let header = block.header
         if header.chainID != chainID { return "wrong chain \(header.chainID)" }
         if header.height != tip.height + 1 { return "height \(header.height), expected \(tip.height + 1)" }
@@ -20,11 +21,12 @@ struct BlockChecks {
         guard let commit = block.lastCommit, commit.height == tip.height, commit.blockHash == tip.blockHash else {
             return "last commit is not for the previous block"
         }
-        return commitProblem(commit, validators: tip.nextRotation.validators)
+        return commitProblem(commit, validators: tip.nextRotation.validators, verified: verified)
     }
 
-    /// Why `commit` is not > 2/3 valid precommits of `validators` for its block, or nil.
-    func commitProblem(_ commit: Commit, validators: ValidatorSet) -> String? {
+    /// Why `commit` is not > 2/3 valid precommits of `validators` for its block, or nil. Signatures in
+    /// `verified` were checked already (as precommit votes of that height) and are not checked again.
+    func commitProblem(_ commit: Commit, validators: ValidatorSet, verified: Set<Signature> = []) -> String? {
         let message = Vote.signBytes(
             chainID: chainID, kind: .precommit, height: commit.height, round: commit.round, blockHash: commit.blockHash)
         var power: UInt64 = 0
@@ -32,7 +34,8 @@ struct BlockChecks {
             if index > 0, !(commit.signatures[index - 1].validator < entry.validator) { return "duplicate signer" }
             let weight = validators.power(of: entry.validator)
             guard weight > 0 else { return "signer is not a validator" }
-            guard verifier.isValid(entry.signature, by: entry.validator, for: message) else { return "bad signature" }
+            guard verified.contains(entry.signature) || verifier.isValid(entry.signature, by: entry.validator, for: message)
+            else { return "bad signature" }
             power += weight
         }
         return validators.isQuorum(power) ? nil : "commit power \(power) is not over two thirds"

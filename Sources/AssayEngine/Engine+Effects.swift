@@ -58,7 +58,7 @@ extension Engine {
     /// Immediate execution: a block is valid when it links to the tip and executing its transactions
     /// gives the state root its header claims.
     func isValid(_ block: Block) -> Bool {
-        guard checks.linkageProblem(block, tip: tip) == nil else { return false }
+        guard checks.linkageProblem(block, tip: tip, verified: previousHeightPrecommits) == nil else { return false }
         guard let root = try? executor.execute(height: block.height, transactions: block.transactions) else {
             return false
         }
@@ -89,6 +89,8 @@ extension Engine {
     /// Starts height `tip.height + 1`; `logged` says whether its WAL record is already written.
     func beginHeight(logged: Bool) throws(EngineError) {
         blocks = [:]
+        previousHeightPrecommits = verifiedPrecommits
+        verifiedPrecommits = []
         seenVotes = []
         seenProposals = []
         ownMessages = []

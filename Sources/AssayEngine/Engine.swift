@@ -30,8 +30,7 @@ public struct EngineConfig: Sendable {
 /// one owner calls `start`, `receive` and `timerFired` one at a time.
 public final class Engine {
     static let blocksPerHeightMax = 256
-    /// Own messages of every round are kept, not only the latest: a proof-of-lock needs the old round's prevotes.
-    static let ownMessagesMax = 128
+    static let ownMessagesMax = 16
     static let evidenceMax = 1_000
 
     let config: EngineConfig
@@ -54,6 +53,10 @@ public final class Engine {
     var seenProposals: Set<Proposal> = []
     /// Own signed messages of the current height, re-sent on the gossip timer.
     var ownMessages: [ConsensusMessage] = []
+    /// Precommit signatures verified as votes, of this height and the previous one: a commit
+    /// certificate made of them needs no second check.
+    var verifiedPrecommits: Set<Signature> = []
+    var previousHeightPrecommits: Set<Signature> = []
     var syncServed: [PeerID: (height: Height, atMs: UInt64)] = [:]
     /// Effects produced while replaying the WAL, performed once replay ends if still unanswered.
     var deferred: [Effect]?
@@ -120,6 +123,7 @@ public final class Engine {
             guard !seenVotes.contains(vote), isMember(vote.validator),
                 verifier.isValid(vote.signature, by: vote.validator, for: vote.signBytes(chainID: config.chainID))
             else { return }
+            if vote.kind == .precommit { verifiedPrecommits.insert(vote.signature) }
             try submit(.vote(vote), durability: .buffered)
         case let .proposal(proposal, block):
             guard proposal.height == core.height else { return try serveSync(peer, theirHeight: proposal.height) }
@@ -132,7 +136,8 @@ public final class Engine {
         case let .decided(block, commit):
             guard block.height == core.height, core.step != .decided, commit.height == block.height,
                 commit.blockHash == block.hash, let validators = core.validators,
-                checks.commitProblem(commit, validators: validators) == nil, isValid(block)
+                checks.commitProblem(commit, validators: validators, verified: verifiedPrecommits) == nil,
+                isValid(block)
             else { return }
             try submit(.commitCertificate(block, commit), durability: .buffered)
         case let .status(theirHeight):
@@ -207,8 +212,10 @@ public final class Engine {
         if ownMessages.count > Self.ownMessagesMax { ownMessages.removeFirst() }
     }
 
+    /// Gossip: own messages of this round and the previous one, and the polka behind the valid value.
     func resendOwnMessages() {
-        for message in ownMessages { transport.broadcast(message) }
+        let oldest = core.round > 0 ? core.round - 1 : 0
+        for message in ownMessages where message.round.map({ $0 >= oldest }) ?? true { transport.broadcast(message) }
         for vote in core.validValueProof where vote.validator != safety.publicKey { transport.broadcast(.vote(vote)) }
         transport.broadcast(.status(core.height))
     }

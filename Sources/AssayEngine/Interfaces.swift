@@ -94,3 +94,14 @@ extension ConsensusMessage: CanonicalCodable {
         }
     }
 }
+
+extension ConsensusMessage {
+    /// The round of a proposal or vote; nil for the messages outside rounds.
+    public var round: Round? {
+        switch self {
+        case let .proposal(proposal, _): proposal.round
+        case let .vote(vote): vote.round
+        case .decided, .status: nil
+        }
+    }
+}

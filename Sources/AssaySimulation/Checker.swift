@@ -18,7 +18,7 @@ final class Checker: @unchecked Sendable {  // confined to its scenario's thread
 
     func fail(_ message: String) { violations.append(message) }
 
-    func sawProposal(of block: Block) { proposed.insert(block.hash) }
+    func sawProposal(_ blockHash: Hash) { proposed.insert(blockHash) }
 
     /// An honest engine committed `block`.
     func committed(_ block: Block, engine: Int) {

@@ -16,7 +16,8 @@ final class SimNode: Transport, Clock {
     var app: KeyValueApplication?
     /// Bumped at each crash, so that timers of a dead incarnation are dropped.
     var incarnation = 0
-    private var conflicts: [ConsensusMessage: ConsensusMessage] = [:]
+    /// Forged twins by the signature of the original, so a re-sent message gets the same forgery.
+    private var conflicts: [Signature: ConsensusMessage] = [:]
 
     init(world: World, index: Int, key: Int, equivocates: Bool) {
         self.world = world
@@ -54,7 +55,13 @@ final class SimNode: Transport, Clock {
     /// A second, different proposal or vote for the same step, signed with this node's key
     /// directly (no SafetyRules): what a Byzantine validator can do. Sometimes the block is invalid.
     private func conflicting(_ message: ConsensusMessage) -> ConsensusMessage? {
-        if let known = conflicts[message] { return known }
+        let original: Signature
+        switch message {
+        case let .proposal(proposal, _): original = proposal.signature
+        case let .vote(vote): original = vote.signature
+        case .decided, .status: return nil
+        }
+        if let known = conflicts[original] { return known }
         let signer = SimKeys.signer(key, realSignatures: world.plan.realSignatures)
         let forged: ConsensusMessage?
         switch message {
@@ -74,7 +81,7 @@ final class SimNode: Transport, Clock {
         default:
             forged = nil
         }
-        if let forged { conflicts[message] = forged }
+        if let forged { conflicts[original] = forged }
         return forged
     }
 

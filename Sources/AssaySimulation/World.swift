@@ -10,7 +10,7 @@ final class World {
     static let timeouts = TimeoutConfig(
         proposeBaseMs: 600, proposeDeltaMs: 150, prevoteBaseMs: 300, prevoteDeltaMs: 100, precommitBaseMs: 300,
         precommitDeltaMs: 100)
-    static let gossipIntervalMs: UInt64 = 500
+    static let gossipIntervalMs: UInt64 = 1_000
 
     enum Event {
         case deliver(ConsensusMessage, from: Int, to: Int)
@@ -91,7 +91,7 @@ final class World {
 
     /// Sends `message` over the faulty network: it may be dropped, duplicated or delayed.
     func transmit(_ message: ConsensusMessage, from: Int, to: Int) {
-        if case let .proposal(_, block) = message { checker.sawProposal(of: block) }
+        if case let .proposal(proposal, _) = message { checker.sawProposal(proposal.blockHash) }
         let network = healed ? NetworkConditions.healthy : plan.network
         if !healed, plan.partitions.contains(where: { $0.blocks(from: from, to: to, atMs: nowMs) }) { return }
         if random.chance(permille: network.lossPermille) { return }
