@@ -72,6 +72,7 @@ let package = Package(
             dependencies: ["AssayEngine", "AssaySimulation", "AssayConsensus", "AssayStorage", "AssayTypes", "AssayCrypto"]
         ),
         .testTarget(name: "AssaySimulationTests", dependencies: ["AssaySimulation", "AssayEngine"]),
+        .testTarget(name: "AssayTypesTests", dependencies: ["AssayTypes", propertyBased]),
     ],
     swiftLanguageModes: [.v6]
 )
