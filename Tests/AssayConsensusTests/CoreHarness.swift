@@ -21,11 +21,20 @@ struct CoreHarness {
     let height: Height = 1
     private(set) var effects: [Effect] = []
 
-    init(powers: [UInt64] = [1, 1, 1, 1], me index: Int = 0) {
-        validators = try! ValidatorSet(powers.enumerated().map { Validator(publicKey: testKeys[$0.offset], power: $0.element) })
-        me = testKeys[index]
+    /// `me` is validator `meIndex`, or by default validator 0 or 1, whichever does not propose round 0.
+    init(powers: [UInt64] = [1, 1, 1, 1], meIndex: Int? = nil) {
+        let validators = try! ValidatorSet(
+            powers.enumerated().map { Validator(publicKey: testKeys[$0.offset], power: $0.element) })
+        let roundZeroProposer = ProposerRotation(validators: validators).proposer
+        self.validators = validators
+        me = testKeys[meIndex ?? (testKeys[0] == roundZeroProposer ? 1 : 0)]
         core = ConsensusState(me: me)
     }
+
+    var meIndex: Int { testKeys.firstIndex(of: me)! }
+
+    /// The other validators, in order.
+    func others(_ count: Int) -> [Int] { Array((0..<validators.count).filter { $0 != meIndex }.prefix(count)) }
 
     var rotation: ProposerRotation { ProposerRotation(validators: validators) }
 
@@ -75,7 +84,7 @@ struct CoreHarness {
         var more: [Effect] = []
         for effect in produced {
             if case let .vote(kind, _, round, blockHash) = effect {
-                more += apply(.vote(vote(kind, by: testKeys.firstIndex(of: me)!, round: round, blockHash)))
+                more += apply(.vote(vote(kind, by: meIndex, round: round, blockHash)))
             }
         }
         return more
