@@ -69,7 +69,9 @@ let package = Package(
         ),
         .testTarget(
             name: "AssayEngineTests",
-            dependencies: ["AssayEngine", "AssaySimulation", "AssayConsensus", "AssayStorage", "AssayTypes", "AssayCrypto"]
+            dependencies: [
+                "AssayEngine", "AssaySimulation", "AssayConsensus", "AssayStorage", "AssayTypes", "AssayCrypto", "AssayCodec",
+            ]
         ),
         .testTarget(name: "AssaySimulationTests", dependencies: ["AssaySimulation", "AssayEngine"]),
         .testTarget(name: "AssayTypesTests", dependencies: ["AssayTypes", propertyBased]),

@@ -133,11 +133,11 @@ public struct WriteAheadLog {
     /// Call after the batch from `resetWrites` is written.
     public mutating func didReset() { nextSequence = 1 }
 
-    static func key(_ sequence: UInt64) -> [UInt8] { withUnsafeBytes(of: sequence.bigEndian) { Array($0) } }
+    public static func key(_ sequence: UInt64) -> [UInt8] { withUnsafeBytes(of: sequence.bigEndian) { Array($0) } }
 
     static func sequence(of key: [UInt8]) -> UInt64 { key.reduce(0) { $0 << 8 | UInt64($1) } }
 
-    static func encode(_ record: WALRecord) -> [UInt8] {
+    public static func encode(_ record: WALRecord) -> [UInt8] {
         let payload = record.canonicalBytes
         var writer = CanonicalWriter(reservingCapacity: payload.count + headerBytes)
         writer.write(UInt32(payload.count))
@@ -146,7 +146,7 @@ public struct WriteAheadLog {
         return writer.bytes
     }
 
-    static func decode(_ value: [UInt8]) throws(CodecError) -> WALRecord {
+    public static func decode(_ value: [UInt8]) throws(CodecError) -> WALRecord {
         var reader = CanonicalReader(value)
         let length = Int(try reader.readUInt32())
         let checksum = try reader.readFixed(count: 4)

@@ -13,7 +13,8 @@ final class World {
     static let gossipIntervalMs: UInt64 = 1_000
 
     enum Event {
-        case deliver(ConsensusMessage, from: Int, to: Int)
+        /// Boxed, so that moving events around the heap copies one reference, not a whole block.
+        indirect case deliver(ConsensusMessage, from: Int, to: Int)
         case timer(node: Int, incarnation: Int, EngineTimer)
         case crash(CrashPlan)
         case restart(node: Int)
