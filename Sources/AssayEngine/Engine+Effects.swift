@@ -82,6 +82,8 @@ extension Engine {
         executor.didCommit(block)
         tip = newTip
         lastCommit = commit
+        recentCommits.append((block, commit))
+        if recentCommits.count > Self.recentCommitsMax { recentCommits.removeFirst() }
         try beginHeight(logged: true)
         if deferred == nil { transport.broadcast(.status(core.height)) }
     }

@@ -32,6 +32,7 @@ public final class Engine {
     static let blocksPerHeightMax = 256
     static let ownMessagesMax = 16
     static let evidenceMax = 1_000
+    static let recentCommitsMax = 16
 
     let config: EngineConfig
     let safety: SafetyRules
@@ -57,6 +58,9 @@ public final class Engine {
     /// certificate made of them needs no second check.
     var verifiedPrecommits: Set<Signature> = []
     var previousHeightPrecommits: Set<Signature> = []
+    /// The last committed blocks with their certificates, newest last: most peers that fall behind
+    /// need one of these, and serving them from memory spares decoding (and key parsing).
+    var recentCommits: [(block: Block, commit: Commit)] = []
     var syncServed: [PeerID: (height: Height, atMs: UInt64)] = [:]
     /// Effects produced while replaying the WAL, performed once replay ends if still unanswered.
     var deferred: [Effect]?
@@ -228,7 +232,9 @@ public final class Engine {
         {
             return
         }
-        guard let stored = try chain.block(at: theirHeight) else { return }
+        var stored = recentCommits.last { $0.block.height == theirHeight }
+        if stored == nil { stored = try chain.block(at: theirHeight) }
+        guard let stored else { return }
         syncServed[peer] = (theirHeight, clock.nowMs)
         transport.send(.decided(stored.block, stored.commit), to: peer)
     }

@@ -1,6 +1,7 @@
 /// Everything a seed decides about a scenario, drawn before it runs.
 struct ScenarioPlan: Sendable {
-    static let heightCap: UInt64 = 5
+    /// Faults stop early once an honest engine reaches this height, which bounds a scenario's work.
+    static let heightCap: UInt64 = 4
     static let livenessBoundMs: UInt64 = 60_000
 
     let seed: UInt64

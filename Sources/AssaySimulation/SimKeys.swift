@@ -25,8 +25,27 @@ enum SimKeys {
             : KeyedHashSigner(publicKey: publicKeys[index], secret: secretBytes(index))
     }
 
+    /// One scenario's verifier. Real BIP-340 checks are cached for the scenario: the engines of one
+    /// process would otherwise verify every vote once each, and each distinct signature still gets
+    /// one real check.
     static func verifier(realSignatures: Bool) -> any SignatureVerifier {
-        realSignatures ? SchnorrVerifier() : KeyedHashVerifier.shared
+        realSignatures ? VerifiedOnce(SchnorrVerifier()) : KeyedHashVerifier.shared
+    }
+}
+
+/// Remembers the (key, signature, message) triples that verified. Confined to one scenario's thread.
+final class VerifiedOnce: SignatureVerifier, @unchecked Sendable {
+    private let inner: any SignatureVerifier
+    private var valid: Set<Digest32> = []
+
+    init(_ inner: any SignatureVerifier) { self.inner = inner }
+
+    func isValid(_ signature: Signature, by key: PublicKey, for message: [UInt8]) -> Bool {
+        let triple = SHA256.hash(parts: [key.bytes, signature.bytes, message])
+        if valid.contains(triple) { return true }
+        guard inner.isValid(signature, by: key, for: message) else { return false }
+        valid.insert(triple)
+        return true
     }
 }
 

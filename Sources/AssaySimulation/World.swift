@@ -33,11 +33,13 @@ final class World {
     private var livenessDeadlineMs: UInt64 = 0
     private(set) var events = 0
     private let config: EngineConfig
+    private let verifier: any SignatureVerifier
 
     init(plan: ScenarioPlan) {
         self.plan = plan
         random = SimRandom(seed: plan.seed ^ 0x5EED_0F_5EED)
         checker = Checker(chainID: chainID)
+        verifier = SimKeys.verifier(realSignatures: plan.realSignatures)
         let validators = try! ValidatorSet(
             plan.powers.enumerated().map { Validator(publicKey: SimKeys.publicKeys[$0.offset], power: $0.element) })
         config = EngineConfig(
@@ -64,9 +66,9 @@ final class World {
             events += 1
             guard events < Self.eventsMax else { return checker.fail("event budget exhausted at \(nowMs) ms") }
             handle(event)
-            if !healed, honestHeights.max() ?? 0 >= ScenarioPlan.heightCap { heal() }
+            if !healed, highestHonestHeight >= ScenarioPlan.heightCap { heal() }
             if healed {
-                if honestHeights.allSatisfy({ $0 >= livenessTarget }) { return }
+                if lowestHonestHeight >= livenessTarget { return }
                 if nowMs > livenessDeadlineMs {
                     return checker.fail("liveness: height \(livenessTarget) not reached by all honest engines "
                         + "\(ScenarioPlan.livenessBoundMs) ms after the heal; \(stateSummary)")
@@ -84,8 +86,16 @@ final class World {
         }.joined(separator: " ")
     }
 
-    var honestHeights: [Height] {
-        nodes.filter { !plan.isByzantine(engine: $0.index) }.map(\.committedHeight)
+    private var highestHonestHeight: Height {
+        var highest: Height = 0
+        for node in nodes where !plan.isByzantine(engine: node.index) { highest = max(highest, node.committedHeight) }
+        return highest
+    }
+
+    private var lowestHonestHeight: Height {
+        var lowest = Height.max
+        for node in nodes where !plan.isByzantine(engine: node.index) { lowest = min(lowest, node.committedHeight) }
+        return lowest
     }
 
     func schedule(_ event: Event, afterMs: UInt64) { queue.push(event, atMs: nowMs + afterMs) }
@@ -108,7 +118,6 @@ final class World {
         switch event {
         case let .deliver(message, from, to):
             guard let engine = nodes[to].engine else { return }
-            if DEBUGTRACE { debugTrace(message, from, to, engine) }
             guard (try? engine.receive(message, from: PeerID(UInt32(from)))) != nil else {
                 return checker.fail("engine \(to) stopped on a message")
             }
@@ -134,7 +143,7 @@ final class World {
         guard !healed else { return }
         healed = true
         for node in nodes where !node.isRunning { boot(node) }
-        livenessTarget = (honestHeights.max() ?? 0) + 1
+        livenessTarget = highestHonestHeight + 1
         livenessDeadlineMs = nowMs + ScenarioPlan.livenessBoundMs
     }
 
@@ -143,6 +152,7 @@ final class World {
         let honest = !plan.isByzantine(engine: node.index)
         let baseSigner = SimKeys.signer(node.key, realSignatures: plan.realSignatures)
         let signer: any Signer = honest ? RecordingSigner(inner: baseSigner, key: node.key, checker: checker) : baseSigner
+        let verifier = self.verifier
         let app = KeyValueApplication(
             chainID: chainID, disk: node.disk, sender: SimKeys.publicKeys[node.key], random: random.fork()
         ) { [checker] block in
@@ -150,7 +160,7 @@ final class World {
         }
         do {
             let engine = try Engine(
-                config: config, signer: signer, verifier: SimKeys.verifier(realSignatures: plan.realSignatures),
+                config: config, signer: signer, verifier: verifier,
                 store: node.disk, transport: node, clock: node, executor: app)
             node.app = app
             node.engine = engine
@@ -161,18 +171,3 @@ final class World {
     }
 }
 
-nonisolated(unsafe) let DEBUGTRACE = getenv("SIMTRACE") != nil
-import Glibc
-extension World {
-    func debugTrace(_ m: ConsensusMessage, _ from: Int, _ to: Int, _ e: Engine) {
-        let s: String
-        switch m {
-        case let .vote(v): s = "vote \(v.kind) h\(v.height) r\(v.round) \(v.blockHash.map { String($0.description.prefix(6)) } ?? "nil")"
-        case let .proposal(p, _): s = "proposal h\(p.height) r\(p.round) pol \(p.proofOfLockRound.map(String.init) ?? "-") \(p.blockHash.description.prefix(6))"
-        case let .decided(b, _): s = "decided \(b.height)"
-        case let .status(h): s = "status \(h)"
-        }
-        let c = e.consensus
-        print("\(nowMs) \(from)->\(to) \(s) | to@h\(c.height) r\(c.round) \(c.step) lock \(c.lockedRound.map(String.init) ?? "-"):\(c.lockedValue.map { String($0.description.prefix(6)) } ?? "-") valid \(c.validRound.map(String.init) ?? "-"):\(c.validValue.map { String($0.description.prefix(6)) } ?? "-")")
-    }
-}
