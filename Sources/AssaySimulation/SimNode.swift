@@ -27,6 +27,13 @@ final class SimNode: Transport, Clock {
     }
 
     var isRunning: Bool { engine != nil }
+
+    /// The process stops: engine and application are gone, their timers die with this incarnation.
+    func shutDown() {
+        engine = nil
+        app = nil
+        incarnation += 1
+    }
     var committedHeight: Height { app?.height ?? 0 }
 
     // MARK: Transport

@@ -55,6 +55,8 @@ final class World {
 
     /// Runs to the end of the liveness check or the first violation.
     func run() {
+        // Engines hold their node as transport and clock: drop them at the end to free the scenario.
+        defer { for node in nodes { node.shutDown() } }
         for node in nodes { boot(node) }
         for crash in plan.crashes {
             queue.push(.crash(crash), atMs: crash.crashAtMs)
@@ -128,9 +130,7 @@ final class World {
         case let .crash(crash):
             let node = nodes[crash.node]
             guard node.isRunning else { return }
-            node.engine = nil
-            node.app = nil
-            node.incarnation += 1
+            node.shutDown()
             node.disk.crash(&random, tearLast: crash.tearLastWrite)
         case let .restart(index):
             if !nodes[index].isRunning { boot(nodes[index]) }
@@ -153,10 +153,11 @@ final class World {
         let baseSigner = SimKeys.signer(node.key, realSignatures: plan.realSignatures)
         let signer: any Signer = honest ? RecordingSigner(inner: baseSigner, key: node.key, checker: checker) : baseSigner
         let verifier = self.verifier
+        let index = node.index
         let app = KeyValueApplication(
             chainID: chainID, disk: node.disk, sender: SimKeys.publicKeys[node.key], random: random.fork()
         ) { [checker] block in
-            if honest { checker.committed(block, engine: node.index) }
+            if honest { checker.committed(block, engine: index) }
         }
         do {
             let engine = try Engine(
