@@ -33,6 +33,9 @@ let package = Package(
         .target(name: "AssayTypes", dependencies: ["AssayCodec", "AssayCrypto"]),
         .target(name: "AssayStorage", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes"]),
 
+        // Layer 3: the state machine.
+        .target(name: "AssayLedger", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage"]),
+
         // Layer 7: the one executable.
         .executableTarget(
             name: "assay",
@@ -42,6 +45,10 @@ let package = Package(
         .executableTarget(name: "AssayBench", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage"]),
 
         .testTarget(name: "AssayCodecTests", dependencies: ["AssayCodec", propertyBased]),
+        .testTarget(name: "AssayTypesTests", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes"]),
+        .testTarget(
+            name: "AssayLedgerTests",
+            dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayLedger"]),
     ],
     swiftLanguageModes: [.v6]
 )
