@@ -45,7 +45,7 @@ let package = Package(
         .executableTarget(name: "AssayBench", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage"]),
 
         .testTarget(name: "AssayCodecTests", dependencies: ["AssayCodec", propertyBased]),
-        .testTarget(name: "AssayTypesTests", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes"]),
+        .testTarget(name: "AssayTypesTests", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", propertyBased]),
         .testTarget(
             name: "AssayLedgerTests",
             dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayLedger"]),
