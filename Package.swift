@@ -32,9 +32,12 @@ let package = Package(
         // Layer 2: values and storage protocols.
         .target(name: "AssayTypes", dependencies: ["AssayCodec", "AssayCrypto"]),
         .target(name: "AssayStorage", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes"]),
+        .target(name: "AssayKernels", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes"]),
 
         // Layer 3: the state machine.
-        .target(name: "AssayLedger", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage"]),
+        .target(
+            name: "AssayLedger",
+            dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayKernels"]),
 
         // Layer 7: the one executable.
         .executableTarget(
@@ -49,6 +52,7 @@ let package = Package(
         .testTarget(
             name: "AssayLedgerTests",
             dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayLedger"]),
+        .testTarget(name: "AssayKernelsTests", dependencies: ["AssayKernels", "AssayCodec", "AssayTypes"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,63 @@
+/// `gemm-i8/1`, ONNX `MatMulInteger`: input A [M,K] and model array `b` [K,N], each int8 or uint8, optional scalar
+/// zero points `a_zero_point` (A's dtype) and `b_zero_point` (b's dtype); output int32 [M,N] =
+/// sum over k of (A[m,k] - a_zero_point) * (b[k,n] - b_zero_point), modulo 2^32. Work units: M x N x K.
+struct GemmPlan: KernelPlan {
+    static let arrayNames: Set<String> = ["b", "a_zero_point", "b_zero_point"]
+
+    let a: MatrixOperand
+    let b: MatrixOperand
+    let m: Int, k: Int, n: Int
+    let workUnits: UInt64
+
+    init(model: Model, input: Tensor, limits: KernelLimits) throws(KernelError) {
+        let checks = ArrayChecks(model: model, limits: limits)
+        try checks.rejectUnknownArrays { GemmPlan.arrayNames.contains($0) }
+        let bTensor = try checks.required("b")
+        let aShape = try checks.dimensions(of: input, named: ArrayChecks.inputName, rank: 2, dtypes: [.int8, .uint8])
+        let bShape = try checks.dimensions(of: bTensor, named: "b", rank: 2, dtypes: [.int8, .uint8])
+        guard aShape[1] == bShape[0] else {
+            throw .shapeMismatch("A is \(aShape[0])x\(aShape[1]) and b is \(bShape[0])x\(bShape[1]): A's columns must equal b's rows")
+        }
+        (m, k, n) = (aShape[0], aShape[1], bShape[1])
+        try checks.checkElements(ArrayChecks.product([m, n], what: "output elements"), what: "output elements")
+        workUnits = try ArrayChecks.product([m, n, k], what: "work units")
+        try checks.checkWork(workUnits)
+        let aZero = try checks.scalar("a_zero_point", dtypes: [input.dtype], default: 0)
+        let bZero = try checks.scalar("b_zero_point", dtypes: [bTensor.dtype], default: 0)
+        a = MatrixOperand(dtype: input.dtype, zeroPoint: aZero)
+        b = MatrixOperand(dtype: bTensor.dtype, zeroPoint: bZero)
+    }
+
+    func run(model: Model, input: Tensor, implementation: Implementation) -> KernelOutput {
+        let bData = model["b"]!.data
+        let product: [Int32]
+        switch implementation {
+        case .reference:
+            product = GemmCore.reference(a: input.data, a, b: bData, b, m: m, n: n, k: k)
+        case let .optimised(threads):
+            product = GemmCore.optimised(a: input.data, a, b: bData, b, m: m, n: n, k: k, threads: threads)
+        }
+        return KernelOutput(output: Tensor.int32Unchecked(product, shape: [m, n]), workUnits: workUnits)
+    }
+}
+
+/// How to read one operand of an integer matrix product: its element type and the zero point subtracted.
+struct MatrixOperand: Sendable {
+    let dtype: DType
+    let zeroPoint: Int32
+
+    var isSigned: Bool { dtype == .int8 }
+
+    /// The element at `index` minus the zero point, exactly (in -255...255).
+    func centred(_ bytes: [UInt8], _ index: Int) -> Int32 {
+        (isSigned ? Int32(Int8(bitPattern: bytes[index])) : Int32(bytes[index])) - zeroPoint
+    }
+}
+
+extension Tensor {
+    /// Builds an int32 tensor whose shape the caller has already validated.
+    static func int32Unchecked(_ values: [Int32], shape: [Int]) -> Tensor {
+        // Validated plans produce exactly product(shape) values; a failure here is a bug in the kernel.
+        try! Tensor(int32: values, shape: shape.map { UInt64($0) })
+    }
+}
