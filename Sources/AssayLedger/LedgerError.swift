@@ -11,8 +11,6 @@ public enum LedgerError: Error, Equatable, Sendable, CustomStringConvertible {
     case parentRootMismatch(expected: Hash, stored: Hash)
     /// Genesis applies only to an empty store.
     case storeNotEmpty
-    /// The block context does not fit the chain (wrong chain id).
-    case wrongChain(expected: String, got: String)
 
     public var description: String {
         switch self {
@@ -20,7 +18,6 @@ public enum LedgerError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .corruptState(key, reason): "corrupt state at \(key): \(reason)"
         case let .parentRootMismatch(expected, stored): "parent root \(expected) is not the stored root \(stored)"
         case .storeNotEmpty: "genesis needs an empty store"
-        case let .wrongChain(expected, got): "block is for chain '\(got)', this state is chain '\(expected)'"
         }
     }
 }
