@@ -48,11 +48,16 @@ let package = Package(
             dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayRocksDB", argumentParser]
         ),
 
+        // Direct C loops over libsecp256k1 and libcrypto: the baselines the bench compares the wrappers with.
+        .target(name: "BenchBaselines", linkerSettings: [.linkedLibrary("secp256k1"), .linkedLibrary("crypto")]),
         .executableTarget(
             name: "AssayBench",
-            dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayRocksDB", "AssayLedger"]),
+            dependencies: [
+                "AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayRocksDB", "AssayLedger", "BenchBaselines",
+            ]),
 
         .testTarget(name: "AssayCodecTests", dependencies: ["AssayCodec", propertyBased]),
+        .testTarget(name: "AssayCryptoTests", dependencies: ["AssayCrypto", propertyBased], exclude: ["Vectors"]),
         .testTarget(name: "AssayTypesTests", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", propertyBased]),
         .testTarget(
             name: "AssayLedgerTests",
@@ -61,6 +66,7 @@ let package = Package(
             ]),
         .testTarget(name: "AssayKernelsTests", dependencies: ["AssayKernels", "AssayCodec", "AssayTypes"]),
         .testTarget(name: "AssayStorageTests", dependencies: ["AssayStorage", "AssayRocksDB", "AssayCodec", "AssayCrypto"]),
+        .testTarget(name: "assayTests", dependencies: ["assay", "AssayCrypto"]),
     ],
     swiftLanguageModes: [.v6]
 )

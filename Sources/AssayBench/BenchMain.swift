@@ -10,6 +10,7 @@ struct BenchMain {
         ("foundation", FoundationBench.run),
         ("codec", CodecBench.run),
         ("ledger", LedgerBench.run),
+        ("crypto", CryptoBench.run),
     ]
 
     static func main() throws {
