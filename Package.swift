@@ -66,7 +66,7 @@ let package = Package(
             ]),
         .testTarget(name: "AssayKernelsTests", dependencies: ["AssayKernels", "AssayCodec", "AssayTypes"]),
         .testTarget(name: "AssayStorageTests", dependencies: ["AssayStorage", "AssayRocksDB", "AssayCodec", "AssayCrypto"]),
-        .testTarget(name: "assayTests", dependencies: ["assay", "AssayCrypto"]),
+        .testTarget(name: "assayTests", dependencies: ["assay", "AssayCrypto", "AssayTypes", argumentParser]),
     ],
     swiftLanguageModes: [.v6]
 )
