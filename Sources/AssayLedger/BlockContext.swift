@@ -49,7 +49,7 @@ public struct TransactionResult: Hashable, Sendable {
 /// Everything executing a block produced. Nothing is committed: the caller writes `changes` (with the block,
 /// in one batch) once the block is decided, or drops them.
 public struct BlockOutcome: Sendable {
-    /// Puts and deletes in the `state` and `smt` namespaces, each key once, in key order.
+    /// Puts and deletes in the `state` and `smt` namespaces, each key once, in a deterministic order.
     public let changes: WriteBatch
     /// One per transaction, in block order.
     public let results: [TransactionResult]

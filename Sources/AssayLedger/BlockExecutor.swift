@@ -15,6 +15,8 @@ final class BlockExecutor {
     /// The transaction being executed (its hash names offers, jobs and proposals it creates).
     var transactionHash: Hash = .zero
     private(set) var events: [LedgerEvent] = []
+    /// Receives the fees.
+    let proposerAddress: Address
     /// Final power per validator changed in this block, applied at height + 2.
     var validatorUpdates: [PublicKey: UInt64] = [:]
 
@@ -22,6 +24,7 @@ final class BlockExecutor {
         self.context = context
         self.state = state
         params = try state.params()
+        proposerAddress = Address(publicKey: context.proposer)
         workRemaining = params.blockWorkBudget
     }
 
@@ -47,7 +50,7 @@ final class BlockExecutor {
         account.balance -= transaction.fee
         account.nonce += 1
         state.setAccount(sender, account)
-        try credit(Address(publicKey: context.proposer), transaction.fee)
+        try credit(proposerAddress, transaction.fee)
         state.commitTransaction()
 
         transactionHash = hash

@@ -52,7 +52,7 @@ public final class Ledger: Sendable {
             cache.prepare(parentRoot: parentRoot)
             let storedRoot = try cache.rootSlot(from: store).hash
             guard storedRoot == parentRoot else { throw .parentRootMismatch(expected: parentRoot, stored: storedRoot) }
-            let state = StateView(cache: cache, store: store)
+            let state = StateView(cache: cache, store: store, expectedWrites: 3 * transactions.count)
             let executor = try BlockExecutor(context: context, state: state)
             let results = try executor.execute(transactions)
             let endEvents = try executor.endBlock()
@@ -65,37 +65,38 @@ public final class Ledger: Sendable {
         }
     }
 
-    /// Turns the block's writes into a batch: state entries in key order, then the tree nodes they change
-    /// (one batched tree update, sorted by tree key), then the new root slot.
+    /// Turns the block's writes into a batch: state entries in tree-key order (SHA-256 of the key), then the
+    /// tree nodes they change in the order the single batched tree update visited them, then the new root slot.
     private static func seal(_ state: StateView, cache: StateCache, store: some KeyValueReader, parentRoot: Hash)
         throws(LedgerError) -> (changes: WriteBatch, root: Hash)
     {
-        let writes = state.blockWrites.sorted { $0.key.lexicographicallyPrecedes($1.key) }
+        let writes = state.blockWrites.map { entry in
+            (tree: SHA256.hash(entry.key.bytes), key: entry.key, value: entry.value)
+        }.sorted { $0.tree < $1.tree }
         var batch = WriteBatch()
         var treeChanges: [TreeChange] = []
         treeChanges.reserveCapacity(writes.count)
-        for (key, value) in writes {
-            if let value {
-                batch.put(key, value, in: LedgerNamespace.state)
+        for write in writes {
+            if let value = write.value {
+                batch.put(write.key.bytes, value, in: LedgerNamespace.state)
             } else {
-                batch.delete(key, in: LedgerNamespace.state)
+                batch.delete(write.key.bytes, in: LedgerNamespace.state)
             }
-            treeChanges.append(TreeChange(key: SHA256.hash(key), value: value.map { SHA256.hash($0) }))
+            treeChanges.append(TreeChange(key: write.tree, value: write.value.map { SHA256.hash($0) }))
         }
-        treeChanges.sort { $0.key < $1.key }
         var updater = TreeUpdater(source: CachedNodes(cache: cache, store: store))
         let newRoot = try updater.apply(treeChanges, to: try cache.rootSlot(from: store))
-        let nodeWrites = updater.writes.sorted { $0.key.lexicographicallyPrecedes($1.key) }
-        for (key, node) in nodeWrites {
+        for (key, node) in updater.writes {
             if let node {
-                batch.put(key, node.canonicalBytes, in: LedgerNamespace.smt)
+                batch.put(key, node.encoded, in: LedgerNamespace.smt)
             } else {
                 batch.delete(key, in: LedgerNamespace.smt)
             }
         }
         batch.put(SparseMerkleTree.rootKey, newRoot.canonicalBytes, in: LedgerNamespace.smt)
         cache.remember(
-            StateCache.Delta(values: state.blockWrites, nodes: updater.writes, root: newRoot), producing: newRoot.hash)
+            StateCache.Delta(values: writes.map { ($0.key, $0.value) }, nodes: updater.writes, root: newRoot),
+            producing: newRoot.hash)
         return (batch, newRoot.hash)
     }
 }

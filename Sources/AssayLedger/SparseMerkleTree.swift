@@ -17,28 +17,42 @@ public enum SparseMerkleTree {
     static let depthMax = 64
 
     static func leafHash(key: Hash, value: Hash) -> Hash {
-        var buffer = [UInt8](repeating: 0, count: 65)
-        buffer[1..<33] = key.bytes[...]
-        buffer[33..<65] = value.bytes[...]
+        let buffer = [UInt8](unsafeUninitializedCapacity: 65) { bytes, count in
+            bytes[0] = 0x00
+            let base = UnsafeMutableRawPointer(bytes.baseAddress!)
+            key.withUnsafeBytes { (base + 1).copyMemory(from: $0.baseAddress!, byteCount: 32) }
+            value.withUnsafeBytes { (base + 33).copyMemory(from: $0.baseAddress!, byteCount: 32) }
+            count = 65
+        }
+        return SHA256.hash(buffer)
+    }
+
+    static func nodeHash(_ slots: [TreeSlot]) -> Hash {
+        let size = 1 + 32 * TreeNode.arity
+        let buffer = [UInt8](unsafeUninitializedCapacity: size) { bytes, count in
+            bytes[0] = nodeTag
+            let base = UnsafeMutableRawPointer(bytes.baseAddress!)
+            for (index, slot) in slots.enumerated() {
+                slot.hash.withUnsafeBytes { (base + 1 + 32 * index).copyMemory(from: $0.baseAddress!, byteCount: 32) }
+            }
+            count = size
+        }
         return SHA256.hash(buffer)
     }
 
     static func nodeHash(_ slotHashes: [Hash]) -> Hash {
-        var buffer: [UInt8] = [nodeTag]
-        buffer.reserveCapacity(1 + 32 * TreeNode.arity)
-        for hash in slotHashes { buffer.append(contentsOf: hash.bytes) }
-        return SHA256.hash(buffer)
+        nodeHash(slotHashes.map { TreeSlot.node($0) })
     }
 
     static func nibble(_ key: Hash, at depth: Int) -> Int {
-        let byte = key.bytes[depth / 2]
+        let byte = key.withUnsafeBytes { $0[depth / 2] }
         return Int(depth % 2 == 0 ? byte >> 4 : byte & 0x0f)
     }
 
     /// The storage key of the node at `depth` on `key`'s path.
     static func nodeKey(_ key: Hash, depth: Int) -> [UInt8] {
         var path: [UInt8] = [UInt8(depth)]
-        path.append(contentsOf: key.bytes.prefix((depth + 1) / 2))
+        key.withUnsafeBytes { path.append(contentsOf: $0.prefix((depth + 1) / 2)) }
         if depth % 2 == 1 { path[path.count - 1] &= 0xf0 }
         return path
     }
@@ -58,8 +72,8 @@ protocol TreeNodeSource {
 /// Applies one batch of sorted changes to a tree, recording every node written or removed.
 struct TreeUpdater<Source: TreeNodeSource> {
     let source: Source
-    /// Node key -> new node, or nil when the node is removed.
-    private(set) var writes: [[UInt8]: TreeNode?] = [:]
+    /// Node key and new node (nil: removed), each node once, in the walk's post-order (deterministic).
+    private(set) var writes: [(key: [UInt8], node: TreeNode?)] = []
 
     init(source: Source) { self.source = source }
 
@@ -124,20 +138,24 @@ struct TreeUpdater<Source: TreeNodeSource> {
                 node.slots[nibble] = build(Array(leaves[start..<end]), depth: depth + 1)
                 start = end
             }
-            let key = SparseMerkleTree.nodeKey(leaves[0].key, depth: depth)
-            writes[key] = node
+            writes.append((SparseMerkleTree.nodeKey(leaves[0].key, depth: depth), node))
             return .node(node.hash)
         }
     }
 
     /// Stores a changed node, or removes it when it no longer holds two leaves (its lone leaf moves up).
     private mutating func finish(_ node: TreeNode, key: [UInt8]) -> TreeSlot {
-        let occupied = node.slots.filter { !$0.isEmpty }
-        if occupied.isEmpty || (occupied.count == 1 && !Self.isNode(occupied[0])) {
-            writes[key] = .some(nil)
-            return occupied.first ?? .empty
+        var occupied = 0
+        var last = TreeSlot.empty
+        for slot in node.slots where !slot.isEmpty {
+            occupied += 1
+            last = slot
         }
-        writes[key] = node
+        if occupied == 0 || (occupied == 1 && !Self.isNode(last)) {
+            writes.append((key, nil))
+            return last
+        }
+        writes.append((key, node))
         return .node(node.hash)
     }
 

@@ -12,8 +12,8 @@ import AssayTypes
 /// What the cache holds never changes a result, only how many reads reach the store.
 final class StateCache {
     struct Delta {
-        var values: [[UInt8]: [UInt8]?]
-        var nodes: [[UInt8]: TreeNode?]
+        var values: [(key: StoreKey, value: [UInt8]?)]
+        var nodes: [(key: [UInt8], node: TreeNode?)]
         var root: TreeSlot
     }
 
@@ -22,8 +22,8 @@ final class StateCache {
 
     private(set) var root: Hash?
     private var rootSlot: TreeSlot?
-    private var values: [[UInt8]: [UInt8]?] = [:]
-    private var nodes: [[UInt8]: TreeNode?] = [:]
+    private var values: [StoreKey: [UInt8]?] = [:]
+    private var nodes: [StoreKey: TreeNode?] = [:]
     private var pending: [Hash: Delta] = [:]
 
     init(entriesMax: Int) { self.entriesMax = entriesMax }
@@ -34,7 +34,7 @@ final class StateCache {
         if root == parentRoot { return }
         if let delta = pending[parentRoot] {
             for (key, value) in delta.values { values[key] = .some(value) }
-            for (key, node) in delta.nodes { nodes[key] = .some(node) }
+            for (key, node) in delta.nodes { nodes[StoreKey(key)] = .some(node) }
             rootSlot = delta.root
             root = parentRoot
         } else {
@@ -54,21 +54,21 @@ final class StateCache {
         pending[newRoot] = delta
     }
 
-    func value(_ key: [UInt8], from store: any KeyValueReader) throws(LedgerError) -> [UInt8]? {
+    func value(_ key: StoreKey, from store: any KeyValueReader) throws(LedgerError) -> [UInt8]? {
         if let cached = values[key] { return cached }
-        let loaded = try Self.read(key, in: LedgerNamespace.state, from: store)
+        let loaded = try Self.read(key.bytes, in: LedgerNamespace.state, from: store)
         values[key] = .some(loaded)
         return loaded
     }
 
     func node(_ key: [UInt8], from store: any KeyValueReader) throws(LedgerError) -> TreeNode? {
-        if let cached = nodes[key] { return cached }
+        if let cached = nodes[StoreKey(key)] { return cached }
         let loaded = try Self.read(key, in: LedgerNamespace.smt, from: store).map { bytes throws(LedgerError) in
             do { return try TreeNode(canonicalBytes: bytes) } catch {
                 throw .corruptState(key: Hex.encode(key), reason: "\(error)")
             }
         }
-        nodes[key] = .some(loaded)
+        nodes[StoreKey(key)] = .some(loaded)
         return loaded
     }
 

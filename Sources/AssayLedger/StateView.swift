@@ -8,21 +8,23 @@ import AssayTypes
 final class StateView {
     private let cache: StateCache
     private let store: any KeyValueReader
-    private(set) var blockWrites: [[UInt8]: [UInt8]?] = [:]
-    private var txWrites: [[UInt8]: [UInt8]?] = [:]
+    private(set) var blockWrites: [StoreKey: [UInt8]?] = [:]
+    private var txWrites: [StoreKey: [UInt8]?] = [:]
 
-    init(cache: StateCache, store: any KeyValueReader) {
+    init(cache: StateCache, store: any KeyValueReader, expectedWrites: Int = 0) {
         self.cache = cache
         self.store = store
+        blockWrites.reserveCapacity(expectedWrites)
     }
 
     func get(_ key: [UInt8]) throws(LedgerError) -> [UInt8]? {
+        let key = StoreKey(key)
         if let written = txWrites[key] { return written }
         if let written = blockWrites[key] { return written }
         return try cache.value(key, from: store)
     }
 
-    func set(_ key: [UInt8], _ value: [UInt8]?) { txWrites[key] = .some(value) }
+    func set(_ key: [UInt8], _ value: [UInt8]?) { txWrites[StoreKey(key)] = .some(value) }
 
     func commitTransaction() {
         for (key, value) in txWrites { blockWrites[key] = .some(value) }
@@ -33,14 +35,14 @@ final class StateView {
 
     /// Entries whose key starts with `prefix`, in key order, as this view sees them.
     func scan(prefix: [UInt8]) throws(LedgerError) -> [(key: [UInt8], value: [UInt8])] {
-        var merged: [[UInt8]: [UInt8]] = [:]
+        var merged: [StoreKey: [UInt8]] = [:]
         do {
-            for entry in try store.scan(LedgerNamespace.state, prefix: prefix) { merged[entry.key] = entry.value }
+            for entry in try store.scan(LedgerNamespace.state, prefix: prefix) { merged[StoreKey(entry.key)] = entry.value }
         } catch { throw .storage(error) }
         for writes in [blockWrites, txWrites] {
-            for (key, value) in writes where key.starts(with: prefix) { merged[key] = value }
+            for (key, value) in writes where key.bytes.starts(with: prefix) { merged[key] = value }
         }
-        return merged.map { (key: $0.key, value: $0.value) }.sorted { $0.key.lexicographicallyPrecedes($1.key) }
+        return merged.map { (key: $0.key.bytes, value: $0.value) }.sorted { ByteOrder.precedes($0.key, $1.key) }
     }
 
     // MARK: typed access

@@ -25,7 +25,10 @@ enum TreeSlot: Hashable, Sendable {
         }
     }
 
-    var isEmpty: Bool { self == .empty }
+    var isEmpty: Bool {
+        if case .empty = self { return true }
+        return false
+    }
 }
 
 extension TreeSlot: CanonicalCodable {
@@ -63,12 +66,27 @@ struct TreeNode: Hashable, Sendable {
     }
 
     /// SHA-256 of 0x01 followed by the sixteen slot hashes (zero for an empty slot).
-    var hash: Hash { SparseMerkleTree.nodeHash(slots.map(\.hash)) }
+    var hash: Hash { SparseMerkleTree.nodeHash(slots) }
 
     var occupied: Int { slots.reduce(0) { $0 + ($1.isEmpty ? 0 : 1) } }
 }
 
 extension TreeNode: CanonicalCodable {
+    /// The encoding in one allocation (a node is written for every change below it).
+    var encoded: [UInt8] {
+        var size = 2
+        for slot in slots {
+            switch slot {
+            case .empty: break
+            case .leaf: size += 65
+            case .node: size += 33
+            }
+        }
+        var writer = CanonicalWriter(reservingCapacity: size)
+        encode(to: &writer)
+        return writer.bytes
+    }
+
     /// A 16-bit occupancy bitmap, then each occupied slot in order.
     func encode(to writer: inout CanonicalWriter) {
         var bitmap: UInt16 = 0
