@@ -111,8 +111,9 @@ final class BlockExecutor {
     /// unbonding). Each item is its own all-or-nothing step; none may fail.
     func endBlock() throws(LedgerError) -> [LedgerEvent] {
         events.removeAll()
-        for entry in try state.scan(prefix: StateKey.timeouts(at: height)) {
-            let tail = Array(entry.key.dropFirst(StateKey.timeouts(at: height).count))
+        let prefix = StateKey.timeouts(at: height)
+        for entry in try state.scan(prefix: prefix) {
+            let tail = Array(entry.key.dropFirst(prefix.count))
             state.set(entry.key, nil)
             guard let kindByte = tail.first, let kind = TimeoutKind(rawValue: kindByte) else {
                 throw .corruptState(key: Hex.encode(entry.key), reason: "unknown timeout kind")

@@ -25,15 +25,12 @@ public final class Ledger: Sendable {
     public func genesis(_ genesis: Genesis, store: some KeyValueReader) throws(LedgerError) -> (
         changes: WriteBatch, stateRoot: Hash
     ) {
+        let anyState: [(key: [UInt8], value: [UInt8])], anyRoot: [UInt8]?
         do {
-            guard try store.scan(LedgerNamespace.state, from: [], to: nil, limit: 1).isEmpty,
-                try store.get(SparseMerkleTree.rootKey, in: LedgerNamespace.smt) == nil
-            else { throw LedgerError.storeNotEmpty }
-        } catch let error as StorageError {
-            throw .storage(error)
-        } catch {
-            throw .storeNotEmpty
-        }
+            anyState = try store.scan(LedgerNamespace.state, from: [], to: nil, limit: 1)
+            anyRoot = try store.get(SparseMerkleTree.rootKey, in: LedgerNamespace.smt)
+        } catch { throw .storage(error) }
+        guard anyState.isEmpty, anyRoot == nil else { throw .storeNotEmpty }
         return try cache.withLock { cache throws(LedgerError) in
             cache.prepare(parentRoot: .zero)
             let state = StateView(cache: cache, store: store)

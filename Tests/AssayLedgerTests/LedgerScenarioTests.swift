@@ -172,4 +172,33 @@ import Testing
         ])
         #expect(invalid.results.map(\.status) == [.included(.invalidProposal), .included(.invalidProposal)])
     }
+
+    @Test func genesisNeedsAnEmptyStoreAndBlocksNeedTheirParent() throws {
+        let chain = try inMemoryChain()
+        #expect(throws: LedgerError.storeNotEmpty) { try Ledger().genesis(chain.genesis, store: chain.store) }
+        let context = BlockContext(
+            chainID: chain.chainID, height: 1, timeMs: 0, proposer: chain.proposer, validators: chain.genesis.validators)
+        let wrongParent = Hash([UInt8](repeating: 9, count: 32))
+        #expect(throws: LedgerError.parentRootMismatch(expected: wrongParent, stored: chain.root)) {
+            try Ledger().execute(parentRoot: wrongParent, store: chain.store, context: context, transactions: [])
+        }
+    }
+
+    @Test func aRoundThatIsNotCommittedLeavesNoTrace() throws {
+        let chain = try inMemoryChain()
+        let context = BlockContext(
+            chainID: chain.chainID, height: 1, timeMs: 0, proposer: chain.proposer, validators: chain.genesis.validators)
+        // Round 0's block is executed but never committed; round 1's block is the one decided.
+        let dropped = try chain.ledger.execute(
+            parentRoot: chain.root, store: chain.store, context: context,
+            transactions: [try chain.sign(testKey(5), .transfer(Transfer(recipient: address(testKey(6)), amount: 7)))])
+        #expect(dropped.stateRoot != chain.root)
+        let decided = try chain.commit([try chain.sign(testKey(5), .transfer(Transfer(recipient: address(testKey(7)), amount: 9)))])
+        #expect(try chain.query.account(address(testKey(6))).balance == 1_000_000)
+        #expect(try chain.query.account(address(testKey(7))).balance == 1_000_009)
+        // A replica that only ever saw the decided block reaches the same root.
+        let fresh = try Chain(store: InMemoryStore(), genesis: chain.genesis)
+        try fresh.commit([try fresh.sign(testKey(5), .transfer(Transfer(recipient: address(testKey(7)), amount: 9)))])
+        #expect(fresh.root == decided.stateRoot)
+    }
 }
