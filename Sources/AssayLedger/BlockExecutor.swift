@@ -15,8 +15,9 @@ final class BlockExecutor {
     /// The transaction being executed (its hash names offers, jobs and proposals it creates).
     var transactionHash: Hash = .zero
     private(set) var events: [LedgerEvent] = []
-    /// Receives the fees.
+    /// Receives the fees, credited once at the end of the transactions.
     let proposerAddress: Address
+    private var feesCollected: Amount = 0
     /// Final power per validator changed in this block, applied at height + 2.
     var validatorUpdates: [PublicKey: UInt64] = [:]
 
@@ -36,6 +37,8 @@ final class BlockExecutor {
         var results: [TransactionResult] = []
         results.reserveCapacity(transactions.count)
         for transaction in transactions { results.append(try execute(transaction)) }
+        try credit(proposerAddress, feesCollected)
+        state.commitTransaction()
         return results
     }
 
@@ -50,7 +53,8 @@ final class BlockExecutor {
         account.balance -= transaction.fee
         account.nonce += 1
         state.setAccount(sender, account)
-        try credit(proposerAddress, transaction.fee)
+        // Fees are bounded by the supply, so their sum cannot overflow.
+        feesCollected += transaction.fee
         state.commitTransaction()
 
         transactionHash = hash

@@ -93,14 +93,23 @@ struct TreeUpdater<Source: TreeNodeSource> {
             guard var node = try source.node(at: key) else {
                 throw .corruptState(key: Hex.encode(key), reason: "tree node missing")
             }
-            for (nibble, group) in Self.groups(changes, depth: depth) {
-                node.slots[nibble] = try update(node.slots[nibble], depth: depth + 1, group)
+            // The changes are sorted, so each nibble's changes are one contiguous run.
+            var start = changes.startIndex
+            while start < changes.endIndex {
+                let nibble = SparseMerkleTree.nibble(changes[start].key, at: depth)
+                var end = start + 1
+                while end < changes.endIndex && SparseMerkleTree.nibble(changes[end].key, at: depth) == nibble { end += 1 }
+                node.slots[nibble] = try update(node.slots[nibble], depth: depth + 1, changes[start..<end])
+                start = end
             }
             return finish(node, key: key)
         case .empty:
-            return build(Self.leaves(existing: nil, changes), depth: depth)
+            if changes.count == 1 { return first.value.map { .leaf(key: first.key, value: $0) } ?? .empty }
+            return build(Self.leaves(existing: nil, changes)[...], depth: depth)
         case let .leaf(key, value, _):
-            return build(Self.leaves(existing: (key, value), changes), depth: depth)
+            // The common case: one key's value changes or goes.
+            if changes.count == 1 && first.key == key { return first.value.map { .leaf(key: key, value: $0) } ?? .empty }
+            return build(Self.leaves(existing: (key, value), changes)[...], depth: depth)
         }
     }
 
@@ -123,22 +132,22 @@ struct TreeUpdater<Source: TreeNodeSource> {
     }
 
     /// A subtree holding exactly `leaves` (sorted), built from nothing at `depth`.
-    private mutating func build(_ leaves: [(key: Hash, value: Hash)], depth: Int) -> TreeSlot {
+    private mutating func build(_ leaves: ArraySlice<(key: Hash, value: Hash)>, depth: Int) -> TreeSlot {
         switch leaves.count {
         case 0: return .empty
-        case 1: return .leaf(key: leaves[0].key, value: leaves[0].value)
+        case 1: return .leaf(key: leaves[leaves.startIndex].key, value: leaves[leaves.startIndex].value)
         default:
             precondition(depth < SparseMerkleTree.depthMax, "two distinct 256-bit keys share every nibble")
             var node = TreeNode()
-            var start = 0
-            while start < leaves.count {
+            var start = leaves.startIndex
+            while start < leaves.endIndex {
                 let nibble = SparseMerkleTree.nibble(leaves[start].key, at: depth)
                 var end = start + 1
-                while end < leaves.count && SparseMerkleTree.nibble(leaves[end].key, at: depth) == nibble { end += 1 }
-                node.slots[nibble] = build(Array(leaves[start..<end]), depth: depth + 1)
+                while end < leaves.endIndex && SparseMerkleTree.nibble(leaves[end].key, at: depth) == nibble { end += 1 }
+                node.slots[nibble] = build(leaves[start..<end], depth: depth + 1)
                 start = end
             }
-            writes.append((SparseMerkleTree.nodeKey(leaves[0].key, depth: depth), node))
+            writes.append((SparseMerkleTree.nodeKey(leaves[leaves.startIndex].key, depth: depth), node))
             return .node(node.hash)
         }
     }
@@ -162,19 +171,5 @@ struct TreeUpdater<Source: TreeNodeSource> {
     private static func isNode(_ slot: TreeSlot) -> Bool {
         if case .node = slot { return true }
         return false
-    }
-
-    /// Consecutive runs of changes with the same nibble at `depth` (the changes are sorted, so runs are whole).
-    private static func groups(_ changes: ArraySlice<TreeChange>, depth: Int) -> [(Int, ArraySlice<TreeChange>)] {
-        var result: [(Int, ArraySlice<TreeChange>)] = []
-        var start = changes.startIndex
-        while start < changes.endIndex {
-            let nibble = SparseMerkleTree.nibble(changes[start].key, at: depth)
-            var end = start + 1
-            while end < changes.endIndex && SparseMerkleTree.nibble(changes[end].key, at: depth) == nibble { end += 1 }
-            result.append((nibble, changes[start..<end]))
-            start = end
-        }
-        return result
     }
 }
