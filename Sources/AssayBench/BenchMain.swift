@@ -9,6 +9,7 @@ struct BenchMain {
     static let suites: [(name: String, run: @Sendable () throws -> Void)] = [
         ("foundation", FoundationBench.run),
         ("codec", CodecBench.run),
+        ("ledger", LedgerBench.run),
         ("crypto", CryptoBench.run),
         ("storage", StorageBench.run),
         ("kernels", KernelBench.run),
