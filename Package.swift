@@ -8,6 +8,12 @@ func systemLibrary(_ name: String, pkgConfig: String, apt: String) -> Target {
 
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 let propertyBased = Target.Dependency.product(name: "PropertyBased", package: "swift-property-based")
+let nio = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
+let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
+let swiftCrypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
+let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummingbird")
+let hummingbirdTesting = Target.Dependency.product(name: "HummingbirdTesting", package: "hummingbird")
 
 let package = Package(
     name: "Assay",
@@ -18,6 +24,10 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // Layer 0: C libraries, touched only by their wrapper module.
@@ -33,6 +43,19 @@ let package = Package(
         .target(name: "AssayTypes", dependencies: ["AssayCodec", "AssayCrypto"]),
         .target(name: "AssayStorage", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes"]),
 
+        // Layer 3: state machines over the values.
+        .target(name: "AssayMempool", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes"]),
+
+        // Layer 5: adapters to the outside world.
+        .target(
+            name: "AssayP2P",
+            dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", nio, nioPosix, swiftCrypto, logging]
+        ),
+        .target(
+            name: "AssayRPC",
+            dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayMempool", hummingbird, logging]
+        ),
+
         // Layer 7: the one executable.
         .executableTarget(
             name: "assay",
@@ -42,6 +65,15 @@ let package = Package(
         .executableTarget(name: "AssayBench", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage"]),
 
         .testTarget(name: "AssayCodecTests", dependencies: ["AssayCodec", propertyBased]),
+        .testTarget(name: "AssayMempoolTests", dependencies: ["AssayMempool", "AssayTypes", "AssayCrypto"]),
+        .testTarget(
+            name: "AssayP2PTests",
+            dependencies: ["AssayP2P", "AssayTypes", "AssayCrypto", "AssayCodec", nio, nioPosix, logging]
+        ),
+        .testTarget(
+            name: "AssayRPCTests",
+            dependencies: ["AssayRPC", "AssayTypes", "AssayCrypto", "AssayMempool", hummingbirdTesting]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
