@@ -74,6 +74,7 @@ let package = Package(
             name: "AssayRPCTests",
             dependencies: ["AssayRPC", "AssayTypes", "AssayCrypto", "AssayMempool", hummingbirdTesting]
         ),
+        .testTarget(name: "AssayTypesTests", dependencies: ["AssayTypes", propertyBased]),
     ],
     swiftLanguageModes: [.v6]
 )

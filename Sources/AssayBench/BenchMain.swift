@@ -8,6 +8,7 @@ import Glibc
 struct BenchMain {
     static let suites: [(name: String, run: @Sendable () throws -> Void)] = [
         ("foundation", FoundationBench.run),
+        ("codec", CodecBench.run),
     ]
 
     static func main() throws {
