@@ -21,6 +21,9 @@ protocol PeerEvents: Sendable {
     func closed(_ connection: PeerConnection)
 }
 
+/// Fired through the pipeline when the handshake time is up.
+private struct HandshakeDeadline: Sendable {}
+
 /// Performs the actions of a `ConnectionStateMachine` on a NIO channel, and bounds what waits to be written.
 /// Outbound data is one plaintext application message per write.
 final class PeerChannelHandler: ChannelDuplexHandler {
@@ -52,10 +55,9 @@ final class PeerChannelHandler: ChannelDuplexHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         remote = Self.describe(context.channel.remoteAddress)
-        let (channel, logger, remote) = (context.channel, logger, remote)
+        let pipeline = context.pipeline
         handshakeTimeout = context.eventLoop.scheduleTask(in: config.handshakeTimeout) {
-            logger.warning("refused peer \(remote): \(ConnectionError.handshakeTimedOut)")
-            channel.close(promise: nil)
+            pipeline.fireUserInboundEventTriggered(HandshakeDeadline())
         }
         perform(machine.start(), context: context)
         context.fireChannelActive()
@@ -75,6 +77,14 @@ final class PeerChannelHandler: ChannelDuplexHandler {
             logger.warning("peer \(remote): \(ConnectionError.closedDuringHandshake)")
         }
         context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is HandshakeDeadline, connection == nil {
+            close(context: context, reason: .handshakeTimedOut)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

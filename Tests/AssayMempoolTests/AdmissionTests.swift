@@ -95,7 +95,7 @@ import Testing
 
     @Test func evictsByBytesToo() throws {
         let size = transfer(key(1), nonce: 0, fee: 5).canonicalBytes.count
-        let pool = makePool(bytesMax: 2 * size)
+        let pool = makePool(bytesMax: 2 * size, transactionBytesMax: size)
         try pool.admit(transfer(key(1), nonce: 0, fee: 5).canonicalBytes)
         try pool.admit(transfer(key(2), nonce: 0, fee: 6).canonicalBytes)
         let admission = try pool.admit(transfer(key(3), nonce: 0, fee: 7).canonicalBytes)

@@ -24,12 +24,13 @@ func transfer(_ sender: SecretKey, nonce: UInt64, fee: Amount, chainID: String =
     return try! Transaction.signed(chainID: chainID, nonce: nonce, fee: fee, body: body, key: sender)
 }
 
-func makePool(_ accounts: FakeAccounts = FakeAccounts(), countMax: Int = 1_000, bytesMax: Int = 1 << 20)
-    -> Mempool
-{
+func makePool(
+    _ accounts: FakeAccounts = FakeAccounts(), countMax: Int = 1_000, bytesMax: Int = 1 << 20,
+    transactionBytesMax: Int = 1_024
+) -> Mempool {
     Mempool(
         config: MempoolConfig(
-            chainID: chain, transactionBytesMax: 1_024, countMax: countMax, bytesMax: bytesMax, feeMin: 2,
+            chainID: chain, transactionBytesMax: transactionBytesMax, countMax: countMax, bytesMax: bytesMax, feeMin: 2,
             nonceGapMax: 4),
         accounts: accounts)
 }

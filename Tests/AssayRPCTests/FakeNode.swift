@@ -60,9 +60,9 @@ final class FakeNode: NodeAPI {
     }
 
     func submitAndWaitForCommit(_ transaction: [UInt8]) async throws(NodeAPIError) -> TransactionRecord {
-        do { throw NodeAPIError.timedOut(try mempool.admit(transaction).hash) } catch let error as AdmissionError {
-            throw .rejected(error)
-        } catch { throw error as! NodeAPIError }
+        let hash: Hash
+        do { hash = try mempool.admit(transaction).hash } catch { throw .rejected(error) }
+        throw .timedOut(hash)
     }
 
     func transaction(hash: Hash) async -> TransactionRecord? {
