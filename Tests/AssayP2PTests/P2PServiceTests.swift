@@ -56,6 +56,17 @@ import Testing
         await validator.stop()
     }
 
+    @Test func aSilentPeerIsDroppedWhenTheHandshakeTimesOut() async throws {
+        let (logger, lines) = capturingLogger()
+        let validator = service(node(1), allowed: [node(1)], logger: logger)
+        let port = try await validator.start()
+        let raw = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port).get()
+        try await raw.closeFuture.get()
+        #expect(lines.all.contains { $0.hasSuffix("handshake did not complete in time") })
+        await validator.stop()
+    }
+
     @Test func aDialerReconnectsAfterThePeerRestarts() async throws {
         let keys = [node(1), node(2)]
         let listener = service(keys[0], allowed: keys)

@@ -45,7 +45,7 @@ func service(_ key: SecretKey, port: Int = 0, peers: [Int] = [], allowed: [Secre
     let config = P2PConfig(
         chainID: "chain", identity: key, listenPort: port,
         peers: peers.map { PeerAddress(host: "127.0.0.1", port: $0) },
-        allowedKeys: Set(allowed.map(\.publicKey)), frameBytesMax: 1 << 16,
+        allowedKeys: Set(allowed.map(\.publicKey)), frameBytesMax: 1 << 16, handshakeTimeout: .milliseconds(300),
         reconnectDelayInitial: .milliseconds(50), reconnectDelayMax: .milliseconds(400))
     return P2PService(config: config, logger: logger ?? Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
 }
