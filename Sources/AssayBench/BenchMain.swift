@@ -9,6 +9,7 @@ struct BenchMain {
     static let suites: [(name: String, run: @Sendable () throws -> Void)] = [
         ("foundation", FoundationBench.run),
         ("codec", CodecBench.run),
+        ("mempool", MempoolBench.run),
     ]
 
     static func main() throws {

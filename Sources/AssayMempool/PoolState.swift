@@ -65,7 +65,9 @@ struct PoolState: Sendable {
         if let queue = senders[entry.sender], let index = queue.index(ofNonce: entry.nonce) {
             let pending = queue.entries[index]
             let required = replacementFee(for: pending.fee)
-            guard entry.fee >= required else { throw .replacementUnderpriced(fee: entry.fee, required: required) }
+            guard entry.fee >= required, entry.fee > pending.fee else {
+                throw .replacementUnderpriced(fee: entry.fee, required: required)
+            }
             plan.replaced = pending.hash
             freedBytes = pending.byteCount
         }
@@ -84,7 +86,7 @@ struct PoolState: Sendable {
         var bytes = bytesAfter
         guard count > config.countMax || bytes > config.bytesMax else { return [] }
         // Lowest fee first; among equal fees the one that would be reaped last (highest hash).
-        var tails = BinaryHeap<(entry: PoolEntry, index: Int)> { !PoolEntry.reapsBefore($0.entry, $1.entry) }
+        var tails = BinaryHeap<(entry: PoolEntry, index: Int)> { PoolEntry.reapsBefore($1.entry, $0.entry) }
         for (sender, queue) in senders where sender != entry.sender && !queue.entries.isEmpty {
             tails.push((queue.entries[queue.entries.count - 1], queue.entries.count - 1))
         }

@@ -29,6 +29,25 @@ import Testing
         #expect(first.connectedPeers.isEmpty)
     }
 
+    @Test func nodesDialingEachOtherKeepOneConnection() async throws {
+        let keys = [node(1), node(2)]
+        let ports = [try await freePort(), try await freePort()]
+        let first = service(keys[0], port: ports[0], peers: [ports[1]], allowed: keys)
+        let second = service(keys[1], port: ports[1], peers: [ports[0]], allowed: keys)
+        async let started = (first.start(), second.start())
+        _ = try await started
+        #expect(await eventually { first.connectedPeers.count == 1 && second.connectedPeers.count == 1 })
+        try await Task.sleep(for: .milliseconds(300))
+        let (kept, mirror) = (try #require(first.connectedPeers.first), try #require(second.connectedPeers.first))
+        #expect(kept.role != mirror.role)  // both ends kept the same TCP connection
+        #expect(kept.role == (keys[0].publicKey < keys[1].publicKey ? .initiator : .responder))
+        #expect(second.send(to: keys[0].publicKey, [7]))
+        var inbox = first.inbound.makeAsyncIterator()
+        #expect(await inbox.next() == InboundMessage(peer: keys[1].publicKey, bytes: [7]))
+        await first.stop()
+        await second.stop()
+    }
+
     @Test func aNodeKeyOutsideTheValidatorListIsRefusedAndLogged() async throws {
         let (logger, lines) = capturingLogger()
         let validator = service(node(1), allowed: [node(1), node(2)], logger: logger)

@@ -1,5 +1,7 @@
 import AssayCrypto
 import Logging
+import NIOCore
+import NIOPosix
 import Synchronization
 
 @testable import AssayP2P
@@ -48,4 +50,13 @@ func service(_ key: SecretKey, port: Int = 0, peers: [Int] = [], allowed: [Secre
         allowedKeys: Set(allowed.map(\.publicKey)), frameBytesMax: 1 << 16, handshakeTimeout: .milliseconds(300),
         reconnectDelayInitial: .milliseconds(50), reconnectDelayMax: .milliseconds(400))
     return P2PService(config: config, logger: logger ?? Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+}
+
+/// A loopback port that was free a moment ago.
+func freePort() async throws -> Int {
+    let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        .bind(host: "127.0.0.1", port: 0).get()
+    let port = channel.localAddress?.port ?? 0
+    try await channel.close()
+    return port
 }
