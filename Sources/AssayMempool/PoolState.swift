@@ -112,11 +112,10 @@ struct PoolState: Sendable {
 
     mutating func apply(_ plan: AdmissionPlan, inserting entry: PoolEntry, account: AccountSnapshot) {
         for hash in [plan.replaced].compactMap({ $0 }) + plan.evicted { remove(hash) }
-        var queue = senders[entry.sender]
-            ?? SenderQueue(address: Address(publicKey: entry.sender), nextNonce: account.nextNonce)
-        queue.nextNonce = account.nextNonce
-        queue.insert(entry)
-        senders[entry.sender] = queue
+        // Mutated in place through the dictionary, so the queue's array is not copied.
+        senders[entry.sender, default: SenderQueue(address: Address(publicKey: entry.sender), nextNonce: 0)]
+            .nextNonce = account.nextNonce
+        senders[entry.sender]!.insert(entry)
         byHash[entry.hash] = entry
         byteCount += entry.byteCount
     }
@@ -125,9 +124,9 @@ struct PoolState: Sendable {
     mutating func remove(_ hash: Hash) -> Bool {
         guard let entry = byHash.removeValue(forKey: hash) else { return false }
         byteCount -= entry.byteCount
-        guard var queue = senders[entry.sender] else { preconditionFailure("pool indexes disagree") }
-        queue.entries.removeAll { $0.hash == hash }
-        senders[entry.sender] = queue.entries.isEmpty ? nil : queue
+        guard let queue = senders.index(forKey: entry.sender) else { preconditionFailure("pool indexes disagree") }
+        senders.values[queue].entries.removeAll { $0.nonce == entry.nonce }
+        if senders.values[queue].entries.isEmpty { senders.remove(at: queue) }
         return true
     }
 
@@ -135,10 +134,9 @@ struct PoolState: Sendable {
     /// Returns how many transactions were dropped.
     @discardableResult
     mutating func refresh(sender: PublicKey, account: AccountSnapshot) -> Int {
-        guard var queue = senders[sender] else { return 0 }
-        queue.nextNonce = account.nextNonce
-        senders[sender] = queue
-        let stale = queue.entries.filter { $0.nonce < account.nextNonce || $0.fee > account.balance }
+        guard senders[sender] != nil else { return 0 }
+        senders[sender]!.nextNonce = account.nextNonce
+        let stale = senders[sender]!.entries.filter { $0.nonce < account.nextNonce || $0.fee > account.balance }
         for entry in stale { remove(entry.hash) }
         return stale.count
     }
@@ -147,20 +145,24 @@ struct PoolState: Sendable {
     /// each sender's in nonce order starting at its next nonce. A sender whose next transaction does not fit is
     /// skipped for the rest of the block, since its later nonces depend on it.
     func reap(maxBytes: Int, maxCount: Int) -> [Transaction] {
-        var heads = BinaryHeap<(entry: PoolEntry, index: Int)> { PoolEntry.reapsBefore($0.entry, $1.entry) }
-        for queue in senders.values {
-            if let first = queue.entries.first, first.nonce == queue.nextNonce { heads.push((first, 0)) }
+        // The heap holds (queue, position) cursors into the ready queues rather than copies of entries.
+        let queues = senders.values.compactMap { queue in
+            queue.entries.first?.nonce == queue.nextNonce ? queue.entries : nil
         }
+        var heads = BinaryHeap<(queue: Int, position: Int)> { a, b in
+            PoolEntry.reapsBefore(queues[a.queue][a.position], queues[b.queue][b.position])
+        }
+        for index in queues.indices { heads.push((index, 0)) }
         var reaped: [Transaction] = []
+        reaped.reserveCapacity(min(maxCount, count))
         var bytes = 0
-        while reaped.count < maxCount, let (entry, index) = heads.pop() {
+        while reaped.count < maxCount, let (queue, position) = heads.pop() {
+            let entry = queues[queue][position]
             guard bytes + entry.byteCount <= maxBytes else { continue }
             reaped.append(entry.transaction)
             bytes += entry.byteCount
-            let entries = senders[entry.sender]!.entries
-            if index + 1 < entries.count, entries[index + 1].nonce == entry.nonce + 1 {
-                heads.push((entries[index + 1], index + 1))
-            }
+            let next = position + 1
+            if next < queues[queue].count, queues[queue][next].nonce == entry.nonce + 1 { heads.push((queue, next)) }
         }
         return reaped
     }
