@@ -13,6 +13,7 @@ struct BenchMain {
         ("crypto", CryptoBench.run),
         ("storage", StorageBench.run),
         ("kernels", KernelBench.run),
+        ("mempool", MempoolBench.run),
     ]
 
     static func main() throws {
