@@ -33,45 +33,72 @@ public struct ChainTip: Hashable, Sendable, CanonicalCodable {
     }
 }
 
-/// Committed blocks with their commit certificates (`blocks` namespace, big-endian height keys) and
-/// the tip (`chain` namespace), read and written through the engine's store.
+extension Block: StoredBlock {}
+
+/// Committed blocks with their commit certificates (a `BlockStore` in the `blocks` namespace) and the
+/// tip (`chain` namespace), read and written through the engine's store.
 public struct ChainStore {
-    public static let blocksNamespace = Namespace("blocks")
+    public static let blocksNamespace = Namespace.blocks
     public static let chainNamespace = Namespace("chain")
     static let tipKey = Array("tip".utf8)
 
     let store: any KeyValueStore
+    private let blocks: BlockStore<Block, Commit, StoreReader>
 
-    public init(store: any KeyValueStore) { self.store = store }
+    public init(store: any KeyValueStore) {
+        self.store = store
+        blocks = BlockStore(StoreReader(base: store), namespace: Self.blocksNamespace)
+    }
 
     public func tip() throws(EngineError) -> ChainTip? {
-        guard let raw = try read(Self.tipKey, in: Self.chainNamespace) else { return nil }
+        let raw: [UInt8]?
+        do { raw = try store.get(Self.tipKey, in: Self.chainNamespace) } catch { throw .storage(error) }
+        guard let raw else { return nil }
         do { return try ChainTip(canonicalBytes: raw) } catch { throw .corruptStore("chain tip: \(error)") }
     }
 
     public func block(at height: Height) throws(EngineError) -> (block: Block, commit: Commit)? {
-        guard let raw = try read(Self.heightKey(height), in: Self.blocksNamespace) else { return nil }
-        var reader = CanonicalReader(raw)
         do {
-            let block: Block = try reader.read()
-            let commit: Commit = try reader.read()
-            try reader.finish()
+            guard let block = try blocks.block(at: height) else { return nil }
+            guard let commit = try blocks.commit(at: height) else {
+                throw EngineError.corruptStore("block \(height) is stored without its commit")
+            }
             return (block, commit)
-        } catch { throw .corruptStore("block \(height): \(error)") }
+        } catch let error as EngineError { throw error } catch { throw Self.engineError(error) }
     }
 
-    func commitWrites(_ block: Block, _ commit: Commit, tip: ChainTip, into batch: inout WriteBatch) {
-        var writer = CanonicalWriter()
-        writer.write(block)
-        writer.write(commit)
-        batch.put(Self.heightKey(block.height), writer.bytes, in: Self.blocksNamespace)
+    public func block(hash: Hash) throws(EngineError) -> (block: Block, commit: Commit)? {
+        let found: Block?
+        do { found = try blocks.block(hash: hash) } catch { throw Self.engineError(error) }
+        guard let found else { return nil }
+        return try block(at: found.height)
+    }
+
+    func commitWrites(_ block: Block, _ commit: Commit, tip: ChainTip, into batch: inout WriteBatch)
+        throws(EngineError)
+    {
+        do { try blocks.put(block, commit: commit, into: &batch) } catch { throw Self.engineError(error) }
         batch.put(Self.tipKey, tip.canonicalBytes, in: Self.chainNamespace)
     }
 
-    static func heightKey(_ height: Height) -> [UInt8] { withUnsafeBytes(of: height.bigEndian) { Array($0) } }
+    private static func engineError(_ error: any Error) -> EngineError {
+        if case let BlockStoreError.storage(storage)? = error as? BlockStoreError { return .storage(storage) }
+        return .corruptStore("\(error)")
+    }
+}
 
-    private func read(_ key: [UInt8], in namespace: Namespace) throws(EngineError) -> [UInt8]? {
-        do { return try store.get(key, in: namespace) } catch { throw .storage(error) }
+/// Lets the generic `BlockStore` read through the engine's type-erased store.
+struct StoreReader: KeyValueReader {
+    let base: any KeyValueReader
+
+    func get(_ key: [UInt8], in namespace: Namespace) throws(StorageError) -> [UInt8]? {
+        try base.get(key, in: namespace)
+    }
+
+    func scan(
+        _ namespace: Namespace, from start: [UInt8], to end: [UInt8]?, limit: Int
+    ) throws(StorageError) -> [(key: [UInt8], value: [UInt8])] {
+        try base.scan(namespace, from: start, to: end, limit: limit)
     }
 }
 

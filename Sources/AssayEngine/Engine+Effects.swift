@@ -22,9 +22,13 @@ extension Engine {
             try submit(.vote(vote), durability: .synced, broadcast: .vote(vote))
         case let .scheduleTimeout(timeout, durationMs):
             clock.schedule(.consensus(timeout), afterMs: durationMs)
-        case let .buildProposal(_, round):
-            guard let block = buildBlock() else { return }
-            try submit(.ownBlock(round: round, block), durability: .synced)
+        case let .buildProposal(height, round):
+            let readyAtMs = lastCommitAtMs + config.commitDelayMs
+            if clock.nowMs < readyAtMs {
+                clock.schedule(.buildProposal(height: height, round: round), afterMs: readyAtMs - clock.nowMs)
+            } else {
+                try buildAndSubmitProposal(round: round)
+            }
         case let .validateBlock(hash):
             guard let block = blocks[hash] else { return }
             try submit(.verdict(hash, valid: isValid(block)), durability: .buffered)
@@ -42,13 +46,20 @@ extension Engine {
         }
     }
 
+    func buildAndSubmitProposal(round: Round) throws(EngineError) {
+        guard let block = buildBlock() else { return }
+        try submit(.ownBlock(round: round, block), durability: .synced)
+    }
+
     /// The execution layer's transactions in a block extending the tip, with the state root after them.
     func buildBlock() -> Block? {
         let height = tip.height + 1
-        let transactions = executor.transactionsForNewBlock(height: height)
-        guard let stateRoot = try? executor.execute(height: height, transactions: transactions) else { return nil }
+        let context = ExecutionContext(
+            height: height, timeMs: max(clock.nowMs, tip.timeMs + 1), proposer: safety.publicKey)
+        let transactions = executor.transactionsForNewBlock(context)
+        guard let stateRoot = try? executor.execute(context, transactions: transactions) else { return nil }
         let header = Header(
-            chainID: config.chainID, height: height, timeMs: max(clock.nowMs, tip.timeMs + 1),
+            chainID: config.chainID, height: height, timeMs: context.timeMs,
             previousBlockHash: tip.blockHash, lastCommitHash: Block.lastCommitHash(lastCommit),
             transactionsRoot: Block.transactionsRoot(transactions), stateRoot: stateRoot,
             validatorSetHash: tip.nextRotation.validators.hash, proposer: safety.publicKey)
@@ -59,7 +70,7 @@ extension Engine {
     /// gives the state root its header claims.
     func isValid(_ block: Block) -> Bool {
         guard checks.linkageProblem(block, tip: tip, verified: previousHeightPrecommits) == nil else { return false }
-        guard let root = try? executor.execute(height: block.height, transactions: block.transactions) else {
+        guard let root = try? executor.execute(ExecutionContext(block.header), transactions: block.transactions) else {
             return false
         }
         return root == block.header.stateRoot
@@ -75,10 +86,11 @@ extension Engine {
             height: height, blockHash: blockHash, timeMs: block.header.timeMs, nextRotation: tip.nextRotation.advanced())
         var batch = WriteBatch()
         do { try executor.commitWrites(for: block, into: &batch) } catch { throw .execution(error) }
-        chain.commitWrites(block, commit, tip: newTip, into: &batch)
+        try chain.commitWrites(block, commit, tip: newTip, into: &batch)
         wal.resetWrites(startingWith: .startHeight(height + 1, newTip.nextRotation), into: &batch)
         do { try store.write(batch, durability: .synced) } catch { throw .storage(error) }
         wal.didReset()
+        lastCommitAtMs = clock.nowMs
         executor.didCommit(block)
         tip = newTip
         lastCommit = commit

@@ -11,11 +11,15 @@ public struct EngineConfig: Sendable {
     public var genesisTimeMs: UInt64
     public var timeouts: TimeoutConfig
     public var gossipIntervalMs: UInt64
+    /// How long a proposer waits after committing a block before building the next one, so that blocks
+    /// gather transactions instead of following each other empty (CometBFT's timeout_commit).
+    public var commitDelayMs: UInt64
 
     public init(
         chainID: String, genesisValidators: ValidatorSet, genesisTimeMs: UInt64 = 0,
-        timeouts: TimeoutConfig = TimeoutConfig(), gossipIntervalMs: UInt64 = 1_000
+        timeouts: TimeoutConfig = TimeoutConfig(), gossipIntervalMs: UInt64 = 1_000, commitDelayMs: UInt64 = 0
     ) {
+        self.commitDelayMs = commitDelayMs
         self.chainID = chainID
         self.genesisValidators = genesisValidators
         self.genesisTimeMs = genesisTimeMs
@@ -61,6 +65,8 @@ public final class Engine {
     /// The last committed blocks with their certificates, newest last: most peers that fall behind
     /// need one of these, and serving them from memory spares decoding (and key parsing).
     var recentCommits: [(block: Block, commit: Commit)] = []
+    /// Local clock time of the last commit: the proposer of the next height waits `commitDelayMs` from it.
+    var lastCommitAtMs: UInt64 = 0
     var syncServed: [PeerID: (height: Height, atMs: UInt64)] = [:]
     /// Effects produced while replaying the WAL, performed once replay ends if still unanswered.
     var deferred: [Effect]?
@@ -158,6 +164,9 @@ public final class Engine {
         case .gossip:
             resendOwnMessages()
             clock.schedule(.gossip, afterMs: config.gossipIntervalMs)
+        case let .buildProposal(height, round):
+            guard height == core.height, round == core.round, core.step != .decided else { return }
+            try buildAndSubmitProposal(round: round)
         }
     }
 

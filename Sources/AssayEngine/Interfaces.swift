@@ -1,4 +1,5 @@
 import AssayCodec
+import AssayCrypto
 import AssayConsensus
 import AssayStorage
 import AssayTypes
@@ -23,6 +24,8 @@ public enum EngineTimer: Hashable, Sendable {
     case consensus(Timeout)
     /// Re-send own messages of the current height, so that lost messages do not stall a round.
     case gossip
+    /// Build the proposal the core asked for, once the commit delay since the last block has passed.
+    case buildProposal(height: Height, round: Round)
 }
 
 /// Time as the engine sees it: the proposer's block time and the timers.
@@ -41,12 +44,27 @@ public struct ExecutionError: Error, Equatable, Sendable, CustomStringConvertibl
 /// The application the engine replicates (the ledger in the node): it builds, executes and commits
 /// the transactions of blocks. It shares the engine's store, so that a block, its state changes and
 /// the WAL reset are written in one atomic batch.
+/// The header fields execution depends on: fees go to the proposer, and time-based rules read the block time.
+public struct ExecutionContext: Hashable, Sendable {
+    public var height: Height
+    public var timeMs: UInt64
+    public var proposer: PublicKey
+
+    public init(height: Height, timeMs: UInt64, proposer: PublicKey) {
+        self.height = height
+        self.timeMs = timeMs
+        self.proposer = proposer
+    }
+
+    public init(_ header: Header) { self.init(height: header.height, timeMs: header.timeMs, proposer: header.proposer) }
+}
+
 public protocol BlockExecutor: AnyObject {
-    /// Transactions for a new block at `height` on top of the committed state.
-    func transactionsForNewBlock(height: Height) -> [Transaction]
-    /// Executes `transactions` as block `height` on the committed state without changing it: the
+    /// Transactions for a new block on top of the committed state.
+    func transactionsForNewBlock(_ context: ExecutionContext) -> [Transaction]
+    /// Executes `transactions` as the block `context` describes, on the committed state without changing it: the
     /// state root after them, or why the block is invalid.
-    func execute(height: Height, transactions: [Transaction]) throws(ExecutionError) -> Hash
+    func execute(_ context: ExecutionContext, transactions: [Transaction]) throws(ExecutionError) -> Hash
     /// Adds the writes that commit `block` to `batch`; the engine writes the batch atomically.
     func commitWrites(for block: Block, into batch: inout WriteBatch) throws(ExecutionError)
     /// Called once the batch holding `block` is durable.

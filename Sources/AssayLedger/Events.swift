@@ -2,7 +2,7 @@ import AssayCrypto
 import AssayTypes
 
 /// How a job ended: exactly one per job.
-public enum JobOutcome: String, Hashable, Sendable {
+public enum JobOutcome: String, Hashable, Sendable, CaseIterable {
     case settled, refunded, slashed
 }
 

@@ -21,7 +21,7 @@ public struct NodeConfig: Codable, Equatable, Sendable {
     public struct P2P: Codable, Equatable, Sendable {
         /// host:port to listen on.
         public var listen: String
-        /// Peers to dial, as `PUBLICKEYHEX@host:port`.
+        /// Peers to dial, as `host:port`; who they are is checked against the validator set at the handshake.
         public var peers: [String]
         public var frameBytesMax: Int
         public var sendQueueMax: Int

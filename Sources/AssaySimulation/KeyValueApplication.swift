@@ -35,21 +35,22 @@ final class KeyValueApplication: BlockExecutor {
         }
     }
 
-    func transactionsForNewBlock(height: Height) -> [Transaction] {
+    func transactionsForNewBlock(_ context: ExecutionContext) -> [Transaction] {
         (0..<random.int(0...Self.transactionsPerBlockMax)).map { _ in
             Self.transaction(
-                chainID: chainID, sender: sender, nonce: height, fee: UInt64(random.int(1...Int(Self.feeMax))),
+                chainID: chainID, sender: sender, nonce: context.height, fee: UInt64(random.int(1...Int(Self.feeMax))),
                 amount: UInt64(random.int(1...1_000_000)))
         }
     }
 
-    func execute(height: Height, transactions: [Transaction]) throws(ExecutionError) -> Hash {
+    func execute(_ context: ExecutionContext, transactions: [Transaction]) throws(ExecutionError) -> Hash {
+        let height = context.height
         guard height == self.height + 1 else { throw ExecutionError("block \(height) does not follow \(self.height)") }
         return try Self.nextRoot(after: root, height: height, transactions: transactions, chainID: chainID)
     }
 
     func commitWrites(for block: Block, into batch: inout WriteBatch) throws(ExecutionError) {
-        let newRoot = try execute(height: block.height, transactions: block.transactions)
+        let newRoot = try execute(ExecutionContext(block.header), transactions: block.transactions)
         guard newRoot == block.header.stateRoot else { throw ExecutionError("state root mismatch at \(block.height)") }
         batch.put(Self.stateKey, withUnsafeBytes(of: block.height.bigEndian) { Array($0) } + newRoot.bytes, in: Self.namespace)
     }

@@ -66,15 +66,7 @@ extension Keys {
         var passphraseFile: String?
 
         func run() throws {
-            let keyFile = try readKeyFile(file)
-            var passphrase: [UInt8]?
-            if keyFile.isEncrypted { passphrase = try PassphraseSource.obtain(file: passphraseFile, confirm: false) }
-            defer { if passphrase != nil { SecureMemory.wipe(&passphrase!) } }
-            do {
-                _ = try keyFile.secretKey(passphrase: passphrase)
-            } catch {
-                throw CommandFailure("\(file): \(error)")
-            }
+            let (keyFile, _) = try unlockKeyFile(file, passphraseFile: passphraseFile)
             printSummary(of: keyFile, path: file)
         }
     }
@@ -115,6 +107,19 @@ extension Keys {
             }
             return (lines, skipped)
         }
+    }
+}
+
+/// Reads a key file and decrypts its secret key, asking for the passphrase only when the file is encrypted.
+func unlockKeyFile(_ path: String, passphraseFile: String?) throws -> (file: KeyFile, key: SecretKey) {
+    let keyFile = try readKeyFile(path)
+    var passphrase: [UInt8]?
+    if keyFile.isEncrypted { passphrase = try PassphraseSource.obtain(file: passphraseFile, confirm: false) }
+    defer { if passphrase != nil { SecureMemory.wipe(&passphrase!) } }
+    do {
+        return (keyFile, try keyFile.secretKey(passphrase: passphrase))
+    } catch {
+        throw CommandFailure("\(path): \(error)")
     }
 }
 

@@ -1,0 +1,54 @@
+import AssayCodec
+import AssayCrypto
+import AssayEngine
+import AssayMempool
+import AssayP2P
+import AssayRocksDB
+import AssayTypes
+import ServiceLifecycle
+
+/// Sends what peers say where it belongs: consensus messages to the engine, gossiped transactions to
+/// the mempool, block-sync requests answered from the block store.
+struct InboundRouter: Service {
+    let host: EngineHost
+    let transport: P2PTransport
+    let mempool: Mempool
+    let p2p: P2PService
+    let store: RocksDBStore
+
+    func run() async throws {
+        for await message in p2p.inbound.cancelOnGracefulShutdown() {
+            guard let peer = transport.peerID(of: message.peer),
+                let wire = try? WireMessage(canonicalBytes: message.bytes)
+            else { continue }
+            route(wire, from: peer, key: message)
+        }
+    }
+
+    private func route(_ wire: WireMessage, from peer: PeerID, key message: InboundMessage) {
+        switch wire {
+        case let .transactions(transactions):
+            for transaction in transactions { _ = try? mempool.admit(transaction.canonicalBytes) }
+        case let .proposal(proposal, block):
+            host.deliver(.proposal(proposal, block), from: peer)
+        case let .vote(vote):
+            host.deliver(.vote(vote), from: peer)
+        case let .syncResponse(blocks):
+            for committed in blocks { host.deliver(.decided(committed.block, committed.commit), from: peer) }
+        case let .statusAnnouncement(height):
+            host.deliver(.status(height), from: peer)
+        case let .syncRequest(fromHeight, maxCount):
+            answerSync(to: message.peer, from: fromHeight, count: min(Int(maxCount), WireMessage.syncBlocksMax))
+        }
+    }
+
+    private func answerSync(to peer: AssayCrypto.PublicKey, from height: Height, count: Int) {
+        let chain = ChainStore(store: store)
+        var blocks: [CommittedBlock] = []
+        for next in height..<height + UInt64(count) {
+            guard let stored = try? chain.block(at: next) else { break }
+            blocks.append(CommittedBlock(block: stored.block, commit: stored.commit))
+        }
+        if !blocks.isEmpty { _ = p2p.send(to: peer, WireMessage.syncResponse(blocks).canonicalBytes) }
+    }
+}

@@ -1,0 +1,164 @@
+import AssayCodec
+import AssayConsensus
+import AssayCrypto
+import AssayEngine
+import AssayLedger
+import AssayMempool
+import AssayP2P
+import AssayRPC
+import AssayRocksDB
+import AssaySafetyRules
+import AssayStorage
+import AssayTypes
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// The validator node: RocksDB, the ledger, the mempool, the consensus engine on encrypted P2P links,
+/// and JSON-RPC, run until SIGTERM or SIGINT.
+public enum Node {
+    /// Every namespace the node's RocksDB holds, each a column family.
+    static let namespaces: [Namespace] =
+        LedgerNamespace.all + [
+            ChainStore.blocksNamespace, ChainStore.chainNamespace, WriteAheadLog.namespace, SafetyRules.namespace,
+            TransactionIndex.namespace, TransactionIndex.blockEventsNamespace,
+        ]
+
+    public struct StartError: Error, CustomStringConvertible {
+        public let description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    public static func run(home: NodeHome, key: SecretKey, logger: Logger) async throws {
+        let config = try NodeConfig.load(path: home.configPath)
+        let genesis = try loadGenesis(home.resolve(config.node.genesisFile))
+        let store = try RocksDBStore(
+            path: home.resolve(config.node.dataDir), namespaces: namespaces, createIfMissing: true)
+        let ledger = Ledger()
+        let committed = try reconcile(store: store, ledger: ledger, genesis: genesis, logger: logger)
+
+        let mempool = Mempool(
+            config: MempoolConfig(
+                chainID: genesis.chainID, countMax: config.mempool.transactionsMax, bytesMax: config.mempool.bytesMax,
+                feeMin: genesis.params.minFee),
+            accounts: CommittedAccounts(store: store))
+        let application = LedgerApplication(
+            chainID: genesis.chainID, validators: genesis.validators, ledger: ledger, store: store, mempool: mempool,
+            committed: committed, blockTransactionsMax: config.consensus.blockTransactionsMax,
+            blockBytesMax: 16 << 20)
+
+        let listen = try NodeHome.hostAndPort(config.p2p.listen)
+        let peerKeys = genesis.validators.validators.map(\.publicKey)
+        let p2p = P2PService(
+            config: P2PConfig(
+                chainID: genesis.chainID, identity: key, listenHost: listen.host, listenPort: listen.port,
+                peers: try config.p2p.peers.map { let (host, port) = try NodeHome.hostAndPort($0); return PeerAddress(host: host, port: port) },
+                allowedKeys: Set(peerKeys.filter { $0 != key.publicKey }), frameBytesMax: config.p2p.frameBytesMax,
+                outboundMessagesMax: config.p2p.sendQueueMax),
+            logger: logger)
+        _ = try await p2p.start()
+
+        let service = NodeService(
+            chainID: genesis.chainID, nodeKey: key.publicKey, validators: genesis.validators, store: store,
+            mempool: mempool, p2p: p2p, p2pListen: config.p2p.listen, application: application)
+        let metrics = NodeMetrics(application: application, mempool: mempool, p2p: p2p)
+        application.onCommit = { block, outcome in
+            service.committed(block)
+            metrics.committed(block, outcome)
+            // Re-checking the rest of the pool against the new state happens off the engine's queue.
+            DispatchQueue.global().async {
+                mempool.update(committed: block.transactions)
+                _ = mempool.recheck()
+            }
+        }
+
+        let fatal = FatalSignal()
+        let host = EngineHost(logger: logger) { reason in fatal.trigger(reason) }
+        let transport = P2PTransport(p2p: p2p, peers: peerKeys)
+        let engineConfig = EngineConfig(
+            chainID: genesis.chainID, genesisValidators: genesis.validators, genesisTimeMs: genesis.genesisTimeMs,
+            timeouts: TimeoutConfig(
+                proposeBaseMs: UInt64(config.consensus.timeoutProposeMs),
+                proposeDeltaMs: UInt64(config.consensus.timeoutProposeDeltaMs),
+                prevoteBaseMs: UInt64(config.consensus.timeoutPrevoteMs),
+                prevoteDeltaMs: UInt64(config.consensus.timeoutPrevoteDeltaMs),
+                precommitBaseMs: UInt64(config.consensus.timeoutPrecommitMs),
+                precommitDeltaMs: UInt64(config.consensus.timeoutPrecommitDeltaMs)),
+            commitDelayMs: UInt64(config.consensus.timeoutCommitMs))
+        try host.start { host in
+            try Engine(
+                config: engineConfig, signer: SchnorrSigner(key: key), verifier: SchnorrVerifier(), store: store,
+                transport: transport, clock: DispatchClock(host: host), executor: application)
+        }
+        let inbound = InboundRouter(host: host, transport: transport, mempool: mempool, p2p: p2p, store: store)
+
+        let rpcListen = try NodeHome.hostAndPort(config.rpc.listen)
+        let rpc = RPCServer(
+            config: RPCServerConfig(host: rpcListen.host, port: rpcListen.port, bodyBytesMax: config.rpc.bodyBytesMax),
+            node: service, metrics: { config.metrics.enabled ? await metrics.text() : "" }, logger: logger)
+        logger.info(
+            "node \(config.node.moniker) started at height \(committed.height), p2p \(config.p2p.listen), rpc \(config.rpc.listen)")
+        let group = ServiceGroup(
+            services: [rpc.application(), inbound, fatal],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        defer { host.stop() }
+        try await group.run()
+        await p2p.stop()
+        if let reason = fatal.reason { throw StartError("stopped on a fatal error: \(reason)") }
+        logger.info("node \(config.node.moniker) stopped")
+    }
+
+    static func loadGenesis(_ path: String) throws -> Genesis {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw StartError("cannot read genesis file \(path)")
+        }
+        do { return try Genesis.parse(json: data) } catch {
+            throw StartError("genesis file \(path) is not valid:\n\(error)")
+        }
+    }
+
+    /// Writes genesis into an empty store; otherwise checks that the stored state is the state the last
+    /// committed block promises (they are written in one batch, so anything else is damage).
+    static func reconcile(store: RocksDBStore, ledger: Ledger, genesis: Genesis, logger: Logger) throws -> ChainSnapshot {
+        let chain = ChainStore(store: store)
+        guard let tip = try chain.tip() else {
+            if try Ledger.stateRoot(of: store) == .zero {
+                let (changes, root) = try ledger.genesis(genesis, store: store)
+                try store.write(changes, durability: .synced)
+                logger.info("wrote genesis state \(root) for chain \(genesis.chainID)")
+            }
+            return ChainSnapshot(
+                height: 0, blockHash: nil, stateRoot: try Ledger.stateRoot(of: store), timeMs: genesis.genesisTimeMs,
+                transactions: 0)
+        }
+        guard let stored = try chain.block(at: tip.height) else {
+            throw StartError("data directory \(store.directory): chain tip \(tip.height) has no stored block")
+        }
+        let root = try Ledger.stateRoot(of: store)
+        guard root == stored.block.header.stateRoot else {
+            throw StartError(
+                "data directory \(store.directory): state root \(root) is not the root of block \(tip.height)")
+        }
+        return ChainSnapshot(
+            height: tip.height, blockHash: tip.blockHash, stateRoot: root, timeMs: stored.block.header.timeMs,
+            transactions: stored.block.transactions.count)
+    }
+}
+
+/// A service that ends the group when the engine hits a fatal error, so the process exits non-zero.
+final class FatalSignal: Service, @unchecked Sendable {
+    private let stream: AsyncStream<String>
+    private let continuation: AsyncStream<String>.Continuation
+    private(set) var reason: String?
+
+    init() { (stream, continuation) = AsyncStream.makeStream(of: String.self) }
+
+    func trigger(_ reason: String) { continuation.yield(reason) }
+
+    func run() async throws {
+        for await reason in stream.cancelOnGracefulShutdown() {
+            self.reason = reason
+            throw Node.StartError(reason)
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import AssayLedger
+import AssayMempool
+import AssayP2P
+import AssayTypes
+import Foundation
+import Synchronization
+
+/// Prometheus text-format metrics at `/metrics`: chain progress, block interval, transactions per block,
+/// mempool size, peers, job endings and slashes.
+final class NodeMetrics: Sendable {
+    private struct Counters {
+        var lastCommitMs: UInt64 = 0
+        var blockIntervalMs: UInt64 = 0
+        var transactionsLastBlock = 0
+        var transactionsTotal = 0
+        var jobsEnded: [String: Int] = [:]
+        var jobsCreated = 0
+        var slashes = 0
+    }
+
+    private let application: LedgerApplication
+    private let mempool: Mempool
+    private let p2p: P2PService
+    private let counters = Mutex(Counters())
+
+    init(application: LedgerApplication, mempool: Mempool, p2p: P2PService) {
+        self.application = application
+        self.mempool = mempool
+        self.p2p = p2p
+    }
+
+    func committed(_ block: Block, _ outcome: BlockOutcome) {
+        let events = outcome.results.flatMap(\.events) + outcome.endBlockEvents
+        counters.withLock { counters in
+            if counters.lastCommitMs > 0 { counters.blockIntervalMs = block.header.timeMs - min(block.header.timeMs, counters.lastCommitMs) }
+            counters.lastCommitMs = block.header.timeMs
+            counters.transactionsLastBlock = block.transactions.count
+            counters.transactionsTotal += block.transactions.count
+            for event in events {
+                switch event {
+                case .jobCreated: counters.jobsCreated += 1
+                case let .jobEnded(_, outcome, _, _, _, _): counters.jobsEnded[outcome.rawValue, default: 0] += 1
+                case .slashed: counters.slashes += 1
+                default: break
+                }
+            }
+        }
+    }
+
+    func text() async -> String {
+        let chain = application.snapshot.withLock { $0 }
+        let counters = counters.withLock { $0 }
+        var lines = [
+            "# TYPE assay_height gauge", "assay_height \(chain.height)",
+            "# TYPE assay_block_interval_ms gauge", "assay_block_interval_ms \(counters.blockIntervalMs)",
+            "# TYPE assay_block_transactions gauge", "assay_block_transactions \(counters.transactionsLastBlock)",
+            "# TYPE assay_transactions_total counter", "assay_transactions_total \(counters.transactionsTotal)",
+            "# TYPE assay_mempool_transactions gauge", "assay_mempool_transactions \(mempool.count)",
+            "# TYPE assay_mempool_bytes gauge", "assay_mempool_bytes \(mempool.byteCount)",
+            "# TYPE assay_peers gauge", "assay_peers \(p2p.connectedPeers.count)",
+            "# TYPE assay_jobs_created_total counter", "assay_jobs_created_total \(counters.jobsCreated)",
+            "# TYPE assay_jobs_ended_total counter",
+        ]
+        for outcome in JobOutcome.allCases {
+            lines.append("assay_jobs_ended_total{outcome=\"\(outcome.rawValue)\"} \(counters.jobsEnded[outcome.rawValue] ?? 0)")
+        }
+        lines += ["# TYPE assay_slashes_total counter", "assay_slashes_total \(counters.slashes)"]
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

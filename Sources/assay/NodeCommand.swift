@@ -1,0 +1,60 @@
+import ArgumentParser
+import AssayCrypto
+import AssayNode
+import Foundation
+import Logging
+
+struct NodeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "node", abstract: "Set up and run a validator node.", subcommands: [Init.self, Start.self])
+
+    struct Init: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a node home: config.toml (see Network/README.md), genesis and node key.")
+
+        @Option(help: "The node's home directory (created).") var home: String
+        @Option(help: "The chain's genesis file.") var genesis: String
+        @Option(help: "The validator's key file (signs votes, authenticates P2P).") var key: String
+        @Option(help: "A name for logs.") var moniker = "node"
+        @Option(help: "P2P listen address, host:port.") var p2pListen = "127.0.0.1:26656"
+        @Option(help: "RPC listen address, host:port (keep it on loopback unless you mean it).")
+        var rpcListen = "127.0.0.1:26657"
+        @Option(name: .customLong("peer"), help: "A peer to dial, host:port (repeatable).") var peers: [String] = []
+
+        func run() throws {
+            for address in [p2pListen, rpcListen] + peers { _ = try hostAndPort(address) }
+            let config = NodeConfig.defaults(moniker: moniker, p2pListen: p2pListen, rpcListen: rpcListen, peers: peers)
+            do {
+                try NodeHome(path: home).initialize(config: config, genesisFile: genesis, keyFile: key)
+            } catch {
+                throw CommandFailure("\(error)")
+            }
+            print("initialised \(home)")
+        }
+
+        private func hostAndPort(_ text: String) throws -> (String, Int) {
+            do { return try NodeHome.hostAndPort(text) } catch { throw CommandFailure("\(error)") }
+        }
+    }
+
+    struct Start: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run the node until SIGTERM or SIGINT.")
+
+        @Option(help: "The node's home directory.") var home: String
+        @Option(help: "Read the node key's passphrase from this file.") var passphraseFile: String?
+
+        func run() async throws {
+            let nodeHome = NodeHome(path: home)
+            let config: NodeConfig
+            do { config = try NodeConfig.load(path: nodeHome.configPath) } catch { throw CommandFailure("\(error)") }
+            let (_, key) = try unlockKeyFile(nodeHome.resolve(config.node.keyFile), passphraseFile: passphraseFile)
+            var logger = Logger(label: "assay.\(config.node.moniker)")
+            logger.logLevel = Logger.Level(rawValue: config.log.level) ?? .info
+            do {
+                try await Node.run(home: nodeHome, key: key, logger: logger)
+            } catch {
+                throw CommandFailure("\(error)")
+            }
+        }
+    }
+}

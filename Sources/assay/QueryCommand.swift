@@ -1,0 +1,71 @@
+import ArgumentParser
+import Foundation
+
+/// Options every command that talks to a node shares.
+struct NodeOptions: ParsableArguments {
+    @Option(help: "The node's RPC URL.") var node = "http://127.0.0.1:26657"
+    @Flag(help: "Print JSON for scripts instead of text for people.") var json = false
+
+    func client() throws -> RPCClient { try RPCClient(node: node) }
+
+    /// Prints `result` as JSON, or as `key: value` lines with amounts in credits.
+    func show(_ result: [String: Any], amounts: Set<String> = ["balance", "fee", "amount"]) throws {
+        if json { return print(try Output.json(result)) }
+        for key in result.keys.sorted() {
+            let value = result[key]!
+            if let text = value as? String, amounts.contains(key) {
+                print("\(key): \(Output.credits(text))")
+            } else if value is [Any] || value is [String: Any] {
+                print("\(key): \(try Output.json(value).replacingOccurrences(of: "\n", with: "\n  "))")
+            } else {
+                print("\(key): \(value)")
+            }
+        }
+    }
+}
+
+struct Query: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Read chain state from a node over JSON-RPC.",
+        subcommands: [Status.self, BlockQuery.self, AccountQuery.self, TxQuery.self])
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The node's latest height, block and state root.")
+        @OptionGroup var options: NodeOptions
+
+        func run() async throws { try options.show(try await options.client().object("status")) }
+    }
+
+    struct BlockQuery: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "block", abstract: "A committed block.")
+        @OptionGroup var options: NodeOptions
+        @Option(help: "Height (default: the latest).") var height: UInt64?
+        @Option(help: "Block hash, hex.") var hash: String?
+
+        func run() async throws {
+            var params: [String: Any] = [:]
+            if let height { params["height"] = height }
+            if let hash { params["hash"] = hash }
+            try options.show(try await options.client().object("block", params))
+        }
+    }
+
+    struct AccountQuery: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "account", abstract: "An account's balance and nonce.")
+        @OptionGroup var options: NodeOptions
+        @Argument(help: "The address, assay1...") var address: String
+
+        func run() async throws {
+            try options.show(try await options.client().object("account", ["address": address]))
+        }
+    }
+
+    struct TxQuery: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "tx", abstract: "A committed transaction with its result and events.")
+        @OptionGroup var options: NodeOptions
+        @Argument(help: "The transaction hash, hex.") var hash: String
+
+        func run() async throws { try options.show(try await options.client().object("tx", ["hash": hash])) }
+    }
+}

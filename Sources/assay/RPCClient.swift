@@ -1,0 +1,83 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// A JSON-RPC 2.0 client for the node's HTTP endpoint (docs/rpc.md), for the command line.
+struct RPCClient {
+    let url: URL
+
+    init(node: String) throws {
+        guard let url = URL(string: node), url.scheme == "http" || url.scheme == "https" else {
+            throw CommandFailure("--node '\(node)' is not an http:// URL")
+        }
+        self.url = url
+    }
+
+    /// Calls `method` and returns its `result`, or throws the node's error message.
+    func call(_ method: String, _ params: [String: Any] = [:], timeout: TimeInterval = 10) async throws -> Any {
+        var request = URLRequest(url: url, timeoutInterval: timeout)
+        request.httpMethod = "POST"
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = try JSONSerialization.data(
+            withJSONObject: ["jsonrpc": "2.0", "id": 1, "method": method, "params": params])
+        let data: Data
+        do {
+            (data, _) = try await URLSession.shared.data(for: request)
+        } catch {
+            throw CommandFailure("cannot reach the node at \(url): \(error.localizedDescription)")
+        }
+        guard let reply = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw CommandFailure("the node at \(url) did not answer with JSON-RPC")
+        }
+        if let error = reply["error"] as? [String: Any] {
+            let message = error["message"] as? String ?? "unknown error"
+            throw CommandFailure("\(message) (code \(error["code"] ?? "?"))")
+        }
+        return reply["result"] ?? NSNull()
+    }
+
+    /// The result object of `method`.
+    func object(_ method: String, _ params: [String: Any] = [:], timeout: TimeInterval = 10) async throws
+        -> [String: Any]
+    {
+        guard let result = try await call(method, params, timeout: timeout) as? [String: Any] else {
+            throw CommandFailure("unexpected answer to \(method) from \(url)")
+        }
+        return result
+    }
+}
+
+/// Output for people by default, JSON for scripts with `--json`.
+enum Output {
+    static func json(_ value: Any) throws -> String {
+        let data = try JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys])
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// `1234567` base units as `1.234567` credits.
+    static func credits(_ baseUnits: String) -> String {
+        guard let value = UInt64(baseUnits) else { return baseUnits }
+        let whole = value / 1_000_000
+        let fraction = String(value % 1_000_000)
+        return "\(whole).\(String(repeating: "0", count: 6 - fraction.count) + fraction) credits"
+    }
+
+    /// Parses a credit amount with up to six decimals (`5`, `0.25`) into base units.
+    static func baseUnits(credits text: String) throws -> UInt64 {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count <= 2, let whole = UInt64(parts[0].isEmpty ? "0" : parts[0]) else {
+            throw CommandFailure("'\(text)' is not an amount of credits")
+        }
+        var fraction: UInt64 = 0
+        if parts.count == 2 {
+            let digits = String(parts[1])
+            guard digits.count <= 6, digits.allSatisfy(\.isNumber), let value = UInt64(digits.isEmpty ? "0" : digits)
+            else { throw CommandFailure("'\(text)': at most six decimals (1 base unit = 0.000001 credits)") }
+            fraction = value * UInt64(pow(10.0, Double(6 - digits.count)))
+        }
+        let (scaled, overflow) = whole.multipliedReportingOverflow(by: 1_000_000)
+        guard !overflow, scaled <= UInt64.max - fraction else { throw CommandFailure("'\(text)' is too large") }
+        return scaled + fraction
+    }
+}
