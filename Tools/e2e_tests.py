@@ -142,7 +142,7 @@ def test_unknown_peer_is_refused():
     assay("keys", "new", "--out", os.path.join(DIR, "stranger-key.json"), "--insecure-plaintext")
     node0 = os.path.join(DIR, "node0")
     config = open(os.path.join(node0, "config.toml")).read()
-    p2p = re.search(r'listen = "127\.0\.0\.1:(\d+)"', config).group(1)
+    p2p = re.search(r"\[p2p\][^\[]*?listen = ['\"]127\.0\.0\.1:(\d+)", config).group(1)
     assay("node", "init", "--home", stranger_dir, "--genesis", os.path.join(DIR, "genesis", "genesis.json"),
           "--key", os.path.join(DIR, "stranger-key.json"), "--p2p-listen", "127.0.0.1:0", "--rpc-listen", "127.0.0.1:0",
           "--peer", f"127.0.0.1:{p2p}")

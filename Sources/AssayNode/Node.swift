@@ -108,7 +108,7 @@ public enum Node {
         logger.info("node \(config.node.moniker) stopped")
     }
 
-    static func loadGenesis(_ path: String) throws -> Genesis {
+    public static func loadGenesis(_ path: String) throws -> Genesis {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw StartError("cannot read genesis file \(path)")
         }

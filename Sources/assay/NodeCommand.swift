@@ -23,6 +23,9 @@ struct NodeCommand: AsyncParsableCommand {
 
         func run() throws {
             for address in [p2pListen, rpcListen] + peers { _ = try hostAndPort(address) }
+            // Refuse a home that could never start: the genesis must be valid and the key a key file.
+            do { _ = try Node.loadGenesis(genesis) } catch { throw CommandFailure("\(error)") }
+            do { _ = try KeyFile.read(from: key) } catch { throw CommandFailure("--key \(key): \(error)") }
             let config = NodeConfig.defaults(moniker: moniker, p2pListen: p2pListen, rpcListen: rpcListen, peers: peers)
             do {
                 try NodeHome(path: home).initialize(config: config, genesisFile: genesis, keyFile: key)
