@@ -30,6 +30,8 @@ public struct EngineConfig: Sendable {
 /// one owner calls `start`, `receive` and `timerFired` one at a time.
 public final class Engine {
     static let blocksPerHeightMax = 256
+    /// Distinct votes logged per height; beyond it (only a Byzantine flood gets there) votes are dropped.
+    static let votesPerHeightMax = 65_536
     static let ownMessagesMax = 16
     static let evidenceMax = 1_000
     static let recentCommitsMax = 16
@@ -124,14 +126,16 @@ public final class Engine {
         switch message {
         case let .vote(vote):
             guard vote.height == core.height else { return try serveSync(peer, theirHeight: vote.height) }
-            guard !seenVotes.contains(SeenKey(vote)), isMember(vote.validator),
+            guard seenVotes.count < Self.votesPerHeightMax, core.acceptsRound(vote.round),
+                !seenVotes.contains(SeenKey(vote)), isMember(vote.validator),
                 verifier.isValid(vote.signature, by: vote.validator, for: vote.signBytes(chainID: config.chainID))
             else { return }
             if vote.kind == .precommit { verifiedPrecommits.insert(vote.signature) }
             try submit(.vote(vote), durability: .buffered)
         case let .proposal(proposal, block):
             guard proposal.height == core.height else { return try serveSync(peer, theirHeight: proposal.height) }
-            guard !seenProposals.contains(SeenKey(proposal)), blocks.count < Self.blocksPerHeightMax,
+            guard core.acceptsRound(proposal.round), !seenProposals.contains(SeenKey(proposal)),
+                blocks.count < Self.blocksPerHeightMax,
                 block.hash == proposal.blockHash, isMember(proposal.proposer),
                 verifier.isValid(
                     proposal.signature, by: proposal.proposer, for: proposal.signBytes(chainID: config.chainID))
