@@ -8,6 +8,11 @@ import AssayCrypto
 public struct ConsensusState: Sendable {
     /// At most this many distinct proposals are kept per round: an equivocating proposer cannot fill memory.
     static let proposalsPerRoundMax = 4
+    /// Whether a message of `messageRound` is close enough to the current round to be kept: messages
+    /// far ahead are ignored, a bound on what a faulty peer can fill.
+    public func acceptsRound(_ messageRound: Round) -> Bool {
+        messageRound <= VoteKeeper.lookaheadLimit(from: round)
+    }
 
     /// This node's validator key; nil for a node that follows without voting.
     public let me: PublicKey?
@@ -115,7 +120,7 @@ public struct ConsensusState: Sendable {
 
     private mutating func receive(_ proposal: Proposal, _ effects: inout [Effect]) {
         guard rotation != nil, proposal.height == height, step != .decided,
-            proposal.round <= round.addingReportingOverflow(VoteKeeper.roundLookaheadMax).partialValue,
+            acceptsRound(proposal.round),
             proposal.proposer == proposer(round: proposal.round)
         else { return }
         var stored = proposals[proposal.round, default: []]
@@ -143,7 +148,7 @@ public struct ConsensusState: Sendable {
         case .prevote where step == .prevote:  // L61-64
             castVote(.precommit, nil, &effects)
             step = .precommit
-        case .precommit:  // L65-67
+        case .precommit where round < Round.max:  // L65-67
             startRound(round + 1, &effects)
         default:
             break

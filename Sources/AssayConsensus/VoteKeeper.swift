@@ -8,6 +8,11 @@ struct VoteKeeper: Sendable {
     /// Votes further ahead than this many rounds are dropped: a bound on memory a faulty peer can fill.
     static let roundLookaheadMax: Round = 1_000
 
+    /// The highest round accepted while in `round` (saturating, never wrapping).
+    static func lookaheadLimit(from round: Round) -> Round {
+        round > Round.max - roundLookaheadMax ? Round.max : round + roundLookaheadMax
+    }
+
     private let validators: ValidatorSet
     private var rounds: [Round: RoundVotes] = [:]
 
@@ -23,7 +28,7 @@ struct VoteKeeper: Sendable {
     /// Records `vote` (already verified by the engine) and reports what it was.
     mutating func add(_ vote: Vote, currentRound: Round) -> Outcome {
         let index = validators.index(of: vote.validator)
-        guard let index, vote.round <= currentRound.addingReportingOverflow(Self.roundLookaheadMax).partialValue
+        guard let index, vote.round <= Self.lookaheadLimit(from: currentRound)
         else { return .ignored }
         return rounds[vote.round, default: RoundVotes()].add(
             vote, index: index, power: validators.validators[index].power)

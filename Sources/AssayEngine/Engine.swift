@@ -34,6 +34,8 @@ public struct EngineConfig: Sendable {
 /// one owner calls `start`, `receive` and `timerFired` one at a time.
 public final class Engine {
     static let blocksPerHeightMax = 256
+    /// Distinct votes logged per height; beyond it (only a Byzantine flood gets there) votes are dropped.
+    static let votesPerHeightMax = 65_536
     static let ownMessagesMax = 16
     static let evidenceMax = 1_000
     static let recentCommitsMax = 16
@@ -130,14 +132,16 @@ public final class Engine {
         switch message {
         case let .vote(vote):
             guard vote.height == core.height else { return try serveSync(peer, theirHeight: vote.height) }
-            guard !seenVotes.contains(SeenKey(vote)), isMember(vote.validator),
+            guard seenVotes.count < Self.votesPerHeightMax, core.acceptsRound(vote.round),
+                !seenVotes.contains(SeenKey(vote)), isMember(vote.validator),
                 verifier.isValid(vote.signature, by: vote.validator, for: vote.signBytes(chainID: config.chainID))
             else { return }
             if vote.kind == .precommit { verifiedPrecommits.insert(vote.signature) }
             try submit(.vote(vote), durability: .buffered)
         case let .proposal(proposal, block):
             guard proposal.height == core.height else { return try serveSync(peer, theirHeight: proposal.height) }
-            guard !seenProposals.contains(SeenKey(proposal)), blocks.count < Self.blocksPerHeightMax,
+            guard core.acceptsRound(proposal.round), !seenProposals.contains(SeenKey(proposal)),
+                blocks.count < Self.blocksPerHeightMax,
                 block.hash == proposal.blockHash, isMember(proposal.proposer),
                 verifier.isValid(
                     proposal.signature, by: proposal.proposer, for: proposal.signBytes(chainID: config.chainID))
@@ -246,52 +250,5 @@ public final class Engine {
         guard let stored else { return }
         syncServed[peer] = (theirHeight, clock.nowMs)
         transport.send(.decided(stored.block, stored.commit), to: peer)
-    }
-}
-
-/// What identifies a proposal or vote for de-duplication: signer, kind, round, proof-of-lock round
-/// and value, without the signature (two signatures over the same content are the same message).
-/// Hashes whole 64-bit words, which is much cheaper than hashing the byte arrays of `Vote`.
-struct SeenKey: Hashable {
-    let signer: (UInt64, UInt64, UInt64, UInt64)
-    let value: (UInt64, UInt64, UInt64, UInt64)
-    /// Kind (0 proposal, 1 prevote, 2 precommit), nil value, round and proof-of-lock round packed.
-    let header: UInt64
-    let proofOfLockRound: UInt32
-
-    init(_ vote: Vote) {
-        signer = Self.words(vote.validator.bytes)
-        value = vote.blockHash.map { Self.words($0.bytes) } ?? (0, 0, 0, 0)
-        header = UInt64(vote.kind.rawValue) | (vote.blockHash == nil ? 1 << 8 : 0) | UInt64(vote.round) << 32
-        proofOfLockRound = 0
-    }
-
-    init(_ proposal: Proposal) {
-        signer = Self.words(proposal.proposer.bytes)
-        value = Self.words(proposal.blockHash.bytes)
-        header = (proposal.proofOfLockRound == nil ? 1 << 16 : 0) | UInt64(proposal.round) << 32
-        proofOfLockRound = proposal.proofOfLockRound ?? 0
-    }
-
-    private static func words(_ bytes: [UInt8]) -> (UInt64, UInt64, UInt64, UInt64) {
-        precondition(bytes.count == 32, "keys and hashes are 32 bytes")
-        return bytes.withUnsafeBytes {
-            ($0.loadUnaligned(fromByteOffset: 0, as: UInt64.self), $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
-             $0.loadUnaligned(fromByteOffset: 16, as: UInt64.self), $0.loadUnaligned(fromByteOffset: 24, as: UInt64.self))
-        }
-    }
-
-    static func == (lhs: SeenKey, rhs: SeenKey) -> Bool {
-        lhs.signer == rhs.signer && lhs.value == rhs.value && lhs.header == rhs.header
-            && lhs.proofOfLockRound == rhs.proofOfLockRound
-    }
-
-    func hash(into hasher: inout Hasher) {
-        hasher.combine(signer.0)
-        hasher.combine(signer.1)
-        hasher.combine(value.0)
-        hasher.combine(value.1)
-        hasher.combine(header)
-        hasher.combine(proofOfLockRound)
     }
 }

@@ -76,13 +76,16 @@ final class KeyValueApplication: BlockExecutor {
         return SHA256.hash(parts: parts)
     }
 
-    /// A payload transaction. The stand-in signature is never checked: this application has no accounts.
+    /// This application has no accounts, so transaction signatures are never checked.
+    static let unsignedSignature = try! Signature(bytes: [UInt8](repeating: 0, count: 64))
+
+    /// A payload transaction.
     static func transaction(chainID: String, sender: PublicKey, nonce: Height, fee: Amount, amount: Amount)
         -> Transaction
     {
         Transaction(
             chainID: chainID, sender: sender, nonce: nonce, fee: fee,
             body: .transfer(Transfer(recipient: Address(publicKey: sender), amount: amount)),
-            signature: try! Signature(bytes: [UInt8](repeating: 0, count: 64)))
+            signature: unsignedSignature)
     }
 }

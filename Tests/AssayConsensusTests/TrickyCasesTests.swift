@@ -138,6 +138,14 @@ import Testing
         #expect(story.core.round == 5, "L55: 8 of 9 is")
     }
 
+    @Test func messagesFarAheadAreIgnored() {
+        var story = CoreHarness()
+        story.start()
+        story.votes(.prevote, from: story.others(3), round: 5_000, nil)
+        #expect(story.core.round == 0, "beyond the look-ahead bound: no round skip")
+        #expect(!story.core.acceptsRound(.max) && story.core.acceptsRound(1_000))
+    }
+
     @Test func quorumIsCountedByPowerNotByNumber() {
         // Validators 0, 1, 2 have power 1 each, validator 3 has 4: three of four by number is 3 of 7.
         var story = CoreHarness(powers: [1, 1, 1, 4])

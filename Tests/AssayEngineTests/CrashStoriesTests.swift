@@ -15,7 +15,7 @@ import Testing
     }
 
     /// The proposer of height 1 sends its proposal and dies. The other three still hold a quorum:
-    /// they commit its block. Restarted two seconds later, it replays its WAL and catches up.
+    /// they commit its block. Restarted afterwards, it replays its WAL and catches up by block sync.
     @Test func proposerCrashingAfterProposing() throws {
         let cluster = Cluster()
         try cluster.startAll()
