@@ -11,6 +11,9 @@ struct BenchMain {
         ("codec", CodecBench.run),
         ("ledger", LedgerBench.run),
         ("crypto", CryptoBench.run),
+        ("storage", StorageBench.run),
+        ("kernels", KernelBench.run),
+        ("mempool", MempoolBench.run),
     ]
 
     static func main() throws {

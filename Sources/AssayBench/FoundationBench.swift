@@ -5,7 +5,9 @@ import AssayTypes
 /// The foundation figures: every suite of issue 2 in one run.
 enum FoundationBench {
     static func run() throws {
+        try CryptoBench.run()
         try CodecBench.run()
+        try StorageBench.run()
     }
 }
 

@@ -19,7 +19,12 @@ public struct ScryptParameters: Equatable, Sendable {
             throw .unsupportedEncryption("scrypt n=\(n) must be a power of two in 2...\(Self.maximumN)")
         }
         guard (1...Self.maximumR).contains(r), (1...Self.maximumP).contains(p) else {
-            throw .unsupportedEncryption("scrypt r=\(r) p=\(p) must be in 1...\(Self.maximumR) and 1...\(Self.maximumP)")
+            throw .unsupportedEncryption(
+                "scrypt r=\(r) p=\(p) must be in 1...\(Self.maximumR) and 1...\(Self.maximumP)")
+        }
+        // scrypt itself requires n < 2^(16 r); only r = 1 can reach that bound here.
+        guard r >= 2 || n < 1 << 16 else {
+            throw .unsupportedEncryption("scrypt n=\(n) must be below 65536 when r=1")
         }
         guard 128 * r * n <= Self.maximumMemoryBytes else {
             throw .unsupportedEncryption("scrypt n=\(n) r=\(r) needs more than \(Self.maximumMemoryBytes >> 20) MiB")
@@ -34,6 +39,7 @@ public struct ScryptParameters: Equatable, Sendable {
 /// The encrypted form of a 32-byte secret: scrypt(passphrase, salt) is the AES-256-GCM key.
 struct SealedSecret: Equatable, Sendable {
     static let secretLength = 32
+    static let keyLength = 32
     static let saltLength = 16
     static let nonceLength = 12
     static let tagLength = 16
@@ -53,7 +59,7 @@ struct SealedSecret: Equatable, Sendable {
         let nonce = try randomBytes(nonceLength)
         var ciphertext = [UInt8](repeating: 0, count: secretLength)
         var tag = [UInt8](repeating: 0, count: tagLength)
-        try SecureMemory.withScratch(32) { (key) throws(KeyFileError) in
+        try SecureMemory.withScratch(keyLength) { (key) throws(KeyFileError) in
             try deriveKey(passphrase: passphrase, salt: salt, parameters: parameters, into: key)
             let cipher = try CipherContext()
             try cipher.check(EVP_EncryptInit_ex(cipher.context, EVP_aes_256_gcm(), nil, key.bytes, nonce), "init")
@@ -75,9 +81,9 @@ struct SealedSecret: Equatable, Sendable {
 
     /// Decrypts into wiped scratch memory and builds the key from there; a tag failure is a wrong passphrase.
     func open(passphrase: [UInt8], associatedData: [UInt8]) throws(KeyFileError) -> SecretKey {
-        try SecureMemory.withScratch(32 + Self.secretLength) { (scratch) throws(KeyFileError) in
-            let key = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<32])
-            let plain = UnsafeMutableRawBufferPointer(rebasing: scratch[32...])
+        try SecureMemory.withScratch(Self.keyLength + Self.secretLength) { (scratch) throws(KeyFileError) in
+            let key = UnsafeMutableRawBufferPointer(rebasing: scratch[..<Self.keyLength])
+            let plain = UnsafeMutableRawBufferPointer(rebasing: scratch[Self.keyLength...])
             try Self.deriveKey(passphrase: passphrase, salt: salt, parameters: parameters, into: key)
             let cipher = try CipherContext()
             try cipher.check(EVP_DecryptInit_ex(cipher.context, EVP_aes_256_gcm(), nil, key.bytes, nonce), "init")

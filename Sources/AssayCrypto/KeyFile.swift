@@ -125,16 +125,21 @@ public struct KeyFile: Sendable {
         return SealedSecret(
             parameters: try ScryptParameters(n: crypto.n, r: crypto.r, p: crypto.p),
             salt: try hexField("crypto.salt", crypto.salt, lengths: 16...64),
-            nonce: try hexField("crypto.nonce", crypto.nonce, lengths: SealedSecret.nonceLength...SealedSecret.nonceLength),
-            ciphertext: try hexField(
-                "crypto.ciphertext", crypto.ciphertext, lengths: SealedSecret.secretLength...SealedSecret.secretLength),
-            tag: try hexField("crypto.tag", crypto.tag, lengths: SealedSecret.tagLength...SealedSecret.tagLength))
+            nonce: try hexField("crypto.nonce", crypto.nonce, length: SealedSecret.nonceLength),
+            ciphertext: try hexField("crypto.ciphertext", crypto.ciphertext, length: SealedSecret.secretLength),
+            tag: try hexField("crypto.tag", crypto.tag, length: SealedSecret.tagLength))
     }
 
-    private static func hexField(_ name: String, _ hex: String, lengths: ClosedRange<Int>) throws(KeyFileError) -> [UInt8] {
+    private static func hexField(_ name: String, _ hex: String, length: Int) throws(KeyFileError) -> [UInt8] {
+        try hexField(name, hex, lengths: length...length)
+    }
+
+    private static func hexField(
+        _ name: String, _ hex: String, lengths: ClosedRange<Int>
+    ) throws(KeyFileError) -> [UInt8] {
         guard let bytes = Hex.decode(hex), lengths.contains(bytes.count) else {
-            let expected = lengths.count == 1 ? "\(lengths.lowerBound)" : "\(lengths.lowerBound) to \(lengths.upperBound)"
-            throw .malformed("field '\(name)' is not hex of \(expected) bytes")
+            let (low, high) = (lengths.lowerBound, lengths.upperBound)
+            throw .malformed("field '\(name)' is not hex of \(low == high ? "\(low)" : "\(low) to \(high)") bytes")
         }
         return bytes
     }

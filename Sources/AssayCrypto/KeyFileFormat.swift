@@ -12,7 +12,8 @@ import Foundation
 ///   "crypto": { "kdf": "scrypt", "n": 32768, "r": 8, "p": 1, "salt": "<32 hex>",
 ///               "cipher": "aes-256-gcm", "nonce": "<24 hex>", "ciphertext": "<64 hex>", "tag": "<32 hex>" } }
 /// ```
-/// The GCM associated data is the UTF-8 of the `address` field, so an edited address fails to decrypt.
+/// The GCM associated data is the UTF-8 of the address in its canonical lower-case form, so a key file
+/// whose address was edited does not decrypt.
 struct KeyFileFormat: Codable {
     var version: Int
     var address: String

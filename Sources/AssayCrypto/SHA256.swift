@@ -117,7 +117,8 @@ public enum SHA256 {
         static func finish(_ context: OpaquePointer) -> Digest32 {
             Digest32 { out in
                 var length: UInt32 = 0
-                precondition(EVP_DigestFinal_ex(context, out, &length) == 1 && length == 32, "EVP_DigestFinal_ex failed")
+                let status = EVP_DigestFinal_ex(context, out, &length)
+                precondition(status == 1 && length == 32, "EVP_DigestFinal_ex failed")
             }
         }
     }

@@ -154,7 +154,9 @@ public final class SecretKey: @unchecked Sendable {
     }
 
     /// BIP-340 signature with caller-chosen auxiliary randomness (32 bytes), as in the BIP's test vectors.
-    public func sign(_ message: some ContiguousBytes, auxiliaryRandomness aux: [UInt8]) throws(CryptoError) -> Signature {
+    public func sign(
+        _ message: some ContiguousBytes, auxiliaryRandomness aux: [UInt8]
+    ) throws(CryptoError) -> Signature {
         precondition(aux.count == 32, "auxiliary randomness is 32 bytes")
         let result = aux.withUnsafeBytes { aux in Result { () throws(CryptoError) in try sign(message, aux: aux) } }
         return try result.get()
@@ -175,7 +177,9 @@ public final class SecretKey: @unchecked Sendable {
         return try Signature(bytes: signature)
     }
 
-    private static func wipe(_ keypair: UnsafeMutablePointer<secp256k1_keypair>, _ secret: UnsafeMutableRawBufferPointer) {
+    private static func wipe(
+        _ keypair: UnsafeMutablePointer<secp256k1_keypair>, _ secret: UnsafeMutableRawBufferPointer
+    ) {
         OPENSSL_cleanse(keypair, MemoryLayout<secp256k1_keypair>.size)
         OPENSSL_cleanse(secret.baseAddress, secret.count)
         keypair.deallocate()

@@ -62,16 +62,18 @@ struct ArrayChecks {
         }
     }
 
+    /// Ceilings under any caller's limits, so that sizes and their products always fit `Int` arithmetic.
+    static let dimensionCeiling: UInt64 = 1 << 31
+    static let elementCeiling: UInt64 = 1 << 40
+
     func checkDimension(_ value: UInt64, what: String) throws(KernelError) {
-        guard value <= limits.maxDimension else {
-            throw .limitExceeded(what: what, value: value, limit: limits.maxDimension)
-        }
+        let limit = min(limits.maxDimension, ArrayChecks.dimensionCeiling)
+        guard value <= limit else { throw .limitExceeded(what: what, value: value, limit: limit) }
     }
 
     func checkElements(_ value: UInt64, what: String) throws(KernelError) {
-        guard value <= limits.maxElements else {
-            throw .limitExceeded(what: what, value: value, limit: limits.maxElements)
-        }
+        let limit = min(limits.maxElements, ArrayChecks.elementCeiling)
+        guard value <= limit else { throw .limitExceeded(what: what, value: value, limit: limit) }
     }
 
     /// Product of non-negative sizes with overflow reported as a limit error.

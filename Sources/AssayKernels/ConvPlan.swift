@@ -34,14 +34,16 @@ struct ConvPlan: KernelPlan {
 
     func run(model: Model, input: Tensor, implementation: Implementation) -> KernelOutput {
         let weights = model["w"]!.data
-        let values: [Int32]
+        let output: Tensor
         switch implementation {
         case .reference:
-            values = ConvReference.run(geometry, x: input.data, x, w: weights, w)
+            output = Tensor.int32Unchecked(ConvReference.run(geometry, x: input.data, x, w: weights, w), shape: geometry.outputShape)
         case let .optimised(threads):
-            values = ConvLowered.run(geometry, x: input.data, x, w: weights, w, threads: threads)
+            output = Tensor.int32Output(shape: geometry.outputShape) { out in
+                ConvLowered.run(geometry, x: input.data, x, w: weights, w, threads: threads, into: out)
+            }
         }
-        return KernelOutput(output: Tensor.int32Unchecked(values, shape: geometry.outputShape), workUnits: workUnits)
+        return KernelOutput(output: output, workUnits: workUnits)
     }
 }
 

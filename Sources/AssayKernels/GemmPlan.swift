@@ -30,14 +30,16 @@ struct GemmPlan: KernelPlan {
 
     func run(model: Model, input: Tensor, implementation: Implementation) -> KernelOutput {
         let bData = model["b"]!.data
-        let product: [Int32]
+        let output: Tensor
         switch implementation {
         case .reference:
-            product = GemmCore.reference(a: input.data, a, b: bData, b, m: m, n: n, k: k)
+            output = Tensor.int32Unchecked(GemmCore.reference(a: input.data, a, b: bData, b, m: m, n: n, k: k), shape: [m, n])
         case let .optimised(threads):
-            product = GemmCore.optimised(a: input.data, a, b: bData, b, m: m, n: n, k: k, threads: threads)
+            output = Tensor.int32Output(shape: [m, n]) { c in
+                GemmCore.optimised(a: input.data, a, b: bData, b, m: m, n: n, k: k, threads: threads, into: c)
+            }
         }
-        return KernelOutput(output: Tensor.int32Unchecked(product, shape: [m, n]), workUnits: workUnits)
+        return KernelOutput(output: output, workUnits: workUnits)
     }
 }
 
@@ -59,5 +61,24 @@ extension Tensor {
     static func int32Unchecked(_ values: [Int32], shape: [Int]) -> Tensor {
         // Validated plans produce exactly product(shape) values; a failure here is a bug in the kernel.
         try! Tensor(int32: values, shape: shape.map { UInt64($0) })
+    }
+
+    /// An int32 tensor of a validated shape whose elements `fill` writes straight into the tensor's bytes (saving a
+    /// copy of large outputs); `fill` must write every element.
+    static func int32Output(shape: [Int], fill: (UnsafeMutablePointer<Int32>) -> Void) -> Tensor {
+        let count = shape.reduce(1, *)
+        let bytes = [UInt8](unsafeUninitializedCapacity: count * 4) { buffer, initialized in
+            if count > 0, let base = buffer.baseAddress {
+                // Array storage is allocated with at least 16-byte alignment.
+                precondition(Int(bitPattern: base) % MemoryLayout<Int32>.alignment == 0)
+                let values = UnsafeMutableRawPointer(base).bindMemory(to: Int32.self, capacity: count)
+                fill(values)
+                #if _endian(big)
+                for index in 0..<count { values[index] = values[index].littleEndian }
+                #endif
+            }
+            initialized = count * 4
+        }
+        return try! Tensor(dtype: .int32, shape: shape.map { UInt64($0) }, data: bytes)
     }
 }

@@ -125,7 +125,8 @@ struct MLPLayer {
 
 /// gemmlowp's fixed-point primitives (fixedpoint.h), as TFLite uses them for requantization.
 enum FixedPoint {
-    /// round(a x b / 2^31) with ties away from zero; the one overflowing case, INT32_MIN x INT32_MIN, gives INT32_MAX.
+    /// floor((a x b + 2^30) / 2^31): a x b / 2^31 rounded to nearest, ties upward. The one overflowing case,
+    /// INT32_MIN x INT32_MIN, gives INT32_MAX.
     static func saturatingRoundingDoublingHighMul(_ a: Int32, _ b: Int32) -> Int32 {
         if a == Int32.min && b == Int32.min { return Int32.max }
         let product = Int64(a) * Int64(b)

@@ -93,13 +93,10 @@ public struct Tensor: Hashable, Sendable, CanonicalCodable {
     }
 
     public init(int32 values: [Int32], shape: [UInt64]) throws(KernelError) {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(values.count * 4)
-        for value in values {
-            let bits = UInt32(bitPattern: value)
-            for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: bits >> shift)) }
-        }
-        try self.init(dtype: .int32, shape: shape, data: bytes)
+        #if _endian(big)
+        let values = values.map { $0.littleEndian }
+        #endif
+        try self.init(dtype: .int32, shape: shape, data: values.withUnsafeBytes { Array($0) })
     }
 
     /// The elements widened to Int32 (int8 sign-extended, uint8 zero-extended, int32 decoded little-endian).
@@ -108,11 +105,10 @@ public struct Tensor: Hashable, Sendable, CanonicalCodable {
         case .int8: return data.map { Int32(Int8(bitPattern: $0)) }
         case .uint8: return data.map { Int32($0) }
         case .int32:
-            return (0..<elementCount).map { index in
-                let base = index * 4
-                let bits = UInt32(data[base]) | UInt32(data[base + 1]) << 8
-                    | UInt32(data[base + 2]) << 16 | UInt32(data[base + 3]) << 24
-                return Int32(bitPattern: bits)
+            return [Int32](unsafeUninitializedCapacity: elementCount) { values, initialized in
+                data.withUnsafeBytes { UnsafeMutableRawBufferPointer(values).copyMemory(from: $0) }
+                for index in 0..<elementCount { values[index] = Int32(littleEndian: values[index]) }
+                initialized = elementCount
             }
         }
     }

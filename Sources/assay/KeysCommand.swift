@@ -135,6 +135,6 @@ private func printSummary(of file: KeyFile, path: String) {
     print("file: \(path) (\(file.isEncrypted ? "encrypted: scrypt + aes-256-gcm" : "PLAINTEXT, devnet only"))")
 }
 
-func printError(_ message: String) {
+private func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }

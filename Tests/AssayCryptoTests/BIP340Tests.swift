@@ -98,6 +98,8 @@ struct BIP340Tests {
         #expect(throws: CryptoError.invalidSecretKey) { try SecretKey(bytes: [UInt8](repeating: 0, count: 32)) }
         #expect(throws: CryptoError.invalidSecretKey) { try SecretKey(bytes: [UInt8](repeating: 0xff, count: 32)) }
         #expect(throws: CryptoError.invalidPublicKey) { try PublicKey(bytes: [UInt8](repeating: 2, count: 33)) }
-        #expect(throws: CryptoError.invalidSignatureLength(63)) { try Signature(bytes: [UInt8](repeating: 0, count: 63)) }
+        #expect(throws: CryptoError.invalidSignatureLength(63)) {
+            try Signature(bytes: [UInt8](repeating: 0, count: 63))
+        }
     }
 }

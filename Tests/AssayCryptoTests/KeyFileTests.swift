@@ -173,9 +173,20 @@ struct KeyFileTests {
         #expect(throws: KeyFileError.wrongPassphrase) { try edited.secretKey(passphrase: Self.passphrase) }
     }
 
+    /// The address is the GCM associated data: moving the encrypted secret under another identity fails the tag.
+    @Test func encryptedSecretUnderAnotherIdentityDoesNotDecrypt() throws {
+        let file = try KeyFile(key: try SecretKey.generate(), protection: .passphrase(Self.passphrase, Self.fast))
+        let other = try SecretKey.generate().publicKey
+        let edited = try KeyFile(json: try edit(file.json) { object in
+            object["address"] = Address(publicKey: other).description
+            object["public_key"] = Hex.encode(other.bytes)
+        })
+        #expect(throws: KeyFileError.wrongPassphrase) { try edited.secretKey(passphrase: Self.passphrase) }
+    }
+
     @Test func hostileScryptCostsAreRefusedBeforeRunning() throws {
         let file = try KeyFile(key: try SecretKey.generate(), protection: .passphrase(Self.passphrase, Self.fast))
-        for (n, r) in [(1 << 30, 8), (1000, 8), (1 << 20, 16)] {
+        for (n, r) in [(1 << 30, 8), (1000, 8), (1 << 20, 16), (1 << 16, 1), (1 << 10, 0)] {
             let edited = try edit(file.json) { object in
                 var crypto = object["crypto"] as! [String: Any]
                 crypto["n"] = n

@@ -7,7 +7,8 @@ import Testing
 @Suite("SHA-256 known answers")
 struct SHA256Tests {
     @Test func emptyInput() {
-        #expect(SHA256.hash([UInt8]()).description == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(SHA256.hash([UInt8]()).description
+            == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
     }
 
     @Test func abc() {

@@ -91,19 +91,6 @@ import Testing
         #expect(error?.message.contains("data directory \(path) is corrupt") == true)
     }
 
-    @Test func unknownNamespaceFailsTheWholeBatch() throws {
-        let directory = try TemporaryDirectory()
-        let store = try RocksDBStore(path: directory.child("db"), namespaces: [a], createIfMissing: true)
-        var batch = WriteBatch()
-        batch.put([1], [1], in: a)
-        batch.put([1], [1], in: Namespace("unopened"))
-        let error = #expect(throws: StorageError.self) { try store.write(batch, durability: .synced) }
-        #expect(error?.kind == .unknownColumnFamily)
-        #expect(error?.message.contains("unopened") == true)
-        #expect(try store.get([1], in: a) == nil)
-        #expect(throws: StorageError.self) { try store.get([1], in: Namespace("unopened")) }
-    }
-
     @Test func snapshotOutlivesItsStore() throws {
         let directory = try TemporaryDirectory()
         let snapshot: RocksDBStore.Snapshot

@@ -181,4 +181,22 @@ import Testing
             #expect(try store.scan(a, prefix: []).map(\.value) == [large, large.reversed()])
         }
     }
+
+    /// A namespace the store was not opened with is refused, and a batch touching one writes nothing.
+    @Test(arguments: StoreKind.allCases)
+    func unopenedNamespaceFailsTheWholeBatch(kind: StoreKind) async throws {
+        let unopened = Namespace("unopened")
+        try await kind.withStore { store in
+            var batch = WriteBatch()
+            batch.put([1], [1], in: a)
+            batch.put([1], [1], in: unopened)
+            let error = #expect(throws: StorageError.self) { try store.write(batch, durability: .synced) }
+            #expect(error?.kind == .unknownColumnFamily)
+            #expect(error?.message.contains("'unopened'") == true)
+            #expect(try store.get([1], in: a) == nil)
+            #expect(throws: StorageError.self) { try store.get([1], in: unopened) }
+            let snapshot = try store.snapshot()
+            #expect(throws: StorageError.self) { try snapshot.scan(unopened, prefix: []) }
+        }
+    }
 }

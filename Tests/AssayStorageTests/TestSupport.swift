@@ -31,7 +31,7 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
     func withStore(_ body: (any KeyValueStore) async throws -> Void) async throws {
         switch self {
         case .inMemory:
-            try await body(InMemoryStore())
+            try await body(InMemoryStore(namespaces: Self.namespaces))
         case .rocksDB:
             let directory = try TemporaryDirectory()
             defer { withExtendedLifetime(directory) {} }

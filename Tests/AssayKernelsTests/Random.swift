@@ -1,0 +1,29 @@
+@testable import AssayKernels
+
+/// A seeded generator: every test run draws the same cases, so a failure reproduces.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Random elements, a quarter of them at the dtype's extremes (or zero) to reach the edges of the arithmetic.
+    mutating func tensor(_ dtype: DType, _ shape: [Int]) throws -> Tensor {
+        let count = shape.reduce(1, *)
+        let extremes: [UInt8] = dtype == .int8 ? [0x80, 0x7f, 0] : [0, 255]
+        let bytes = (0..<count).map { _ in
+            Int.random(in: 0..<4, using: &self) == 0 ? extremes.randomElement(using: &self)! : UInt8.random(in: 0...255, using: &self)
+        }
+        return try Tensor(dtype: dtype, shape: shape.map { UInt64($0) }, data: bytes)
+    }
+
+    /// A zero point valid for `dtype` (any value of the type), as a scalar tensor.
+    mutating func zeroPoint(_ dtype: DType) throws -> Tensor {
+        try Tensor(dtype: dtype, shape: [], data: [UInt8.random(in: 0...255, using: &self)])
+    }
+}
