@@ -4,12 +4,14 @@ import AssayStorage
 import AssayTypes
 
 /// The state as one block sees it while executing: the parent state (through the cache) under the block's
-/// writes, under the current transaction's writes. A failed transaction's writes are dropped whole.
+/// writes. A journal of the current transaction's writes lets a failed transaction be undone whole.
 final class StateView {
     private let cache: StateCache
     private let store: any KeyValueReader
+    /// Every write of the block so far (nil value: deleted).
     private(set) var blockWrites: [StoreKey: [UInt8]?] = [:]
-    private var txWrites: [StoreKey: [UInt8]?] = [:]
+    /// The current transaction's writes, each with what `blockWrites` held before (nil: nothing).
+    private var journal: [(key: StoreKey, previous: [UInt8]??)] = []
 
     init(cache: StateCache, store: any KeyValueReader, expectedWrites: Int = 0) {
         self.cache = cache
@@ -19,19 +21,27 @@ final class StateView {
 
     func get(_ key: [UInt8]) throws(LedgerError) -> [UInt8]? {
         let key = StoreKey(key)
-        if let written = txWrites[key] { return written }
         if let written = blockWrites[key] { return written }
         return try cache.value(key, from: store)
     }
 
-    func set(_ key: [UInt8], _ value: [UInt8]?) { txWrites[StoreKey(key)] = .some(value) }
-
-    func commitTransaction() {
-        for (key, value) in txWrites { blockWrites[key] = .some(value) }
-        txWrites.removeAll(keepingCapacity: true)
+    func set(_ key: [UInt8], _ value: [UInt8]?) {
+        let key = StoreKey(key)
+        journal.append((key, blockWrites.updateValue(value, forKey: key)))
     }
 
-    func rollbackTransaction() { txWrites.removeAll(keepingCapacity: true) }
+    func commitTransaction() { journal.removeAll(keepingCapacity: true) }
+
+    func rollbackTransaction() {
+        for entry in journal.reversed() {
+            if let previous = entry.previous {
+                blockWrites[entry.key] = previous
+            } else {
+                blockWrites.removeValue(forKey: entry.key)
+            }
+        }
+        journal.removeAll(keepingCapacity: true)
+    }
 
     /// Entries whose key starts with `prefix`, in key order, as this view sees them.
     func scan(prefix: [UInt8]) throws(LedgerError) -> [(key: [UInt8], value: [UInt8])] {
@@ -39,9 +49,7 @@ final class StateView {
         do {
             for entry in try store.scan(LedgerNamespace.state, prefix: prefix) { merged[StoreKey(entry.key)] = entry.value }
         } catch { throw .storage(error) }
-        for writes in [blockWrites, txWrites] {
-            for (key, value) in writes where key.bytes.starts(with: prefix) { merged[key] = value }
-        }
+        for (key, value) in blockWrites where key.bytes.starts(with: prefix) { merged[key] = value }
         return merged.map { (key: $0.key.bytes, value: $0.value) }.sorted { ByteOrder.precedes($0.key, $1.key) }
     }
 
