@@ -36,17 +36,30 @@ let package = Package(
         .target(name: "AssayStorage", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes"]),
         .target(name: "AssayKernels", dependencies: ["CKernels", "AssayCodec", "AssayCrypto", "AssayTypes"]),
 
+        // Layer 5: adapters.
+        .target(name: "AssayRocksDB", dependencies: ["CRocksDB", "AssayStorage"]),
+
         // Layer 7: the one executable.
         .executableTarget(
             name: "assay",
-            dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayKernels", argumentParser]
+            dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayRocksDB", "AssayKernels", argumentParser]
         ),
 
+        // Direct C loops over libsecp256k1, libcrypto and RocksDB: the baselines the bench compares the wrappers with.
+        .target(
+            name: "BenchBaselines",
+            linkerSettings: [.linkedLibrary("secp256k1"), .linkedLibrary("crypto"), .linkedLibrary("rocksdb")]
+        ),
         .executableTarget(
-            name: "AssayBench", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayKernels"]
+            name: "AssayBench",
+            dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayRocksDB", "AssayKernels", "BenchBaselines"]
         ),
 
         .testTarget(name: "AssayCodecTests", dependencies: ["AssayCodec", propertyBased]),
+        .testTarget(name: "AssayCryptoTests", dependencies: ["AssayCrypto", propertyBased], exclude: ["Vectors"]),
+        .testTarget(name: "AssayTypesTests", dependencies: ["AssayTypes", propertyBased]),
+        .testTarget(name: "assayTests", dependencies: ["assay", "AssayCrypto"]),
+        .testTarget(name: "AssayStorageTests", dependencies: ["AssayStorage", "AssayRocksDB", "AssayCodec", "AssayCrypto"]),
         .testTarget(name: "AssayKernelsTests", dependencies: ["AssayKernels", "AssayCodec", "AssayTypes"]),
     ],
     swiftLanguageModes: [.v6]

@@ -248,7 +248,7 @@ def cli_error_cases(assay, workdir):
         peak_kib = int(open(peak_path).read().split()[-1]) if timer else 0
         lines = result.stderr.strip().splitlines()
         message = lines[0] if lines else ""
-        ok = result.returncode == 1 and message.startswith("error: ") and len(lines) == 1 and peak_kib < 200_000
+        ok = result.returncode == 1 and message.startswith("Error: ") and len(lines) == 1 and peak_kib < 200_000
         print(f"  {'ok' if ok else 'FAIL'} {name}: exit {result.returncode}, peak {peak_kib} KiB, {message}")
         if not ok:
             failures.append(f"CLI error case '{name}': exit {result.returncode}, stderr {result.stderr.strip()!r}")

@@ -8,6 +8,9 @@ import Glibc
 struct BenchMain {
     static let suites: [(name: String, run: @Sendable () throws -> Void)] = [
         ("foundation", FoundationBench.run),
+        ("codec", CodecBench.run),
+        ("crypto", CryptoBench.run),
+        ("storage", StorageBench.run),
         ("kernels", KernelBench.run),
     ]
 

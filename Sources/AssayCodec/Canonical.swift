@@ -58,3 +58,8 @@ extension Bool: CanonicalCodable {
     public func encode(to writer: inout CanonicalWriter) { writer.write(self) }
     public init(from reader: inout CanonicalReader) throws(CodecError) { self = try reader.readBool() }
 }
+
+extension Int32: CanonicalCodable {
+    public func encode(to writer: inout CanonicalWriter) { writer.write(self) }
+    public init(from reader: inout CanonicalReader) throws(CodecError) { self = try reader.readInt32() }
+}

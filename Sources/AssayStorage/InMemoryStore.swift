@@ -4,21 +4,31 @@ import Synchronization
 /// Snapshots are copy-on-write copies of the maps, so taking one costs nothing until the next write.
 public final class InMemoryStore: KeyValueStore {
     private let spaces = Mutex<[Namespace: [[UInt8]: [UInt8]]]>([:])
+    private let declared: DeclaredNamespaces
 
-    public init() {}
+    /// A store that accepts any namespace.
+    public init() { declared = DeclaredNamespaces(names: nil) }
+
+    /// A store that, like RocksDB with its column families, refuses namespaces it was not opened with
+    /// (the default namespace is always open), so tests catch an undeclared namespace before the node does.
+    public init(namespaces: [Namespace]) { declared = DeclaredNamespaces(names: Set(namespaces + [.default])) }
 
     public func get(_ key: [UInt8], in namespace: Namespace) throws(StorageError) -> [UInt8]? {
-        spaces.withLock { $0[namespace]?[key] }
+        try declared.check(namespace)
+        return spaces.withLock { $0[namespace]?[key] }
     }
 
     public func scan(
         _ namespace: Namespace, from start: [UInt8], to end: [UInt8]?, limit: Int
     ) throws(StorageError) -> [(key: [UInt8], value: [UInt8])] {
+        try declared.check(namespace)
         let space = spaces.withLock { $0[namespace] ?? [:] }
         return Snapshot.scan(space, from: start, to: end, limit: limit)
     }
 
+    /// All or nothing: every namespace is checked before the first operation is applied.
     public func write(_ batch: WriteBatch, durability: Durability) throws(StorageError) {
+        for operation in batch.operations { try declared.check(operation.namespace) }
         spaces.withLock { spaces in
             for operation in batch.operations {
                 switch operation {
@@ -30,21 +40,24 @@ public final class InMemoryStore: KeyValueStore {
     }
 
     public func snapshot() throws(StorageError) -> Snapshot {
-        Snapshot(spaces: spaces.withLock { $0 })
+        Snapshot(spaces: spaces.withLock { $0 }, declared: declared)
     }
 
     /// A frozen copy of every namespace.
     public struct Snapshot: KeyValueReader {
         let spaces: [Namespace: [[UInt8]: [UInt8]]]
+        let declared: DeclaredNamespaces
 
         public func get(_ key: [UInt8], in namespace: Namespace) throws(StorageError) -> [UInt8]? {
-            spaces[namespace]?[key]
+            try declared.check(namespace)
+            return spaces[namespace]?[key]
         }
 
         public func scan(
             _ namespace: Namespace, from start: [UInt8], to end: [UInt8]?, limit: Int
         ) throws(StorageError) -> [(key: [UInt8], value: [UInt8])] {
-            Self.scan(spaces[namespace] ?? [:], from: start, to: end, limit: limit)
+            try declared.check(namespace)
+            return Self.scan(spaces[namespace] ?? [:], from: start, to: end, limit: limit)
         }
 
         /// Sorting here keeps hash-map order from ever leaking out: results are in byte order.
@@ -57,5 +70,16 @@ public final class InMemoryStore: KeyValueStore {
             return inRange.sorted { $0.key.lexicographicallyPrecedes($1.key) }
                 .prefix(max(0, limit)).map { (key: $0.key, value: $0.value) }
         }
+    }
+}
+
+/// The namespaces an `InMemoryStore` accepts; nil accepts all.
+struct DeclaredNamespaces: Sendable {
+    let names: Set<Namespace>?
+
+    func check(_ namespace: Namespace) throws(StorageError) {
+        guard let names, !names.contains(namespace) else { return }
+        let known = names.map(\.name).sorted().joined(separator: ", ")
+        throw StorageError(.unknownColumnFamily, "namespace '\(namespace)' was not opened in this in-memory store (opened: \(known))")
     }
 }

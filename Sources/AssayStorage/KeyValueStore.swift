@@ -46,6 +46,14 @@ public struct WriteBatch: Sendable {
     public var isEmpty: Bool { operations.isEmpty }
 }
 
+extension WriteBatch.Operation {
+    public var namespace: Namespace {
+        switch self {
+        case let .put(namespace, _, _), let .delete(namespace, _): namespace
+        }
+    }
+}
+
 /// Whether a write must reach stable storage before it returns (consensus votes, committed blocks)
 /// or may be buffered by the operating system (bulk loads, caches).
 public enum Durability: Sendable {

@@ -2,10 +2,12 @@ import AssayCodec
 import Testing
 
 @Suite struct ULEB128Tests {
-    @Test(arguments: [
-        (UInt64(0), [UInt8(0x00)]), (127, [0x7f]), (128, [0x80, 0x01]), (300, [0xac, 0x02]),
+    static let minimalForms: [(UInt64, [UInt8])] = [
+        (0, [0x00]), (127, [0x7f]), (128, [0x80, 0x01]), (300, [0xac, 0x02]),
         (UInt64.max, [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]),
-    ])
+    ]
+
+    @Test(arguments: minimalForms)
     func encodesMinimally(value: UInt64, expected: [UInt8]) throws {
         var writer = CanonicalWriter()
         writer.writeULEB128(value)
@@ -16,7 +18,7 @@ import Testing
     }
 
     @Test(arguments: [
-        [UInt8(0x80), 0x00],  // 0 written in two bytes
+        [UInt8(0x80), 0x00] as [UInt8],  // 0 written in two bytes
         [0xff, 0x80, 0x00],  // trailing zero group
         [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02],  // 65 bits
         [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01],  // 11 bytes

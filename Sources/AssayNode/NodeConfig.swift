@@ -1,0 +1,139 @@
+import Foundation
+import TOMLKit
+
+/// One node's settings, read from `config.toml` in its home directory (documented in Network/README.md).
+/// Relative paths are resolved against the home directory.
+public struct NodeConfig: Codable, Equatable, Sendable {
+    public struct Node: Codable, Equatable, Sendable {
+        public var moniker: String
+        public var keyFile: String
+        public var genesisFile: String
+        public var dataDir: String
+
+        enum CodingKeys: String, CodingKey {
+            case moniker
+            case keyFile = "key_file"
+            case genesisFile = "genesis_file"
+            case dataDir = "data_dir"
+        }
+    }
+
+    public struct P2P: Codable, Equatable, Sendable {
+        /// host:port to listen on.
+        public var listen: String
+        /// Peers to dial, as `PUBLICKEYHEX@host:port`.
+        public var peers: [String]
+        public var frameBytesMax: Int
+        public var sendQueueMax: Int
+
+        enum CodingKeys: String, CodingKey {
+            case listen
+            case peers
+            case frameBytesMax = "frame_bytes_max"
+            case sendQueueMax = "send_queue_max"
+        }
+    }
+
+    public struct Consensus: Codable, Equatable, Sendable {
+        public var timeoutProposeMs: Int
+        public var timeoutProposeDeltaMs: Int
+        public var timeoutPrevoteMs: Int
+        public var timeoutPrevoteDeltaMs: Int
+        public var timeoutPrecommitMs: Int
+        public var timeoutPrecommitDeltaMs: Int
+        /// Pause after a commit before the next height starts, so that blocks gather transactions.
+        public var timeoutCommitMs: Int
+        public var blockTransactionsMax: Int
+
+        enum CodingKeys: String, CodingKey {
+            case timeoutProposeMs = "timeout_propose_ms"
+            case timeoutProposeDeltaMs = "timeout_propose_delta_ms"
+            case timeoutPrevoteMs = "timeout_prevote_ms"
+            case timeoutPrevoteDeltaMs = "timeout_prevote_delta_ms"
+            case timeoutPrecommitMs = "timeout_precommit_ms"
+            case timeoutPrecommitDeltaMs = "timeout_precommit_delta_ms"
+            case timeoutCommitMs = "timeout_commit_ms"
+            case blockTransactionsMax = "block_transactions_max"
+        }
+    }
+
+    public struct Mempool: Codable, Equatable, Sendable {
+        public var transactionsMax: Int
+        public var bytesMax: Int
+
+        enum CodingKeys: String, CodingKey {
+            case transactionsMax = "transactions_max"
+            case bytesMax = "bytes_max"
+        }
+    }
+
+    public struct RPC: Codable, Equatable, Sendable {
+        public var listen: String
+        public var bodyBytesMax: Int
+
+        enum CodingKeys: String, CodingKey {
+            case listen
+            case bodyBytesMax = "body_bytes_max"
+        }
+    }
+
+    public struct Metrics: Codable, Equatable, Sendable {
+        /// Serve Prometheus text at `/metrics` on the RPC listener.
+        public var enabled: Bool
+    }
+
+    public struct Log: Codable, Equatable, Sendable {
+        /// trace, debug, info, notice, warning, error or critical.
+        public var level: String
+    }
+
+    public var node: Node
+    public var p2p: P2P
+    public var consensus: Consensus
+    public var mempool: Mempool
+    public var rpc: RPC
+    public var metrics: Metrics
+    public var log: Log
+
+    public static func defaults(moniker: String, p2pListen: String, rpcListen: String, peers: [String]) -> NodeConfig {
+        NodeConfig(
+            node: Node(moniker: moniker, keyFile: "node_key.json", genesisFile: "genesis.json", dataDir: "data"),
+            p2p: P2P(listen: p2pListen, peers: peers, frameBytesMax: 8 << 20, sendQueueMax: 4_096),
+            consensus: Consensus(
+                timeoutProposeMs: 1_000, timeoutProposeDeltaMs: 500, timeoutPrevoteMs: 500,
+                timeoutPrevoteDeltaMs: 250, timeoutPrecommitMs: 500, timeoutPrecommitDeltaMs: 250,
+                timeoutCommitMs: 300, blockTransactionsMax: 10_000),
+            mempool: Mempool(transactionsMax: 100_000, bytesMax: 128 << 20),
+            rpc: RPC(listen: rpcListen, bodyBytesMax: 8 << 20),
+            metrics: Metrics(enabled: true),
+            log: Log(level: "info"))
+    }
+
+    public enum LoadError: Error, CustomStringConvertible {
+        case unreadable(path: String, reason: String)
+        case invalid(path: String, reason: String)
+
+        public var description: String {
+            switch self {
+            case let .unreadable(path, reason): "cannot read node config \(path): \(reason)"
+            case let .invalid(path, reason): "node config \(path) is not valid: \(reason)"
+            }
+        }
+    }
+
+    public static func load(path: String) throws -> NodeConfig {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw LoadError.unreadable(path: path, reason: error.localizedDescription)
+        }
+        do {
+            return try TOMLDecoder(strictDecoding: true).decode(NodeConfig.self, from: text)
+        } catch {
+            throw LoadError.invalid(path: path, reason: "\(error)")
+        }
+    }
+
+    public func tomlText() throws -> String {
+        try TOMLEncoder().encode(self)
+    }
+}

@@ -1,0 +1,2 @@
+#include "crypto_baseline.h"
+#include "rocksdb_baseline.h"
