@@ -84,7 +84,10 @@ struct KernelJobOptions: ParsableArguments {
             guard let text else { continue }
             try add(name, try KernelOptionArrays.int32List(text, count: count, flag: flag))
         }
-        if let group { try add("group", try KernelOptionArrays.int32List(String(group), count: 1, flag: "--group", scalar: true)) }
+        if let group {
+            guard let value = Int32(exactly: group) else { throw CommandFailure("--group \(group) does not fit int32") }
+            try add("group", try Tensor(int32: [value], shape: []))
+        }
         return (kernel, try Model(arrays), inputTensor)
     }
 }
@@ -99,12 +102,12 @@ enum KernelOptionArrays {
         }
     }
 
-    static func int32List(_ text: String, count: Int, flag: String, scalar: Bool = false) throws -> Tensor {
+    static func int32List(_ text: String, count: Int, flag: String) throws -> Tensor {
         let values = text.split(separator: ",", omittingEmptySubsequences: false).map { Int32($0.trimmingCharacters(in: .whitespaces)) }
         guard values.count == count, values.allSatisfy({ $0 != nil }) else {
             throw CommandFailure("\(flag) needs \(count) comma-separated integers, got '\(text)'")
         }
-        return try Tensor(int32: values.map { $0! }, shape: scalar ? [] : [UInt64(count)])
+        return try Tensor(int32: values.map { $0! }, shape: [UInt64(count)])
     }
 }
 
