@@ -8,6 +8,12 @@ func systemLibrary(_ name: String, pkgConfig: String, apt: String) -> Target {
 
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 let propertyBased = Target.Dependency.product(name: "PropertyBased", package: "swift-property-based")
+let nio = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
+let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
+let swiftCrypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
+let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummingbird")
+let hummingbirdTesting = Target.Dependency.product(name: "HummingbirdTesting", package: "hummingbird")
 
 let package = Package(
     name: "Assay",
@@ -18,6 +24,10 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // Layer 0: C libraries, touched only by their wrapper module.
@@ -31,18 +41,50 @@ let package = Package(
         .target(name: "AssayCodec"),
         .target(name: "AssayCrypto", dependencies: ["CSecp256k1", "COpenSSL", "AssayCodec"]),
 
-        // Layer 2: values and storage protocols.
+        // Layer 2: values, storage protocols, kernels.
         .target(name: "AssayTypes", dependencies: ["AssayCodec", "AssayCrypto"]),
         .target(name: "AssayStorage", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes"]),
         .target(name: "AssayKernels", dependencies: ["CKernels", "AssayCodec", "AssayCrypto", "AssayTypes"]),
 
+        // Layer 3: state machines: ledger, consensus core, key holder, mempool.
+        .target(
+            name: "AssayLedger",
+            dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayKernels"]),
+        .target(name: "AssayConsensus", dependencies: ["AssayTypes", "AssayCodec", "AssayCrypto"]),
+        .target(name: "AssaySafetyRules", dependencies: ["AssayTypes", "AssayCodec", "AssayCrypto", "AssayStorage"]),
+        .target(name: "AssayMempool", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes"]),
+
+        // Layer 4: the replica.
+        .target(
+            name: "AssayEngine",
+            dependencies: ["AssayConsensus", "AssaySafetyRules", "AssayStorage", "AssayTypes", "AssayCodec", "AssayCrypto"]
+        ),
+
         // Layer 5: adapters.
         .target(name: "AssayRocksDB", dependencies: ["CRocksDB", "AssayStorage"]),
+        .target(
+            name: "AssayP2P",
+            dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", nio, nioPosix, swiftCrypto, logging]
+        ),
+        .target(
+            name: "AssayRPC",
+            dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayMempool", hummingbird, logging]
+        ),
+        .target(
+            name: "AssaySimulation",
+            dependencies: [
+                "AssayEngine", "AssayConsensus", "AssaySafetyRules", "AssayStorage", "AssayTypes", "AssayCodec",
+                "AssayCrypto",
+            ]
+        ),
 
         // Layer 7: the one executable.
         .executableTarget(
             name: "assay",
-            dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayRocksDB", "AssayKernels", argumentParser]
+            dependencies: [
+                "AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayRocksDB", "AssayKernels",
+                "AssayLedger", "AssaySimulation", argumentParser,
+            ]
         ),
 
         // Direct C loops over libsecp256k1, libcrypto and RocksDB: the baselines the bench compares the wrappers with.
@@ -52,15 +94,43 @@ let package = Package(
         ),
         .executableTarget(
             name: "AssayBench",
-            dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayRocksDB", "AssayKernels", "BenchBaselines"]
+            dependencies: [
+                "AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayRocksDB", "AssayKernels",
+                "AssayLedger", "AssayMempool", "BenchBaselines",
+            ]
         ),
 
         .testTarget(name: "AssayCodecTests", dependencies: ["AssayCodec", propertyBased]),
         .testTarget(name: "AssayCryptoTests", dependencies: ["AssayCrypto", propertyBased], exclude: ["Vectors"]),
-        .testTarget(name: "AssayTypesTests", dependencies: ["AssayTypes", propertyBased]),
-        .testTarget(name: "assayTests", dependencies: ["assay", "AssayCrypto"]),
+        .testTarget(name: "AssayTypesTests", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", propertyBased]),
         .testTarget(name: "AssayStorageTests", dependencies: ["AssayStorage", "AssayRocksDB", "AssayCodec", "AssayCrypto"]),
         .testTarget(name: "AssayKernelsTests", dependencies: ["AssayKernels", "AssayCodec", "AssayTypes"]),
+        .testTarget(
+            name: "AssayLedgerTests",
+            dependencies: [
+                "AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayRocksDB", "AssayKernels", "AssayLedger",
+            ]),
+        .testTarget(name: "AssayConsensusTests", dependencies: ["AssayConsensus", "AssayTypes", "AssayCrypto"]),
+        .testTarget(
+            name: "AssaySafetyRulesTests", dependencies: ["AssaySafetyRules", "AssayStorage", "AssayTypes", "AssayCrypto"]
+        ),
+        .testTarget(
+            name: "AssayEngineTests",
+            dependencies: [
+                "AssayEngine", "AssaySimulation", "AssayConsensus", "AssayStorage", "AssayTypes", "AssayCrypto", "AssayCodec",
+            ]
+        ),
+        .testTarget(name: "AssaySimulationTests", dependencies: ["AssaySimulation", "AssayEngine"]),
+        .testTarget(name: "AssayMempoolTests", dependencies: ["AssayMempool", "AssayTypes", "AssayCrypto"]),
+        .testTarget(
+            name: "AssayP2PTests",
+            dependencies: ["AssayP2P", "AssayTypes", "AssayCrypto", "AssayCodec", nio, nioPosix, logging]
+        ),
+        .testTarget(
+            name: "AssayRPCTests",
+            dependencies: ["AssayRPC", "AssayTypes", "AssayCrypto", "AssayMempool", hummingbirdTesting]
+        ),
+        .testTarget(name: "assayTests", dependencies: ["assay", "AssayCrypto", "AssayTypes", argumentParser]),
     ],
     swiftLanguageModes: [.v6]
 )

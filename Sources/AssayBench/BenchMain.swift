@@ -9,9 +9,11 @@ struct BenchMain {
     static let suites: [(name: String, run: @Sendable () throws -> Void)] = [
         ("foundation", FoundationBench.run),
         ("codec", CodecBench.run),
+        ("ledger", LedgerBench.run),
         ("crypto", CryptoBench.run),
         ("storage", StorageBench.run),
         ("kernels", KernelBench.run),
+        ("mempool", MempoolBench.run),
     ]
 
     static func main() throws {

@@ -83,29 +83,94 @@ extension Transaction: CanonicalCodable {
     }
 }
 
-/// What a transaction does. Tags are fixed forever once assigned (docs/encoding.md).
+/// What a transaction does. Tags are fixed forever once assigned (docs/encoding-transactions.md).
 public enum TransactionBody: Hashable, Sendable {
     case transfer(Transfer)
+    case stake(Stake)
+    case unstake(Unstake)
+    case offer(Offer)
+    case withdrawOffer(WithdrawOffer)
+    case registerModel(RegisterModel)
+    case job(Job)
+    case result(JobResult)
+    case challenge(Challenge)
+    case settle(Settle)
+    case evidence(DoubleSignEvidence)
+    case governancePropose(GovernanceProposal)
+    case governanceVote(GovernanceVote)
+
+    public var tag: UInt64 {
+        switch self {
+        case .transfer: 0
+        case .stake: 1
+        case .unstake: 2
+        case .offer: 3
+        case .withdrawOffer: 4
+        case .registerModel: 5
+        case .job: 6
+        case .result: 7
+        case .challenge: 8
+        case .settle: 9
+        case .evidence: 10
+        case .governancePropose: 11
+        case .governanceVote: 12
+        }
+    }
 
     public var kindName: String {
         switch self {
         case .transfer: "transfer"
+        case .stake: "stake"
+        case .unstake: "unstake"
+        case .offer: "offer"
+        case .withdrawOffer: "withdraw_offer"
+        case .registerModel: "register_model"
+        case .job: "job"
+        case .result: "result"
+        case .challenge: "challenge"
+        case .settle: "settle"
+        case .evidence: "evidence"
+        case .governancePropose: "governance_propose"
+        case .governanceVote: "governance_vote"
         }
     }
 }
 
 extension TransactionBody: CanonicalCodable {
     public func encode(to writer: inout CanonicalWriter) {
+        writer.writeULEB128(tag)
         switch self {
-        case let .transfer(transfer):
-            writer.writeULEB128(0)
-            writer.write(transfer)
+        case let .transfer(body): writer.write(body)
+        case let .stake(body): writer.write(body)
+        case let .unstake(body): writer.write(body)
+        case let .offer(body): writer.write(body)
+        case let .withdrawOffer(body): writer.write(body)
+        case let .registerModel(body): writer.write(body)
+        case let .job(body): writer.write(body)
+        case let .result(body): writer.write(body)
+        case let .challenge(body): writer.write(body)
+        case let .settle(body): writer.write(body)
+        case let .evidence(body): writer.write(body)
+        case let .governancePropose(body): writer.write(body)
+        case let .governanceVote(body): writer.write(body)
         }
     }
 
     public init(from reader: inout CanonicalReader) throws(CodecError) {
         switch try reader.readTag() {
         case 0: self = .transfer(try reader.read())
+        case 1: self = .stake(try reader.read())
+        case 2: self = .unstake(try reader.read())
+        case 3: self = .offer(try reader.read())
+        case 4: self = .withdrawOffer(try reader.read())
+        case 5: self = .registerModel(try reader.read())
+        case 6: self = .job(try reader.read())
+        case 7: self = .result(try reader.read())
+        case 8: self = .challenge(try reader.read())
+        case 9: self = .settle(try reader.read())
+        case 10: self = .evidence(try reader.read())
+        case 11: self = .governancePropose(try reader.read())
+        case 12: self = .governanceVote(try reader.read())
         case let tag: throw .unknownTag(tag, type: "TransactionBody")
         }
     }

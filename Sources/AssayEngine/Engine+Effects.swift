@@ -1,0 +1,159 @@
+import AssayConsensus
+import AssayCrypto
+import AssaySafetyRules
+import AssayStorage
+import AssayTypes
+
+extension Engine {
+    /// Performs one effect of the core; answers come back through `submit`.
+    func perform(_ effect: Effect) throws(EngineError) {
+        switch effect {
+        case let .propose(height, round, blockHash, proofOfLockRound):
+            guard let block = blocks[blockHash] else { return }
+            guard let proposal = signed({ () throws(SafetyError) in
+                try safety.signProposal(
+                    height: height, round: round, proofOfLockRound: proofOfLockRound, blockHash: blockHash)
+            }) else { return }
+            try submit(.proposal(proposal, block), durability: .synced, broadcast: .proposal(proposal, block))
+        case let .vote(kind, height, round, blockHash):
+            guard let vote = signed({ () throws(SafetyError) in
+                try safety.signVote(kind, height: height, round: round, blockHash: blockHash)
+            }) else { return }
+            try submit(.vote(vote), durability: .synced, broadcast: .vote(vote))
+        case let .scheduleTimeout(timeout, durationMs):
+            clock.schedule(.consensus(timeout), afterMs: durationMs)
+        case let .buildProposal(_, round):
+            guard let block = buildBlock() else { return }
+            try submit(.ownBlock(round: round, block), durability: .synced)
+        case let .validateBlock(hash):
+            guard let block = blocks[hash] else { return }
+            try submit(.verdict(hash, valid: isValid(block)), durability: .buffered)
+        case let .decide(height, _, blockHash, commit):
+            try commitDecided(height: height, blockHash: blockHash, commit: commit)
+        case let .evidence(found):
+            if evidence.count < Self.evidenceMax { evidence.append(found) }
+        }
+    }
+
+    private func signed<Value>(_ sign: () throws(SafetyError) -> Value) -> Value? {
+        do { return try sign() } catch {
+            refusals += 1
+            return nil
+        }
+    }
+
+    /// The execution layer's transactions in a block extending the tip, with the state root after them.
+    func buildBlock() -> Block? {
+        let height = tip.height + 1
+        let transactions = executor.transactionsForNewBlock(height: height)
+        guard let stateRoot = try? executor.execute(height: height, transactions: transactions) else { return nil }
+        let header = Header(
+            chainID: config.chainID, height: height, timeMs: max(clock.nowMs, tip.timeMs + 1),
+            previousBlockHash: tip.blockHash, lastCommitHash: Block.lastCommitHash(lastCommit),
+            transactionsRoot: Block.transactionsRoot(transactions), stateRoot: stateRoot,
+            validatorSetHash: tip.nextRotation.validators.hash, proposer: safety.publicKey)
+        return Block(header: header, transactions: transactions, lastCommit: lastCommit)
+    }
+
+    /// Immediate execution: a block is valid when it links to the tip and executing its transactions
+    /// gives the state root its header claims.
+    func isValid(_ block: Block) -> Bool {
+        guard checks.linkageProblem(block, tip: tip, verified: previousHeightPrecommits) == nil else { return false }
+        guard let root = try? executor.execute(height: block.height, transactions: block.transactions) else {
+            return false
+        }
+        return root == block.header.stateRoot
+    }
+
+    /// Commits the decided block, its certificate, the application's writes and the next height's
+    /// first WAL record in one synced batch, then starts the next height.
+    func commitDecided(height: Height, blockHash: Hash, commit: Commit) throws(EngineError) {
+        guard height == tip.height + 1, let block = blocks[blockHash] else {
+            throw .corruptStore("decided block \(blockHash) at height \(height) is not held")
+        }
+        let newTip = ChainTip(
+            height: height, blockHash: blockHash, timeMs: block.header.timeMs, nextRotation: tip.nextRotation.advanced())
+        var batch = WriteBatch()
+        do { try executor.commitWrites(for: block, into: &batch) } catch { throw .execution(error) }
+        chain.commitWrites(block, commit, tip: newTip, into: &batch)
+        wal.resetWrites(startingWith: .startHeight(height + 1, newTip.nextRotation), into: &batch)
+        do { try store.write(batch, durability: .synced) } catch { throw .storage(error) }
+        wal.didReset()
+        executor.didCommit(block)
+        tip = newTip
+        lastCommit = commit
+        recentCommits.append((block, commit))
+        if recentCommits.count > Self.recentCommitsMax { recentCommits.removeFirst() }
+        try beginHeight(logged: true)
+        if deferred == nil { transport.broadcast(.status(core.height)) }
+    }
+
+    /// Starts height `tip.height + 1`; `logged` says whether its WAL record is already written.
+    func beginHeight(logged: Bool) throws(EngineError) {
+        blocks = [:]
+        previousHeightPrecommits = verifiedPrecommits
+        verifiedPrecommits = []
+        seenVotes = []
+        seenProposals = []
+        ownMessages = []
+        let record = WALRecord.startHeight(tip.height + 1, tip.nextRotation)
+        if !logged {
+            var batch = WriteBatch()
+            wal.resetWrites(startingWith: record, into: &batch)
+            do { try store.write(batch, durability: .synced) } catch { throw .storage(error) }
+            wal.didReset()
+        }
+        try apply(record)
+    }
+
+    /// Re-applies the logged inputs of the current height to a fresh core, which reaches the same
+    /// state (the core is deterministic), then performs the effects whose answers never got logged:
+    /// a vote signed but not sent, a timer not yet fired, a block not yet validated.
+    func replay(_ records: [WALRecord]) throws(EngineError) {
+        deferred = []
+        for record in records {
+            try apply(record)
+            if case let .vote(vote) = record, vote.validator == safety.publicKey { remember(.vote(vote)) }
+            if case let .proposal(proposal, block) = record, proposal.proposer == safety.publicKey {
+                remember(.proposal(proposal, block))
+            }
+        }
+        let pending = deferred!
+        deferred = nil
+        let answered = AnsweredEffects(records, me: safety.publicKey)
+        for effect in pending where !answered.contains(effect) { try perform(effect) }
+    }
+}
+
+/// Which effects of a replayed height already have their answer in the log.
+struct AnsweredEffects {
+    private var votes: Set<[UInt32]> = []
+    private var proposals: Set<Round> = []
+    private var builds: Set<Round> = []
+    private var verdicts: Set<Hash> = []
+    private var timeouts: Set<Timeout> = []
+
+    init(_ records: [WALRecord], me: PublicKey) {
+        for record in records {
+            switch record {
+            case let .vote(vote) where vote.validator == me: votes.insert([UInt32(vote.kind.rawValue), vote.round])
+            case let .proposal(proposal, _) where proposal.proposer == me: proposals.insert(proposal.round)
+            case let .ownBlock(round, _): builds.insert(round)
+            case let .verdict(hash, _): verdicts.insert(hash)
+            case let .timeout(timeout): timeouts.insert(timeout)
+            default: break
+            }
+        }
+    }
+
+    func contains(_ effect: Effect) -> Bool {
+        switch effect {
+        case let .vote(kind, _, round, _): votes.contains([UInt32(kind.rawValue), round])
+        case let .propose(_, round, _, _): proposals.contains(round)
+        case let .buildProposal(_, round): builds.contains(round)
+        case let .validateBlock(hash): verdicts.contains(hash)
+        case let .scheduleTimeout(timeout, _): timeouts.contains(timeout)
+        case .decide, .evidence: false
+        }
+    }
+}

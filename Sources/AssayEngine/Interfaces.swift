@@ -1,0 +1,107 @@
+import AssayCodec
+import AssayConsensus
+import AssayStorage
+import AssayTypes
+
+/// A peer's identity as the transport knows it (an index into the node's peer list).
+public struct PeerID: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public let rawValue: UInt32
+    public init(_ rawValue: UInt32) { self.rawValue = rawValue }
+    public static func < (lhs: PeerID, rhs: PeerID) -> Bool { lhs.rawValue < rhs.rawValue }
+    public var description: String { "peer\(rawValue)" }
+}
+
+/// Sends consensus messages. Delivery may be lost, late, duplicated or reordered: the engine
+/// re-sends its own messages on the gossip timer and tolerates the rest.
+public protocol Transport: AnyObject {
+    func broadcast(_ message: ConsensusMessage)
+    func send(_ message: ConsensusMessage, to peer: PeerID)
+}
+
+/// Timers the engine asks for; each comes back through `Engine.timerFired`.
+public enum EngineTimer: Hashable, Sendable {
+    case consensus(Timeout)
+    /// Re-send own messages of the current height, so that lost messages do not stall a round.
+    case gossip
+}
+
+/// Time as the engine sees it: the proposer's block time and the timers.
+public protocol Clock: AnyObject {
+    var nowMs: UInt64 { get }
+    func schedule(_ timer: EngineTimer, afterMs: UInt64)
+}
+
+/// Why the execution layer rejects a block.
+public struct ExecutionError: Error, Equatable, Sendable, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// The application the engine replicates (the ledger in the node): it builds, executes and commits
+/// the transactions of blocks. It shares the engine's store, so that a block, its state changes and
+/// the WAL reset are written in one atomic batch.
+public protocol BlockExecutor: AnyObject {
+    /// Transactions for a new block at `height` on top of the committed state.
+    func transactionsForNewBlock(height: Height) -> [Transaction]
+    /// Executes `transactions` as block `height` on the committed state without changing it: the
+    /// state root after them, or why the block is invalid.
+    func execute(height: Height, transactions: [Transaction]) throws(ExecutionError) -> Hash
+    /// Adds the writes that commit `block` to `batch`; the engine writes the batch atomically.
+    func commitWrites(for block: Block, into batch: inout WriteBatch) throws(ExecutionError)
+    /// Called once the batch holding `block` is durable.
+    func didCommit(_ block: Block)
+}
+
+/// What engines say to each other.
+public enum ConsensusMessage: Hashable, Sendable {
+    /// A signed proposal with the block it names.
+    case proposal(Proposal, Block)
+    case vote(Vote)
+    /// A committed block and its commit certificate, sent to a peer seen at that (lower) height.
+    case decided(Block, Commit)
+    /// The height the sender is working on; a peer further ahead answers with `decided` blocks.
+    case status(Height)
+}
+
+extension ConsensusMessage: CanonicalCodable {
+    public func encode(to writer: inout CanonicalWriter) {
+        switch self {
+        case let .proposal(proposal, block):
+            writer.writeULEB128(0)
+            writer.write(proposal)
+            writer.write(block)
+        case let .vote(vote):
+            writer.writeULEB128(1)
+            writer.write(vote)
+        case let .decided(block, commit):
+            writer.writeULEB128(2)
+            writer.write(block)
+            writer.write(commit)
+        case let .status(height):
+            writer.writeULEB128(3)
+            writer.write(height)
+        }
+    }
+
+    public init(from reader: inout CanonicalReader) throws(CodecError) {
+        switch try reader.readTag() {
+        case 0: self = .proposal(try reader.read(), try reader.read())
+        case 1: self = .vote(try reader.read())
+        case 2: self = .decided(try reader.read(), try reader.read())
+        case 3: self = .status(try reader.readUInt64())
+        case let tag: throw .unknownTag(tag, type: "ConsensusMessage")
+        }
+    }
+}
+
+extension ConsensusMessage {
+    /// The round of a proposal or vote; nil for the messages outside rounds.
+    public var round: Round? {
+        switch self {
+        case let .proposal(proposal, _): proposal.round
+        case let .vote(vote): vote.round
+        case .decided, .status: nil
+        }
+    }
+}

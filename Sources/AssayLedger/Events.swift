@@ -1,0 +1,31 @@
+import AssayCrypto
+import AssayTypes
+
+/// How a job ended: exactly one per job.
+public enum JobOutcome: String, Hashable, Sendable {
+    case settled, refunded, slashed
+}
+
+/// What happened, for clients and RPC subscribers. Amounts are in base units.
+public enum LedgerEvent: Hashable, Sendable {
+    case offerCreated(offer: Hash, provider: Address)
+    case offerRemoved(offer: Hash)
+    case modelRegistered(model: Hash)
+    case jobCreated(job: Hash, client: Address, provider: Address, escrow: Amount)
+    case resultPosted(job: Hash, outputHash: Hash, workUnits: UInt64, windowEnd: Height)
+    /// The end of a job: `paid` to the provider, `refund` to the client, `burned` as the take rate.
+    case jobEnded(job: Hash, outcome: JobOutcome, reason: JobEndReason, paid: Amount, refund: Amount, burned: Amount)
+    /// A challenge whose re-execution matched the result: the bond went to the provider.
+    case challengeFailed(job: Hash, challenger: Address, bondForfeited: Amount)
+    case slashed(account: Address, amount: Amount, toChallenger: Amount, burned: Amount)
+    case unbondingStarted(account: Address, amount: Amount, releaseHeight: Height)
+    case unbondingReleased(account: Address, amount: Amount)
+    case tombstoned(validator: PublicKey)
+    case proposalCreated(proposal: Hash)
+    case proposalPassed(proposal: Hash)
+    case proposalExpired(proposal: Hash)
+    case proposalFailed(proposal: Hash, reason: String)
+    /// The validator's power from `effectiveHeight` on (0: removed).
+    case validatorUpdated(validator: PublicKey, power: UInt64, effectiveHeight: Height)
+    case parameterChanged(name: String, value: UInt64)
+}

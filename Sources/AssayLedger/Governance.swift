@@ -1,0 +1,96 @@
+import AssayCodec
+import AssayCrypto
+import AssayTypes
+
+/// The permissioned part: validators propose and vote; more than two thirds of this height's voting power
+/// passes a proposal, which applies at once (validator changes take effect at height + 2).
+extension BlockExecutor {
+    func propose(_ action: ProposalAction, by proposer: PublicKey) throws {
+        guard context.validators.power(of: proposer) > 0 else { throw TxFailure(.notValidator) }
+        guard try isApplicable(action) else { throw TxFailure(.invalidProposal) }
+        let id = transactionHash
+        let endHeight = height + params.governanceVotingBlocks
+        let record = ProposalRecord(
+            proposer: proposer, action: action, endHeight: endHeight, yes: [proposer], no: [], status: .open)
+        addTimeout(at: endHeight, .proposal, id: id.bytes)
+        emit(.proposalCreated(proposal: id))
+        try tally(id, record)
+    }
+
+    func castVote(_ vote: GovernanceVote, by voter: PublicKey) throws {
+        guard context.validators.power(of: voter) > 0 else { throw TxFailure(.notValidator) }
+        guard var record: ProposalRecord = try state.read(StateKey.proposal(vote.proposalID)) else {
+            throw TxFailure(.proposalNotFound)
+        }
+        guard record.status == .open, height <= record.endHeight else { throw TxFailure(.proposalClosed) }
+        guard !record.yes.contains(voter), !record.no.contains(voter) else { throw TxFailure(.alreadyVoted) }
+        if vote.approve {
+            record.yes = (record.yes + [voter]).sorted()
+        } else {
+            record.no = (record.no + [voter]).sorted()
+        }
+        try tally(vote.proposalID, record)
+    }
+
+    func expireProposal(_ id: Hash) throws {
+        guard var record: ProposalRecord = try state.read(StateKey.proposal(id)), record.status == .open else { return }
+        record.status = .expired
+        state.write(StateKey.proposal(id), record)
+        emit(.proposalExpired(proposal: id))
+    }
+
+    /// Stores the proposal, and applies it if the yes votes now hold more than two thirds of the power.
+    private func tally(_ id: Hash, _ record: ProposalRecord) throws {
+        var record = record
+        let yesPower = record.yes.reduce(UInt64(0)) { $0 + context.validators.power(of: $1) }
+        if context.validators.isQuorum(yesPower) {
+            removeTimeout(at: record.endHeight, .proposal, id: id.bytes)
+            if try isApplicable(record.action) {
+                try apply(record.action)
+                record.status = .passed
+                emit(.proposalPassed(proposal: id))
+            } else {
+                record.status = .failed
+                emit(.proposalFailed(proposal: id, reason: "no longer applicable"))
+            }
+        }
+        state.write(StateKey.proposal(id), record)
+    }
+
+    /// Whether the action could be applied to the current state.
+    private func isApplicable(_ action: ProposalAction) throws -> Bool {
+        switch action {
+        case let .addValidator(key, power):
+            let record: ValidatorRecord? = try state.read(StateKey.validator(key))
+            return power > 0 && power < 1 << 62 && record?.tombstoned != true
+        case let .removeValidator(key):
+            let record: ValidatorRecord? = try state.read(StateKey.validator(key))
+            guard let record, record.power > 0 else { return false }
+            // The set must never become empty.
+            return try activeValidatorCount() > 1
+        case let .setParameter(name, value):
+            let current = try state.params()
+            return (try? current.setting(name, to: value)) != nil
+        }
+    }
+
+    private func apply(_ action: ProposalAction) throws {
+        switch action {
+        case let .addValidator(key, power):
+            state.write(StateKey.validator(key), ValidatorRecord(power: power))
+            setValidatorPower(key, power)
+        case let .removeValidator(key):
+            state.write(StateKey.validator(key), ValidatorRecord(power: 0))
+            setValidatorPower(key, 0)
+        case let .setParameter(name, value):
+            state.write(StateKey.params, try state.params().setting(name, to: value))
+            emit(.parameterChanged(name: name, value: value))
+        }
+    }
+
+    private func activeValidatorCount() throws -> Int {
+        try state.scan(prefix: [StateKey.validatorPrefix]).filter { entry in
+            ((try? ValidatorRecord(canonicalBytes: entry.value))?.power ?? 0) > 0
+        }.count
+    }
+}

@@ -1,0 +1,42 @@
+import AssayCodec
+import AssayKernels
+import AssayTypes
+
+/// The ledger's use of AssayKernels: which kernel names exist, which model bytes are valid, what a job costs,
+/// and what re-executing it produces. Limits come from the chain parameters so that every node refuses the same.
+enum KernelBridge {
+    static func isKnown(_ name: String) -> Bool { (try? KernelID(name)) != nil }
+
+    static func isValidModel(_ bytes: [UInt8]) -> Bool { (try? Model(canonicalBytes: bytes)) != nil }
+
+    static func limits(maxWorkUnits: UInt64) -> KernelLimits {
+        var limits = KernelLimits.default
+        limits.maxWorkUnits = min(limits.maxWorkUnits, maxWorkUnits)
+        return limits
+    }
+
+    /// The work units the job will cost, or nil when the kernel refuses its model or input.
+    static func cost(_ job: Job, model: [UInt8]) -> UInt64? {
+        guard let prepared = prepare(job, model: model) else { return nil }
+        return try? Kernels.cost(
+            prepared.kernel, model: prepared.model, input: prepared.input,
+            limits: limits(maxWorkUnits: job.maxWorkUnits))
+    }
+
+    /// Re-executes the job: the output hash and work units an honest provider reports, or nil on refusal.
+    static func execute(_ job: Job, model: [UInt8]) -> (outputHash: Hash, workUnits: UInt64)? {
+        guard let prepared = prepare(job, model: model),
+            let output = try? Kernels.execute(
+                prepared.kernel, model: prepared.model, input: prepared.input,
+                limits: limits(maxWorkUnits: job.maxWorkUnits))
+        else { return nil }
+        return (output.outputHash, output.workUnits)
+    }
+
+    private static func prepare(_ job: Job, model: [UInt8]) -> (kernel: KernelID, model: Model, input: Tensor)? {
+        guard let kernel = try? KernelID(job.kernel), let model = try? Model(canonicalBytes: model),
+            let input = try? Tensor(canonicalBytes: job.input)
+        else { return nil }
+        return (kernel, model, input)
+    }
+}

@@ -1,0 +1,88 @@
+import AssayCrypto
+import AssayTypes
+
+/// Offers, models, jobs and results.
+extension BlockExecutor {
+    func createOffer(_ offer: Offer, provider: Address) throws {
+        guard try state.stake(provider).bonded >= params.minProviderStake else { throw TxFailure(.insufficientStake) }
+        guard !offer.kernels.isEmpty, offer.kernels.allSatisfy(KernelBridge.isKnown), offer.capacity > 0,
+            offer.pricePerWorkUnit > 0, offer.expiryHeight > height
+        else { throw TxFailure(.invalidOffer) }
+        let id = transactionHash
+        state.write(StateKey.offer(id), OfferRecord(provider: provider, terms: offer, openJobs: 0))
+        addTimeout(at: offer.expiryHeight, .offer, id: id.bytes)
+        emit(.offerCreated(offer: id, provider: provider))
+    }
+
+    func withdrawOffer(_ id: Hash, by sender: Address) throws {
+        guard let offer: OfferRecord = try state.read(StateKey.offer(id)) else { throw TxFailure(.offerNotFound) }
+        guard offer.provider == sender else { throw TxFailure(.notOfferProvider) }
+        state.set(StateKey.offer(id), nil)
+        removeTimeout(at: offer.terms.expiryHeight, .offer, id: id.bytes)
+        emit(.offerRemoved(offer: id))
+    }
+
+    func expireOffer(_ id: Hash) throws {
+        guard try state.get(StateKey.offer(id)) != nil else { return }
+        state.set(StateKey.offer(id), nil)
+        emit(.offerRemoved(offer: id))
+    }
+
+    func registerModel(_ bytes: [UInt8]) throws {
+        guard UInt64(bytes.count) <= params.maxModelBytes, KernelBridge.isValidModel(bytes) else {
+            throw TxFailure(.invalidModel)
+        }
+        let hash = SHA256.hash(bytes)
+        guard try state.get(StateKey.model(hash)) == nil else { throw TxFailure(.modelExists) }
+        state.set(StateKey.model(hash), bytes)
+        emit(.modelRegistered(model: hash))
+    }
+
+    func createJob(_ job: Job, client: Address) throws {
+        guard var offer: OfferRecord = try state.read(StateKey.offer(job.offerID)) else {
+            throw TxFailure(.offerNotFound)
+        }
+        guard height < offer.terms.expiryHeight else { throw TxFailure(.offerExpired) }
+        guard offer.terms.kernels.contains(job.kernel) else { throw TxFailure(.kernelNotOffered) }
+        guard offer.openJobs < offer.terms.capacity else { throw TxFailure(.offerFull) }
+        guard job.deadline > height, job.deadline - height <= params.maxJobDeadlineBlocks else {
+            throw TxFailure(.invalidDeadline)
+        }
+        guard job.maxWorkUnits > 0, job.maxWorkUnits <= params.maxJobWorkUnits else {
+            throw TxFailure(.workUnitsOverLimit)
+        }
+        guard let model = try state.get(StateKey.model(job.modelHash)) else { throw TxFailure(.modelNotFound) }
+        // Only jobs the kernel accepts within their work limit are taken, so every job can be delivered.
+        guard UInt64(job.input.count) <= params.maxInputBytes, let cost = KernelBridge.cost(job, model: model),
+            cost <= job.maxWorkUnits
+        else { throw TxFailure(.invalidInput) }
+        let escrow = try offer.terms.pricePerWorkUnit.times(job.maxWorkUnits)
+        try debit(client, escrow)
+        offer.openJobs += 1
+        state.write(StateKey.offer(job.offerID), offer)
+        let id = transactionHash
+        let record = JobRecord(
+            client: client, provider: offer.provider, request: job, pricePerWorkUnit: offer.terms.pricePerWorkUnit,
+            escrow: escrow, createdHeight: height, status: .open)
+        state.write(StateKey.job(id), record)
+        addTimeout(at: job.deadline, .job, id: id.bytes)
+        emit(.jobCreated(job: id, client: client, provider: offer.provider, escrow: escrow))
+    }
+
+    func postResult(_ result: JobResult, by sender: Address) throws {
+        guard var job: JobRecord = try state.read(StateKey.job(result.jobID)) else { throw TxFailure(.jobNotFound) }
+        guard job.provider == sender else { throw TxFailure(.notJobProvider) }
+        guard job.status == .open else { throw TxFailure(.wrongJobState) }
+        guard height < job.request.deadline else { throw TxFailure(.deadlinePassed) }
+        guard UInt64(result.output.count) <= params.maxOutputBytes, SHA256.hash(result.output) == result.outputHash
+        else { throw TxFailure(.invalidOutput) }
+        guard result.workUnits <= job.request.maxWorkUnits else { throw TxFailure(.workUnitsOverLimit) }
+        let windowEnd = height + params.challengeWindowBlocks
+        job.status = .resultPosted(
+            outputHash: result.outputHash, workUnits: result.workUnits, resultTx: transactionHash, windowEnd: windowEnd)
+        state.write(StateKey.job(result.jobID), job)
+        removeTimeout(at: job.request.deadline, .job, id: result.jobID.bytes)
+        addTimeout(at: windowEnd, .job, id: result.jobID.bytes)
+        emit(.resultPosted(job: result.jobID, outputHash: result.outputHash, workUnits: result.workUnits, windowEnd: windowEnd))
+    }
+}

@@ -1,0 +1,175 @@
+import AssayCodec
+import AssayCrypto
+import AssayTypes
+
+/// The authenticated state: a sparse Merkle tree over 256-bit keys (SHA-256 of each state key) with
+/// sixteen-way SHA-256 nodes, empty subtrees hashing to zero, and each leaf lifted to the shallowest slot
+/// no other key shares. Nodes are stored under their path (depth byte, then the path's nibbles packed into
+/// bytes); the root slot is stored under `rootKey`.
+///
+/// Updating k keys in a tree of n leaves visits O(k log16 n) nodes, each once: the changes are sorted by
+/// key and split by nibble on the way down, so keys that share a path share the node reads and writes.
+public enum SparseMerkleTree {
+    static let rootKey: [UInt8] = [0xff]
+    static let leafTag: [UInt8] = [0x00]
+    static let nodeTag: UInt8 = 0x01
+    /// Keys are 64 nibbles; a node is never deeper than that.
+    static let depthMax = 64
+
+    static func leafHash(key: Hash, value: Hash) -> Hash {
+        let buffer = [UInt8](unsafeUninitializedCapacity: 65) { bytes, count in
+            bytes[0] = 0x00
+            let base = UnsafeMutableRawPointer(bytes.baseAddress!)
+            key.withUnsafeBytes { (base + 1).copyMemory(from: $0.baseAddress!, byteCount: 32) }
+            value.withUnsafeBytes { (base + 33).copyMemory(from: $0.baseAddress!, byteCount: 32) }
+            count = 65
+        }
+        return SHA256.hash(buffer)
+    }
+
+    static func nodeHash(_ slots: [TreeSlot]) -> Hash {
+        let size = 1 + 32 * TreeNode.arity
+        let buffer = [UInt8](unsafeUninitializedCapacity: size) { bytes, count in
+            bytes[0] = nodeTag
+            let base = UnsafeMutableRawPointer(bytes.baseAddress!)
+            for (index, slot) in slots.enumerated() {
+                slot.hash.withUnsafeBytes { (base + 1 + 32 * index).copyMemory(from: $0.baseAddress!, byteCount: 32) }
+            }
+            count = size
+        }
+        return SHA256.hash(buffer)
+    }
+
+    static func nodeHash(_ slotHashes: [Hash]) -> Hash {
+        nodeHash(slotHashes.map { TreeSlot.node($0) })
+    }
+
+    static func nibble(_ key: Hash, at depth: Int) -> Int {
+        let byte = key.withUnsafeBytes { $0[depth / 2] }
+        return Int(depth % 2 == 0 ? byte >> 4 : byte & 0x0f)
+    }
+
+    /// The storage key of the node at `depth` on `key`'s path.
+    static func nodeKey(_ key: Hash, depth: Int) -> [UInt8] {
+        var path: [UInt8] = [UInt8(depth)]
+        key.withUnsafeBytes { path.append(contentsOf: $0.prefix((depth + 1) / 2)) }
+        if depth % 2 == 1 { path[path.count - 1] &= 0xf0 }
+        return path
+    }
+}
+
+/// A change to one tree key: a new value hash, or nil to remove the key.
+struct TreeChange {
+    var key: Hash
+    var value: Hash?
+}
+
+/// Where the updater reads nodes from (the per-block cache over the store).
+protocol TreeNodeSource {
+    func node(at nodeKey: [UInt8]) throws(LedgerError) -> TreeNode?
+}
+
+/// Applies one batch of sorted changes to a tree, recording every node written or removed.
+struct TreeUpdater<Source: TreeNodeSource> {
+    let source: Source
+    /// Node key and new node (nil: removed), each node once, in the walk's post-order (deterministic).
+    private(set) var writes: [(key: [UInt8], node: TreeNode?)] = []
+
+    init(source: Source) { self.source = source }
+
+    /// The new root slot after `changes` (sorted by key, unique) are applied under `root`.
+    mutating func apply(_ changes: [TreeChange], to root: TreeSlot) throws(LedgerError) -> TreeSlot {
+        assert(zip(changes, changes.dropFirst()).allSatisfy { $0.key < $1.key }, "tree changes must be sorted")
+        return try update(root, depth: 0, changes[...])
+    }
+
+    private mutating func update(_ slot: TreeSlot, depth: Int, _ changes: ArraySlice<TreeChange>)
+        throws(LedgerError) -> TreeSlot
+    {
+        guard let first = changes.first else { return slot }
+        switch slot {
+        case .node:
+            let key = SparseMerkleTree.nodeKey(first.key, depth: depth)
+            guard var node = try source.node(at: key) else {
+                throw .corruptState(key: Hex.encode(key), reason: "tree node missing")
+            }
+            // The changes are sorted, so each nibble's changes are one contiguous run.
+            var start = changes.startIndex
+            while start < changes.endIndex {
+                let nibble = SparseMerkleTree.nibble(changes[start].key, at: depth)
+                var end = start + 1
+                while end < changes.endIndex && SparseMerkleTree.nibble(changes[end].key, at: depth) == nibble { end += 1 }
+                node.slots[nibble] = try update(node.slots[nibble], depth: depth + 1, changes[start..<end])
+                start = end
+            }
+            return finish(node, key: key)
+        case .empty:
+            if changes.count == 1 { return first.value.map { .leaf(key: first.key, value: $0) } ?? .empty }
+            return build(Self.leaves(existing: nil, changes)[...], depth: depth)
+        case let .leaf(key, value, _):
+            // The common case: one key's value changes or goes.
+            if changes.count == 1 && first.key == key { return first.value.map { .leaf(key: key, value: $0) } ?? .empty }
+            return build(Self.leaves(existing: (key, value), changes)[...], depth: depth)
+        }
+    }
+
+    /// The leaves left in a slot that held at most one leaf, after the changes: sorted by key.
+    private static func leaves(existing: (key: Hash, value: Hash)?, _ changes: ArraySlice<TreeChange>)
+        -> [(key: Hash, value: Hash)]
+    {
+        var result: [(key: Hash, value: Hash)] = []
+        var pending = existing
+        for change in changes {
+            if let leaf = pending, leaf.key < change.key {
+                result.append(leaf)
+                pending = nil
+            }
+            if let leaf = pending, leaf.key == change.key { pending = nil }
+            if let value = change.value { result.append((change.key, value)) }
+        }
+        if let leaf = pending { result.append(leaf) }
+        return result
+    }
+
+    /// A subtree holding exactly `leaves` (sorted), built from nothing at `depth`.
+    private mutating func build(_ leaves: ArraySlice<(key: Hash, value: Hash)>, depth: Int) -> TreeSlot {
+        switch leaves.count {
+        case 0: return .empty
+        case 1: return .leaf(key: leaves[leaves.startIndex].key, value: leaves[leaves.startIndex].value)
+        default:
+            precondition(depth < SparseMerkleTree.depthMax, "two distinct 256-bit keys share every nibble")
+            var node = TreeNode()
+            var start = leaves.startIndex
+            while start < leaves.endIndex {
+                let nibble = SparseMerkleTree.nibble(leaves[start].key, at: depth)
+                var end = start + 1
+                while end < leaves.endIndex && SparseMerkleTree.nibble(leaves[end].key, at: depth) == nibble { end += 1 }
+                node.slots[nibble] = build(leaves[start..<end], depth: depth + 1)
+                start = end
+            }
+            writes.append((SparseMerkleTree.nodeKey(leaves[leaves.startIndex].key, depth: depth), node))
+            return .node(node.hash)
+        }
+    }
+
+    /// Stores a changed node, or removes it when it no longer holds two leaves (its lone leaf moves up).
+    private mutating func finish(_ node: TreeNode, key: [UInt8]) -> TreeSlot {
+        var occupied = 0
+        var last = TreeSlot.empty
+        for slot in node.slots where !slot.isEmpty {
+            occupied += 1
+            last = slot
+        }
+        if occupied == 0 || (occupied == 1 && !Self.isNode(last)) {
+            writes.append((key, nil))
+            return last
+        }
+        writes.append((key, node))
+        return .node(node.hash)
+    }
+
+    private static func isNode(_ slot: TreeSlot) -> Bool {
+        if case .node = slot { return true }
+        return false
+    }
+}

@@ -1,0 +1,110 @@
+import AssayCodec
+import AssayCrypto
+import AssayTypes
+import Synchronization
+
+/// A transaction the mempool accepted.
+public struct Admission: Equatable, Sendable {
+    public let transaction: Transaction
+    public let hash: Hash
+    /// The pending transaction of the same sender and nonce that this one replaced, if any.
+    public let replaced: Hash?
+    /// Lower-fee transactions of other senders dropped to make room.
+    public let evicted: [Hash]
+}
+
+/// The node's pool of pending transactions: bounded by count and bytes, ordered by fee with each sender's
+/// nonces in order, and the single place where a transaction's signature is checked.
+///
+/// Thread-safe. Signature checks run outside the pool's lock, so admissions from several threads verify in
+/// parallel. Account state comes from the injected `AccountStateReader` (the latest committed state).
+public final class Mempool: Sendable {
+    public let config: MempoolConfig
+    private let accounts: any AccountStateReader
+    private let pool: Mutex<PoolState>
+    private let signatures: Mutex<SignatureCache>
+
+    public init(config: MempoolConfig, accounts: any AccountStateReader) {
+        self.config = config
+        self.accounts = accounts
+        pool = Mutex(PoolState(config: config))
+        signatures = Mutex(SignatureCache(capacity: config.signatureCacheCapacity))
+    }
+
+    /// Admits a transaction given as its canonical bytes (from RPC or gossip).
+    @discardableResult
+    public func admit(_ bytes: [UInt8]) throws(AdmissionError) -> Admission {
+        guard bytes.count <= config.transactionBytesMax else {
+            throw .tooLarge(bytes: bytes.count, max: config.transactionBytesMax)
+        }
+        let transaction: Transaction
+        do { transaction = try Transaction(canonicalBytes: bytes) } catch { throw .malformed(error) }
+        // Decoding accepts only canonical bytes, so hashing them is hashing the transaction's encoding.
+        let entry = PoolEntry(transaction: transaction, hash: SHA256.hash(bytes), byteCount: bytes.count)
+        guard transaction.chainID == config.chainID else {
+            throw .wrongChain(expected: config.chainID, got: transaction.chainID)
+        }
+        guard transaction.fee >= config.feeMin else { throw .feeTooLow(fee: transaction.fee, min: config.feeMin) }
+        let account = AccountSnapshot(reading: accounts, address: transaction.senderAddress)
+        // A cheap refusal before the expensive signature check; the rules run again under the lock below.
+        _ = try pool.withLock { pool throws(AdmissionError) in try pool.plan(for: entry, account: account) }
+        guard hasValidSignature(transaction, hash: entry.hash) else { throw .badSignature }
+        return try pool.withLock { pool throws(AdmissionError) in
+            let plan = try pool.plan(for: entry, account: account)
+            pool.apply(plan, inserting: entry, account: account)
+            return Admission(transaction: transaction, hash: entry.hash, replaced: plan.replaced, evicted: plan.evicted)
+        }
+    }
+
+    /// True when this transaction's signature was checked and found valid; block execution skips the check then.
+    public func isVerified(_ hash: Hash) -> Bool {
+        signatures.withLock { $0.verdict(for: hash) } == true
+    }
+
+    /// The signature verdict from the cache, or checked now and cached. Block execution calls this for
+    /// transactions it did not see through the mempool.
+    public func hasValidSignature(_ transaction: Transaction, hash: Hash) -> Bool {
+        if let verdict = signatures.withLock({ $0.verdict(for: hash) }) { return verdict }
+        let valid = transaction.hasValidSignature
+        signatures.withLock { $0.record(valid, for: hash) }
+        return valid
+    }
+
+    /// Transactions for the next block proposal; see `PoolState.reap` for the order. The pool is unchanged:
+    /// transactions leave it only when committed (`update`) or found stale (`recheck`).
+    public func reap(maxBytes: Int, maxCount: Int) -> [Transaction] {
+        pool.withLock { $0.reap(maxBytes: maxBytes, maxCount: maxCount) }
+    }
+
+    /// Removes a committed block's transactions and refreshes their senders' nonces; cost proportional to the
+    /// block, so it can run on the commit path. The rest of the pool is rechecked by `recheck`.
+    public func update(committed: [Transaction]) {
+        var senders: [PublicKey: Address] = [:]
+        for transaction in committed { senders[transaction.sender] = transaction.senderAddress }
+        let accounts = senders.mapValues { AccountSnapshot(reading: self.accounts, address: $0) }
+        pool.withLock { pool in
+            for transaction in committed { pool.remove(transaction.hash) }
+            for (sender, account) in accounts { pool.refresh(sender: sender, account: account) }
+        }
+    }
+
+    /// Re-reads every pending sender's account and drops transactions whose nonce was used or whose fee the
+    /// sender can no longer pay. Meant to run off the commit path (the node schedules it after each commit);
+    /// the account reads happen outside the lock so admissions continue meanwhile. Returns the number dropped.
+    @discardableResult
+    public func recheck() -> Int {
+        let senders = pool.withLock { pool in pool.senders.mapValues(\.address) }
+        let accounts = senders.mapValues { AccountSnapshot(reading: self.accounts, address: $0) }
+        return pool.withLock { pool in
+            accounts.reduce(0) { dropped, item in dropped + pool.refresh(sender: item.key, account: item.value) }
+        }
+    }
+
+    public func contains(_ hash: Hash) -> Bool { pool.withLock { $0.byHash[hash] != nil } }
+
+    public func transaction(_ hash: Hash) -> Transaction? { pool.withLock { $0.byHash[hash]?.transaction } }
+
+    public var count: Int { pool.withLock { $0.count } }
+
+    public var byteCount: Int { pool.withLock { $0.byteCount } }
+}

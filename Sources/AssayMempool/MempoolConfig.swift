@@ -1,0 +1,40 @@
+import AssayTypes
+
+/// Limits and admission rules of one node's mempool.
+public struct MempoolConfig: Sendable, Equatable {
+    /// Transactions of other chains are refused.
+    public var chainID: String
+    /// Largest canonical transaction accepted, in bytes.
+    public var transactionBytesMax: Int
+    /// At most this many transactions are pending at once.
+    public var countMax: Int
+    /// At most this many bytes of transactions are pending at once.
+    public var bytesMax: Int
+    /// The smallest fee accepted, in base units.
+    public var feeMin: Amount
+    /// A sender may queue nonces from its next nonce up to (not including) next nonce + `nonceGapMax`.
+    public var nonceGapMax: UInt64
+    /// A pending (sender, nonce) is replaced only by a fee at least this percent of the old fee and strictly
+    /// higher (Ethereum's 10% bump): a cheap resend cannot churn the pool and its gossip.
+    public var replacementFeePercent: UInt64
+    /// How many signature verdicts (valid or not) are remembered by transaction hash.
+    public var signatureCacheCapacity: Int
+
+    public init(
+        chainID: String, transactionBytesMax: Int = 64 * 1024, countMax: Int = 50_000, bytesMax: Int = 64 << 20,
+        feeMin: Amount = 1, nonceGapMax: UInt64 = 64, replacementFeePercent: UInt64 = 110,
+        signatureCacheCapacity: Int = 200_000
+    ) {
+        precondition(transactionBytesMax > 0 && transactionBytesMax <= bytesMax, "a transaction must fit in the pool")
+        precondition(countMax > 0 && nonceGapMax > 0 && signatureCacheCapacity > 0)
+        precondition(replacementFeePercent > 100, "a replacement must pay more than the original")
+        self.chainID = chainID
+        self.transactionBytesMax = transactionBytesMax
+        self.countMax = countMax
+        self.bytesMax = bytesMax
+        self.feeMin = feeMin
+        self.nonceGapMax = nonceGapMax
+        self.replacementFeePercent = replacementFeePercent
+        self.signatureCacheCapacity = signatureCacheCapacity
+    }
+}

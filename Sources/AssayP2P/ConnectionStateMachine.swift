@@ -1,0 +1,142 @@
+import AssayCodec
+import AssayCrypto
+import AssayTypes
+import Crypto
+
+/// The protocol of one peer connection as a pure value: fed the bytes that arrive and the messages to send,
+/// it returns the actions the channel handler performs. No sockets, no clock.
+///
+/// Both sides send a hello frame at once and derive the session keys from the peer's hello. The initiator
+/// then sends its encrypted auth frame; the responder checks it (signature, allowed key) and only then answers
+/// with its own; each side is established once it has accepted the other's auth. Every later frame is one
+/// encrypted application message.
+struct ConnectionStateMachine {
+    enum Action: Equatable {
+        case write([UInt8])
+        case established(PublicKey)
+        case deliver([UInt8])
+        case close(ConnectionError)
+    }
+
+    private enum State {
+        case awaitingHello
+        case awaitingAuth(transcript: Hash, sending: DirectionalCipher, receiving: DirectionalCipher)
+        case established(peer: PublicKey, sending: DirectionalCipher, receiving: DirectionalCipher)
+        case closed
+    }
+
+    let role: ConnectionRole
+    private let identity: SecretKey
+    private let chainID: String
+    private let ephemeral: Curve25519.KeyAgreement.PrivateKey
+    private let isAllowed: (PublicKey) -> Bool
+    private var decoder: FrameDecoder
+    private var state = State.awaitingHello
+
+    init(
+        role: ConnectionRole, identity: SecretKey, chainID: String,
+        ephemeral: Curve25519.KeyAgreement.PrivateKey = .init(), frameBytesMax: Int,
+        isAllowed: @escaping (PublicKey) -> Bool
+    ) {
+        self.role = role
+        self.identity = identity
+        self.chainID = chainID
+        self.ephemeral = ephemeral
+        self.isAllowed = isAllowed
+        decoder = FrameDecoder(frameBytesMax: frameBytesMax)
+    }
+
+    var isEstablished: Bool { if case .established = state { true } else { false } }
+
+    /// The hello frame to write as soon as the connection is up.
+    func start() -> [Action] {
+        let hello = HandshakeHello(
+            version: Handshake.version, chainID: chainID, ephemeralKey: Array(ephemeral.publicKey.rawRepresentation))
+        return [.write(FrameDecoder.frame(hello.canonicalBytes))]
+    }
+
+    /// Bytes from the socket, in any split.
+    mutating func receive(_ bytes: some Collection<UInt8>) -> [Action] {
+        if case .closed = state { return [] }
+        decoder.append(bytes)
+        var actions: [Action] = []
+        do {
+            while let frame = try decoder.nextFrame() {
+                actions += try handle(frame)
+            }
+        } catch {
+            state = .closed
+            actions.append(.close(error))
+        }
+        return actions
+    }
+
+    /// An application message to encrypt and write; only after `.established`.
+    mutating func send(_ message: [UInt8]) throws(ConnectionError) -> [UInt8] {
+        guard case .established(let peer, var sending, let receiving) = state else {
+            preconditionFailure("send before the handshake completed")
+        }
+        let sealed = try sending.seal(message)
+        state = .established(peer: peer, sending: sending, receiving: receiving)
+        return FrameDecoder.frame(sealed)
+    }
+
+    private mutating func handle(_ frame: [UInt8]) throws(ConnectionError) -> [Action] {
+        switch state {
+        case .awaitingHello: return try receiveHello(frame)
+        case let .awaitingAuth(transcript, sending, receiving):
+            return try receiveAuth(frame, transcript: transcript, sending: sending, receiving: receiving)
+        case .established(let peer, let sending, var receiving):
+            let message = try receiving.open(frame)
+            state = .established(peer: peer, sending: sending, receiving: receiving)
+            return [.deliver(message)]
+        case .closed: return []
+        }
+    }
+
+    private mutating func receiveHello(_ frame: [UInt8]) throws(ConnectionError) -> [Action] {
+        let hello: HandshakeHello
+        do { hello = try HandshakeHello(canonicalBytes: frame) } catch { throw .malformedHandshake("\(error)") }
+        guard hello.version == Handshake.version else { throw .incompatibleVersion(hello.version) }
+        guard hello.chainID == chainID else { throw .wrongChain(hello.chainID) }
+        guard let peerKey = try? Curve25519.KeyAgreement.PublicKey(rawRepresentation: hello.ephemeralKey),
+            let secret = try? ephemeral.sharedSecretFromKeyAgreement(with: peerKey)
+        else { throw .malformedHandshake("ephemeral key is not a usable X25519 key") }
+        let ownKey = Array(ephemeral.publicKey.rawRepresentation)
+        let transcript = Handshake.transcript(
+            chainID: chainID, initiatorKey: role == .initiator ? ownKey : hello.ephemeralKey,
+            responderKey: role == .initiator ? hello.ephemeralKey : ownKey)
+        var (sending, receiving) = Handshake.ciphers(secret: secret, transcript: transcript, role: role)
+        // The initiator proves itself first; the responder reveals its key only to a peer it accepted.
+        let actions = role == .initiator ? [Action.write(try authFrame(transcript: transcript, sending: &sending))] : []
+        state = .awaitingAuth(transcript: transcript, sending: sending, receiving: receiving)
+        return actions
+    }
+
+    private func authFrame(transcript: Hash, sending: inout DirectionalCipher) throws(ConnectionError) -> [UInt8] {
+        let signature: Signature
+        do { signature = try identity.sign(Handshake.signedBytes(transcript: transcript, signer: role)) } catch {
+            throw .malformedHandshake("signing the transcript failed: \(error)")
+        }
+        let auth = HandshakeAuth(nodeKey: identity.publicKey, signature: signature)
+        return FrameDecoder.frame(try sending.seal(auth.canonicalBytes))
+    }
+
+    private mutating func receiveAuth(
+        _ frame: [UInt8], transcript: Hash, sending: DirectionalCipher, receiving: DirectionalCipher
+    ) throws(ConnectionError) -> [Action] {
+        var receiving = receiving
+        let plaintext = try receiving.open(frame)
+        let auth: HandshakeAuth
+        do { auth = try HandshakeAuth(canonicalBytes: plaintext) } catch { throw .malformedHandshake("\(error)") }
+        let peerRole: ConnectionRole = role == .initiator ? .responder : .initiator
+        guard auth.nodeKey.verify(auth.signature, for: Handshake.signedBytes(transcript: transcript, signer: peerRole))
+        else { throw .badHandshakeSignature(auth.nodeKey) }
+        guard auth.nodeKey != identity.publicKey else { throw .selfConnection }
+        guard isAllowed(auth.nodeKey) else { throw .notAllowed(auth.nodeKey) }
+        var sending = sending
+        let reply = role == .responder ? [Action.write(try authFrame(transcript: transcript, sending: &sending))] : []
+        state = .established(peer: auth.nodeKey, sending: sending, receiving: receiving)
+        return reply + [.established(auth.nodeKey)]
+    }
+}

@@ -1,0 +1,217 @@
+import AssayCrypto
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// A message from an authenticated peer.
+public struct InboundMessage: Sendable, Equatable {
+    public let peer: PublicKey
+    public let bytes: [UInt8]
+}
+
+public struct PeerInfo: Sendable, Equatable {
+    public let key: PublicKey
+    public let remoteAddress: String
+    /// `.initiator` when this node dialed the peer.
+    public let role: ConnectionRole
+}
+
+/// The node's encrypted, permissioned peer-to-peer transport: listens, dials the configured peers (and redials
+/// them with exponential backoff), keeps one connection per peer key, and moves opaque messages.
+public final class P2PService: Sendable {
+    public let config: P2PConfig
+    /// Every message received from an established peer, in arrival order per peer.
+    public let inbound: AsyncStream<InboundMessage>
+    private let continuation: AsyncStream<InboundMessage>.Continuation
+    private let group: any EventLoopGroup
+    private let logger: Logger
+    private let state: Mutex<State>
+
+    private struct State {
+        var allowedKeys: Set<PublicKey>
+        var connections: [PublicKey: PeerConnection] = [:]
+        /// Every open channel, established or still in its handshake, so that `stop` closes them all.
+        var openChannels: [ObjectIdentifier: any Channel] = [:]
+        var server: (any Channel)?
+        var dialers: [Task<Void, Never>] = []
+        var keysByAddress: [PeerAddress: PublicKey] = [:]
+        var establishedDials: Set<ObjectIdentifier> = []
+        var droppedInbound = 0
+        var stopped = false
+    }
+
+    public init(
+        config: P2PConfig, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "assay.p2p")
+    ) {
+        self.config = config
+        self.group = group
+        self.logger = logger
+        (inbound, continuation) = AsyncStream.makeStream(
+            of: InboundMessage.self, bufferingPolicy: .bufferingOldest(config.inboundMessagesMax))
+        state = Mutex(State(allowedKeys: config.allowedKeys))
+    }
+
+    /// Binds the listening socket and starts dialing the configured peers. Returns the bound port.
+    @discardableResult
+    public func start() async throws -> Int {
+        let server = try await ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.backlog, value: 256)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture { try self.install(on: channel, role: .responder, dialed: nil) }
+            }
+            .bind(host: config.listenHost, port: config.listenPort).get()
+        let dialers = config.peers.map { address in Task { await self.keepConnected(to: address) } }
+        state.withLock { state in
+            state.server = server
+            state.dialers = dialers
+        }
+        let port = server.localAddress?.port ?? config.listenPort
+        logger.info("p2p listening on \(config.listenHost):\(port) as node \(config.identity.publicKey)")
+        return port
+    }
+
+    /// Sends one message to a connected peer; false when that peer is not connected.
+    @discardableResult
+    public func send(to peer: PublicKey, _ message: [UInt8]) -> Bool {
+        guard let channel = state.withLock({ $0.connections[peer]?.channel }) else { return false }
+        channel.writeAndFlush(message, promise: nil)
+        return true
+    }
+
+    /// Sends one message to every connected peer.
+    public func broadcast(_ message: [UInt8]) {
+        for channel in state.withLock({ $0.connections.values.map(\.channel) }) {
+            channel.writeAndFlush(message, promise: nil)
+        }
+    }
+
+    /// Established peers, sorted by key.
+    public var connectedPeers: [PeerInfo] {
+        state.withLock { state in
+            state.connections.values.map { PeerInfo(key: $0.key, remoteAddress: $0.remoteAddress, role: $0.role) }
+        }.sorted { $0.key < $1.key }
+    }
+
+    /// Inbound messages dropped because the consumer of `inbound` fell behind by `inboundMessagesMax`.
+    public var droppedInboundCount: Int { state.withLock { $0.droppedInbound } }
+
+    /// Replaces the allowed node keys (after a validator set change) and disconnects peers no longer in it.
+    public func setAllowedKeys(_ keys: Set<PublicKey>) {
+        let removed = state.withLock { state in
+            state.allowedKeys = keys
+            return state.connections.values.filter { !keys.contains($0.key) }
+        }
+        for connection in removed {
+            logger.warning("disconnecting peer \(connection.key): \(ConnectionError.notAllowed(connection.key))")
+            connection.channel.close(promise: nil)
+        }
+    }
+
+    /// Stops dialing, closes the listener and every connection, and finishes `inbound`.
+    public func stop() async {
+        let (server, channels, dialers) = state.withLock { state in
+            state.stopped = true
+            return (state.server, Array(state.openChannels.values), state.dialers)
+        }
+        for dialer in dialers { dialer.cancel() }
+        try? await server?.close()
+        for channel in channels { try? await channel.close() }
+        for dialer in dialers { await dialer.value }
+        continuation.finish()
+        logger.info("p2p stopped")
+    }
+
+    private func install(on channel: any Channel, role: ConnectionRole, dialed: PeerAddress?) throws {
+        let accepted = state.withLock { state in
+            guard !state.stopped else { return false }
+            state.openChannels[ObjectIdentifier(channel)] = channel
+            return true
+        }
+        guard accepted else { throw ChannelError.ioOnClosedChannel }
+        channel.closeFuture.whenComplete { [self] _ in
+            _ = state.withLock { $0.openChannels.removeValue(forKey: ObjectIdentifier(channel)) }
+        }
+        let handler = PeerChannelHandler(role: role, config: config, dialed: dialed, events: self, logger: logger)
+        try channel.pipeline.syncOperations.addHandler(handler)
+    }
+
+    /// Dials `address` until stopped, waiting while a connection to its key (either direction) is up and
+    /// backing off exponentially between failed attempts.
+    private func keepConnected(to address: PeerAddress) async {
+        var delay = config.reconnectDelayInitial
+        while !Task.isCancelled {
+            if let live = liveConnection(to: address) {
+                try? await live.closeFuture.get()
+                delay = config.reconnectDelayInitial
+                continue
+            }
+            if let channel = try? await connect(to: address) {
+                try? await channel.closeFuture.get()
+                let wasEstablished = state.withLock { $0.establishedDials.remove(ObjectIdentifier(channel)) != nil }
+                if wasEstablished { delay = config.reconnectDelayInitial }
+            }
+            guard (try? await Task.sleep(for: delay)) != nil else { return }
+            delay = min(delay * 2, config.reconnectDelayMax)
+        }
+    }
+
+    private func liveConnection(to address: PeerAddress) -> (any Channel)? {
+        state.withLock { state in state.keysByAddress[address].flatMap { state.connections[$0]?.channel } }
+    }
+
+    private func connect(to address: PeerAddress) async throws -> any Channel {
+        try await ClientBootstrap(group: group)
+            .connectTimeout(.seconds(3))
+            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try self.install(on: channel, role: .initiator, dialed: address)
+                }
+            }
+            .connect(host: address.host, port: address.port).get()
+    }
+}
+
+extension P2PService: PeerEvents {
+    func isAllowed(_ key: PublicKey) -> Bool { state.withLock { $0.allowedKeys.contains(key) } }
+
+    func established(_ connection: PeerConnection) -> Bool {
+        let ownKey = config.identity.publicKey
+        let (kept, replaced): (Bool, (any Channel)?) = state.withLock { state in
+            guard !state.stopped, state.allowedKeys.contains(connection.key) else { return (false, nil) }
+            if let dialed = connection.dialed {
+                state.keysByAddress[dialed] = connection.key
+                state.establishedDials.insert(ObjectIdentifier(connection.channel))
+            }
+            let existing = state.connections[connection.key]
+            if let existing, DuplicateConnections.keepsExisting(
+                existing: existing.role, new: connection.role, ownKey: ownKey, peerKey: connection.key)
+            {
+                return (false, nil)
+            }
+            state.connections[connection.key] = connection
+            return (true, existing?.channel)
+        }
+        // Closed outside the lock: closing may run the old channel's handlers on this thread.
+        replaced?.close(promise: nil)
+        return kept
+    }
+
+    func received(_ message: [UInt8], from peer: PublicKey) {
+        if case .dropped = continuation.yield(InboundMessage(peer: peer, bytes: message)) {
+            state.withLock { $0.droppedInbound += 1 }
+        }
+    }
+
+    func closed(_ connection: PeerConnection) {
+        state.withLock { state in
+            if let current = state.connections[connection.key], current.channel === connection.channel {
+                state.connections[connection.key] = nil
+            }
+        }
+    }
+}

@@ -1,0 +1,155 @@
+import AssayCrypto
+import AssayMempool
+import AssayTypes
+
+/// What the RPC methods need from a node. AssayNode implements it over its engine, stores, mempool and
+/// transport; the RPC layer only turns these values into JSON.
+public protocol NodeAPI: Sendable {
+    func status() async -> NodeStatus
+    /// Returns normally when the node is healthy (running, storage usable).
+    func health() async throws(NodeAPIError)
+    func networkInfo() async -> NetworkInfo
+    /// The committed block at `height`, or the latest one when `height` is nil.
+    func block(height: Height?) async -> BlockRecord?
+    func block(hash: Hash) async -> BlockRecord?
+    /// The validator set of `height`, or of the next height when nil.
+    func validators(height: Height?) async -> ValidatorsRecord?
+    /// Admits transactions (canonical bytes) to the mempool and gossips the accepted ones; one result per input.
+    func submit(_ transactions: [[UInt8]]) async -> [Result<Hash, AdmissionError>]
+    /// Admits one transaction and returns once it is committed (or throws `.timedOut`).
+    func submitAndWaitForCommit(_ transaction: [UInt8]) async throws(NodeAPIError) -> TransactionRecord
+    /// A committed transaction with its result and events.
+    func transaction(hash: Hash) async -> TransactionRecord?
+    func account(_ address: Address) async -> AccountRecord
+}
+
+public enum NodeAPIError: Error, Equatable, Sendable {
+    case rejected(AdmissionError)
+    case timedOut(Hash)
+    case unavailable(String)
+}
+
+public struct NodeStatus: Equatable, Sendable {
+    public var chainID: String
+    public var nodeKey: PublicKey
+    public var latestHeight: Height
+    public var latestBlockHash: Hash?
+    public var latestStateRoot: Hash?
+    public var latestBlockTimeMs: UInt64
+    /// True while the node block-syncs instead of taking part in consensus.
+    public var catchingUp: Bool
+    public var mempoolCount: Int
+
+    public init(
+        chainID: String, nodeKey: PublicKey, latestHeight: Height, latestBlockHash: Hash?, latestStateRoot: Hash?,
+        latestBlockTimeMs: UInt64, catchingUp: Bool, mempoolCount: Int
+    ) {
+        self.chainID = chainID
+        self.nodeKey = nodeKey
+        self.latestHeight = latestHeight
+        self.latestBlockHash = latestBlockHash
+        self.latestStateRoot = latestStateRoot
+        self.latestBlockTimeMs = latestBlockTimeMs
+        self.catchingUp = catchingUp
+        self.mempoolCount = mempoolCount
+    }
+}
+
+public struct NetworkInfo: Equatable, Sendable {
+    public struct Peer: Equatable, Sendable {
+        public var nodeKey: PublicKey
+        public var address: String
+        /// True when this node dialed the peer.
+        public var outbound: Bool
+
+        public init(nodeKey: PublicKey, address: String, outbound: Bool) {
+            self.nodeKey = nodeKey
+            self.address = address
+            self.outbound = outbound
+        }
+    }
+
+    public var listenAddress: String
+    public var peers: [Peer]
+
+    public init(listenAddress: String, peers: [Peer]) {
+        self.listenAddress = listenAddress
+        self.peers = peers
+    }
+}
+
+/// A committed block and, when known, the commit certificate that finalised it.
+public struct BlockRecord: Equatable, Sendable {
+    public var block: Block
+    public var commit: Commit?
+
+    public init(block: Block, commit: Commit?) {
+        self.block = block
+        self.commit = commit
+    }
+}
+
+public struct ValidatorsRecord: Equatable, Sendable {
+    public var height: Height
+    public var validators: ValidatorSet
+
+    public init(height: Height, validators: ValidatorSet) {
+        self.height = height
+        self.validators = validators
+    }
+}
+
+/// A committed transaction: where it is, how execution went, and the events it emitted.
+public struct TransactionRecord: Equatable, Sendable {
+    public var transaction: Transaction
+    public var height: Height
+    public var index: Int
+    /// 0 for success; otherwise the ledger's rejection code, with `log` saying why.
+    public var code: UInt32
+    public var log: String
+    public var events: [TransactionEvent]
+
+    public init(
+        transaction: Transaction, height: Height, index: Int, code: UInt32, log: String, events: [TransactionEvent]
+    ) {
+        self.transaction = transaction
+        self.height = height
+        self.index = index
+        self.code = code
+        self.log = log
+        self.events = events
+    }
+}
+
+public struct TransactionEvent: Equatable, Sendable, Encodable {
+    public struct Attribute: Equatable, Sendable, Encodable {
+        public var key: String
+        public var value: String
+
+        public init(key: String, value: String) {
+            self.key = key
+            self.value = value
+        }
+    }
+
+    public var type: String
+    /// In the order the ledger emitted them.
+    public var attributes: [Attribute]
+
+    public init(type: String, attributes: [Attribute]) {
+        self.type = type
+        self.attributes = attributes
+    }
+}
+
+public struct AccountRecord: Equatable, Sendable {
+    public var address: Address
+    public var balance: Amount
+    public var nonce: UInt64
+
+    public init(address: Address, balance: Amount, nonce: UInt64) {
+        self.address = address
+        self.balance = balance
+        self.nonce = nonce
+    }
+}

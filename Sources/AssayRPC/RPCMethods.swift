@@ -1,0 +1,101 @@
+import AssayCrypto
+import AssayTypes
+
+/// The methods served over JSON-RPC, named after CometBFT's where one exists.
+public enum RPCMethods {
+    /// The most transactions one `broadcast_txs` call may carry.
+    public static let broadcastBatchMax = 10_000
+
+    public static let all: [RPCMethod] = [
+        RPCMethod("status", NoParams.self) { _, node in StatusView(await node.status()) },
+        RPCMethod("health", NoParams.self) { _, node in
+            do throws(NodeAPIError) { try await node.health() } catch { throw RPCError.from(error) }
+            return EmptyView()
+        },
+        RPCMethod("net_info", NoParams.self) { _, node in NetInfoView(await node.networkInfo()) },
+        RPCMethod("block", parameters: ["height", "hash"], BlockParams.self) { params, node in
+            let record: BlockRecord? =
+                if let hash = params.hash { await node.block(hash: try parseHash(hash, name: "hash")) } else {
+                    await node.block(height: params.height)
+                }
+            guard let record else { throw RPCError.notFound(params.hash.map { "block \($0)" } ?? "block") }
+            return BlockView(record)
+        },
+        RPCMethod("validators", parameters: ["height"], HeightParams.self) { params, node in
+            guard let record = await node.validators(height: params.height) else {
+                throw RPCError.notFound("validator set of height \(params.height.map(String.init) ?? "next")")
+            }
+            return ValidatorsView(record)
+        },
+        RPCMethod("broadcast_tx_sync", parameters: ["tx"], TxParams.self) { params, node in
+            let bytes = try parseTransaction(params.tx, name: "tx")
+            switch await node.submit([bytes]).first {
+            case let .success(hash)?: return SubmittedView(hash: hash.description)
+            case let .failure(error)?: throw RPCError.rejected(error)
+            case nil: throw RPCError.internalError("the node returned no result for the transaction")
+            }
+        },
+        RPCMethod("broadcast_txs", parameters: ["txs"], TxsParams.self) { params, node in
+            guard params.txs.count <= broadcastBatchMax else {
+                throw RPCError.invalidParams("'txs' holds \(params.txs.count) transactions, at most \(broadcastBatchMax)")
+            }
+            let decoded = try params.txs.enumerated().map { try parseTransaction($1, name: "txs[\($0)]") }
+            let results = await node.submit(decoded)
+            guard results.count == decoded.count else {
+                throw RPCError.internalError("the node returned \(results.count) results for \(decoded.count)")
+            }
+            let entries = results.map { result in
+                switch result {
+                case let .success(hash): BatchEntryView(hash: hash.description, error: nil)
+                case let .failure(error): BatchEntryView(hash: nil, error: RPCError.rejected(error))
+                }
+            }
+            let accepted = entries.count(where: { $0.hash != nil })
+            return BatchView(accepted: accepted, rejected: entries.count - accepted, results: entries)
+        },
+        RPCMethod("broadcast_tx_commit", parameters: ["tx"], TxParams.self) { params, node in
+            let bytes = try parseTransaction(params.tx, name: "tx")
+            do throws(NodeAPIError) { return TransactionView(try await node.submitAndWaitForCommit(bytes)) } catch {
+                throw RPCError.from(error)
+            }
+        },
+        RPCMethod("tx", parameters: ["hash"], HashParams.self) { params, node in
+            guard let record = await node.transaction(hash: try parseHash(params.hash, name: "hash")) else {
+                throw RPCError.notFound("transaction \(params.hash)")
+            }
+            return TransactionView(record)
+        },
+        RPCMethod("account", parameters: ["address"], AddressParams.self) { params, node in
+            let address: Address
+            do { address = try Address(params.address) } catch {
+                throw RPCError.invalidParams("'address' is not an assay1... address: \(error)")
+            }
+            return AccountView(await node.account(address))
+        },
+    ]
+
+    struct NoParams: Decodable, Sendable {}
+    struct HeightParams: Decodable, Sendable { let height: UInt64? }
+    struct BlockParams: Decodable, Sendable {
+        let height: UInt64?
+        let hash: String?
+    }
+    struct TxParams: Decodable, Sendable { let tx: String }
+    struct TxsParams: Decodable, Sendable { let txs: [String] }
+    struct HashParams: Decodable, Sendable { let hash: String }
+    struct AddressParams: Decodable, Sendable { let address: String }
+
+    static func parseHash(_ text: String, name: String) throws(RPCError) -> Hash {
+        guard let bytes = Hex.decode(text), bytes.count == Hash.byteCount else {
+            throw .invalidParams("'\(name)' must be 64 hex digits")
+        }
+        return Hash(bytes)
+    }
+
+    static func parseTransaction(_ text: String, name: String) throws(RPCError) -> [UInt8] {
+        guard let bytes = Hex.decode(text) else {
+            throw .invalidParams("'\(name)' must be the hex of a transaction's canonical bytes")
+        }
+        return bytes
+    }
+}

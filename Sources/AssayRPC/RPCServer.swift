@@ -1,0 +1,84 @@
+import Hummingbird
+import Logging
+import NIOCore
+
+public struct RPCServerConfig: Sendable {
+    /// Loopback unless the operator opens it up on purpose.
+    public var host: String
+    /// 0 picks a free port (reported through `onRunning`).
+    public var port: Int
+    /// Larger request bodies get HTTP 413 with a JSON-RPC error, unread.
+    public var bodyBytesMax: Int
+
+    public init(host: String = "127.0.0.1", port: Int = 26657, bodyBytesMax: Int = 1 << 20) {
+        self.host = host
+        self.port = port
+        self.bodyBytesMax = bodyBytesMax
+    }
+}
+
+/// The HTTP face of the dispatcher: `POST /` takes a JSON-RPC body, `GET /health` answers 200 or 503,
+/// `GET /metrics` serves the Prometheus text the node supplies.
+public struct RPCServer: Sendable {
+    public let config: RPCServerConfig
+    private let dispatcher: RPCDispatcher
+    private let node: any NodeAPI
+    private let metrics: @Sendable () async -> String
+    private let logger: Logger
+
+    public init(
+        config: RPCServerConfig, node: any NodeAPI, metrics: @escaping @Sendable () async -> String = { "" },
+        logger: Logger = Logger(label: "assay.rpc")
+    ) {
+        self.config = config
+        self.node = node
+        dispatcher = RPCDispatcher(node: node)
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    /// A Hummingbird application to run (it is a ServiceLifecycle `Service`); `onRunning` gets the bound port.
+    public func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        Application(
+            router: router(),
+            configuration: ApplicationConfiguration(address: .hostname(config.host, port: config.port)),
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
+            logger: logger)
+    }
+
+    func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        let (dispatcher, node, metrics, bodyBytesMax) = (dispatcher, node, metrics, config.bodyBytesMax)
+        router.post("/") { request, _ -> Response in
+            let body: ByteBuffer
+            do { body = try await request.body.collect(upTo: bodyBytesMax) } catch is NIOTooManyBytesError {
+                let error = RPCError.invalidRequest("request body exceeds the limit of \(bodyBytesMax) bytes")
+                return Self.json(RPCDispatcher.errorBody(error), status: .contentTooLarge)
+            }
+            guard let reply = await dispatcher.handle(body: Array(buffer: body)) else {
+                return Response(status: .noContent)
+            }
+            return Self.json(reply, status: .ok)
+        }
+        router.get("/health") { _, _ -> Response in
+            do throws(NodeAPIError) {
+                try await node.health()
+                return Self.json(Array("{}".utf8), status: .ok)
+            } catch {
+                return Self.json(RPCDispatcher.errorBody(RPCError.from(error)), status: .serviceUnavailable)
+            }
+        }
+        router.get("/metrics") { _, _ -> Response in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: await metrics())))
+        }
+        return router
+    }
+
+    private static func json(_ bytes: [UInt8], status: HTTPResponse.Status) -> Response {
+        Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}

@@ -1,0 +1,86 @@
+import AssayCrypto
+import AssaySafetyRules
+
+/// The simulation's validator keys: real secp256k1 keys derived from their index, made once per process.
+enum SimKeys {
+    static let countMax = 16
+
+    static let secrets: [SecretKey] = (0..<countMax).map { index in
+        var counter: UInt8 = 0
+        while true {
+            let bytes = SHA256.hash(Array("assay/sim-key/\(index)/\(counter)".utf8)).bytes
+            if let key = try? SecretKey(bytes: bytes) { return key }
+            counter += 1
+        }
+    }
+
+    static let publicKeys: [PublicKey] = secrets.map(\.publicKey)
+
+    static func secretBytes(_ index: Int) -> [UInt8] { secrets[index].withSecretBytes { Array($0) } }
+
+    /// The signer and verifier for a scenario: real BIP-340, or the fast keyed-hash scheme.
+    static func signer(_ index: Int, realSignatures: Bool) -> any Signer {
+        realSignatures
+            ? SchnorrSigner(key: secrets[index], randomizedNonce: false)
+            : KeyedHashSigner(publicKey: publicKeys[index], secret: secretBytes(index))
+    }
+
+    /// One scenario's verifier. Real BIP-340 checks are cached for the scenario: the engines of one
+    /// process would otherwise verify every vote once each, and each distinct signature still gets
+    /// one real check.
+    static func verifier(realSignatures: Bool) -> any SignatureVerifier {
+        realSignatures ? VerifiedOnce(SchnorrVerifier()) : KeyedHashVerifier.shared
+    }
+}
+
+/// Remembers the (key, signature, message) triples that verified. Confined to one scenario's thread.
+final class VerifiedOnce: SignatureVerifier, @unchecked Sendable {
+    private let inner: any SignatureVerifier
+    private var valid: Set<Digest32> = []
+
+    init(_ inner: any SignatureVerifier) { self.inner = inner }
+
+    func isValid(_ signature: Signature, by key: PublicKey, for message: [UInt8]) -> Bool {
+        let triple = SHA256.hash(parts: [key.bytes, signature.bytes, message])
+        if valid.contains(triple) { return true }
+        guard inner.isValid(signature, by: key, for: message) else { return false }
+        valid.insert(triple)
+        return true
+    }
+}
+
+/// The simulation's fast signature scheme, behind the same `Signer` protocol as BIP-340: a signature
+/// is SHA-256(secret | message) followed by SHA-256(public key | message). Only the holder of the
+/// secret can produce it, and only `KeyedHashVerifier`, which knows the simulation's secrets, checks
+/// it, so forgery stays impossible inside the simulation. Never used outside it.
+struct KeyedHashSigner: Signer {
+    let publicKey: PublicKey
+    let secret: [UInt8]
+
+    func sign(_ message: [UInt8]) throws(CryptoError) -> Signature {
+        try KeyedHashVerifier.signature(secret: secret, publicKey: publicKey, message: message)
+    }
+}
+
+struct KeyedHashVerifier: SignatureVerifier {
+    static let shared = KeyedHashVerifier()
+
+    private let secretsByKey: [PublicKey: [UInt8]]
+
+    private init() {
+        var table: [PublicKey: [UInt8]] = [:]
+        for index in 0..<SimKeys.countMax { table[SimKeys.publicKeys[index]] = SimKeys.secretBytes(index) }
+        secretsByKey = table
+    }
+
+    func isValid(_ signature: Signature, by key: PublicKey, for message: [UInt8]) -> Bool {
+        guard let secret = secretsByKey[key],
+            let expected = try? Self.signature(secret: secret, publicKey: key, message: message)
+        else { return false }
+        return expected == signature
+    }
+
+    static func signature(secret: [UInt8], publicKey: PublicKey, message: [UInt8]) throws(CryptoError) -> Signature {
+        try Signature(bytes: SHA256.hash(parts: [secret, message]).bytes + SHA256.hash(parts: [publicKey.bytes, message]).bytes)
+    }
+}

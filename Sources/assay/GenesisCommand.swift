@@ -1,0 +1,105 @@
+import ArgumentParser
+import AssayCrypto
+import AssayTypes
+import Foundation
+
+/// `assay genesis init|validate`: make a devnet genesis with its keys, or check a genesis file.
+struct GenesisCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "genesis",
+        abstract: "Create or check a genesis file (format: Genesis/README.md).",
+        subcommands: [Init.self, Validate.self]
+    )
+}
+
+extension GenesisCommand {
+    struct Init: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write genesis.json and unencrypted key files for a devnet's validators and funded accounts.")
+
+        @Option(help: "Number of validators (each also funded and bonded).")
+        var validators: Int
+
+        @Option(help: "Number of funded accounts besides the validators.")
+        var accounts: Int = 0
+
+        @Option(help: "Directory to write genesis.json, validator-N.json and account-N.json into (created if missing).")
+        var out: String
+
+        @Option(help: "Chain id.")
+        var chainID = "assay-devnet"
+
+        @Option(help: "Balance of every account and validator, in credits.")
+        var balanceCredits: UInt64 = 1_000_000
+
+        @Option(help: "Stake bonded by each validator at genesis, in credits.")
+        var validatorStakeCredits: UInt64 = 10_000
+
+        @Option(help: "Voting power of each validator.")
+        var power: UInt64 = 10
+
+        func validate() throws {
+            guard (1...ValidatorSet.sizeMax).contains(validators) else {
+                throw ValidationError("--validators must be 1 to \(ValidatorSet.sizeMax)")
+            }
+            guard accounts >= 0 else { throw ValidationError("--accounts must not be negative") }
+        }
+
+        func run() throws {
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            let credit = Amount.baseUnitsPerCredit
+            let balance = try balanceCredits.multiplied(by: credit)
+            let stake = try validatorStakeCredits.multiplied(by: credit)
+            var members: [Validator] = []
+            var funded: [Genesis.Account] = []
+            for index in 0..<validators {
+                let key = try SecretKey.generate()
+                try writeKey(key, name: "validator-\(index).json")
+                members.append(Validator(publicKey: key.publicKey, power: power))
+                funded.append(Genesis.Account(address: Address(publicKey: key.publicKey), balance: balance, bonded: stake))
+            }
+            for index in 0..<accounts {
+                let key = try SecretKey.generate()
+                try writeKey(key, name: "account-\(index).json")
+                funded.append(Genesis.Account(address: Address(publicKey: key.publicKey), balance: balance))
+            }
+            let genesis = Genesis(
+                chainID: chainID, genesisTimeMs: UInt64(Date().timeIntervalSince1970 * 1_000), accounts: funded,
+                validators: try ValidatorSet(members), params: Params())
+            let path = (out as NSString).appendingPathComponent("genesis.json")
+            // Round-trip through the checker so that init never writes a file validate would refuse.
+            _ = try Genesis.parse(json: genesis.json())
+            try genesis.json().write(to: URL(fileURLWithPath: path))
+            print("wrote \(path): chain \(chainID), \(validators) validators, \(accounts) accounts")
+        }
+
+        /// Devnet keys are plaintext key files (mode 0600), readable by `assay keys show`.
+        private func writeKey(_ key: SecretKey, name: String) throws {
+            try KeyFile(key: key, protection: .insecurePlaintext)
+                .write(to: (out as NSString).appendingPathComponent(name))
+        }
+    }
+
+    struct Validate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check a genesis file; print each problem with its JSON path and exit 1 if there are any.")
+
+        @Argument(help: "The genesis JSON file.")
+        var file: String
+
+        func run() throws {
+            let data: Data
+            do { data = try Data(contentsOf: URL(fileURLWithPath: file)) } catch {
+                throw CommandFailure("cannot read \(file): \(error.localizedDescription)")
+            }
+            do {
+                let genesis = try Genesis.parse(json: data)
+                print("ok: chain \(genesis.chainID), \(genesis.validators.count) validators, "
+                    + "\(genesis.accounts.count) accounts, supply \(genesis.totalSupply) base units")
+            } catch {
+                for problem in error.problems { print(problem) }
+                throw ExitCode(1)
+            }
+        }
+    }
+}

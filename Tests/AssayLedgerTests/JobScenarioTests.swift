@@ -1,0 +1,152 @@
+import AssayCrypto
+import AssayLedger
+import AssayStorage
+import AssayTypes
+import Testing
+
+/// Each way a job can end, step by step, with the money checked to the base unit.
+@Suite struct JobScenarioTests {
+    let provider = testKey(5)
+    let client = testKey(6)
+    let challenger = testKey(7)
+
+    /// Block 1: the provider stakes and offers gemm at 2 per unit, the client registers the model.
+    /// Block 2: the client's job (max 100 units, escrow 200, deadline 2 + `deadlineIn`). Returns the job id.
+    func openJob(_ chain: Chain<InMemoryStore>, deadlineIn: Height = 5) throws -> (job: Hash, offer: Hash) {
+        let offer = try chain.sign(provider, .offer(Offer(kernels: [GemmFixture.kernel], pricePerWorkUnit: 2, capacity: 4, expiryHeight: 100)), offset: 1)
+        let block1 = try chain.commit([
+            try chain.sign(provider, .stake(Stake(amount: 5_000))), offer,
+            try chain.sign(client, .registerModel(RegisterModel(model: GemmFixture.modelBytes))),
+        ])
+        #expect(block1.results.map { chain.included(block1, block1.results.firstIndex(of: $0)!) } == [.ok, .ok, .ok])
+        let job = try chain.sign(client, .job(Job(
+            offerID: offer.hash, kernel: GemmFixture.kernel, modelHash: GemmFixture.modelHash,
+            input: GemmFixture.inputBytes, maxWorkUnits: 100, deadline: 2 + deadlineIn)))
+        let block2 = try chain.commit([job])
+        #expect(chain.included(block2) == .ok)
+        #expect(try chain.query.job(job.hash)?.escrow == 200)
+        return (job.hash, offer.hash)
+    }
+
+    @Test func settledAfterTheWindowPaysProviderLessTakeAndRefundsTheRest() throws {
+        let chain = try inMemoryChain()
+        let (job, offer) = try openJob(chain)
+        let providerBefore = try chain.query.account(address(provider)).balance
+        let clientBefore = try chain.query.account(address(client)).balance
+        let post = try chain.commit([try chain.sign(provider, .result(GemmFixture.result(job: job)))])
+        #expect(chain.included(post) == .ok)
+        // Window end = 3 + 3 = 6: a settle at 5 is too early; at the end of block 6 the job settles by itself.
+        try chain.advance(to: 4)
+        let early = try chain.commit([try chain.sign(client, .settle(Settle(jobID: job)))])
+        #expect(chain.included(early) == .tooEarlyToSettle)
+        let last = try chain.commit([])
+        #expect(chain.height == 6)
+
+        let payment: UInt64 = 2 * GemmFixture.workUnits  // 48
+        let take = payment / 10  // 10% take rate, burned
+        #expect(try chain.query.job(job)?.status == .settled(.windowPassed))
+        #expect(try chain.query.account(address(provider)).balance == providerBefore - 1 + payment - take)
+        #expect(try chain.query.account(address(client)).balance == clientBefore - 1 + 200 - payment)
+        #expect(try chain.query.totals().burned == take)
+        #expect(try chain.query.offer(offer)?.openJobs == 0)
+        #expect(last.endBlockEvents.contains(.jobEnded(
+            job: job, outcome: .settled, reason: .windowPassed, paid: payment - take, refund: 200 - payment, burned: take)))
+    }
+
+    @Test func manualSettleAtTheWindowEnd() throws {
+        let chain = try inMemoryChain()
+        let (job, _) = try openJob(chain)
+        try chain.commit([try chain.sign(provider, .result(GemmFixture.result(job: job)))])
+        try chain.advance(to: 5)
+        let settle = try chain.commit([try chain.sign(client, .settle(Settle(jobID: job)))])
+        #expect(chain.included(settle) == .ok)
+        #expect(settle.endBlockEvents.isEmpty)
+        #expect(try chain.query.job(job)?.status == .settled(.windowPassed))
+        let again = try chain.commit([try chain.sign(client, .settle(Settle(jobID: job)))])
+        #expect(chain.included(again) == .wrongJobState)
+    }
+
+    @Test func refundedAtTheDeadlineWithoutResultPenalisesProvider() throws {
+        let chain = try inMemoryChain()
+        let (job, _) = try openJob(chain, deadlineIn: 3)
+        let clientBefore = try chain.query.account(address(client)).balance
+        try chain.advance(to: 4)
+        // The deadline is 5: a result at 5 is late, and the job is refunded at the end of block 5.
+        let late = try chain.commit([try chain.sign(provider, .result(GemmFixture.result(job: job)))])
+        #expect(chain.included(late) == .deadlinePassed)
+        #expect(try chain.query.job(job)?.status == .refunded(.noResultByDeadline))
+        #expect(try chain.query.account(address(client)).balance == clientBefore + 200)
+        #expect(try chain.query.stake(address(provider)).bonded == 5_000 - 100)
+        #expect(try chain.query.totals().burned == 100)
+        #expect(late.endBlockEvents.contains(.jobEnded(
+            job: job, outcome: .refunded, reason: .noResultByDeadline, paid: 0, refund: 200, burned: 0)))
+    }
+
+    @Test func wrongOutputIsSlashedOnChallenge() throws {
+        let chain = try inMemoryChain()
+        let (job, _) = try openJob(chain)
+        let clientBefore = try chain.query.account(address(client)).balance
+        let challengerBefore = try chain.query.account(address(challenger)).balance
+        try chain.commit([try chain.sign(provider, .result(GemmFixture.result(job: job, wrongOutput: true)))])
+        let challenge = try chain.commit([try chain.sign(challenger, .challenge(Challenge(jobID: job, bond: 10)))])
+        #expect(chain.included(challenge) == .ok)
+        // Half the provider's 5,000 stake is slashed; half of that goes to the challenger, the rest is burned.
+        #expect(try chain.query.job(job)?.status == .slashed(.wrongOutput))
+        #expect(try chain.query.stake(address(provider)).bonded == 2_500)
+        #expect(try chain.query.account(address(challenger)).balance == challengerBefore - 1 + 1_250)
+        #expect(try chain.query.account(address(client)).balance == clientBefore + 200)
+        #expect(try chain.query.totals().burned == 1_250)
+        #expect(challenge.results[0].events.contains(.jobEnded(
+            job: job, outcome: .slashed, reason: .wrongOutput, paid: 0, refund: 200, burned: 0)))
+        try chain.advance(to: 8)
+        #expect(try chain.query.job(job)?.status == .slashed(.wrongOutput))
+    }
+
+    @Test func wrongWorkUnitsAreSlashedToo() throws {
+        let chain = try inMemoryChain()
+        let (job, _) = try openJob(chain)
+        try chain.commit([try chain.sign(provider, .result(GemmFixture.result(job: job, workUnits: 90)))])
+        let challenge = try chain.commit([try chain.sign(challenger, .challenge(Challenge(jobID: job, bond: 10)))])
+        #expect(chain.included(challenge) == .ok)
+        #expect(try chain.query.job(job)?.status == .slashed(.wrongWorkUnits))
+    }
+
+    @Test func failedChallengeForfeitsTheBondToTheProvider() throws {
+        let chain = try inMemoryChain()
+        let (job, _) = try openJob(chain)
+        try chain.commit([try chain.sign(provider, .result(GemmFixture.result(job: job)))])
+        let providerBefore = try chain.query.account(address(provider)).balance
+        let challengerBefore = try chain.query.account(address(challenger)).balance
+        let challenge = try chain.commit([try chain.sign(challenger, .challenge(Challenge(jobID: job, bond: 50)))])
+        #expect(chain.included(challenge) == .ok)
+        #expect(challenge.results[0].events == [.challengeFailed(job: job, challenger: address(challenger), bondForfeited: 50)])
+        #expect(try chain.query.account(address(challenger)).balance == challengerBefore - 1 - 50)
+        #expect(try chain.query.account(address(provider)).balance == providerBefore + 50)
+        try chain.advance(to: 6)
+        #expect(try chain.query.job(job)?.status == .settled(.windowPassed))
+    }
+
+    @Test func challengesOutsideTheRulesFailWithTheirCode() throws {
+        let chain = try inMemoryChain()
+        let (job, _) = try openJob(chain)
+        let before = try chain.commit([try chain.sign(challenger, .challenge(Challenge(jobID: job, bond: 10)))])
+        #expect(chain.included(before) == .wrongJobState)
+        try chain.commit([try chain.sign(provider, .result(GemmFixture.result(job: job)))])
+        let small = try chain.commit([
+            try chain.sign(challenger, .challenge(Challenge(jobID: job, bond: 9))),
+            try chain.sign(provider, .challenge(Challenge(jobID: job, bond: 10))),
+        ])
+        #expect(chain.included(small, 0) == .bondTooSmall)
+        #expect(chain.included(small, 1) == .providerCannotChallenge)
+        try chain.advance(to: 6)
+        let late = try chain.commit([try chain.sign(challenger, .challenge(Challenge(jobID: job, bond: 10)))])
+        #expect(chain.included(late) == .challengeWindowClosed)
+    }
+
+    @Test func onlyTheAssignedProviderPostsResults() throws {
+        let chain = try inMemoryChain()
+        let (job, _) = try openJob(chain)
+        let outcome = try chain.commit([try chain.sign(challenger, .result(GemmFixture.result(job: job)))])
+        #expect(chain.included(outcome) == .notJobProvider)
+    }
+}

@@ -1,0 +1,135 @@
+import AssayCrypto
+import Crypto
+import Testing
+
+@testable import AssayP2P
+
+/// Two connection state machines wired back to back, no sockets.
+struct Pair {
+    var initiator: ConnectionStateMachine
+    var responder: ConnectionStateMachine
+
+    init(initiatorKey: SecretKey = node(1), responderKey: SecretKey = node(2), allowed: Set<PublicKey>? = nil,
+         responderChain: String = "chain")
+    {
+        let allowed = allowed ?? [initiatorKey.publicKey, responderKey.publicKey]
+        initiator = ConnectionStateMachine(
+            role: .initiator, identity: initiatorKey, chainID: "chain", frameBytesMax: 1 << 16,
+            isAllowed: { allowed.contains($0) })
+        responder = ConnectionStateMachine(
+            role: .responder, identity: responderKey, chainID: responderChain, frameBytesMax: 1 << 16,
+            isAllowed: { allowed.contains($0) })
+    }
+
+    /// Runs the handshake, feeding each side's writes to the other in chunks of `chunk` bytes; returns
+    /// every non-write action and all bytes that crossed the wire.
+    mutating func handshake(chunk: Int = .max) -> (initiator: [ConnectionStateMachine.Action],
+                                                   responder: [ConnectionStateMachine.Action], wire: [UInt8])
+    {
+        var toResponder = writes(initiator.start())
+        var toInitiator = writes(responder.start())
+        var wire: [UInt8] = []
+        var seenByInitiator: [ConnectionStateMachine.Action] = []
+        var seenByResponder: [ConnectionStateMachine.Action] = []
+        while !toResponder.isEmpty || !toInitiator.isEmpty {
+            wire += toResponder + toInitiator
+            let forResponder = toResponder
+            let forInitiator = toInitiator
+            toResponder = []
+            toInitiator = []
+            for piece in chunks(forResponder, chunk) {
+                let actions = responder.receive(piece)
+                toInitiator += writes(actions)
+                seenByResponder += actions.filter { if case .write = $0 { false } else { true } }
+            }
+            for piece in chunks(forInitiator, chunk) {
+                let actions = initiator.receive(piece)
+                toResponder += writes(actions)
+                seenByInitiator += actions.filter { if case .write = $0 { false } else { true } }
+            }
+        }
+        return (seenByInitiator, seenByResponder, wire)
+    }
+}
+
+func node(_ seed: UInt8) -> SecretKey { try! SecretKey(bytes: [UInt8](repeating: seed, count: 32)) }
+
+func writes(_ actions: [ConnectionStateMachine.Action]) -> [UInt8] {
+    actions.flatMap { action -> [UInt8] in if case let .write(bytes) = action { bytes } else { [] } }
+}
+
+func chunks(_ bytes: [UInt8], _ size: Int) -> [ArraySlice<UInt8>] {
+    let step = max(1, min(size, bytes.count))
+    return stride(from: 0, to: bytes.count, by: step).map { bytes[$0..<min($0 + step, bytes.count)] }
+}
+
+@Suite struct ConnectionStateMachineTests {
+    @Test(arguments: [1, 7, Int.max])
+    func handshakeEstablishesBothSidesWithTheirPeersKeys(chunk: Int) {
+        var pair = Pair()
+        let result = pair.handshake(chunk: chunk)
+        #expect(result.initiator == [.established(node(2).publicKey)])
+        #expect(result.responder == [.established(node(1).publicKey)])
+    }
+
+    @Test func messagesCrossEncryptedInBothDirectionsWhateverTheSplit() throws {
+        var pair = Pair()
+        _ = pair.handshake()
+        let secret = Array("attack at dawn, attack at dawn".utf8)
+        let toResponder = try pair.initiator.send(secret)
+        let toInitiator = try pair.responder.send(secret)
+        // The plaintext never appears on the wire, and equal messages encrypt differently per direction.
+        #expect(!(0...(toResponder.count - secret.count)).contains {
+            Array(toResponder[$0..<$0 + secret.count]) == secret
+        })
+        #expect(toResponder != toInitiator)
+        // Split at every boundary: two frames fed as two arbitrary pieces yield the two messages.
+        let second = try pair.initiator.send([1, 2, 3])
+        let stream = toResponder + second
+        for split in 0...stream.count {
+            var copy = pair.responder
+            let delivered = copy.receive(stream[..<split]) + copy.receive(stream[split...])
+            #expect(delivered == [.deliver(secret), .deliver([1, 2, 3])])
+        }
+        #expect(pair.initiator.receive(toInitiator) == [.deliver(secret)])
+    }
+
+    @Test func aTamperedOrReplayedFrameClosesTheConnection() throws {
+        var pair = Pair()
+        _ = pair.handshake()
+        var frame = try pair.initiator.send([9, 9, 9])
+        var replay = pair.responder
+        #expect(replay.receive(frame) == [.deliver([9, 9, 9])])
+        #expect(replay.receive(frame) == [.close(.decryptionFailed)])
+        frame[frame.count - 1] ^= 1
+        #expect(pair.responder.receive(frame) == [.close(.decryptionFailed)])
+    }
+
+    @Test func aKeyOutsideTheAllowedSetIsRefused() {
+        var pair = Pair(allowed: [node(2).publicKey])
+        let result = pair.handshake()
+        #expect(result.responder == [.close(.notAllowed(node(1).publicKey))])
+        #expect(result.initiator == [])  // the refusing side never revealed or proved its own key
+        #expect(ConnectionError.notAllowed(node(1).publicKey).description
+            == "node key \(node(1).publicKey) is not in the chain's validator list")
+    }
+
+    @Test func aPeerOfAnotherChainIsRefused() {
+        var pair = Pair(responderChain: "other")
+        let result = pair.handshake()
+        #expect(result.responder == [.close(.wrongChain("chain"))])
+        #expect(result.initiator == [.close(.wrongChain("other"))])
+    }
+
+    @Test func simultaneousDialsKeepTheSameConnectionOnBothSides() {
+        let (a, b) = (node(1).publicKey, node(2).publicKey)
+        // Each side holds one connection it initiated and one it accepted; they must agree on which stays.
+        let aKeepsItsOwnDial = !DuplicateConnections.keepsExisting(
+            existing: .responder, new: .initiator, ownKey: a, peerKey: b)
+        let bKeepsTheDialFromA = DuplicateConnections.keepsExisting(
+            existing: .responder, new: .initiator, ownKey: b, peerKey: a)
+        let smallerDials = a < b
+        #expect(aKeepsItsOwnDial == smallerDials && bKeepsTheDialFromA == smallerDials)
+        #expect(!DuplicateConnections.keepsExisting(existing: .initiator, new: .initiator, ownKey: a, peerKey: b))
+    }
+}

@@ -1,0 +1,99 @@
+import AssayCodec
+import AssayCrypto
+import AssayRPC
+import AssayTypes
+import Testing
+
+@Suite struct DispatcherTests {
+    let node = FakeNode()
+    var dispatcher: RPCDispatcher { RPCDispatcher(node: node) }
+
+    func call(_ body: String) async throws -> JSONValue {
+        try JSONValue.parse(await dispatcher.handle(body: Array(body.utf8)))
+    }
+
+    func call(_ method: String, _ params: String) async throws -> JSONValue {
+        try await call(#"{"jsonrpc":"2.0","id":7,"method":"\#(method)","params":\#(params)}"#)
+    }
+
+    @Test func malformedJSONIsAParseError() async throws {
+        let response = try await call(#"{"jsonrpc":"2.0","#)
+        #expect(response["error"]?["code"] == .integer(-32700))
+        #expect(response["id"] == .null)
+    }
+
+    @Test func requestsOfTheWrongShapeAreInvalid() async throws {
+        for body in [#"42"#, #"{"id":1,"method":"status"}"#, #"{"jsonrpc":"2.0","id":{},"method":"status"}"#,
+                     #"{"jsonrpc":"2.0","id":1,"method":5}"#, #"[]"#]
+        {
+            #expect(try await call(body)["error"]?["code"] == .integer(-32600), "\(body)")
+        }
+    }
+
+    @Test func anUnknownMethodEchoesTheIdWithItsName() async throws {
+        let response = try await call(#"{"jsonrpc":"2.0","id":"abc","method":"nope"}"#)
+        #expect(response["error"]?["code"] == .integer(-32601))
+        #expect(response["error"]?["message"] == .string("method 'nope' not found"))
+        #expect(response["id"] == .string("abc"))
+    }
+
+    @Test func wrongParameterTypesAreInvalidParams() async throws {
+        let byHeight = try await call("block", #"{"height":"one"}"#)
+        #expect(byHeight["error"]?["code"] == .integer(-32602))
+        #expect(byHeight["error"]?["message"] == .string("invalid params: 'height' must be an unsigned integer"))
+        #expect(try await call("tx", #"["xyz"]"#)["error"]?["code"] == .integer(-32602))
+        #expect(try await call("account", #"{"address":"assay1nope"}"#)["error"]?["code"] == .integer(-32602))
+        #expect(try await call("broadcast_tx_sync", #"{}"#)["error"]?["message"]
+            == .string("invalid params: missing parameter 'tx'"))
+    }
+
+    @Test func batchesAnswerEachRequestInOrderAndSkipNotifications() async throws {
+        let response = try await call(#"""
+            [{"jsonrpc":"2.0","id":1,"method":"status"},
+             {"jsonrpc":"2.0","method":"status"},
+             {"jsonrpc":"2.0","id":2,"method":"missing"}]
+            """#)
+        #expect(response[0]?["id"] == .integer(1) && response[0]?["result"]?["latest_height"] == .integer(1))
+        #expect(response[1]?["id"] == .integer(2) && response[1]?["error"]?["code"] == .integer(-32601))
+        #expect(response[2] == nil)
+        #expect(await dispatcher.handle(body: Array(#"[{"jsonrpc":"2.0","method":"status"}]"#.utf8)) == nil)
+    }
+
+    @Test func submissionsMapEachRejectionToItsCode() async throws {
+        let good = transfer(key(1), nonce: 3)
+        let accepted = try await call("broadcast_tx_sync", #"["\#(Hex.encode(good.canonicalBytes))"]"#)
+        #expect(accepted["result"]?["hash"] == .string(good.hash.description))
+        var forged = transfer(key(2), nonce: 3)
+        forged.signature = good.signature
+        let cases: [(Transaction, Int64, String)] = [
+            (forged, -32005, "bad_signature"), (transfer(key(2), nonce: 3, chainID: "other"), -32003, "wrong_chain"),
+            (transfer(key(2), nonce: 1), -32007, "nonce_too_low"),
+        ]
+        for (tx, code, reason) in cases {
+            let response = try await call("broadcast_tx_sync", #"{"tx":"\#(Hex.encode(tx.canonicalBytes))"}"#)
+            #expect(response["error"]?["code"] == .integer(code))
+            #expect(response["error"]?["data"]?["reason"] == .string(reason))
+        }
+        #expect(node.mempool.count == 1)
+    }
+
+    @Test func bulkSubmissionReportsEveryTransaction() async throws {
+        let txs = [transfer(key(3), nonce: 3), transfer(key(3), nonce: 0), transfer(key(3), nonce: 4)]
+        let hexes = txs.map { "\"\(Hex.encode($0.canonicalBytes))\"" }.joined(separator: ",")
+        let result = try await call("broadcast_txs", #"{"txs":[\#(hexes)]}"#)["result"]
+        #expect(result?["accepted"] == .integer(2) && result?["rejected"] == .integer(1))
+        #expect(result?["results"]?[1]?["error"]?["code"] == .integer(-32007))
+        #expect(result?["results"]?[2]?["hash"] == .string(txs[2].hash.description))
+    }
+
+    @Test func readMethodsReturnTheirRecords() async throws {
+        let block = try await call("block", #"[1]"#)["result"]
+        #expect(block?["hash"] == .string(node.block.hash.description))
+        #expect(block?["transactions"]?[0]?["hash"] == .string(node.committed.hash.description))
+        let tx = try await call("tx", #"{"hash":"\#(node.committed.hash)"}"#)["result"]
+        #expect(tx?["events"]?[0]?["type"] == .string("transfer") && tx?["fee"] == .string("10"))
+        #expect(try await call("tx", #"{"hash":"\#(Hash.zero)"}"#)["error"]?["code"] == .integer(-32020))
+        let address = Address(publicKey: key(1).publicKey).description
+        #expect(try await call("account", #"["\#(address)"]"#)["result"]?["balance"] == .string("5"))
+    }
+}

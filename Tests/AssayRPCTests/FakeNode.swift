@@ -1,0 +1,89 @@
+import AssayCodec
+import AssayCrypto
+import AssayMempool
+import AssayRPC
+import AssayTypes
+import Foundation
+import Synchronization
+
+let chain = "assay-test"
+
+func key(_ seed: UInt8) -> SecretKey { try! SecretKey(bytes: [UInt8](repeating: seed, count: 32)) }
+
+func transfer(_ sender: SecretKey, nonce: UInt64, chainID: String = chain) -> Transaction {
+    let body = TransactionBody.transfer(Transfer(recipient: Address(publicKey: key(9).publicKey), amount: 7))
+    return try! Transaction.signed(chainID: chainID, nonce: nonce, fee: 10, body: body, key: sender)
+}
+
+/// Every account starts with nonce 3 and a large balance.
+struct FixedAccounts: AccountStateReader {
+    func nonce(of address: Address) -> UInt64 { 3 }
+    func balance(of address: Address) -> Amount { 1_000_000 }
+}
+
+/// A node with one committed block holding one transaction, and a real mempool for submissions.
+final class FakeNode: NodeAPI {
+    let mempool = Mempool(config: MempoolConfig(chainID: chain), accounts: FixedAccounts())
+    let committed = transfer(key(1), nonce: 2)
+    let block: Block
+
+    init() {
+        let header = Header(
+            chainID: chain, height: 1, timeMs: 1_700_000_000_000, previousBlockHash: .zero, lastCommitHash: .zero,
+            transactionsRoot: .zero, stateRoot: .zero, validatorSetHash: .zero, proposer: key(5).publicKey)
+        block = Block(header: header, transactions: [committed], lastCommit: nil)
+    }
+
+    func status() async -> NodeStatus {
+        NodeStatus(
+            chainID: chain, nodeKey: key(5).publicKey, latestHeight: 1, latestBlockHash: block.hash,
+            latestStateRoot: .zero, latestBlockTimeMs: block.header.timeMs, catchingUp: false,
+            mempoolCount: mempool.count)
+    }
+
+    func health() async throws(NodeAPIError) {}
+
+    func networkInfo() async -> NetworkInfo { NetworkInfo(listenAddress: "127.0.0.1:26656", peers: []) }
+
+    func block(height: Height?) async -> BlockRecord? {
+        (height ?? 1) == 1 ? BlockRecord(block: block, commit: nil) : nil
+    }
+
+    func block(hash: Hash) async -> BlockRecord? { hash == block.hash ? BlockRecord(block: block, commit: nil) : nil }
+
+    func validators(height: Height?) async -> ValidatorsRecord? {
+        ValidatorsRecord(height: height ?? 2, validators: try! ValidatorSet([Validator(publicKey: key(5).publicKey, power: 10)]))
+    }
+
+    func submit(_ transactions: [[UInt8]]) async -> [Result<Hash, AdmissionError>] {
+        transactions.map { bytes in Result { () throws(AdmissionError) in try mempool.admit(bytes).hash } }
+    }
+
+    func submitAndWaitForCommit(_ transaction: [UInt8]) async throws(NodeAPIError) -> TransactionRecord {
+        let hash: Hash
+        do { hash = try mempool.admit(transaction).hash } catch { throw .rejected(error) }
+        throw .timedOut(hash)
+    }
+
+    func transaction(hash: Hash) async -> TransactionRecord? {
+        guard hash == committed.hash else { return nil }
+        let event = TransactionEvent(type: "transfer", attributes: [.init(key: "amount", value: "7")])
+        return TransactionRecord(transaction: committed, height: 1, index: 0, code: 0, log: "", events: [event])
+    }
+
+    func account(_ address: Address) async -> AccountRecord { AccountRecord(address: address, balance: 5, nonce: 3) }
+}
+
+extension JSONValue {
+    subscript(_ key: String) -> JSONValue? {
+        if case let .object(fields) = self { fields[key] } else { nil }
+    }
+
+    subscript(_ index: Int) -> JSONValue? {
+        if case let .array(items) = self, items.indices.contains(index) { items[index] } else { nil }
+    }
+
+    static func parse(_ bytes: [UInt8]?) throws -> JSONValue {
+        try JSONDecoder().decode(JSONValue.self, from: Data(bytes ?? []))
+    }
+}

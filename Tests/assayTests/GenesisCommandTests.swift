@@ -1,0 +1,40 @@
+import ArgumentParser
+import AssayCrypto
+import AssayTypes
+import Foundation
+import Testing
+@testable import assay
+
+/// `assay genesis init` then `validate`, in-process.
+@Suite("assay genesis")
+final class GenesisCommandTests {
+    let directory = NSTemporaryDirectory() + "assay-genesis-" + UUID().uuidString
+
+    deinit { try? FileManager.default.removeItem(atPath: directory) }
+
+    private func run(_ arguments: [String]) throws {
+        var command = try Assay.parseAsRoot(arguments)
+        try command.run()
+    }
+
+    @Test func initThenValidateSucceeds() throws {
+        try run(["genesis", "init", "--validators", "3", "--accounts", "2", "--out", directory])
+        try run(["genesis", "validate", directory + "/genesis.json"])
+        let genesis = try Genesis.parse(json: Data(contentsOf: URL(fileURLWithPath: directory + "/genesis.json")))
+        #expect(genesis.validators.count == 3)
+        #expect(genesis.accounts.count == 5)
+        let key = try KeyFile.read(from: directory + "/validator-0.json").secretKey(passphrase: nil)
+        #expect(genesis.validators.power(of: key.publicKey) == 10)
+        let mode = try FileManager.default.attributesOfItem(atPath: directory + "/account-1.json")[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+    }
+
+    @Test func validateOfABrokenFileExitsNonZero() throws {
+        try run(["genesis", "init", "--validators", "1", "--out", directory])
+        let path = directory + "/genesis.json"
+        let text = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "\"power\" : 10", with: "\"power\" : 0")
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let error = try #require(throws: ExitCode.self) { try run(["genesis", "validate", path]) }
+        #expect(error == ExitCode(1))
+    }
+}
