@@ -2,7 +2,7 @@
 """The cases behind Tools/crosscheck-kernels (run that script, which prepares the environment).
 
 Every case goes through `assay kernel run` on .npy/.npz files and must equal exact integer arithmetic
-(NumPy int64, independently written here). Where ONNX Runtime is exact (MatMulInteger uint8 x uint8,
+(NumPy int64, written here from docs/kernels.md); mlp-q8/1 cases check the requantization rules the same way. Where ONNX Runtime is exact (MatMulInteger uint8 x uint8,
 int8 x int8, int8 x uint8; ConvInteger uint8 x uint8) it must equal ONNX Runtime too. For uint8 x int8
 MatMulInteger, ONNX Runtime's AVX2 path saturates 16-bit pair sums; its mismatches are reported, not required.
 """
@@ -198,6 +198,69 @@ def conv_cases(rng, count, assay, workdir, tally):
             tally.require(label, "assay vs onnxruntime", ort_out, actual.astype(np.int64))
 
 
+INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
+
+
+def wrap_int32(values):
+    return ((values + (1 << 31)) % (1 << 32)) - (1 << 31)
+
+
+def srdhm(a, b):
+    """gemmlowp SaturatingRoundingDoublingHighMul on int64 arrays holding int32 values."""
+    ab = a * b
+    q = ab + np.where(ab >= 0, 1 << 30, 1 - (1 << 30))
+    truncated = np.where(q >= 0, q // (1 << 31), -((-q) // (1 << 31)))  # C division truncates toward zero
+    return np.where((a == INT32_MIN) & (b == INT32_MIN), INT32_MAX, truncated)
+
+
+def rdbpot(x, exponent):
+    """gemmlowp RoundingDivideByPOT."""
+    mask = (1 << exponent) - 1
+    threshold = (mask >> 1) + (x < 0)
+    return (x >> exponent) + ((x & mask) > threshold)
+
+
+def mlp_exact(x, arrays, layers):
+    """mlp-q8/1 written from docs/kernels.md, in int64 NumPy."""
+    values = x.astype(np.int64)
+    zero = int(arrays.get("input_zero_point", 0))
+    for i in range(layers):
+        weight = arrays[f"layer{i}.weight"].astype(np.int64)
+        acc = wrap_int32((values - zero) @ weight + arrays[f"layer{i}.bias"].astype(np.int64))
+        v = rdbpot(srdhm(acc, int(arrays[f"layer{i}.multiplier"])), int(arrays[f"layer{i}.shift"]))
+        out_zero = int(arrays[f"layer{i}.output_zero_point"])
+        low = max(-128, out_zero) if int(arrays.get(f"layer{i}.relu", 0)) == 1 else -128
+        values = np.clip(v + out_zero, low, 127)
+        zero = out_zero
+    return values
+
+
+def mlp_cases(rng, count, assay, workdir, tally):
+    for index in range(count):
+        layers = int(rng.integers(1, 4))
+        widths = [int(rng.choice(DIMS)) for _ in range(layers + 1)]
+        batch = int(rng.choice([1, 2, 7, 16]))
+        arrays = {"input_zero_point": np.array(rng.integers(-128, 128), np.int8)}
+        for i in range(layers):
+            bias = rng.integers(-5000, 5001, size=widths[i + 1]).astype(np.int64)
+            if index % 4 == 0:  # accumulators that wrap around
+                bias[:2] = [INT32_MAX, INT32_MIN][:len(bias[:2])]
+            multiplier = int(rng.choice([INT32_MIN, INT32_MAX, 1 << 30, int(rng.integers(INT32_MIN, INT32_MAX))]))
+            arrays.update({
+                f"layer{i}.weight": values(rng, np.int8, (widths[i], widths[i + 1])),
+                f"layer{i}.bias": bias.astype(np.int32),
+                f"layer{i}.multiplier": np.array(multiplier, np.int32),
+                f"layer{i}.shift": np.array(rng.integers(0, 32), np.int32),
+                f"layer{i}.output_zero_point": np.array(rng.integers(-128, 128), np.int8),
+                f"layer{i}.relu": np.array(rng.integers(0, 2), np.uint8),
+            })
+        x = values(rng, np.int8, (batch, widths[0]))
+        label = f"mlp #{index} widths={widths} batch={batch}"
+        actual = run_assay(assay, "mlp-q8/1", workdir, arrays, x, threads=1 + index % 2)
+        tally.cases += 1
+        tally.require(label, "assay vs exact", mlp_exact(x, arrays, layers), actual.astype(np.int64))
+
+
 def large_uint8_int8(rng, assay, workdir, tally):
     """One 1024^3 uint8 x int8 case: assay must be exact; ONNX Runtime's mismatches are information."""
     a, b = values(rng, np.uint8, (1024, 1024)), values(rng, np.int8, (1024, 1024))
@@ -248,7 +311,7 @@ def cli_error_cases(assay, workdir):
         peak_kib = int(open(peak_path).read().split()[-1]) if timer else 0
         lines = result.stderr.strip().splitlines()
         message = lines[0] if lines else ""
-        ok = result.returncode == 1 and message.startswith("error: ") and len(lines) == 1 and peak_kib < 200_000
+        ok = result.returncode == 1 and message.startswith("Error: ") and len(lines) == 1 and peak_kib < 200_000
         print(f"  {'ok' if ok else 'FAIL'} {name}: exit {result.returncode}, peak {peak_kib} KiB, {message}")
         if not ok:
             failures.append(f"CLI error case '{name}': exit {result.returncode}, stderr {result.stderr.strip()!r}")
@@ -269,6 +332,7 @@ def main():
         tally.required_failures += cli_error_cases(args.assay, workdir)
         gemm_cases(rng, args.cases, args.assay, workdir, tally)
         conv_cases(rng, args.cases, args.assay, workdir, tally)
+        mlp_cases(rng, args.cases // 3, args.assay, workdir, tally)
         large_uint8_int8(rng, args.assay, workdir, tally)
     for failure in tally.required_failures:
         print("MISMATCH", failure)

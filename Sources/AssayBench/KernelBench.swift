@@ -4,6 +4,7 @@ import Foundation
 /// gemm-i8/1 and conv2d-i8/1 throughput (GOPS = 2 x multiply-accumulates per second) at 1 and 2 threads, each beside
 /// ONNX Runtime's MatMulInteger / ConvInteger on the same shapes, dtypes and threads, measured just before it in the
 /// same run by `Tools/kernel_bench_onnx.py` under `Tools/.venv` (no baseline is shown when that is not installed).
+/// Each side's figure is its best of three alternating rounds.
 enum KernelBench {
     struct Case {
         let label: String
@@ -14,14 +15,21 @@ enum KernelBench {
         let threads: Int
     }
 
+    static let rounds = 3
+
     static func run() throws {
         let cases = try makeCases()
         let onnxRuntime = OnnxRuntimeBaseline.start()
         if onnxRuntime == nil { print("(no ONNX Runtime baseline: run Tools/crosscheck-kernels once to create Tools/.venv)") }
         for item in cases { _ = try gops(item) }  // warm up threads, allocator and caches
         for item in cases {
-            let baseline = onnxRuntime?.gops(item.onnxSpec)
-            Measure.line(item.label, try gops(item), "GOPS", baseline: baseline)
+            // Alternating rounds give both sides the same chances on a machine shared with other work.
+            var best = 0.0, baseline: Double? = nil
+            for _ in 0..<rounds {
+                if let measured = onnxRuntime?.gops(item.onnxSpec) { baseline = max(baseline ?? 0, measured) }
+                best = max(best, try gops(item))
+            }
+            Measure.line(item.label, best, "GOPS", baseline: baseline)
         }
         onnxRuntime?.stop()
     }
@@ -55,15 +63,15 @@ enum KernelBench {
         return cases
     }
 
-    /// The best time of the runs in about half a second (at least 5), as the ONNX Runtime script measures: on a
-    /// shared machine the fastest run is the one least disturbed by other processes.
+    /// The best time of the runs in about 0.3 s (at least 5), as the ONNX Runtime script measures: on a shared
+    /// machine the fastest run is the one least disturbed by other processes.
     static func gops(_ item: Case) throws -> Double {
         let limits = KernelLimits.default
         let work = try Kernels.cost(item.kernel, model: item.model, input: item.input, limits: limits)
         var best = Double.infinity
         var runs = 0
         let start = Measure.now()
-        while runs < 5 || (Measure.now() - start < 0.5 && runs < 200) {
+        while runs < 5 || (Measure.now() - start < 0.3 && runs < 200) {
             let begin = Measure.now()
             _ = try Kernels.execute(item.kernel, model: item.model, input: item.input, limits: limits, threads: item.threads)
             best = min(best, Measure.now() - begin)

@@ -45,12 +45,12 @@ enum ConvLowered {
             pad_top: g.padTop, pad_left: g.padLeft, stride_height: g.strideHeight, stride_width: g.strideWidth,
             dilation_height: g.dilationHeight, dilation_width: g.dilationWidth,
             out_height: g.outHeight, out_width: g.outWidth)
-        let parts = GemmCore.partCount(m: g.patchLength, n: g.outHeight * g.outWidth, k: 1, threads: threads)
+        let parts = TileSplit(m: g.patchLength, n: g.outHeight * g.outWidth, k: 1, threads: threads).tiles
         let shared = LoweringPointers(planes: planes, lowered: lowered)
         withUnsafePointer(to: &shape) { shapePointer in
             let sharedShape = SendableShape(pointer: shapePointer)
             DispatchQueue.concurrentPerform(iterations: parts) { part in
-                let rows = TileSplit.share(part, of: g.patchLength, parts: parts)
+                let rows = (g.patchLength * part / parts)..<(g.patchLength * (part + 1) / parts)
                 ck_im2col(shared.planes, padByte, sharedShape.pointer, rows.lowerBound, rows.upperBound, shared.lowered)
             }
         }

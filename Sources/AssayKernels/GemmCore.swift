@@ -5,9 +5,6 @@ import Dispatch
 /// with A and B 8-bit matrices and C int32 modulo 2^32. Addition modulo 2^32 is associative and commutative, so
 /// every loop order, blocking and thread split gives the same bits.
 enum GemmCore {
-    /// Below this many multiply-accumulates per thread a second thread costs more than it saves.
-    static let minWorkPerThread = 1 << 18
-
     /// The oracle: three plain loops over row-major A [M,K] and B [K,N].
     static func reference(
         a: [UInt8], _ aOperand: MatrixOperand, b: [UInt8], _ bOperand: MatrixOperand, m: Int, n: Int, k: Int
@@ -56,82 +53,85 @@ enum GemmCore {
         }
     }
 
-    /// Writes C [M,N] (row stride N) on up to `threads` threads, each owning a disjoint tile of C and packing the
-    /// panels of B it reads. M, N and K must be positive.
+    /// Writes C [M,N] (row stride N) on up to `threads` threads: first A and B are packed (threads taking disjoint
+    /// row and column ranges), then the threads compute disjoint tiles of C. M, N and K must be positive.
     static func multiply(
         a: UnsafePointer<UInt8>, _ aOperand: MatrixOperand, b: UnsafePointer<UInt8>, _ bOperand: MatrixOperand,
         m: Int, n: Int, k: Int, into c: UnsafeMutablePointer<Int32>, threads: Int, vector: Bool = true
     ) {
-        let tiles = TileSplit(m: m, n: n, panelWidth: ck_panel_width(), parts: partCount(m: m, n: n, k: k, threads: threads))
-        let packed = UnsafeMutablePointer<Int16>.allocate(capacity: ck_packed_b_count(k, n))
-        defer { packed.deallocate() }
-        let shared = SharedPointers(a: a, b: b, c: c, packed: packed)
-        let pack = { @Sendable (columns: Range<Int>) in
-            ck_pack_b(shared.b, bOperand.isSigned ? 1 : 0, bOperand.zeroPoint, k, n,
-                      columns.lowerBound, columns.upperBound, shared.packed, vector ? 1 : 0)
+        let split = TileSplit(m: m, n: n, k: k, threads: threads)
+        let packedA = UnsafeMutablePointer<Int16>.allocate(capacity: ck_packed_a_count(m, k))
+        let packedB = UnsafeMutablePointer<Int16>.allocate(capacity: ck_packed_b_count(k, n))
+        defer {
+            packedA.deallocate()
+            packedB.deallocate()
         }
-        let compute = { @Sendable (tile: (rows: Range<Int>, columns: Range<Int>)) in
-            let scratch = UnsafeMutablePointer<Int16>.allocate(capacity: ck_scratch_count())
-            defer { scratch.deallocate() }
-            ck_gemm(shared.a, aOperand.isSigned ? 1 : 0, aOperand.zeroPoint, k, n, shared.packed, shared.c,
-                    tile.rows.lowerBound, tile.rows.upperBound, tile.columns.lowerBound, tile.columns.upperBound,
-                    scratch, vector ? 1 : 0)
-        }
-        if tiles.byRows && tiles.parts > 1 {
-            // Every row tile reads all of B: the threads pack disjoint panels of it first.
-            let packing = TileSplit(m: 1, n: n, panelWidth: ck_panel_width(), parts: tiles.parts)
-            DispatchQueue.concurrentPerform(iterations: packing.parts) { pack(packing.tile($0).columns) }
-            DispatchQueue.concurrentPerform(iterations: tiles.parts) { compute(tiles.tile($0)) }
-        } else {
-            // A column tile reads only its own panels of B, so each thread packs them and goes on without waiting.
-            DispatchQueue.concurrentPerform(iterations: tiles.parts) { part in
-                let tile = tiles.tile(part)
-                pack(tile.columns)
-                compute(tile)
+        let shared = SharedPointers(a: a, b: b, c: c, packedA: packedA, packedB: packedB)
+        let avx2: Int32 = vector ? 1 : 0
+        // Iterations 0..<tiles pack row ranges of A, the rest column ranges of B.
+        DispatchQueue.concurrentPerform(iterations: 2 * split.tiles) { index in
+            if index < split.tiles {
+                let rows = split.rows(index)
+                ck_pack_a(shared.a, aOperand.isSigned ? 1 : 0, aOperand.zeroPoint, m, k, rows.lowerBound, rows.upperBound, shared.packedA)
+            } else {
+                let columns = split.columns(index - split.tiles)
+                ck_pack_b(shared.b, bOperand.isSigned ? 1 : 0, bOperand.zeroPoint, k, n, columns.lowerBound, columns.upperBound, shared.packedB, avx2)
             }
         }
-    }
-
-    static func partCount(m: Int, n: Int, k: Int, threads: Int) -> Int {
-        let work = Double(m) * Double(n) * Double(k)
-        return max(1, min(threads, Int(min(work / Double(minWorkPerThread), Double(threads)))))
+        DispatchQueue.concurrentPerform(iterations: split.tiles) { index in
+            let tile = split.tile(index)
+            ck_gemm(shared.packedA, shared.packedB, m, k, n, shared.c,
+                    tile.rows.lowerBound, tile.rows.upperBound, tile.columns.lowerBound, tile.columns.upperBound, avx2)
+        }
     }
 }
 
-/// Pointers shared by the threads of one `multiply`; each thread writes only its own tile of `c` and panels of
-/// `packed`, and all of them stay valid until `multiply` returns.
+/// Pointers shared by the threads of one `multiply`; each thread writes only its own ranges of the packed buffers
+/// and its own tile of `c`, and all of them stay valid until `multiply` returns.
 private struct SharedPointers: @unchecked Sendable {
     let a: UnsafePointer<UInt8>
     let b: UnsafePointer<UInt8>
     let c: UnsafeMutablePointer<Int32>
-    let packed: UnsafeMutablePointer<Int16>
+    let packedA: UnsafeMutablePointer<Int16>
+    let packedB: UnsafeMutablePointer<Int16>
 }
 
-/// Divides C into `parts` disjoint tiles: column ranges of whole panels (each thread then packs only its part of
-/// B and keeps a smaller block of it in cache), or row ranges when C is much taller than wide or too narrow.
+/// Divides C into disjoint tiles along its longer side, in whole row blocks of packed A or whole panels of packed
+/// B. There are up to four tiles per thread: Dispatch hands them out as threads become free, so a thread that
+/// starts late on a busy machine delays the product by one small tile, not by half of it.
 struct TileSplit: Sendable {
-    let m: Int, n: Int, panelWidth: Int
-    let byRows: Bool
-    let parts: Int
+    /// Below this many multiply-accumulates a tile costs more to hand out than to compute.
+    static let minWorkPerTile = 1 << 18
+    static let tilesPerThread = 4
 
-    init(m: Int, n: Int, panelWidth: Int, parts: Int) {
+    let m: Int, n: Int
+    let byRows: Bool
+    let tiles: Int
+    private let unit: Int, units: Int
+
+    init(m: Int, n: Int, k: Int, threads: Int) {
         self.m = m
         self.n = n
-        self.panelWidth = panelWidth
-        let panels = (n + panelWidth - 1) / panelWidth
-        byRows = panels < parts || m > 2 * n
-        self.parts = max(1, min(parts, byRows ? m : panels))
+        byRows = m >= n
+        unit = byRows ? ck_row_block() : ck_panel_width()
+        units = ((byRows ? m : n) + unit - 1) / unit
+        let work = Double(m) * Double(n) * Double(k)
+        let byWork = Int(min(work / Double(TileSplit.minWorkPerTile), Double(Int32.max)))
+        tiles = threads <= 1 ? 1 : max(1, min(units, threads * TileSplit.tilesPerThread, byWork))
     }
 
-    func tile(_ part: Int) -> (rows: Range<Int>, columns: Range<Int>) {
-        if byRows { return (TileSplit.share(part, of: m, parts: parts), 0..<n) }
-        let panels = (n + panelWidth - 1) / panelWidth
-        let share = TileSplit.share(part, of: panels, parts: parts)
-        return (0..<m, (share.lowerBound * panelWidth)..<min(n, share.upperBound * panelWidth))
+    /// Rows of packed A and columns of packed B that pack task `index` (of `tiles`) covers.
+    func rows(_ index: Int) -> Range<Int> { range(index, of: m, unit: ck_row_block()) }
+    func columns(_ index: Int) -> Range<Int> { range(index, of: n, unit: ck_panel_width()) }
+
+    func tile(_ index: Int) -> (rows: Range<Int>, columns: Range<Int>) {
+        byRows ? (range(index, of: m, unit: unit), 0..<n) : (0..<m, range(index, of: n, unit: unit))
     }
 
-    /// The `part`-th of `parts` near-equal consecutive ranges of 0..<count.
-    static func share(_ part: Int, of count: Int, parts: Int) -> Range<Int> {
-        (count * part / parts)..<(count * (part + 1) / parts)
+    /// The `index`-th of `tiles` near-equal consecutive ranges of whole `unit`s covering 0..<count.
+    private func range(_ index: Int, of count: Int, unit: Int) -> Range<Int> {
+        let units = (count + unit - 1) / unit
+        let share = (units * index / tiles)..<(units * (index + 1) / tiles)
+        return min(count, share.lowerBound * unit)..<min(count, share.upperBound * unit)
     }
 }

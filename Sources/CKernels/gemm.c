@@ -7,13 +7,15 @@
 #define CK_X86 1
 #endif
 
-// Register block: MR rows of A by NR columns of B. KC: depth of one packed block (even). MC: rows packed at once.
+// Register block: MR rows of A by NR columns of B. KC: depth of one packed block (even). MC: rows of A met by
+// each panel of B in turn.
 enum { MR = 6, NR = 16, KC = 256, MC = 72 };
 
 static size_t round_up(size_t value, size_t step) { return (value + step - 1) / step * step; }
 
+size_t ck_row_block(void) { return MR; }
 size_t ck_panel_width(void) { return NR; }
-size_t ck_scratch_count(void) { return (size_t)MC * KC; }
+size_t ck_packed_a_count(size_t m, size_t k) { return round_up(m, MR) * round_up(k, 2); }
 size_t ck_packed_b_count(size_t k, size_t n) { return round_up(k, 2) * round_up(n, NR); }
 
 static inline int16_t centred(uint8_t byte, int is_signed, int32_t zero) {
@@ -109,21 +111,26 @@ void ck_im2col(const uint8_t *x, uint8_t pad_byte, const ck_conv_shape *s,
     }
 }
 
-// Packs rows [row0, row0 + rows) and depth [k0, k0 + kc) of A into MR-row micro-panels of row pairs.
-static void pack_a(const uint8_t *a, int a_signed, int32_t a_zero, size_t k, size_t row0, size_t rows,
-                   size_t k0, size_t kc, int16_t *out) {
-    size_t kc_pad = round_up(kc, 2);
-    for (size_t r0 = 0; r0 < rows; r0 += MR) {
-        int16_t *panel = out + r0 * kc_pad;
-        for (size_t rr = 0; rr < MR; rr++) {
-            int16_t *lane = panel + rr * 2;
-            if (r0 + rr >= rows) {
-                for (size_t kk = 0; kk < kc_pad; kk++) lane[(kk / 2) * 2 * MR + (kk % 2)] = 0;
-                continue;
+// Layout: K blocks of KC columns; inside a block, MR-row micro-panels; inside a micro-panel, pairs of columns
+// (k, k+1) of each row adjacent, so one 32-bit load holds the pair the micro-kernel broadcasts. Padding is zero.
+void ck_pack_a(const uint8_t *a, int a_signed, int32_t a_zero, size_t m, size_t k,
+               size_t row_begin, size_t row_end, int16_t *packed) {
+    size_t m_pad = round_up(m, MR);
+    for (size_t k0 = 0; k0 < k; k0 += KC) {
+        size_t kc = k - k0 < KC ? k - k0 : KC;
+        size_t kc_pad = round_up(kc, 2);
+        for (size_t r0 = row_begin; r0 < row_end; r0 += MR) {
+            int16_t *panel = packed + k0 * m_pad + r0 * kc_pad;
+            for (size_t rr = 0; rr < MR; rr++) {
+                int16_t *lane = panel + rr * 2;
+                if (r0 + rr >= row_end) {
+                    for (size_t kk = 0; kk < kc_pad; kk++) lane[(kk / 2) * 2 * MR + (kk % 2)] = 0;
+                    continue;
+                }
+                const uint8_t *src = a + (r0 + rr) * k + k0;
+                for (size_t kk = 0; kk < kc; kk++) lane[(kk / 2) * 2 * MR + (kk % 2)] = centred(src[kk], a_signed, a_zero);
+                if (kc < kc_pad) lane[(kc / 2) * 2 * MR + 1] = 0;
             }
-            const uint8_t *src = a + (row0 + r0 + rr) * k + k0;
-            for (size_t kk = 0; kk < kc; kk++) lane[(kk / 2) * 2 * MR + (kk % 2)] = centred(src[kk], a_signed, a_zero);
-            if (kc < kc_pad) lane[(kc / 2) * 2 * MR + 1] = 0;
         }
     }
 }
@@ -222,30 +229,23 @@ static micro_kernel select_micro(int allow_avx2) {
     return micro_portable;
 }
 
-void ck_gemm(const uint8_t *a, int a_signed, int32_t a_zero, size_t k, size_t n,
-             const int16_t *packed_b, int32_t *c,
-             size_t row_begin, size_t row_end, size_t col_begin, size_t col_end, int16_t *scratch,
-             int allow_avx2) {
+void ck_gemm(const int16_t *packed_a, const int16_t *packed_b, size_t m, size_t k, size_t n, int32_t *c,
+             size_t row_begin, size_t row_end, size_t col_begin, size_t col_end, int allow_avx2) {
     micro_kernel micro = select_micro(allow_avx2);
-    size_t n_pad = round_up(n, NR);
-    if (k == 0) {
-        for (size_t row = row_begin; row < row_end; row++)
-            memset(c + row * n + col_begin, 0, (col_end - col_begin) * sizeof(int32_t));
-        return;
-    }
+    size_t m_pad = round_up(m, MR), n_pad = round_up(n, NR);
     for (size_t k0 = 0; k0 < k; k0 += KC) {
         size_t kc = k - k0 < KC ? k - k0 : KC;
         size_t kc_pad = round_up(kc, 2);
-        const int16_t *block = packed_b + k0 * n_pad;
+        const int16_t *a_block = packed_a + k0 * m_pad, *b_block = packed_b + k0 * n_pad;
+        // MC rows of A (in L2) meet each NR-column panel of B (in L1) in turn.
         for (size_t i0 = row_begin; i0 < row_end; i0 += MC) {
             size_t rows = row_end - i0 < MC ? row_end - i0 : MC;
-            pack_a(a, a_signed, a_zero, k, i0, rows, k0, kc, scratch);
             for (size_t j0 = col_begin; j0 < col_end; j0 += NR) {
-                const int16_t *panel = block + j0 * kc_pad;
+                const int16_t *panel = b_block + j0 * kc_pad;
                 size_t cols = col_end - j0 < NR ? col_end - j0 : NR;
                 for (size_t r0 = 0; r0 < rows; r0 += MR) {
                     size_t tile_rows = rows - r0 < MR ? rows - r0 : MR;
-                    micro(kc_pad / 2, scratch + r0 * kc_pad, panel, c + (i0 + r0) * n + j0, n, k0 > 0,
+                    micro(kc_pad / 2, a_block + (i0 + r0) * kc_pad, panel, c + (i0 + r0) * n + j0, n, k0 > 0,
                           tile_rows, cols);
                 }
             }

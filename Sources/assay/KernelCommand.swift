@@ -2,7 +2,8 @@ import ArgumentParser
 import AssayKernels
 import Foundation
 
-/// `assay kernel run|cost`: executes or meters a catalogue kernel on NumPy files.
+/// `assay kernel run|cost`: executes or meters a catalogue kernel on NumPy files. Every failure (bad files, bad
+/// options, a kernel's refusal) reaches ArgumentParser as an error: one line on stderr, exit status 1.
 struct KernelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kernel",
@@ -19,13 +20,11 @@ struct KernelCommand: ParsableCommand {
         @Option(help: "Threads to use (the output never depends on it).") var threads: Int = 1
 
         func run() throws {
-            try reportingFailure {
-                let (kernel, model, input) = try job.load()
-                let result = try Kernels.execute(kernel, model: model, input: input, limits: job.limits, threads: threads)
-                try KernelFiles.write(NPY.encode(result.output), to: out)
-                print("work_units \(result.workUnits)")
-                print("output_hash \(result.outputHash)")
-            }
+            let (kernel, model, input) = try job.load()
+            let result = try Kernels.execute(kernel, model: model, input: input, limits: job.limits, threads: threads)
+            try KernelFiles.write(NPY.encode(result.output), to: out)
+            print("work_units \(result.workUnits)")
+            print("output_hash \(result.outputHash)")
         }
     }
 
@@ -35,19 +34,9 @@ struct KernelCommand: ParsableCommand {
         @OptionGroup var job: KernelJobOptions
 
         func run() throws {
-            try reportingFailure {
-                let (kernel, model, input) = try job.load()
-                print(try Kernels.cost(kernel, model: model, input: input, limits: job.limits))
-            }
+            let (kernel, model, input) = try job.load()
+            print(try Kernels.cost(kernel, model: model, input: input, limits: job.limits))
         }
-    }
-}
-
-/// Prints any failure as one line on stderr and exits with status 1 (no stack trace).
-private func reportingFailure(_ body: () throws -> Void) throws {
-    do { try body() } catch {
-        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-        throw ExitCode.failure
     }
 }
 
@@ -88,37 +77,37 @@ struct KernelJobOptions: ParsableArguments {
             ("--x-zero-point", "x_zero_point", xZeroPoint, inputTensor.dtype), ("--w-zero-point", "w_zero_point", wZeroPoint, dtype(of: "w")),
         ] {
             guard let value else { continue }
-            guard let operand else { throw KernelCLIError("\(flag) needs the array it applies to (--b or --w, or in --model)") }
-            try add(name, try KernelCLIError.scalar(value, dtype: operand, flag: flag))
+            guard let operand else { throw CommandFailure("\(flag) needs the array it applies to (--b or --w, or in --model)") }
+            try add(name, try KernelOptionArrays.scalar(value, dtype: operand, flag: flag))
         }
         for (flag, name, text, count) in [("--pads", "pads", pads, 4), ("--strides", "strides", strides, 2), ("--dilations", "dilations", dilations, 2)] {
             guard let text else { continue }
-            try add(name, try KernelCLIError.int32List(text, count: count, flag: flag))
+            try add(name, try KernelOptionArrays.int32List(text, count: count, flag: flag))
         }
-        if let group { try add("group", try KernelCLIError.int32List(String(group), count: 1, flag: "--group", scalar: true)) }
+        if let group {
+            guard let value = Int32(exactly: group) else { throw CommandFailure("--group \(group) does not fit int32") }
+            try add("group", try Tensor(int32: [value], shape: []))
+        }
         return (kernel, try Model(arrays), inputTensor)
     }
 }
 
-/// A usage mistake in kernel options, reported like any other failure.
-struct KernelCLIError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-
+/// Model arrays given as command-line options.
+enum KernelOptionArrays {
     static func scalar(_ value: Int, dtype: DType, flag: String) throws -> Tensor {
         switch dtype {
         case .int8 where Int8(exactly: value) != nil: return try Tensor(int8: [Int8(value)], shape: [])
         case .uint8 where UInt8(exactly: value) != nil: return try Tensor(uint8: [UInt8(value)], shape: [])
-        default: throw KernelCLIError("\(flag) \(value) does not fit \(dtype)")
+        default: throw CommandFailure("\(flag) \(value) does not fit \(dtype)")
         }
     }
 
-    static func int32List(_ text: String, count: Int, flag: String, scalar: Bool = false) throws -> Tensor {
+    static func int32List(_ text: String, count: Int, flag: String) throws -> Tensor {
         let values = text.split(separator: ",", omittingEmptySubsequences: false).map { Int32($0.trimmingCharacters(in: .whitespaces)) }
         guard values.count == count, values.allSatisfy({ $0 != nil }) else {
-            throw KernelCLIError("\(flag) needs \(count) comma-separated integers, got '\(text)'")
+            throw CommandFailure("\(flag) needs \(count) comma-separated integers, got '\(text)'")
         }
-        return try Tensor(int32: values.map { $0! }, shape: scalar ? [] : [UInt64(count)])
+        return try Tensor(int32: values.map { $0! }, shape: [UInt64(count)])
     }
 }
 
@@ -128,28 +117,28 @@ enum KernelFiles {
     static let maxFileBytes = Tensor.maxByteCount + (1 << 20)
 
     static func tensor(at path: String) throws -> Tensor {
-        do { return try NPY.decode(try read(path)) } catch let error as NumPyError { throw KernelCLIError("\(path): \(error)") }
+        do { return try NPY.decode(try read(path)) } catch let error as NumPyError { throw CommandFailure("\(path): \(error)") }
     }
 
     static func model(at path: String) throws -> Model {
-        do { return try NPZ.decode(try read(path)) } catch let error as NumPyError { throw KernelCLIError("\(path): \(error)") }
+        do { return try NPZ.decode(try read(path)) } catch let error as NumPyError { throw CommandFailure("\(path): \(error)") }
     }
 
     static func read(_ path: String) throws -> [UInt8] {
         let attributes: [FileAttributeKey: Any]
         do { attributes = try FileManager.default.attributesOfItem(atPath: path) } catch {
-            throw KernelCLIError("\(path): cannot read the file")
+            throw CommandFailure("\(path): cannot read the file")
         }
         if let size = attributes[.size] as? Int, size > maxFileBytes {
-            throw KernelCLIError("\(path): \(size) bytes is over the \(maxFileBytes)-byte limit")
+            throw CommandFailure("\(path): \(size) bytes is over the \(maxFileBytes)-byte limit")
         }
-        guard let data = FileManager.default.contents(atPath: path) else { throw KernelCLIError("\(path): cannot read the file") }
+        guard let data = FileManager.default.contents(atPath: path) else { throw CommandFailure("\(path): cannot read the file") }
         return [UInt8](data)
     }
 
     static func write(_ bytes: [UInt8], to path: String) throws {
         do { try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
-            throw KernelCLIError("\(path): cannot write the file (\(error.localizedDescription))")
+            throw CommandFailure("\(path): cannot write the file (\(error.localizedDescription))")
         }
     }
 }

@@ -32,19 +32,25 @@ typedef struct {
 void ck_im2col(const uint8_t *x, uint8_t pad_byte, const ck_conv_shape *shape,
                size_t row_begin, size_t row_end, uint8_t *lowered);
 
-// Number of int16 elements of the per-thread scratch buffer ck_gemm needs.
-size_t ck_scratch_count(void);
+// Row-block height of packed A: thread splits over rows must fall on multiples of it.
+size_t ck_row_block(void);
 
 // Panel width of packed B: thread splits over columns must fall on multiples of it.
 size_t ck_panel_width(void);
 
-// Writes C rows [row_begin, row_end) and columns [col_begin, col_end) of C (row-major, n columns).
-// col_begin must be a multiple of ck_panel_width(). A is row-major [m, k]. With allow_avx2 = 0 the portable
-// micro-kernel runs even on an AVX2 CPU (tests compare both).
-void ck_gemm(const uint8_t *a, int a_signed, int32_t a_zero, size_t k, size_t n,
-             const int16_t *packed_b, int32_t *c,
-             size_t row_begin, size_t row_end, size_t col_begin, size_t col_end, int16_t *scratch,
-             int allow_avx2);
+// Number of int16 elements of A packed by ck_pack_a.
+size_t ck_packed_a_count(size_t m, size_t k);
+
+// Packs rows [row_begin, row_end) of row-major A [m, k] (int8 when a_signed, else uint8) minus a_zero into row
+// micro-panels. row_begin must be a multiple of ck_row_block(); threads may pack disjoint row ranges.
+void ck_pack_a(const uint8_t *a, int a_signed, int32_t a_zero, size_t m, size_t k,
+               size_t row_begin, size_t row_end, int16_t *packed);
+
+// Writes rows [row_begin, row_end) and columns [col_begin, col_end) of C (row-major, n columns, k > 0) from packed
+// A and B. row_begin must be a multiple of ck_row_block(), col_begin of ck_panel_width(). With allow_avx2 = 0 the
+// portable micro-kernel runs even on an AVX2 CPU (tests compare both).
+void ck_gemm(const int16_t *packed_a, const int16_t *packed_b, size_t m, size_t k, size_t n, int32_t *c,
+             size_t row_begin, size_t row_end, size_t col_begin, size_t col_end, int allow_avx2);
 
 // 1 when this CPU runs the AVX2 micro-kernel.
 int ck_cpu_has_avx2(void);
