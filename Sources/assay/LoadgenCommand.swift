@@ -19,10 +19,13 @@ struct Loadgen: AsyncParsableCommand {
     @Option(help: "Transfers per broadcast_txs request.") var batch = 500
     @Option(help: "Fee per transfer, base units.") var fee: UInt64 = 1_000
     @Option(help: "Give up waiting for commits after this many seconds.") var timeout = 300.0
+    @Option(help: "Funding transfers per round, at most the mempool's per-sender queue.") var fundingRound = 64
 
     func run() async throws {
         let clients = try nodes.split(separator: ",").map { try RPCClient(node: String($0)) }
-        guard !clients.isEmpty, accounts > 0, txs > 0 else { throw CommandFailure("need nodes, accounts and txs") }
+        guard !clients.isEmpty, accounts > 0, txs > 0, fundingRound > 0 else {
+            throw CommandFailure("need nodes, and positive accounts, txs and funding round")
+        }
         let (_, funderKey) = try unlockKeyFile(funder, passphraseFile: nil)
         let chainID = try await clients[0].object("status")["chain_id"] as? String ?? ""
         let keys = try (0..<accounts).map { _ in try SecretKey.generate() }
@@ -30,7 +33,11 @@ struct Loadgen: AsyncParsableCommand {
         print("funding \(accounts) accounts")
         let perAccount = UInt64((txs + accounts - 1) / accounts)
         let funding = try await fundingTransfers(chainID: chainID, funder: funderKey, to: keys, each: perAccount, clients[0])
-        _ = try await submitAndTrack([funding], clients: clients, following: clients[0])
+        // The mempool queues a bounded number of transactions per sender, so the funder's go in rounds.
+        for round in stride(from: 0, to: funding.count, by: fundingRound) {
+            let slice = Array(funding[round..<min(round + fundingRound, funding.count)])
+            _ = try await submitAndTrack([slice], clients: clients, following: clients[0])
+        }
 
         let signStart = Date()
         let transfers = try presign(chainID: chainID, keys: keys, count: txs)
@@ -100,7 +107,11 @@ struct Loadgen: AsyncParsableCommand {
                         let result = try await clients[node].object(
                             "broadcast_txs", ["txs": slice.map { Hex.encode($0.canonicalBytes) }], timeout: 60)
                         if let rejected = result["rejected"] as? Int, rejected > 0 {
-                            throw CommandFailure("node \(node) rejected \(rejected) transactions: \(result["results"] ?? "")")
+                            let entries = result["results"] as? [[String: Any]] ?? []
+                            let firstError = entries.lazy.compactMap { $0["error"] as? [String: Any] }.first
+                            throw CommandFailure(
+                                "node \(node) rejected \(rejected) of \(slice.count) transactions; first: "
+                                    + "\(firstError?["message"] as? String ?? "no message")")
                         }
                     }
                 }
