@@ -10,6 +10,8 @@ let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: 
 let propertyBased = Target.Dependency.product(name: "PropertyBased", package: "swift-property-based")
 let nio = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
+let nioHTTP1 = Target.Dependency.product(name: "NIOHTTP1", package: "swift-nio")
+let nioWebSocket = Target.Dependency.product(name: "NIOWebSocket", package: "swift-nio")
 let swiftCrypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummingbird")
@@ -97,7 +99,8 @@ let package = Package(
             name: "assay",
             dependencies: [
                 "AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayRocksDB", "AssayKernels",
-                "AssayLedger", "AssaySimulation", "AssayNode", "AssayRPC", logging, argumentParser,
+                "AssayLedger", "AssaySimulation", "AssayNode", "AssayRPC", logging, argumentParser, nio, nioPosix,
+                nioHTTP1, nioWebSocket,
             ]
         ),
 

@@ -1,5 +1,5 @@
 """End-to-end tests of the node (issue 6): real processes from Network/devnet, checked over JSON-RPC only."""
-import json, os, re, shutil, signal, subprocess, sys, tempfile, time, urllib.request, urllib.error
+import json, os, re, shutil, signal, subprocess, sys, tempfile, threading, time, urllib.request, urllib.error
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEVNET = os.path.join(ROOT, "Network", "devnet")
@@ -156,9 +156,250 @@ def test_unknown_peer_is_refused():
         process.wait(timeout=20)
 
 
+# ---- the compute market (issue 7): CLI and RPC only ----
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from market_files import gemm_job, heavy_mlp_job  # noqa: E402
+
+PYTHON_CLIENT = os.path.join(ROOT, "Tools", "clients", "python", "run")
+TERMINAL = ("settled", "refunded", "slashed")
+
+
+def cli(*args, check=True):
+    """Runs assay; returns (exit code, stdout, stderr). With check, a non-zero exit is a failure."""
+    done = subprocess.run([ASSAY, *args], capture_output=True, text=True)
+    if check and done.returncode != 0:
+        raise AssertionError(f"assay {' '.join(args[:3])} exited {done.returncode}: {done.stderr.strip()}")
+    return done.returncode, done.stdout, done.stderr
+
+
+def cli_json(*args):
+    return json.loads(cli(*args, "--json")[1])
+
+
+def key_path(name):
+    return os.path.join(DIR, "genesis", f"{name}.json")
+
+
+def address_of(name):
+    return re.search(r"address: (\S+)", assay("keys", "show", key_path(name))).group(1)
+
+
+def account(url, address):
+    result = rpc(url, "account", {"address": address})["result"]
+    return int(result["balance"]), int(result["nonce"])
+
+
+def provider_view(url, address):
+    return rpc(url, "provider", {"address": address})["result"]
+
+
+def params(url):
+    return {k: int(v) for k, v in rpc(url, "params")["result"].items()}
+
+
+def offer_of(url, address):
+    wait_for(lambda: rpc(url, "offers", {"provider": address})["result"]["offers"], 90, f"an offer from {address}")
+    return rpc(url, "offers", {"provider": address})["result"]["offers"][0]
+
+
+def submit_jobs(url, offer_id, clients, per_client, tag, scratch):
+    """Each client submits per_client small gemm jobs (one shared registered model), clients in parallel."""
+    x, model, units = gemm_job(scratch, tag, seed=len(tag))
+    cli("tx", "register-model", "--node", url, "--key", key_path(clients[0]), "--model", model, "--wait")
+    jobs, errors = [], []
+
+    def run(client):
+        for _ in range(per_client):
+            try:
+                out = cli_json("job", "submit", "--node", url, "--key", key_path(client), "--input", x, "--model", model,
+                               "--offer", offer_id, "--deadline-blocks", "60", "--wait")
+                assert out["code"] == 0, out
+                jobs.append((out["hash"], client))
+            except Exception as error:
+                errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors[0]
+    return jobs, units
+
+
+def wait_terminal(url, ids, seconds):
+    views = {}
+
+    def done():
+        for job_id in ids:
+            if job_id not in views:
+                view = rpc(url, "job", {"id": job_id})["result"]
+                if view["state"] in TERMINAL:
+                    views[job_id] = view
+        return len(views) == len(ids)
+
+    wait_for(done, seconds, f"{len(ids)} jobs to end")
+    return views
+
+
+def events_of_kind(url, first, last, kind):
+    """The committed transactions of one kind between two heights, with their events."""
+    found = []
+    for h in range(first, last + 1):
+        for entry in rpc(url, "block", {"height": h})["result"]["transactions"]:
+            view = rpc(url, "tx", {"hash": entry["hash"]})["result"]
+            if view["kind"] == kind:
+                found.append(view)
+    return found
+
+
+def attributes(event):
+    return {a["key"]: a["value"] for a in event["attributes"]}
+
+
+def block_intervals(url, first, last):
+    times = [rpc(url, "block", {"height": h})["result"]["header"]["time_ms"] for h in range(first, last + 1)]
+    return [b - a for a, b in zip(times, times[1:])]
+
+
+def test_market():
+    url = urls()[0]
+    p = params(url)
+    fee = 1000  # the CLI's default fee, 0.001 credits
+    honest, cheater = address_of("provider-0"), address_of("provider-1")
+    honest_offer, cheater_offer = offer_of(url, honest), offer_of(url, cheater)
+    price = int(honest_offer["price_per_work_unit"])
+    genesis_supply = int(rpc(url, "supply")["result"]["genesis_supply"])
+    h0 = height(url)
+    with tempfile.TemporaryDirectory() as scratch:
+        # Honest provider: 20 jobs, all settle and pay exactly price x units less the take rate.
+        honest_balance, honest_nonce = account(url, honest)
+        jobs, units = submit_jobs(url, honest_offer["id"], ["account-2", "account-3", "account-4", "account-5"], 5, "honest", scratch)
+        views = wait_terminal(url, [j for j, _ in jobs], 120)
+        assert all(v["state"] == "settled" and v["reason"] == "window_passed" for v in views.values()), views
+        payment = price * units
+        earned = 20 * (payment - payment * p["take_rate_bps"] // 10_000)
+        balance, nonce = account(url, honest)
+        assert balance - honest_balance == earned - fee * (nonce - honest_nonce), (balance, honest_balance, earned, nonce)
+        print(f"     honest: 20 jobs settled, provider paid {earned} base units ({units} units x {price} less {p['take_rate_bps']} bps)")
+
+        # Cheating provider (--cheat wrong:1.0): every job challenged by a validator's replay and slashed.
+        clients = ["account-6", "account-7", "account-8"]
+        before = {c: account(url, address_of(c)) for c in clients}
+        stake_before = int(provider_view(url, cheater)["bonded"])
+        h1 = height(url)
+        jobs, _ = submit_jobs(url, cheater_offer["id"], clients, 7, "cheat", scratch)
+        jobs = jobs[:20] if len(jobs) > 20 else jobs
+        views = wait_terminal(url, [j for j, _ in jobs], 150)
+        assert all(v["state"] == "slashed" and v["reason"] == "wrong_output" for v in views.values()), views
+        expected_stake = stake_before
+        for _ in range(len(views)):
+            expected_stake -= expected_stake * p["fraud_slash_fraction"] // 10_000
+        stake_after = int(provider_view(url, cheater)["bonded"])
+        assert stake_after == expected_stake, (stake_before, stake_after, expected_stake)
+        for c in clients:
+            balance, nonce = account(url, address_of(c))
+            assert before[c][0] - balance == fee * (nonce - before[c][1]), f"client {c} not refunded in full"
+        validators = {v["address"] for v in rpc(url, "validators")["result"]["validators"]}
+        challenges = [v for v in events_of_kind(url, h1, height(url), "challenge") if v["code"] == 0]
+        assert len(challenges) == len(views), f"{len(challenges)} successful challenges for {len(views)} frauds"
+        for tx in challenges:
+            assert tx["sender"] in validators, tx["sender"]
+            slash = next(attributes(e) for e in tx["events"] if e["type"] == "slashed")
+            reward = int(slash["amount"]) * p["challenger_reward_fraction"] // 10_000
+            assert int(slash["to_challenger"]) == reward > 0, slash
+        print(f"     cheater: {len(views)} jobs slashed by validators' challenges, stake {stake_before} -> {stake_after}")
+
+        # A silent provider: its job is refunded at the deadline and it pays the non-delivery penalty.
+        silent_key = key_path("account-9")
+        silent = address_of("account-9")
+        log = open(os.path.join(DIR, "silent-provider.log"), "w")
+        worker = subprocess.Popen([ASSAY, "provider", "start", "--key", silent_key, "--node", url, "--price", "1",
+                                   "--cheat", "silent"], stdout=log, stderr=subprocess.STDOUT)
+        try:
+            silent_offer = offer_of(url, silent)
+            stake_before = int(provider_view(url, silent)["bonded"])
+            client_before = account(url, address_of("account-2"))
+            x, model, _ = gemm_job(scratch, "silent", seed=7)
+            out = cli_json("job", "submit", "--node", url, "--key", key_path("account-2"), "--input", x, "--model", model,
+                           "--offer", silent_offer["id"], "--deadline-blocks", "6", "--wait")
+            view = wait_terminal(url, [out["hash"]], 60)[out["hash"]]
+            assert (view["state"], view["reason"]) == ("refunded", "no_result_by_deadline"), view
+            assert int(provider_view(url, silent)["bonded"]) == stake_before - p["nondelivery_penalty"]
+            balance, nonce = account(url, address_of("account-2"))
+            assert client_before[0] - balance == fee * (nonce - client_before[1]), "silent job's client not refunded"
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(timeout=20)
+        print(f"     silent: job refunded at its deadline, provider stake -{p['nondelivery_penalty']}")
+
+        # Heavy replay: block intervals while validators replay ~10^9-unit jobs against the idle interval.
+        idle_first = height(url)
+        time.sleep(8)
+        idle = block_intervals(url, idle_first, height(url))
+        x, model, heavy_units = heavy_mlp_job(scratch)
+        cli("tx", "register-model", "--node", url, "--key", key_path("account-3"), "--model", model, "--wait")
+        heavy_first = height(url)
+        heavy = []
+        for _ in range(3):
+            out = cli_json("job", "submit", "--node", url, "--key", key_path("account-3"), "--kernel", "mlp-q8/1",
+                           "--input", x, "--model", model, "--offer", honest_offer["id"], "--deadline-blocks", "60", "--wait")
+            heavy.append(out["hash"])
+        views = wait_terminal(url, heavy, 240)
+        assert all(v["state"] == "settled" for v in views.values()), views
+        busy = block_intervals(url, heavy_first, height(url))
+        idle_ms, busy_ms = sum(idle) / len(idle), sum(busy) / len(busy)
+        print(f"     heavy replay: 3 jobs of {heavy_units} work units; block interval idle {idle_ms:.0f} ms "
+              f"({len(idle)} blocks), during replay {busy_ms:.0f} ms ({len(busy)} blocks)")
+        assert busy_ms <= 1.2 * idle_ms, f"block interval during replay {busy_ms:.0f} ms > 120% of idle {idle_ms:.0f} ms"
+
+    supply = rpc(url, "supply")["result"]
+    assert int(supply["total"]) == genesis_supply == int(supply["genesis_supply"]), supply
+    print(f"     supply conserved: {supply['total']} base units")
+
+
+def test_python_client():
+    url = urls()[0]
+    key = json.loads(subprocess.run([PYTHON_CLIENT, "new-key"], check=True, capture_output=True, text=True).stdout)
+    cli("tx", "transfer", "--node", url, "--key", key_path("account-4"), "--to", key["address"], "--amount", "50", "--wait")
+    offer = offer_of(url, address_of("provider-0"))
+    for args in (["transfer", "--to", address_of("account-5"), "--amount", "1000"], ["job", "--offer", offer["id"]]):
+        done = subprocess.run([PYTHON_CLIENT, args[0], "--node", url, "--secret", key["secret"], *args[1:]],
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+        print("     python " + done.stdout.strip().replace("\n", "\n     python "))
+
+
+def test_wallet_errors():
+    url = urls()[0]
+    missing = os.path.join(DIR, "no-such-key.json")
+    cases = [
+        ("missing key file", ["tx", "transfer", "--node", url, "--key", missing, "--to", address_of("account-1"), "--amount", "1"], "no-such-key"),
+        ("unreachable node", ["query", "job", "00" * 32, "--node", "http://127.0.0.1:9"], "cannot reach"),
+        ("unknown job id", ["query", "job", "ab" * 32, "--node", url], "not found"),
+        ("unknown job id (tx)", ["tx", "settle", "--job", "ab" * 32, "--node", url, "--key", key_path("account-1")], "not found"),
+    ]
+    encrypted = os.path.join(DIR, "encrypted-key.json")
+    right, wrong = os.path.join(DIR, "right.txt"), os.path.join(DIR, "wrong.txt")
+    open(right, "w").write("correct horse\n")
+    open(wrong, "w").write("battery staple\n")
+    assay("keys", "new", "--out", encrypted, "--passphrase-file", right)
+    cases.append(("wrong passphrase", ["tx", "stake", "--node", url, "--key", encrypted, "--passphrase-file", wrong,
+                                       "--amount", "1"], "passphrase"))
+    cases.append(("insufficient balance", ["tx", "transfer", "--node", url, "--key", encrypted, "--passphrase-file", right,
+                                           "--to", address_of("account-1"), "--amount", "5"], "insufficient balance"))
+    for what, args, needle in cases:
+        code, out, err = cli(*args, check=False)
+        assert code != 0, f"{what}: exit code 0"
+        assert needle.lower() in err.lower(), f"{what}: stderr {err!r} lacks {needle!r}"
+        print(f"     {what}: exit {code}: {err.strip().splitlines()[-1]}")
+
+
 DIR = tempfile.mkdtemp(prefix="assay-e2e-")
 try:
-    up = subprocess.run([DEVNET, "up", "-n", "4", "--dir", DIR], cwd=ROOT, text=True, capture_output=True)
+    up = subprocess.run([DEVNET, "up", "-n", "4", "--providers", "2", "--cheater", "1", "--dir", DIR], cwd=ROOT,
+                        text=True, capture_output=True)
     print(up.stdout[-2000:], up.stderr[-3000:] if up.returncode else "", flush=True)
     if up.returncode != 0:
         raise SystemExit("devnet did not come up")
@@ -167,6 +408,9 @@ try:
     check("one validator killed: 3 keep committing; restarted it block-syncs and rejoins", test_one_killed_three_continue_then_rejoin)
     check("two of four killed: commits stop; restarted: commits resume, no conflict", test_two_killed_halts_then_resumes)
     check("a peer whose key is not a validator is refused and logged", test_unknown_peer_is_refused)
+    check("market: honest jobs paid, cheats slashed by replay, silent refunded, heavy replay, supply conserved", test_market)
+    check("the outside Python client's transfer and job are committed", test_python_client)
+    check("wallet commands fail clearly with a non-zero exit", test_wallet_errors)
 finally:
     subprocess.run([DEVNET, "down", "--dir", DIR], cwd=ROOT, capture_output=True)
     shutil.rmtree(DIR, ignore_errors=True)
