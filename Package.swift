@@ -41,7 +41,7 @@ let package = Package(
         systemLibrary("CSecp256k1", pkgConfig: "libsecp256k1", apt: "libsecp256k1-dev"),
         systemLibrary("COpenSSL", pkgConfig: "libcrypto", apt: "libssl-dev"),
         // Exact int8 matrix-product micro-kernels (AVX2 chosen at run time), used only by AssayKernels.
-        .target(name: "CKernels"),
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O2"])]),
 
         // Layer 1: encoding and cryptography.
         .target(name: "AssayCodec"),
@@ -50,7 +50,9 @@ let package = Package(
         // Layer 2: values, storage protocols, kernels.
         .target(name: "AssayTypes", dependencies: ["AssayCodec", "AssayCrypto"]),
         .target(name: "AssayStorage", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes"]),
-        .target(name: "AssayKernels", dependencies: ["CKernels", "AssayCodec", "AssayCrypto", "AssayTypes"]),
+        .target(
+            name: "AssayKernels", dependencies: ["CKernels", "AssayCodec", "AssayCrypto", "AssayTypes"],
+            swiftSettings: [.unsafeFlags(["-O"])]),
 
         // Layer 3: state machines: ledger, consensus core, key holder, mempool.
         .target(
