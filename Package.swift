@@ -18,6 +18,8 @@ let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummi
 let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 let tomlKit = Target.Dependency.product(name: "TOMLKit", package: "TOMLKit")
 let hummingbirdTesting = Target.Dependency.product(name: "HummingbirdTesting", package: "hummingbird")
+let hummingbirdWebSocket = Target.Dependency.product(name: "HummingbirdWebSocket", package: "hummingbird-websocket")
+let hummingbirdWSClient = Target.Dependency.product(name: "HummingbirdWSClient", package: "hummingbird-websocket")
 
 let package = Package(
     name: "Assay",
@@ -32,6 +34,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
@@ -76,7 +79,10 @@ let package = Package(
         ),
         .target(
             name: "AssayRPC",
-            dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayMempool", hummingbird, logging]
+            dependencies: [
+                "AssayCodec", "AssayCrypto", "AssayTypes", "AssayLedger", "AssayMempool", hummingbird,
+                hummingbirdWebSocket, logging,
+            ]
         ),
         .target(
             name: "AssaySimulation",
@@ -147,7 +153,17 @@ let package = Package(
         ),
         .testTarget(
             name: "AssayRPCTests",
-            dependencies: ["AssayRPC", "AssayTypes", "AssayCrypto", "AssayMempool", hummingbirdTesting]
+            dependencies: [
+                "AssayRPC", "AssayTypes", "AssayCrypto", "AssayLedger", "AssayMempool", hummingbirdTesting,
+                hummingbirdWSClient,
+            ]
+        ),
+        .testTarget(
+            name: "AssayNodeTests",
+            dependencies: [
+                "AssayNode", "AssayRPC", "AssayLedger", "AssayKernels", "AssayRocksDB", "AssayStorage", "AssayMempool",
+                "AssayP2P", "AssayTypes", "AssayCrypto", "AssayCodec", logging,
+            ]
         ),
         .testTarget(name: "assayTests", dependencies: ["assay", "AssayCrypto", "AssayTypes", argumentParser]),
     ],

@@ -21,7 +21,8 @@ public enum Node {
     static let namespaces: [Namespace] =
         LedgerNamespace.all + [
             ChainStore.blocksNamespace, ChainStore.chainNamespace, WriteAheadLog.namespace, SafetyRules.namespace,
-            TransactionIndex.namespace, TransactionIndex.blockEventsNamespace,
+            TransactionIndex.namespace, TransactionIndex.blockEventsNamespace, TransactionIndex.jobsNamespace,
+            TransactionIndex.jobResultsNamespace,
         ]
 
     public struct StartError: Error, CustomStringConvertible {

@@ -135,12 +135,15 @@ struct ValidatorsView: Encodable, Sendable {
     }
 }
 
-struct TransactionView: Encodable, Sendable {
+/// A committed transaction, as `tx`, `broadcast_tx_commit` and the `tx` subscription show it.
+public struct TransactionView: Encodable, Sendable {
     let hash: String
     let height: UInt64
     let index: Int
     let tx: String
     let kind: String
+    /// The body's fields (see `TransactionBodyView`).
+    let body: JSONValue
     let sender: String
     let nonce: UInt64
     let fee: String
@@ -148,13 +151,14 @@ struct TransactionView: Encodable, Sendable {
     let log: String
     let events: [TransactionEvent]
 
-    init(_ record: TransactionRecord) {
+    public init(_ record: TransactionRecord) {
         let bytes = record.transaction.canonicalBytes
         hash = SHA256.hash(bytes).description
         height = record.height
         index = record.index
         tx = Hex.encode(bytes)
         kind = record.transaction.body.kindName
+        body = TransactionBodyView.json(record.transaction.body)
         sender = record.transaction.senderAddress.description
         nonce = record.transaction.nonce
         fee = String(record.transaction.fee)
