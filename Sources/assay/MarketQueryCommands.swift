@@ -204,6 +204,16 @@ enum MarketText {
             + "\(offer["capacity"] ?? "?")  expires at \(offer["expiry_height"] ?? "?")"
     }
 
+    static func name(_ status: JobStatus) -> String {
+        switch status {
+        case .open: "open"
+        case .resultPosted: "result_posted"
+        case let .settled(reason): "settled (\(reason))"
+        case let .refunded(reason): "refunded (\(reason))"
+        case let .slashed(reason): "slashed (\(reason))"
+        }
+    }
+
     /// A proven state value decoded by the kind of entry it is, or its hex.
     static func decodedState(_ kind: Query.ProofQuery.Kind, _ value: [UInt8]) -> String {
         switch kind {
@@ -217,7 +227,7 @@ enum MarketText {
             }
         case .job:
             if let job = try? JobRecord(canonicalBytes: value) {
-                return "job of \(job.client) with \(job.provider): \(job.status), escrow \(Output.credits(job.escrow))"
+                return "job of \(job.client) with \(job.provider): \(name(job.status)), escrow \(Output.credits(job.escrow))"
             }
         case .other: break
         }
