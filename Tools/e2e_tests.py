@@ -194,6 +194,11 @@ def provider_view(url, address):
     return rpc(url, "provider", {"address": address})["result"]
 
 
+def idle_provider(url, address):
+    counts = provider_view(url, address)["jobs"]
+    return counts["open"] == 0 and counts["result_posted"] == 0
+
+
 def params(url):
     return {k: int(v) for k, v in rpc(url, "params")["result"].items()}
 
@@ -243,7 +248,7 @@ def wait_terminal(url, ids, seconds):
     return views
 
 
-def events_of_kind(url, first, last, kind):
+def transactions_of_kind(url, first, last, kind):
     """The committed transactions of one kind between two heights, with their events."""
     found = []
     for h in range(first, last + 1):
@@ -263,99 +268,117 @@ def block_intervals(url, first, last):
     return [b - a for a, b in zip(times, times[1:])]
 
 
-def test_market():
+def market_setup():
     url = urls()[0]
-    p = params(url)
-    fee = 1000  # the CLI's default fee, 0.001 credits
-    honest, cheater = address_of("provider-0"), address_of("provider-1")
-    honest_offer, cheater_offer = offer_of(url, honest), offer_of(url, cheater)
-    price = int(honest_offer["price_per_work_unit"])
-    genesis_supply = int(rpc(url, "supply")["result"]["genesis_supply"])
-    h0 = height(url)
+    return url, params(url), 1000  # fee: the CLI's default, 0.001 credits
+
+
+def test_market_honest():
+    url, p, fee = market_setup()
+    honest = address_of("provider-0")
+    offer = offer_of(url, honest)
+    price = int(offer["price_per_work_unit"])
+    wait_for(lambda: idle_provider(url, honest), 60, "the honest provider to finish earlier jobs")
+    balance_before, nonce_before = account(url, honest)
     with tempfile.TemporaryDirectory() as scratch:
-        # Honest provider: 20 jobs, all settle and pay exactly price x units less the take rate.
-        honest_balance, honest_nonce = account(url, honest)
-        jobs, units = submit_jobs(url, honest_offer["id"], ["account-2", "account-3", "account-4", "account-5"], 5, "honest", scratch)
-        views = wait_terminal(url, [j for j, _ in jobs], 120)
-        assert all(v["state"] == "settled" and v["reason"] == "window_passed" for v in views.values()), views
-        payment = price * units
-        earned = 20 * (payment - payment * p["take_rate_bps"] // 10_000)
-        balance, nonce = account(url, honest)
-        assert balance - honest_balance == earned - fee * (nonce - honest_nonce), (balance, honest_balance, earned, nonce)
-        print(f"     honest: 20 jobs settled, provider paid {earned} base units ({units} units x {price} less {p['take_rate_bps']} bps)")
+        jobs, units = submit_jobs(url, offer["id"], ["account-2", "account-3", "account-4", "account-5"], 5, "honest", scratch)
+    views = wait_terminal(url, [j for j, _ in jobs], 120)
+    assert all(v["state"] == "settled" and v["reason"] == "window_passed" for v in views.values()), views
+    payment = price * units
+    earned = 20 * (payment - payment * p["take_rate_bps"] // 10_000)
+    balance, nonce = account(url, honest)
+    assert balance - balance_before == earned - fee * (nonce - nonce_before), (balance, balance_before, earned, nonce)
+    print(f"     20 jobs settled; provider paid {earned} base units = 20 x ({units} units x {price} "
+          f"less {p['take_rate_bps']} bps), less its own fees")
 
-        # Cheating provider (--cheat wrong:1.0): every job challenged by a validator's replay and slashed.
-        clients = ["account-1", "account-6", "account-7", "account-8"]
-        before = {c: account(url, address_of(c)) for c in clients}
-        stake_before = int(provider_view(url, cheater)["bonded"])
-        h1 = height(url)
-        jobs, _ = submit_jobs(url, cheater_offer["id"], clients, 5, "cheat", scratch)
-        views = wait_terminal(url, [j for j, _ in jobs], 150)
-        assert all(v["state"] == "slashed" and v["reason"] == "wrong_output" for v in views.values()), views
-        expected_stake = stake_before
-        for _ in range(len(views)):
-            expected_stake -= expected_stake * p["fraud_slash_fraction"] // 10_000
-        stake_after = int(provider_view(url, cheater)["bonded"])
-        assert stake_after == expected_stake, (stake_before, stake_after, expected_stake)
-        for c in clients:
-            balance, nonce = account(url, address_of(c))
-            assert before[c][0] - balance == fee * (nonce - before[c][1]), f"client {c} not refunded in full"
-        validators = {v["address"] for v in rpc(url, "validators")["result"]["validators"]}
-        challenges = [v for v in events_of_kind(url, h1, height(url), "challenge") if v["code"] == 0]
-        assert len(challenges) == len(views), f"{len(challenges)} successful challenges for {len(views)} frauds"
-        for tx in challenges:
-            assert tx["sender"] in validators, tx["sender"]
-            slash = next(attributes(e) for e in tx["events"] if e["type"] == "slashed")
-            reward = int(slash["amount"]) * p["challenger_reward_fraction"] // 10_000
-            assert int(slash["to_challenger"]) == reward > 0, slash
-        print(f"     cheater: {len(views)} jobs slashed by validators' challenges, stake {stake_before} -> {stake_after}")
 
-        # A silent provider: its job is refunded at the deadline and it pays the non-delivery penalty.
-        silent_key = key_path("account-9")
-        silent = address_of("account-9")
-        log = open(os.path.join(DIR, "silent-provider.log"), "w")
-        worker = subprocess.Popen([ASSAY, "provider", "start", "--key", silent_key, "--node", url, "--price", "1",
-                                   "--cheat", "silent"], stdout=log, stderr=subprocess.STDOUT)
-        try:
-            silent_offer = offer_of(url, silent)
-            stake_before = int(provider_view(url, silent)["bonded"])
-            client_before = account(url, address_of("account-2"))
+def test_market_cheater():
+    url, p, fee = market_setup()
+    cheater = address_of("provider-1")
+    offer = offer_of(url, cheater)
+    clients = ["account-1", "account-6", "account-7", "account-8"]
+    before = {c: account(url, address_of(c)) for c in clients}
+    stake_before = int(provider_view(url, cheater)["bonded"])
+    first = height(url)
+    with tempfile.TemporaryDirectory() as scratch:
+        jobs, _ = submit_jobs(url, offer["id"], clients, 5, "cheat", scratch)
+    views = wait_terminal(url, [j for j, _ in jobs], 150)
+    assert all(v["state"] == "slashed" and v["reason"] == "wrong_output" for v in views.values()), views
+    expected_stake = stake_before
+    for _ in range(len(views)):
+        expected_stake -= expected_stake * p["fraud_slash_fraction"] // 10_000
+    stake_after = int(provider_view(url, cheater)["bonded"])
+    assert stake_after == expected_stake, (stake_before, stake_after, expected_stake)
+    for c in clients:
+        balance, nonce = account(url, address_of(c))
+        assert before[c][0] - balance == fee * (nonce - before[c][1]), f"client {c} not refunded in full"
+    validators = {v["address"] for v in rpc(url, "validators")["result"]["validators"]}
+    challenges = [v for v in transactions_of_kind(url, first, height(url), "challenge") if v["code"] == 0]
+    assert len(challenges) == len(views), f"{len(challenges)} successful challenges for {len(views)} frauds"
+    for tx in challenges:
+        assert tx["sender"] in validators, tx["sender"]
+        slash = next(attributes(e) for e in tx["events"] if e["type"] == "slashed")
+        reward = int(slash["amount"]) * p["challenger_reward_fraction"] // 10_000
+        assert int(slash["to_challenger"]) == reward > 0, slash
+    print(f"     {len(views)} jobs slashed after validators' challenges (each challenger rewarded); "
+          f"stake {stake_before} -> {stake_after} ({p['fraud_slash_fraction']} bps per fraud); clients refunded")
+
+
+def test_market_silent():
+    url, p, fee = market_setup()
+    silent = address_of("account-9")
+    log = open(os.path.join(DIR, "silent-provider.log"), "w")
+    worker = subprocess.Popen([ASSAY, "provider", "start", "--key", key_path("account-9"), "--node", url, "--price", "1",
+                               "--cheat", "silent"], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        offer = offer_of(url, silent)
+        stake_before = int(provider_view(url, silent)["bonded"])
+        client_before = account(url, address_of("account-2"))
+        with tempfile.TemporaryDirectory() as scratch:
             x, model, _ = gemm_job(scratch, "silent", seed=7)
             out = cli_json("job", "submit", "--node", url, "--key", key_path("account-2"), "--input", x, "--model", model,
-                           "--offer", silent_offer["id"], "--deadline-blocks", "6", "--wait")
-            view = wait_terminal(url, [out["hash"]], 60)[out["hash"]]
-            assert (view["state"], view["reason"]) == ("refunded", "no_result_by_deadline"), view
-            assert int(provider_view(url, silent)["bonded"]) == stake_before - p["nondelivery_penalty"]
-            balance, nonce = account(url, address_of("account-2"))
-            assert client_before[0] - balance == fee * (nonce - client_before[1]), "silent job's client not refunded"
-        finally:
-            worker.send_signal(signal.SIGTERM)
-            worker.wait(timeout=20)
-        print(f"     silent: job refunded at its deadline, provider stake -{p['nondelivery_penalty']}")
+                           "--offer", offer["id"], "--deadline-blocks", "6", "--wait")
+        view = wait_terminal(url, [out["hash"]], 60)[out["hash"]]
+        assert (view["state"], view["reason"]) == ("refunded", "no_result_by_deadline"), view
+        stake_after = int(provider_view(url, silent)["bonded"])
+        assert stake_after == stake_before - p["nondelivery_penalty"], (stake_before, stake_after)
+        balance, nonce = account(url, address_of("account-2"))
+        assert client_before[0] - balance == fee * (nonce - client_before[1]), "silent job's client not refunded"
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=20)
+    print(f"     refunded at its deadline; provider stake {stake_before} -> {stake_after} (nondelivery_penalty)")
 
-        # Heavy replay: block intervals while validators replay ~10^9-unit jobs against the idle interval.
-        idle_first = height(url)
-        time.sleep(8)
-        idle = block_intervals(url, idle_first, height(url))
-        x, model, heavy_units = heavy_mlp_job(scratch)
+
+def test_heavy_replay_keeps_block_pace():
+    url, _, _ = market_setup()
+    offer = offer_of(url, address_of("provider-0"))
+    idle_first = height(url)
+    time.sleep(8)
+    idle = block_intervals(url, idle_first, height(url))
+    with tempfile.TemporaryDirectory() as scratch:
+        x, model, units = heavy_mlp_job(scratch)
         cli("tx", "register-model", "--node", url, "--key", key_path("account-3"), "--model", model, "--wait")
-        heavy_first = height(url)
+        busy_first = height(url)
         heavy = []
         for _ in range(3):
             out = cli_json("job", "submit", "--node", url, "--key", key_path("account-3"), "--kernel", "mlp-q8/1",
-                           "--input", x, "--model", model, "--offer", honest_offer["id"], "--deadline-blocks", "60", "--wait")
+                           "--input", x, "--model", model, "--offer", offer["id"], "--deadline-blocks", "60", "--wait")
             heavy.append(out["hash"])
-        views = wait_terminal(url, heavy, 240)
-        assert all(v["state"] == "settled" for v in views.values()), views
-        busy = block_intervals(url, heavy_first, height(url))
-        idle_ms, busy_ms = sum(idle) / len(idle), sum(busy) / len(busy)
-        print(f"     heavy replay: 3 jobs of {heavy_units} work units; block interval idle {idle_ms:.0f} ms "
-              f"({len(idle)} blocks), during replay {busy_ms:.0f} ms ({len(busy)} blocks)")
-        assert busy_ms <= 1.2 * idle_ms, f"block interval during replay {busy_ms:.0f} ms > 120% of idle {idle_ms:.0f} ms"
+    views = wait_terminal(url, heavy, 240)
+    assert all(v["state"] == "settled" for v in views.values()), views
+    busy = block_intervals(url, busy_first, height(url))
+    idle_ms, busy_ms = sum(idle) / len(idle), sum(busy) / len(busy)
+    print(f"     3 jobs of {units} work units replayed by 4 validators; mean block interval idle {idle_ms:.0f} ms "
+          f"({len(idle)} blocks), during the jobs and their replay {busy_ms:.0f} ms ({len(busy)} blocks)")
+    assert busy_ms <= 1.2 * idle_ms, f"{busy_ms:.0f} ms is more than 120% of the idle {idle_ms:.0f} ms"
 
-    supply = rpc(url, "supply")["result"]
-    assert int(supply["total"]) == genesis_supply == int(supply["genesis_supply"]), supply
-    print(f"     supply conserved: {supply['total']} base units")
+
+def test_supply_conserved():
+    supply = rpc(urls()[0], "supply")["result"]
+    assert int(supply["total"]) == int(supply["genesis_supply"]), supply
+    print(f"     total {supply['total']} base units = genesis supply (balances {supply['balances']}, bonded "
+          f"{supply['bonded']}, unbonding {supply['unbonding']}, escrowed {supply['escrowed']}, burned {supply['burned']})")
 
 
 def test_python_client():
@@ -407,9 +430,13 @@ try:
     check("one validator killed: 3 keep committing; restarted it block-syncs and rejoins", test_one_killed_three_continue_then_rejoin)
     check("two of four killed: commits stop; restarted: commits resume, no conflict", test_two_killed_halts_then_resumes)
     check("a peer whose key is not a validator is refused and logged", test_unknown_peer_is_refused)
-    check("market: honest jobs paid, cheats slashed by replay, silent refunded, heavy replay, supply conserved", test_market)
+    check("market: 20 jobs to an honest provider settle and pay price x units less the take rate", test_market_honest)
+    check("market: 20 wrong results are challenged by validators' replay and slashed; clients refunded", test_market_cheater)
+    check("market: a silent provider's job is refunded at its deadline and the provider penalised", test_market_silent)
+    check("market: block intervals during replay of 10^9-unit jobs stay within 20% of idle", test_heavy_replay_keeps_block_pace)
     check("the outside Python client's transfer and job are committed", test_python_client)
     check("wallet commands fail clearly with a non-zero exit", test_wallet_errors)
+    check("credits are conserved: supply total equals the genesis supply", test_supply_conserved)
 finally:
     subprocess.run([DEVNET, "down", "--dir", DIR], cwd=ROOT, capture_output=True)
     shutil.rmtree(DIR, ignore_errors=True)
