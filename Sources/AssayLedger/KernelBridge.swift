@@ -34,3 +34,12 @@ enum KernelBridge {
         return (kernel, model, input)
     }
 }
+
+/// A validator's replay of a posted result, outside block execution: the same re-execution a challenge triggers,
+/// so a replay that disagrees with a result predicts exactly what the ledger will decide.
+public enum JobReplay {
+    /// The output hash and work units an honest provider reports, or nil when the kernel refuses the job.
+    public static func execute(_ job: Job, model: [UInt8]) -> (outputHash: Hash, workUnits: UInt64)? {
+        KernelBridge.execute(job, model: model)
+    }
+}

@@ -11,6 +11,7 @@ import AssayStorage
 import AssayTypes
 import Foundation
 import Logging
+import Synchronization
 
 @testable import AssayNode
 
@@ -47,7 +48,15 @@ final class NodeFixture: @unchecked Sendable {
     let mempool: Mempool
     let application: LedgerApplication
     let service: NodeService
+    private let log = OutcomeLog()
     private var previousBlockHash: Hash = .zero
+
+    /// The outcomes of the committed blocks, in order, as the node's commit callback receives them.
+    final class OutcomeLog: Sendable {
+        let outcomes = Mutex<[BlockOutcome]>([])
+    }
+
+    var outcomes: [BlockOutcome] { log.outcomes.withLock { $0 } }
 
     static func params() -> Params {
         var params = Params()
@@ -81,6 +90,7 @@ final class NodeFixture: @unchecked Sendable {
         application = LedgerApplication(
             chainID: Self.chainID, validators: genesis.validators, ledger: ledger, store: store, mempool: mempool,
             committed: committed, blockTransactionsMax: 1_000, blockBytesMax: 16 << 20)
+        application.onCommit = { [log] _, outcome in log.outcomes.withLock { $0.append(outcome) } }
         let p2p = P2PService(config: P2PConfig(chainID: Self.chainID, identity: validator, allowedKeys: []))
         service = NodeService(
             chainID: Self.chainID, nodeKey: validator.publicKey, validators: genesis.validators, store: store,
