@@ -209,13 +209,12 @@ def offer_of(url, address):
 
 
 def submit_jobs(url, offer_id, clients, per_client, tag, scratch):
-    """Each client submits per_client small gemm jobs (one shared registered model), clients in parallel."""
+    """Each client submits per_client small gemm jobs (one shared model), clients in parallel."""
     x, model, units = gemm_job(scratch, tag, seed=len(tag))
-    cli("tx", "register-model", "--node", url, "--key", key_path(clients[0]), "--model", model, "--wait")
     jobs, errors = [], []
 
-    def run(client):
-        for _ in range(per_client):
+    def run(client, count):
+        for _ in range(count):
             try:
                 out = cli_json("job", "submit", "--node", url, "--key", key_path(client), "--input", x, "--model", model,
                                "--offer", offer_id, "--deadline-blocks", "60", "--wait")
@@ -224,7 +223,8 @@ def submit_jobs(url, offer_id, clients, per_client, tag, scratch):
             except Exception as error:
                 errors.append(error)
 
-    threads = [threading.Thread(target=run, args=(client,)) for client in clients]
+    run(clients[0], 1)  # registers the model (if the chain lacks it) before the others submit in parallel
+    threads = [threading.Thread(target=run, args=(c, per_client - (c == clients[0]))) for c in clients]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -350,15 +350,22 @@ def test_market_silent():
     print(f"     refunded at its deadline; provider stake {stake_before} -> {stake_after} (nondelivery_penalty)")
 
 
+def replayed(url):
+    """Results this validator's replay worker has re-executed (its Prometheus counter)."""
+    with urllib.request.urlopen(url + "/metrics", timeout=5) as response:
+        text = response.read().decode()
+    return int(re.search(r"^assay_replay_results_total (\d+)", text, re.M).group(1))
+
+
 def test_heavy_replay_keeps_block_pace():
     url, _, _ = market_setup()
     offer = offer_of(url, address_of("provider-0"))
+    replayed_before = [replayed(u) for u in urls()]
     idle_first = height(url)
     time.sleep(8)
     idle = block_intervals(url, idle_first, height(url))
     with tempfile.TemporaryDirectory() as scratch:
         x, model, units = heavy_mlp_job(scratch)
-        cli("tx", "register-model", "--node", url, "--key", key_path("account-3"), "--model", model, "--wait")
         busy_first = height(url)
         heavy = []
         for _ in range(3):
@@ -368,6 +375,8 @@ def test_heavy_replay_keeps_block_pace():
     views = wait_terminal(url, heavy, 240)
     assert all(v["state"] == "settled" for v in views.values()), views
     busy = block_intervals(url, busy_first, height(url))
+    wait_for(lambda: all(replayed(u) >= before + 3 for u, before in zip(urls(), replayed_before)), 60,
+             "every validator to replay the 3 heavy results")
     idle_ms, busy_ms = sum(idle) / len(idle), sum(busy) / len(busy)
     print(f"     3 jobs of {units} work units replayed by 4 validators; mean block interval idle {idle_ms:.0f} ms "
           f"({len(idle)} blocks), during the jobs and their replay {busy_ms:.0f} ms ({len(busy)} blocks)")

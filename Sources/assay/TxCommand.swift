@@ -38,8 +38,7 @@ struct SigningOptions: ParsableArguments {
             print(Hex.encode(transaction.canonicalBytes))
             return ["hash": transaction.hash.description]
         }
-        let nonce = try await wallet.checkFunds(fee: fee, spends: spends, what: "this \(body.kindName)")
-        let result = try await wallet.broadcast(try wallet.sign(body, fee: fee, nonce: self.nonce ?? nonce), wait: wait)
+        let result = try await wallet.submit(body, fee: fee, spends: spends, nonce: nonce, wait: wait)
         try TxOutcome.show(result, json: node.json)
         if wait, let code = result["code"] as? Int, code != 0 { throw ExitCode(1) }
         return result

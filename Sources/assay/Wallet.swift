@@ -61,10 +61,12 @@ struct Wallet {
         return try await client.object("broadcast_tx_sync", ["tx": hex])
     }
 
-    /// Checks funds, signs with the account's next nonce and broadcasts.
-    func submit(_ body: TransactionBody, fee: UInt64, spends: UInt64 = 0, wait: Bool) async throws -> [String: Any] {
-        let nonce = try await checkFunds(fee: fee, spends: spends, what: "this \(body.kindName)")
-        return try await broadcast(try sign(body, fee: fee, nonce: nonce), wait: wait)
+    /// Checks funds, signs with `nonce` (default: the account's next nonce) and broadcasts.
+    func submit(_ body: TransactionBody, fee: UInt64, spends: UInt64 = 0, nonce: UInt64? = nil, wait: Bool) async throws
+        -> [String: Any]
+    {
+        let next = try await checkFunds(fee: fee, spends: spends, what: "this \(body.kindName)")
+        return try await broadcast(try sign(body, fee: fee, nonce: nonce ?? next), wait: wait)
     }
 }
 
