@@ -66,10 +66,9 @@ final class ProviderWorker {
         guard let socket = Self.webSocketURL(wallet.client.url) else { throw CommandFailure("--node has no host") }
         while !Task.isCancelled {
             do {
-                try await catchUp()
-                try await SubscriptionClient.follow(node: socket, params: ["event": "jobs", "address": wallet.address.description]) {
-                    try await self.handle($0)
-                }
+                try await SubscriptionClient.follow(
+                    node: socket, params: ["event": "jobs", "address": wallet.address.description],
+                    subscribed: { try await self.catchUp() }, deliver: { try await self.handle($0) })
                 log("subscription closed by the node; reconnecting")
             } catch {
                 log("subscription lost (\(error)); reconnecting in 1 s")
@@ -92,8 +91,8 @@ final class ProviderWorker {
         let provider = try await wallet.client.object("provider", ["address": wallet.address.description])
         let bonded = RPCValue.amount(provider["bonded"]) ?? 0
         guard bonded < target else { return log("stake: \(Output.credits(bonded)) bonded") }
-        let outcome = try await send(.stake(Stake(amount: target - bonded)), wait: true)
-        log("stake: bonded \(Output.credits(target - bonded)) more (code \(outcome["code"] ?? "?"))")
+        try Self.requireOK(try await send(.stake(Stake(amount: target - bonded)), wait: true), "stake")
+        log("stake: bonded \(Output.credits(target - bonded)) more")
     }
 
     private func ensureOffer() async throws {
@@ -111,16 +110,19 @@ final class ProviderWorker {
             kernels: settings.kernels, pricePerWorkUnit: settings.price, capacity: settings.capacity,
             expiryHeight: height + settings.offerBlocks)
         let outcome = try await send(.offer(offer), wait: true)
-        guard outcome["code"] as? Int == 0 else {
-            let code = outcome["code"] as? Int ?? -1
-            throw CommandFailure("offer refused: ledger code \(code) (\(RPCValue.resultName(code)))")
-        }
+        try Self.requireOK(outcome, "offer")
         log("offer: published \(outcome["hash"] ?? "?")")
+    }
+
+    private static func requireOK(_ outcome: [String: Any], _ what: String) throws {
+        let code = outcome["code"] as? Int ?? -1
+        guard code == 0 else { throw CommandFailure("\(what) failed: ledger code \(code) (\(RPCValue.resultName(code)))") }
     }
 
     // MARK: jobs
 
-    /// After a (re)connect: serve open jobs that arrived while away and settle results past their window.
+    /// Once subscribed (after every reconnect): serve open jobs that arrived while away and settle results past
+    /// their window.
     private func catchUp() async throws {
         let me = wallet.address.description
         for state in ["open", "result_posted"] {
@@ -136,7 +138,10 @@ final class ProviderWorker {
         case "result_posted":
             let result = job["result"] as? [String: Any]
             let windowEnd = RPCValue.amount(result?["window_end"]) ?? 0
-            if try await ChainReads.latestHeight(wallet.client) > windowEnd {
+            // The ledger pays at the end of the window by itself; a settle is only for a job still unpaid after it.
+            if try await ChainReads.latestHeight(wallet.client) > windowEnd,
+                try await wallet.client.object("job", ["id": id])["state"] as? String == "result_posted"
+            {
                 let outcome = try await send(.settle(Settle(jobID: try RPCValue.hash(id, what: "job id"))), wait: false)
                 log("job \(id.prefix(12)): window ended at \(windowEnd), sent settle \(outcome["hash"] ?? "?")")
             } else {

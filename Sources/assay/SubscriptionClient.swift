@@ -15,10 +15,12 @@ enum SubscriptionClient {
     /// The largest frame or message accepted from the node.
     static let messageBytesMax = 4 << 20
 
-    /// Connects, subscribes with `params`, and calls `deliver` with each notification's `result` in order,
-    /// until the connection closes (returns) or fails (throws).
+    /// Connects, subscribes with `params`, calls `subscribed` once the node confirms (so a caller can catch up
+    /// on what happened before without missing anything after), then `deliver` with each notification's
+    /// `result` in order, until the connection closes (returns) or fails (throws).
     static func follow(
-        node: URL, params: [String: Any], deliver: ([String: Any]) async throws -> Void
+        node: URL, params: [String: Any], subscribed: () async throws -> Void,
+        deliver: ([String: Any]) async throws -> Void
     ) async throws {
         guard let host = node.host else { throw CommandFailure("--node \(node) has no host") }
         let port = node.port ?? 80
@@ -42,7 +44,7 @@ enum SubscriptionClient {
                     guard frame.fin else { continue }
                     let text = message.readString(length: message.readableBytes) ?? ""
                     message.clear()
-                    try await handle(text, deliver: deliver)
+                    try await handle(text, subscribed: subscribed, deliver: deliver)
                 default:
                     continue
                 }
@@ -50,16 +52,19 @@ enum SubscriptionClient {
         }
     }
 
-    private static func handle(_ text: String, deliver: ([String: Any]) async throws -> Void) async throws {
+    private static func handle(
+        _ text: String, subscribed: () async throws -> Void, deliver: ([String: Any]) async throws -> Void
+    ) async throws {
         guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
             throw CommandFailure("node sent a WebSocket message that is not a JSON object")
         }
         if let error = object["error"] as? [String: Any] {
             throw CommandFailure("subscribe refused: \(error["message"] ?? "unknown error") (code \(error["code"] ?? "?"))")
         }
+        if (object["result"] as? [String: Any])?["subscription"] != nil { return try await subscribed() }
         guard object["method"] as? String == "subscription",
             let payload = (object["params"] as? [String: Any])?["result"] as? [String: Any]
-        else { return }  // the subscribe confirmation
+        else { return }
         try await deliver(payload)
     }
 
