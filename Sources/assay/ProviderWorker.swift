@@ -64,16 +64,21 @@ final class ProviderWorker {
         try await ensureStake()
         try await ensureOffer()
         guard let socket = Self.webSocketURL(wallet.client.url) else { throw CommandFailure("--node has no host") }
+        var backoffSeconds = 1
         while !Task.isCancelled {
             do {
                 try await SubscriptionClient.follow(
                     node: socket, params: ["event": "jobs", "address": wallet.address.description],
-                    subscribed: { try await self.catchUp() }, deliver: { try await self.handle($0) })
-                log("subscription closed by the node; reconnecting")
+                    subscribed: {
+                        backoffSeconds = 1
+                        try await self.catchUp()
+                    }, deliver: { try await self.handle($0) })
+                log("subscription closed by the node; reconnecting in \(backoffSeconds) s")
             } catch {
-                log("subscription lost (\(error)); reconnecting in 1 s")
+                log("subscription lost (\(error)); reconnecting in \(backoffSeconds) s")
             }
-            try await Task.sleep(for: .seconds(1))
+            try await Task.sleep(for: .seconds(backoffSeconds))
+            backoffSeconds = min(backoffSeconds * 2, 16)
         }
     }
 
