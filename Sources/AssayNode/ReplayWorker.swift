@@ -6,6 +6,10 @@ import AssayTypes
 import Dispatch
 import Foundation
 import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 import Synchronization
 
 /// Which posted results a validator replays: all of them, or a fraction chosen by a seeded hash of the job id
@@ -128,12 +132,21 @@ final class ReplayWorker: Sendable {
             finished.enter()
             let thread = Thread { [self] in
                 defer { finished.leave() }
+                Self.yieldToConsensus()
                 while let item = next() { replay(item) }
             }
             thread.name = "assay-replay-\(index)"
             thread.qualityOfService = .utility
             thread.start()
         }
+    }
+
+    /// Gives the calling replay thread a nice value of 10, so the engine, P2P and RPC threads win the CPU when a
+    /// long replay competes with them (on Linux, `setpriority(PRIO_PROCESS, 0, ...)` applies to the calling thread).
+    private static func yieldToConsensus() {
+        #if os(Linux)
+            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+        #endif
     }
 
     /// Stops the threads after the item each is replaying and waits for them.
