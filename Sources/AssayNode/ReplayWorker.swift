@@ -6,6 +6,10 @@ import AssayTypes
 import Dispatch
 import Foundation
 import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 import Synchronization
 
 /// Which posted results a validator replays: all of them, or a fraction chosen by a seeded hash of the job id
@@ -80,6 +84,7 @@ final class ReplayWorker: Sendable {
     private let logger: Logger
     private let queue = Mutex<(items: [Item], stopped: Bool)>(([], false))
     private let available = DispatchSemaphore(value: 0)
+    private let signing = Mutex(())
     private let finished = DispatchGroup()
     let counters = Mutex(ReplayCounters())
 
@@ -128,12 +133,21 @@ final class ReplayWorker: Sendable {
             finished.enter()
             let thread = Thread { [self] in
                 defer { finished.leave() }
+                Self.yieldToConsensus()
                 while let item = next() { replay(item) }
             }
             thread.name = "assay-replay-\(index)"
             thread.qualityOfService = .utility
             thread.start()
         }
+    }
+
+    /// Gives the calling replay thread a nice value of 10, so the engine, P2P and RPC threads win the CPU when a
+    /// long replay competes with them (on Linux, `setpriority(PRIO_PROCESS, 0, ...)` applies to the calling thread).
+    private static func yieldToConsensus() {
+        #if os(Linux)
+            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+        #endif
     }
 
     /// Stops the threads after the item each is replaying and waits for them.
@@ -182,7 +196,7 @@ final class ReplayWorker: Sendable {
             guard job.provider != Address(publicKey: key.publicKey) else { return nil }
             logger.warning("job \(item.job): provider \(job.provider) posted a wrong result; challenging")
             let committedNonce = try query.account(Address(publicKey: key.publicKey)).nonce
-            return try challenge(item.job, params: try query.params(), committedNonce: committedNonce)
+            return challenge(item.job, params: try query.params(), committedNonce: committedNonce)
         } catch {
             logger.error("replay of job \(item.job) failed: \(error)")
             return nil
@@ -190,19 +204,22 @@ final class ReplayWorker: Sendable {
     }
 
     /// Signs and submits a challenge with the minimum bond, after the key's committed and pending transactions.
-    private func challenge(_ job: Hash, params: Params, committedNonce: UInt64) throws -> Transaction? {
-        let nonce = max(committedNonce, mempool.pendingNonce(of: key.publicKey) ?? 0)
-        let transaction = try Transaction.signed(
-            chainID: chainID, nonce: nonce, fee: max(params.minFee, mempool.config.feeMin),
-            body: .challenge(Challenge(jobID: job, bond: params.challengeBondMin)), key: key)
-        do {
-            let admission = try mempool.admit(transaction.canonicalBytes)
-            gossip(admission.transaction)
-            counters.withLock { $0.challengesSent += 1 }
-            return transaction
-        } catch {
-            logger.error("challenge of job \(job) refused by the mempool: \(error)")
-            return nil
+    /// One at a time, so that two replay threads never pick the same nonce.
+    private func challenge(_ job: Hash, params: Params, committedNonce: UInt64) -> Transaction? {
+        signing.withLock { _ in
+            let nonce = max(committedNonce, mempool.pendingNonce(of: key.publicKey) ?? 0)
+            do {
+                let transaction = try Transaction.signed(
+                    chainID: chainID, nonce: nonce, fee: max(params.minFee, mempool.config.feeMin),
+                    body: .challenge(Challenge(jobID: job, bond: params.challengeBondMin)), key: key)
+                let admission = try mempool.admit(transaction.canonicalBytes)
+                gossip(admission.transaction)
+                counters.withLock { $0.challengesSent += 1 }
+                return transaction
+            } catch {
+                logger.error("challenge of job \(job) not submitted: \(error)")
+                return nil
+            }
         }
     }
 }

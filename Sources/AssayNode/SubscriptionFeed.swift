@@ -46,7 +46,7 @@ final class SubscriptionFeed: Service, Sendable {
     }
 
     func deliver(_ notice: Notice) async {
-        hub.publish(block: notice.block)
+        if hub.isWatched(.newBlock) { hub.publish(block: notice.block) }
         let watched = hub.watchedTransactions()
         for hash in notice.transactions where watched.contains(hash) {
             if let record = await service.transaction(hash: hash) { hub.publish(transaction: record) }

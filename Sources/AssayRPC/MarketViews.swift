@@ -29,7 +29,7 @@ struct OfferView: Encodable, Sendable {
 struct OffersView: Encodable, Sendable { let offers: [OfferView] }
 
 /// A job as `job`, `jobs` and the `jobs` subscription show it.
-public struct JobView: Encodable, Sendable {
+struct JobView: Encodable, Sendable {
     struct ResultView: Encodable, Sendable {
         let outputHash: String
         let workUnits: UInt64
@@ -53,7 +53,7 @@ public struct JobView: Encodable, Sendable {
     let reason: String?
     let result: ResultView?
 
-    public init(_ entry: JobEntry) {
+    init(_ entry: JobEntry) {
         let job = entry.record
         id = entry.id.description
         client = job.client.description
@@ -93,7 +93,7 @@ public struct JobView: Encodable, Sendable {
             deadline, createdHeight, state, reason, result
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(id, forKey: .id)
         try container.encode(client, forKey: .client)

@@ -136,7 +136,7 @@ struct ValidatorsView: Encodable, Sendable {
 }
 
 /// A committed transaction, as `tx`, `broadcast_tx_commit` and the `tx` subscription show it.
-public struct TransactionView: Encodable, Sendable {
+struct TransactionView: Encodable, Sendable {
     let hash: String
     let height: UInt64
     let index: Int
@@ -151,7 +151,7 @@ public struct TransactionView: Encodable, Sendable {
     let log: String
     let events: [TransactionEvent]
 
-    public init(_ record: TransactionRecord) {
+    init(_ record: TransactionRecord) {
         let bytes = record.transaction.canonicalBytes
         hash = SHA256.hash(bytes).description
         height = record.height

@@ -52,8 +52,8 @@ public final class SubscriptionHub: Sendable {
 
     public var connectionCount: Int { state.withLock { $0.connections.count } }
 
-    /// Adds a subscription and queues `response(id)` before any notification of it can be queued.
-    public func subscribe(_ connection: UInt64, to topic: Topic, response: (String) -> [UInt8]) throws(RPCError) {
+    /// Adds a subscription and queues `response(id)` (if any) before any notification of it can be queued.
+    public func subscribe(_ connection: UInt64, to topic: Topic, response: (String) -> [UInt8]?) throws(RPCError) {
         try state.withLock { state throws(RPCError) in
             guard var entry = state.connections[connection] else { throw RPCError.invalidRequest("connection closed") }
             guard entry.subscriptions.count < Self.subscriptionsPerConnectionMax else {
@@ -63,7 +63,7 @@ public final class SubscriptionHub: Sendable {
             let id = String(state.nextSubscription)
             entry.subscriptions[id] = topic
             state.connections[connection] = entry
-            Self.enqueue(response(id), to: connection, in: &state)
+            if let bytes = response(id) { Self.enqueue(bytes, to: connection, in: &state) }
         }
     }
 

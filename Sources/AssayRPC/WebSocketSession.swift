@@ -25,8 +25,8 @@ struct WebSocketSession {
                 for await message in outbox {
                     do { try await Self.write(message, to: outbound) } catch { return }
                 }
-                // The hub ended the queue: the client fell too far behind (or the reader below is done).
-                try? await outbound.close(.policyViolation, reason: "subscriber too slow")
+                // Not cancelled by the session, so the hub ended the queue: the client fell too far behind.
+                if !Task.isCancelled { try? await outbound.close(.policyViolation, reason: "subscriber too slow") }
             }
             group.addTask {
                 do {
@@ -40,8 +40,8 @@ struct WebSocketSession {
                 } catch {}
             }
             await group.next()
-            hub.disconnect(connection)
             group.cancelAll()
+            hub.disconnect(connection)
         }
     }
 
@@ -53,13 +53,14 @@ struct WebSocketSession {
             if let response = await dispatcher.handle(body: body) { hub.send(response, to: connection) }
             return
         }
-        let id = fields["id"] ?? .null
+        // A request without an id is a notification: it runs and gets no response.
+        let id = fields["id"]
         do throws(RPCError) {
             let params = try Self.params(fields["params"])
             if method == "subscribe" {
                 let topic = try Self.topic(params)
                 try hub.subscribe(connection, to: topic) { subscription in
-                    RPCDispatcher.encode(RPCResponse(id: id, result: ["subscription": subscription]))
+                    id.map { RPCDispatcher.encode(RPCResponse(id: $0, result: ["subscription": subscription])) }
                 }
                 // Committed before the subscription began: send it now (the hub sends a transaction once).
                 if case let .transaction(hash) = topic, let record = await node.transaction(hash: hash) {
@@ -72,10 +73,10 @@ struct WebSocketSession {
                 guard hub.unsubscribe(connection, subscription: subscription) else {
                     throw .notFound("subscription \(subscription)")
                 }
-                reply(RPCResponse(id: id, result: ["unsubscribed": true]), connection)
+                reply(id.map { RPCResponse(id: $0, result: ["unsubscribed": true]) }, connection)
             }
         } catch {
-            reply(RPCResponse(id: id, error: error), connection)
+            reply(id.map { RPCResponse(id: $0, error: error) }, connection)
         }
     }
 
@@ -90,8 +91,8 @@ struct WebSocketSession {
         }
     }
 
-    private func reply(_ response: RPCResponse, _ connection: UInt64) {
-        hub.send(RPCDispatcher.encode(response), to: connection)
+    private func reply(_ response: RPCResponse?, _ connection: UInt64) {
+        if let response { hub.send(RPCDispatcher.encode(response), to: connection) }
     }
 
     private static func params(_ params: JSONValue?) throws(RPCError) -> [String: JSONValue] {

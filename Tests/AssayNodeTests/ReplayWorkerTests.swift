@@ -73,6 +73,24 @@ final class Gossiped: Sendable {
         #expect(worker.counters.withLock { $0.dropped } == 1)
     }
 
+    @Test func theWorkerThreadsChallengeWhatTheCommitPathQueued() async throws {
+        let offer = try node.openMarket()
+        let job = try node.job(offer: offer)
+        try node.commit([job])
+        try node.commit([try node.sign(node.provider, .result(GemmJob.result(job: job.hash, wrong: true)))])
+        let worker = worker()
+        worker.start()
+        worker.committed(try #require(node.outcomes.last))
+        // Waits for the replay thread (a bounded wait for an outcome, not a speed check).
+        for _ in 0..<3_000 where worker.counters.withLock({ $0.challengesSent }) == 0 {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        worker.stop()
+        let sent = try #require(gossiped.transactions.withLock { $0.first })
+        #expect(sent.body == .challenge(Challenge(jobID: job.hash, bond: NodeFixture.params().challengeBondMin)))
+        #expect(node.mempool.contains(sent.hash))
+    }
+
     @Test func samplingIsASeededFunctionOfTheJobID() {
         let ids = (0..<2_000).map { SHA256.hash(withUnsafeBytes(of: UInt32($0)) { Array($0) }) }
         let sample = ReplaySelection(mode: .sample, sampleFraction: 0.3, seed: 7)
