@@ -270,7 +270,8 @@ def block_intervals(url, first, last):
 
 def market_setup():
     url = urls()[0]
-    return url, params(url), 1000  # fee: the CLI's default, 0.001 credits
+    p = params(url)
+    return url, p, p["min_fee"]  # the fee every CLI transaction pays by default
 
 
 def test_market_honest():

@@ -63,9 +63,9 @@ struct JobClientCommand: AsyncParsableCommand {
             let wallet = try await signing.wallet()
             let hash = model.hash
             if try await !ChainReads.modelExists(hash, wallet.client) {
-                let fee = try signing.feeBaseUnits
                 let registered = try await wallet.submit(
-                    .registerModel(RegisterModel(model: model.canonicalBytes)), fee: fee, wait: true)
+                    .registerModel(RegisterModel(model: model.canonicalBytes)), fee: try await signing.fee(for: wallet),
+                    wait: true)
                 let code = registered["code"] as? Int ?? -1
                 // Someone else registering the same model first is fine: the job only needs it to exist.
                 guard code == 0 || RPCValue.resultName(code) == "modelExists" else {

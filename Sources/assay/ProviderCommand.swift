@@ -23,7 +23,7 @@ struct ProviderCommand: AsyncParsableCommand {
         @Option(help: "Bond stake up to this many credits (default: the chain's min_provider_stake).") var stake: String?
         @Option(help: "Most jobs open at once under the offer.") var capacity: UInt32 = 64
         @Option(help: "Blocks the offer stays open.") var offerBlocks: UInt64 = 100_000
-        @Option(help: "Fee per transaction, in credits.") var fee = "0.001"
+        @Option(help: "Fee per transaction, in credits (default: the chain's min_fee).") var fee: String?
         @Option(help: "Testing only: wrong:P, late or silent.") var cheat: String?
         @Option(help: "Seed of the cheating coin flips.") var seed: UInt64 = 1
 
@@ -32,7 +32,7 @@ struct ProviderCommand: AsyncParsableCommand {
             let wallet = try await Wallet(client: try node.client(), key: secret)
             let settings = ProviderWorker.Settings(
                 kernels: try KernelList.parse(kernels), price: price, stake: try stake.map(Output.baseUnits(credits:)),
-                capacity: capacity, offerBlocks: offerBlocks, fee: try Output.baseUnits(credits: fee),
+                capacity: capacity, offerBlocks: offerBlocks, fee: try fee.map(Output.baseUnits(credits:)),
                 cheat: try ProviderWorker.Cheat(parsing: cheat), seed: seed)
             try await ProviderWorker(wallet: wallet, settings: settings).run()
         }

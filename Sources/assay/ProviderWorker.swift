@@ -16,7 +16,8 @@ final class ProviderWorker {
         var stake: UInt64?
         var capacity: UInt32
         var offerBlocks: UInt64
-        var fee: UInt64
+        /// nil: the chain's min_fee when the worker starts.
+        var fee: UInt64?
         var cheat: Cheat
         var seed: UInt64
     }
@@ -47,6 +48,7 @@ final class ProviderWorker {
     private let settings: Settings
     private var random: SimRandom
     private var nonce: UInt64 = 0
+    private var fee: UInt64 = 0
     /// Jobs whose result was sent (or withheld on purpose), so a repeated notification does not redo them.
     private var served: Set<String> = []
     private var models: [String: Model] = [:]
@@ -61,6 +63,7 @@ final class ProviderWorker {
         log("provider \(wallet.address) on \(wallet.client.url), kernels \(settings.kernels.joined(separator: ",")), "
             + "price \(settings.price)/work unit, cheat \(settings.cheat)")
         nonce = try await wallet.account().nonce
+        if let chosen = settings.fee { fee = chosen } else { fee = try await wallet.minimumFee() }
         try await ensureStake()
         try await ensureOffer()
         guard let socket = Self.webSocketURL(wallet.client.url) else { throw CommandFailure("--node has no host") }
@@ -221,7 +224,7 @@ final class ProviderWorker {
     }
 
     private func sendOnce(_ body: TransactionBody, wait: Bool) async throws -> [String: Any] {
-        let answer = try await wallet.broadcast(try wallet.sign(body, fee: settings.fee, nonce: nonce), wait: wait)
+        let answer = try await wallet.broadcast(try wallet.sign(body, fee: fee, nonce: nonce), wait: wait)
         nonce += 1
         return answer
     }

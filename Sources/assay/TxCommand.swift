@@ -10,7 +10,7 @@ struct SigningOptions: ParsableArguments {
     @OptionGroup var node: NodeOptions
     @Option(help: "The sender's key file.") var key: String
     @Option(help: "Read the key's passphrase from this file.") var passphraseFile: String?
-    @Option(help: "Fee in credits (paid to the block proposer).") var fee = "0.001"
+    @Option(help: "Fee in credits, paid to the block proposer (default: the chain's min_fee).") var fee: String?
     @Option(help: "Nonce (default: the account's next nonce, read from the node).") var nonce: UInt64?
     @Flag(help: "Wait until the transaction is committed and print its outcome and events.") var wait = false
     @Option(help: "Chain id (default: the node's).") var chainId: String?
@@ -22,7 +22,10 @@ struct SigningOptions: ParsableArguments {
         return try await Wallet(client: try node.client(), key: secret, chainID: chainId)
     }
 
-    var feeBaseUnits: UInt64 { get throws { try Output.baseUnits(credits: fee) } }
+    func fee(for wallet: Wallet) async throws -> UInt64 {
+        if let fee { return try Output.baseUnits(credits: fee) }
+        return try await wallet.minimumFee()
+    }
 
     /// Signs `body` (after checking the account can pay its fee plus `spends`) and submits it; prints the hash,
     /// or with `--wait` the committed outcome, exiting 1 when the ledger refused the body.
@@ -30,7 +33,7 @@ struct SigningOptions: ParsableArguments {
     func submit(_ body: TransactionBody, spends: UInt64 = 0, wallet given: Wallet? = nil) async throws -> [String: Any] {
         let wallet: Wallet
         if let given { wallet = given } else { wallet = try await self.wallet() }
-        let fee = try feeBaseUnits
+        let fee = try await fee(for: wallet)
         if printHex {
             var nonce = self.nonce ?? 0
             if self.nonce == nil { nonce = try await wallet.account().nonce }

@@ -35,6 +35,14 @@ struct Wallet {
         return (balance, nonce)
     }
 
+    /// The chain's `min_fee` now: the default fee, so a transaction is never refused for its fee alone.
+    func minimumFee() async throws -> UInt64 {
+        guard let fee = RPCValue.amount(try await client.object("params")["min_fee"]) else {
+            throw CommandFailure("node answered 'params' without min_fee")
+        }
+        return fee
+    }
+
     /// Refuses, before signing, a transaction the account cannot pay: its fee plus what the body moves out of
     /// the balance (`spends`: an amount, a stake, a job's escrow or a challenge bond).
     func checkFunds(fee: UInt64, spends: UInt64, what: String) async throws -> UInt64 {
