@@ -10,12 +10,16 @@ let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: 
 let propertyBased = Target.Dependency.product(name: "PropertyBased", package: "swift-property-based")
 let nio = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
+let nioHTTP1 = Target.Dependency.product(name: "NIOHTTP1", package: "swift-nio")
+let nioWebSocket = Target.Dependency.product(name: "NIOWebSocket", package: "swift-nio")
 let swiftCrypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummingbird")
 let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 let tomlKit = Target.Dependency.product(name: "TOMLKit", package: "TOMLKit")
 let hummingbirdTesting = Target.Dependency.product(name: "HummingbirdTesting", package: "hummingbird")
+let hummingbirdWebSocket = Target.Dependency.product(name: "HummingbirdWebSocket", package: "hummingbird-websocket")
+let hummingbirdWSClient = Target.Dependency.product(name: "HummingbirdWSClient", package: "hummingbird-websocket")
 
 let package = Package(
     name: "Assay",
@@ -30,6 +34,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
@@ -39,7 +44,7 @@ let package = Package(
         systemLibrary("CSecp256k1", pkgConfig: "libsecp256k1", apt: "libsecp256k1-dev"),
         systemLibrary("COpenSSL", pkgConfig: "libcrypto", apt: "libssl-dev"),
         // Exact int8 matrix-product micro-kernels (AVX2 chosen at run time), used only by AssayKernels.
-        .target(name: "CKernels"),
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O2"])]),
 
         // Layer 1: encoding and cryptography.
         .target(name: "AssayCodec"),
@@ -48,7 +53,9 @@ let package = Package(
         // Layer 2: values, storage protocols, kernels.
         .target(name: "AssayTypes", dependencies: ["AssayCodec", "AssayCrypto"]),
         .target(name: "AssayStorage", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes"]),
-        .target(name: "AssayKernels", dependencies: ["CKernels", "AssayCodec", "AssayCrypto", "AssayTypes"]),
+        .target(
+            name: "AssayKernels", dependencies: ["CKernels", "AssayCodec", "AssayCrypto", "AssayTypes"],
+            swiftSettings: [.unsafeFlags(["-O"])]),
 
         // Layer 3: state machines: ledger, consensus core, key holder, mempool.
         .target(
@@ -72,7 +79,10 @@ let package = Package(
         ),
         .target(
             name: "AssayRPC",
-            dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayMempool", hummingbird, logging]
+            dependencies: [
+                "AssayCodec", "AssayCrypto", "AssayTypes", "AssayLedger", "AssayMempool", hummingbird,
+                hummingbirdWebSocket, logging,
+            ]
         ),
         .target(
             name: "AssaySimulation",
@@ -97,7 +107,8 @@ let package = Package(
             name: "assay",
             dependencies: [
                 "AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayRocksDB", "AssayKernels",
-                "AssayLedger", "AssaySimulation", "AssayNode", "AssayRPC", logging, argumentParser,
+                "AssayLedger", "AssaySimulation", "AssayNode", "AssayRPC", logging, argumentParser, nio, nioPosix,
+                nioHTTP1, nioWebSocket,
             ]
         ),
 
@@ -142,7 +153,17 @@ let package = Package(
         ),
         .testTarget(
             name: "AssayRPCTests",
-            dependencies: ["AssayRPC", "AssayTypes", "AssayCrypto", "AssayMempool", hummingbirdTesting]
+            dependencies: [
+                "AssayRPC", "AssayTypes", "AssayCrypto", "AssayLedger", "AssayMempool", hummingbirdTesting,
+                hummingbirdWSClient,
+            ]
+        ),
+        .testTarget(
+            name: "AssayNodeTests",
+            dependencies: [
+                "AssayNode", "AssayRPC", "AssayLedger", "AssayKernels", "AssayRocksDB", "AssayStorage", "AssayMempool",
+                "AssayP2P", "AssayTypes", "AssayCrypto", "AssayCodec", logging,
+            ]
         ),
         .testTarget(name: "assayTests", dependencies: ["assay", "AssayCrypto", "AssayTypes", argumentParser]),
     ],

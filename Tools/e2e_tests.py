@@ -1,5 +1,5 @@
 """End-to-end tests of the node (issue 6): real processes from Network/devnet, checked over JSON-RPC only."""
-import json, os, re, shutil, signal, subprocess, sys, tempfile, time, urllib.request, urllib.error
+import json, os, re, shutil, signal, subprocess, sys, tempfile, threading, time, urllib.request, urllib.error
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEVNET = os.path.join(ROOT, "Network", "devnet")
@@ -156,9 +156,282 @@ def test_unknown_peer_is_refused():
         process.wait(timeout=20)
 
 
+# ---- the compute market (issue 7): CLI and RPC only ----
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from market_files import gemm_job, heavy_mlp_job  # noqa: E402
+
+PYTHON_CLIENT = os.path.join(ROOT, "Tools", "clients", "python", "run")
+TERMINAL = ("settled", "refunded", "slashed")
+
+
+def cli(*args, check=True):
+    """Runs assay; returns (exit code, stdout, stderr). With check, a non-zero exit is a failure."""
+    done = subprocess.run([ASSAY, *args], capture_output=True, text=True)
+    if check and done.returncode != 0:
+        raise AssertionError(f"assay {' '.join(args[:3])} exited {done.returncode}: {done.stderr.strip()}")
+    return done.returncode, done.stdout, done.stderr
+
+
+def cli_json(*args):
+    return json.loads(cli(*args, "--json")[1])
+
+
+def key_path(name):
+    return os.path.join(DIR, "genesis", f"{name}.json")
+
+
+def address_of(name):
+    return re.search(r"address: (\S+)", assay("keys", "show", key_path(name))).group(1)
+
+
+def account(url, address):
+    result = rpc(url, "account", {"address": address})["result"]
+    return int(result["balance"]), int(result["nonce"])
+
+
+def provider_view(url, address):
+    return rpc(url, "provider", {"address": address})["result"]
+
+
+def idle_provider(url, address):
+    counts = provider_view(url, address)["jobs"]
+    return counts["open"] == 0 and counts["result_posted"] == 0
+
+
+def params(url):
+    return {k: int(v) for k, v in rpc(url, "params")["result"].items()}
+
+
+def offer_of(url, address):
+    wait_for(lambda: rpc(url, "offers", {"provider": address})["result"]["offers"], 90, f"an offer from {address}")
+    return rpc(url, "offers", {"provider": address})["result"]["offers"][0]
+
+
+def submit_jobs(url, offer_id, clients, per_client, tag, scratch):
+    """Each client submits per_client small gemm jobs (one shared model), clients in parallel."""
+    x, model, units = gemm_job(scratch, tag, seed=len(tag))
+    jobs, errors = [], []
+
+    def run(client, count):
+        for _ in range(count):
+            try:
+                out = cli_json("job", "submit", "--node", url, "--key", key_path(client), "--input", x, "--model", model,
+                               "--offer", offer_id, "--deadline-blocks", "60", "--wait")
+                assert out["code"] == 0, out
+                jobs.append((out["hash"], client))
+            except Exception as error:
+                errors.append(error)
+
+    run(clients[0], 1)  # registers the model (if the chain lacks it) before the others submit in parallel
+    threads = [threading.Thread(target=run, args=(c, per_client - (c == clients[0]))) for c in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors[0]
+    return jobs, units
+
+
+def wait_terminal(url, ids, seconds):
+    views = {}
+
+    def done():
+        for job_id in ids:
+            if job_id not in views:
+                view = rpc(url, "job", {"id": job_id})["result"]
+                if view["state"] in TERMINAL:
+                    views[job_id] = view
+        return len(views) == len(ids)
+
+    wait_for(done, seconds, f"{len(ids)} jobs to end")
+    return views
+
+
+def transactions_of_kind(url, first, last, kind):
+    """The committed transactions of one kind between two heights, with their events."""
+    found = []
+    for h in range(first, last + 1):
+        for entry in rpc(url, "block", {"height": h})["result"]["transactions"]:
+            view = rpc(url, "tx", {"hash": entry["hash"]})["result"]
+            if view["kind"] == kind:
+                found.append(view)
+    return found
+
+
+def attributes(event):
+    return {a["key"]: a["value"] for a in event["attributes"]}
+
+
+def block_intervals(url, first, last):
+    times = [rpc(url, "block", {"height": h})["result"]["header"]["time_ms"] for h in range(first, last + 1)]
+    return [b - a for a, b in zip(times, times[1:])]
+
+
+def market_setup():
+    url = urls()[0]
+    p = params(url)
+    return url, p, p["min_fee"]  # the fee every CLI transaction pays by default
+
+
+def test_market_honest():
+    url, p, fee = market_setup()
+    honest = address_of("provider-0")
+    offer = offer_of(url, honest)
+    price = int(offer["price_per_work_unit"])
+    wait_for(lambda: idle_provider(url, honest), 60, "the honest provider to finish earlier jobs")
+    balance_before, nonce_before = account(url, honest)
+    with tempfile.TemporaryDirectory() as scratch:
+        jobs, units = submit_jobs(url, offer["id"], ["account-2", "account-3", "account-4", "account-5"], 5, "honest", scratch)
+    views = wait_terminal(url, [j for j, _ in jobs], 120)
+    assert all(v["state"] == "settled" and v["reason"] == "window_passed" for v in views.values()), views
+    payment = price * units
+    earned = 20 * (payment - payment * p["take_rate_bps"] // 10_000)
+    balance, nonce = account(url, honest)
+    assert balance - balance_before == earned - fee * (nonce - nonce_before), (balance, balance_before, earned, nonce)
+    print(f"     20 jobs settled; provider paid {earned} base units = 20 x ({units} units x {price} "
+          f"less {p['take_rate_bps']} bps), less its own fees")
+
+
+def test_market_cheater():
+    url, p, fee = market_setup()
+    cheater = address_of("provider-1")
+    offer = offer_of(url, cheater)
+    clients = ["account-1", "account-6", "account-7", "account-8"]
+    before = {c: account(url, address_of(c)) for c in clients}
+    stake_before = int(provider_view(url, cheater)["bonded"])
+    first = height(url)
+    with tempfile.TemporaryDirectory() as scratch:
+        jobs, _ = submit_jobs(url, offer["id"], clients, 5, "cheat", scratch)
+    views = wait_terminal(url, [j for j, _ in jobs], 150)
+    assert all(v["state"] == "slashed" and v["reason"] == "wrong_output" for v in views.values()), views
+    expected_stake = stake_before
+    for _ in range(len(views)):
+        expected_stake -= expected_stake * p["fraud_slash_fraction"] // 10_000
+    stake_after = int(provider_view(url, cheater)["bonded"])
+    assert stake_after == expected_stake, (stake_before, stake_after, expected_stake)
+    for c in clients:
+        balance, nonce = account(url, address_of(c))
+        assert before[c][0] - balance == fee * (nonce - before[c][1]), f"client {c} not refunded in full"
+    validators = {v["address"] for v in rpc(url, "validators")["result"]["validators"]}
+    challenges = [v for v in transactions_of_kind(url, first, height(url), "challenge") if v["code"] == 0]
+    assert len(challenges) == len(views), f"{len(challenges)} successful challenges for {len(views)} frauds"
+    for tx in challenges:
+        assert tx["sender"] in validators, tx["sender"]
+        slash = next(attributes(e) for e in tx["events"] if e["type"] == "slashed")
+        reward = int(slash["amount"]) * p["challenger_reward_fraction"] // 10_000
+        assert int(slash["to_challenger"]) == reward > 0, slash
+    print(f"     {len(views)} jobs slashed after validators' challenges (each challenger rewarded); "
+          f"stake {stake_before} -> {stake_after} ({p['fraud_slash_fraction']} bps per fraud); clients refunded")
+
+
+def test_market_silent():
+    url, p, fee = market_setup()
+    silent = address_of("account-9")
+    log = open(os.path.join(DIR, "silent-provider.log"), "w")
+    worker = subprocess.Popen([ASSAY, "provider", "start", "--key", key_path("account-9"), "--node", url, "--price", "1",
+                               "--cheat", "silent"], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        offer = offer_of(url, silent)
+        stake_before = int(provider_view(url, silent)["bonded"])
+        client_before = account(url, address_of("account-2"))
+        with tempfile.TemporaryDirectory() as scratch:
+            x, model, _ = gemm_job(scratch, "silent", seed=7)
+            out = cli_json("job", "submit", "--node", url, "--key", key_path("account-2"), "--input", x, "--model", model,
+                           "--offer", offer["id"], "--deadline-blocks", "6", "--wait")
+        view = wait_terminal(url, [out["hash"]], 60)[out["hash"]]
+        assert (view["state"], view["reason"]) == ("refunded", "no_result_by_deadline"), view
+        stake_after = int(provider_view(url, silent)["bonded"])
+        assert stake_after == stake_before - p["nondelivery_penalty"], (stake_before, stake_after)
+        balance, nonce = account(url, address_of("account-2"))
+        assert client_before[0] - balance == fee * (nonce - client_before[1]), "silent job's client not refunded"
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=20)
+    print(f"     refunded at its deadline; provider stake {stake_before} -> {stake_after} (nondelivery_penalty)")
+
+
+def replayed(url):
+    """Results this validator's replay worker has re-executed (its Prometheus counter)."""
+    with urllib.request.urlopen(url + "/metrics", timeout=5) as response:
+        text = response.read().decode()
+    return int(re.search(r"^assay_replay_results_total (\d+)", text, re.M).group(1))
+
+
+def test_heavy_replay_keeps_block_pace():
+    url, _, _ = market_setup()
+    offer = offer_of(url, address_of("provider-0"))
+    replayed_before = [replayed(u) for u in urls()]
+    idle_first = height(url)
+    time.sleep(8)
+    idle = block_intervals(url, idle_first, height(url))
+    with tempfile.TemporaryDirectory() as scratch:
+        x, model, units = heavy_mlp_job(scratch)
+        busy_first = height(url)
+        heavy = []
+        for _ in range(3):
+            out = cli_json("job", "submit", "--node", url, "--key", key_path("account-3"), "--kernel", "mlp-q8/1",
+                           "--input", x, "--model", model, "--offer", offer["id"], "--deadline-blocks", "60", "--wait")
+            heavy.append(out["hash"])
+    views = wait_terminal(url, heavy, 240)
+    assert all(v["state"] == "settled" for v in views.values()), views
+    busy = block_intervals(url, busy_first, height(url))
+    wait_for(lambda: all(replayed(u) >= before + 3 for u, before in zip(urls(), replayed_before)), 60,
+             "every validator to replay the 3 heavy results")
+    idle_ms, busy_ms = sum(idle) / len(idle), sum(busy) / len(busy)
+    print(f"     3 jobs of {units} work units replayed by 4 validators; mean block interval idle {idle_ms:.0f} ms "
+          f"({len(idle)} blocks), during the jobs and their replay {busy_ms:.0f} ms ({len(busy)} blocks)")
+    assert busy_ms <= 1.2 * idle_ms, f"{busy_ms:.0f} ms is more than 120% of the idle {idle_ms:.0f} ms"
+
+
+def test_supply_conserved():
+    supply = rpc(urls()[0], "supply")["result"]
+    assert int(supply["total"]) == int(supply["genesis_supply"]), supply
+    print(f"     total {supply['total']} base units = genesis supply (balances {supply['balances']}, bonded "
+          f"{supply['bonded']}, unbonding {supply['unbonding']}, escrowed {supply['escrowed']}, burned {supply['burned']})")
+
+
+def test_python_client():
+    url = urls()[0]
+    key = json.loads(subprocess.run([PYTHON_CLIENT, "new-key"], check=True, capture_output=True, text=True).stdout)
+    cli("tx", "transfer", "--node", url, "--key", key_path("account-4"), "--to", key["address"], "--amount", "50", "--wait")
+    offer = offer_of(url, address_of("provider-0"))
+    for args in (["transfer", "--to", address_of("account-5"), "--amount", "1000"], ["job", "--offer", offer["id"]]):
+        done = subprocess.run([PYTHON_CLIENT, args[0], "--node", url, "--secret", key["secret"], *args[1:]],
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+        print("     python " + done.stdout.strip().replace("\n", "\n     python "))
+
+
+def test_wallet_errors():
+    url = urls()[0]
+    missing = os.path.join(DIR, "no-such-key.json")
+    cases = [
+        ("missing key file", ["tx", "transfer", "--node", url, "--key", missing, "--to", address_of("account-1"), "--amount", "1"], "no-such-key"),
+        ("unreachable node", ["query", "job", "00" * 32, "--node", "http://127.0.0.1:9"], "cannot reach"),
+        ("unknown job id", ["query", "job", "ab" * 32, "--node", url], "not found"),
+        ("unknown job id (tx)", ["tx", "settle", "--job", "ab" * 32, "--node", url, "--key", key_path("account-1")], "not found"),
+    ]
+    encrypted = os.path.join(DIR, "encrypted-key.json")
+    right, wrong = os.path.join(DIR, "right.txt"), os.path.join(DIR, "wrong.txt")
+    open(right, "w").write("correct horse\n")
+    open(wrong, "w").write("battery staple\n")
+    assay("keys", "new", "--out", encrypted, "--passphrase-file", right)
+    cases.append(("wrong passphrase", ["tx", "stake", "--node", url, "--key", encrypted, "--passphrase-file", wrong,
+                                       "--amount", "1"], "passphrase"))
+    cases.append(("insufficient balance", ["tx", "transfer", "--node", url, "--key", encrypted, "--passphrase-file", right,
+                                           "--to", address_of("account-1"), "--amount", "5"], "insufficient balance"))
+    for what, args, needle in cases:
+        code, out, err = cli(*args, check=False)
+        assert code != 0, f"{what}: exit code 0"
+        assert needle.lower() in err.lower(), f"{what}: stderr {err!r} lacks {needle!r}"
+        print(f"     {what}: exit {code}: {err.strip().splitlines()[-1]}")
+
+
 DIR = tempfile.mkdtemp(prefix="assay-e2e-")
 try:
-    up = subprocess.run([DEVNET, "up", "-n", "4", "--dir", DIR], cwd=ROOT, text=True, capture_output=True)
+    up = subprocess.run([DEVNET, "up", "-n", "4", "--providers", "2", "--cheater", "1", "--dir", DIR], cwd=ROOT,
+                        text=True, capture_output=True)
     print(up.stdout[-2000:], up.stderr[-3000:] if up.returncode else "", flush=True)
     if up.returncode != 0:
         raise SystemExit("devnet did not come up")
@@ -167,6 +440,13 @@ try:
     check("one validator killed: 3 keep committing; restarted it block-syncs and rejoins", test_one_killed_three_continue_then_rejoin)
     check("two of four killed: commits stop; restarted: commits resume, no conflict", test_two_killed_halts_then_resumes)
     check("a peer whose key is not a validator is refused and logged", test_unknown_peer_is_refused)
+    check("market: 20 jobs to an honest provider settle and pay price x units less the take rate", test_market_honest)
+    check("market: 20 wrong results are challenged by validators' replay and slashed; clients refunded", test_market_cheater)
+    check("market: a silent provider's job is refunded at its deadline and the provider penalised", test_market_silent)
+    check("market: block intervals during replay of 10^9-unit jobs stay within 20% of idle", test_heavy_replay_keeps_block_pace)
+    check("the outside Python client's transfer and job are committed", test_python_client)
+    check("wallet commands fail clearly with a non-zero exit", test_wallet_errors)
+    check("credits are conserved: supply total equals the genesis supply", test_supply_conserved)
 finally:
     subprocess.run([DEVNET, "down", "--dir", DIR], cwd=ROOT, capture_output=True)
     shutil.rmtree(DIR, ignore_errors=True)

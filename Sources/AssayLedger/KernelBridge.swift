@@ -9,18 +9,12 @@ enum KernelBridge {
 
     static func isValidModel(_ bytes: [UInt8]) -> Bool { (try? Model(canonicalBytes: bytes)) != nil }
 
-    static func limits(maxWorkUnits: UInt64) -> KernelLimits {
-        var limits = KernelLimits.default
-        limits.maxWorkUnits = min(limits.maxWorkUnits, maxWorkUnits)
-        return limits
-    }
-
     /// The work units the job will cost, or nil when the kernel refuses its model or input.
     static func cost(_ job: Job, model: [UInt8]) -> UInt64? {
         guard let prepared = prepare(job, model: model) else { return nil }
         return try? Kernels.cost(
             prepared.kernel, model: prepared.model, input: prepared.input,
-            limits: limits(maxWorkUnits: job.maxWorkUnits))
+            limits: .forJob(maxWorkUnits: job.maxWorkUnits))
     }
 
     /// Re-executes the job: the output hash and work units an honest provider reports, or nil on refusal.
@@ -28,7 +22,7 @@ enum KernelBridge {
         guard let prepared = prepare(job, model: model),
             let output = try? Kernels.execute(
                 prepared.kernel, model: prepared.model, input: prepared.input,
-                limits: limits(maxWorkUnits: job.maxWorkUnits))
+                limits: .forJob(maxWorkUnits: job.maxWorkUnits))
         else { return nil }
         return (output.outputHash, output.workUnits)
     }
@@ -38,5 +32,14 @@ enum KernelBridge {
             let input = try? Tensor(canonicalBytes: job.input)
         else { return nil }
         return (kernel, model, input)
+    }
+}
+
+/// A validator's replay of a posted result, outside block execution: the same re-execution a challenge triggers,
+/// so a replay that disagrees with a result predicts exactly what the ledger will decide.
+public enum JobReplay {
+    /// The output hash and work units an honest provider reports, or nil when the kernel refuses the job.
+    public static func execute(_ job: Job, model: [UInt8]) -> (outputHash: Hash, workUnits: UInt64)? {
+        KernelBridge.execute(job, model: model)
     }
 }

@@ -55,12 +55,22 @@ public struct LedgerQuery<Reader: KeyValueReader> {
         }
     }
 
-    /// Every job, in id order.
-    public func jobs() throws(LedgerError) -> [(id: Hash, job: JobRecord)] {
-        try all(prefix: StateKey.jobPrefix).map { key, value throws(LedgerError) in
+    /// Jobs in id order, at most `limit`.
+    public func jobs(limit: Int = .max) throws(LedgerError) -> [(id: Hash, job: JobRecord)] {
+        try all(prefix: StateKey.jobPrefix, limit: limit).map { key, value throws(LedgerError) in
             (Hash(Array(key.dropFirst())), try decode(value, key: key))
         }
     }
+
+    /// Every live offer, in id order.
+    public func offers() throws(LedgerError) -> [(id: Hash, offer: OfferRecord)] {
+        try all(prefix: StateKey.offerPrefix).map { key, value throws(LedgerError) in
+            (Hash(Array(key.dropFirst())), try decode(value, key: key))
+        }
+    }
+
+    /// The raw bytes under a state key (see `StateKey`), or nil.
+    public func rawValue(_ key: [UInt8]) throws(LedgerError) -> [UInt8]? { try raw(key) }
 
     /// The value under a state key (see `StateKey`) and its proof against the current root.
     public func prove(_ key: [UInt8]) throws(LedgerError) -> (value: [UInt8]?, proof: StateProof) {
@@ -90,8 +100,10 @@ public struct LedgerQuery<Reader: KeyValueReader> {
         }
     }
 
-    private func all(prefix: UInt8) throws(LedgerError) -> [(key: [UInt8], value: [UInt8])] {
-        do { return try store.scan(LedgerNamespace.state, prefix: [prefix]) } catch { throw .storage(error) }
+    private func all(prefix: UInt8, limit: Int = .max) throws(LedgerError) -> [(key: [UInt8], value: [UInt8])] {
+        do { return try store.scan(LedgerNamespace.state, prefix: [prefix], limit: limit) } catch {
+            throw .storage(error)
+        }
     }
 }
 

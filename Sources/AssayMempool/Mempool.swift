@@ -100,6 +100,11 @@ public final class Mempool: Sendable {
         }
     }
 
+    /// The nonce after the sender's last pending transaction, or nil when it has none pending.
+    public func pendingNonce(of sender: PublicKey) -> UInt64? {
+        pool.withLock { $0.senders[sender]?.entries.last.map { $0.nonce + 1 } }
+    }
+
     public func contains(_ hash: Hash) -> Bool { pool.withLock { $0.byHash[hash] != nil } }
 
     public func transaction(_ hash: Hash) -> Transaction? { pool.withLock { $0.byHash[hash]?.transaction } }

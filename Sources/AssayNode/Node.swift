@@ -21,7 +21,8 @@ public enum Node {
     static let namespaces: [Namespace] =
         LedgerNamespace.all + [
             ChainStore.blocksNamespace, ChainStore.chainNamespace, WriteAheadLog.namespace, SafetyRules.namespace,
-            TransactionIndex.namespace, TransactionIndex.blockEventsNamespace,
+            TransactionIndex.namespace, TransactionIndex.blockEventsNamespace, TransactionIndex.jobsNamespace,
+            TransactionIndex.jobResultsNamespace,
         ]
 
     public struct StartError: Error, CustomStringConvertible {
@@ -61,10 +62,20 @@ public enum Node {
         let service = NodeService(
             chainID: genesis.chainID, nodeKey: key.publicKey, validators: genesis.validators, store: store,
             mempool: mempool, p2p: p2p, p2pListen: config.p2p.listen, application: application)
-        let metrics = NodeMetrics(application: application, mempool: mempool, p2p: p2p)
+        let replayConfig = config.replay ?? .defaults
+        let replay = ReplayWorker(
+            selection: try replayConfig.selection(), threads: replayConfig.threads, key: key, chainID: genesis.chainID,
+            store: store, mempool: mempool,
+            gossip: { p2p.broadcast(WireMessage.transactions([$0]).canonicalBytes) }, logger: logger)
+        let hub = SubscriptionHub()
+        let feed = SubscriptionFeed(hub: hub, service: service, logger: logger)
+        let metrics = NodeMetrics(application: application, mempool: mempool, p2p: p2p, replay: replay, hub: hub)
         application.onCommit = { block, outcome in
             service.committed(block)
             metrics.committed(block, outcome)
+            // Both only queue (bounded); the replay threads and the feed service do the work.
+            replay.committed(outcome)
+            feed.committed(block, outcome)
             // Re-checking the rest of the pool against the new state happens off the engine's queue.
             DispatchQueue.global().async {
                 mempool.update(committed: block.transactions)
@@ -95,13 +106,17 @@ public enum Node {
         let rpcListen = try NodeHome.hostAndPort(config.rpc.listen)
         let rpc = RPCServer(
             config: RPCServerConfig(host: rpcListen.host, port: rpcListen.port, bodyBytesMax: config.rpc.bodyBytesMax),
-            node: service, metrics: { config.metrics.enabled ? await metrics.text() : "" }, logger: logger)
+            node: service, hub: hub, metrics: { config.metrics.enabled ? await metrics.text() : "" }, logger: logger)
         logger.info(
             "node \(config.node.moniker) started at height \(committed.height), p2p \(config.p2p.listen), rpc \(config.rpc.listen)")
         let group = ServiceGroup(
-            services: [rpc.application(), inbound, fatal],
+            services: [rpc.application(), inbound, feed, fatal],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        defer { host.stop() }
+        replay.start()
+        defer {
+            host.stop()
+            replay.stop()
+        }
         try await group.run()
         await p2p.stop()
         if let reason = fatal.reason { throw StartError("stopped on a fatal error: \(reason)") }

@@ -82,6 +82,38 @@ public struct NodeConfig: Codable, Equatable, Sendable {
         public var enabled: Bool
     }
 
+    /// The validator replay worker (`ReplayWorker`): which posted results it re-executes and on how many threads.
+    public struct Replay: Codable, Equatable, Sendable {
+        /// `all` results, or a seeded `sample` of them.
+        public var mode: ReplaySelection.Mode
+        /// In `sample` mode, the share of results replayed (0...1).
+        public var sampleFraction: Double
+        /// Seeds the sample: which jobs a node replays is a function of the seed and the job id.
+        public var seed: Int
+        public var threads: Int
+
+        enum CodingKeys: String, CodingKey {
+            case mode
+            case sampleFraction = "sample_fraction"
+            case seed
+            case threads
+        }
+
+        public static let defaults = Replay(mode: .all, sampleFraction: 1, seed: 0, threads: 1)
+
+        /// The selection these settings describe, or why they are invalid.
+        public func selection() throws(NodeConfig.LoadError) -> ReplaySelection {
+            guard (0...1).contains(sampleFraction) else {
+                throw .invalid(path: "[replay]", reason: "sample_fraction \(sampleFraction) is not within 0...1")
+            }
+            guard seed >= 0 else { throw .invalid(path: "[replay]", reason: "seed \(seed) is negative") }
+            guard (1...64).contains(threads) else {
+                throw .invalid(path: "[replay]", reason: "threads \(threads) is not within 1...64")
+            }
+            return ReplaySelection(mode: mode, sampleFraction: sampleFraction, seed: UInt64(seed))
+        }
+    }
+
     public struct Log: Codable, Equatable, Sendable {
         /// trace, debug, info, notice, warning, error or critical.
         public var level: String
@@ -93,6 +125,8 @@ public struct NodeConfig: Codable, Equatable, Sendable {
     public var mempool: Mempool
     public var rpc: RPC
     public var metrics: Metrics
+    /// Absent in configs written before the replay worker existed: then `Replay.defaults`.
+    public var replay: Replay?
     public var log: Log
 
     public static func defaults(moniker: String, p2pListen: String, rpcListen: String, peers: [String]) -> NodeConfig {
@@ -106,6 +140,7 @@ public struct NodeConfig: Codable, Equatable, Sendable {
             mempool: Mempool(transactionsMax: 100_000, bytesMax: 128 << 20),
             rpc: RPC(listen: rpcListen, bodyBytesMax: 8 << 20),
             metrics: Metrics(enabled: true),
+            replay: .defaults,
             log: Log(level: "info"))
     }
 

@@ -1,12 +1,14 @@
 import AssayLedger
 import AssayMempool
 import AssayP2P
+import AssayRPC
 import AssayTypes
 import Foundation
 import Synchronization
 
 /// Prometheus text-format metrics at `/metrics`: chain progress, block interval, transactions per block,
-/// mempool size, peers, job endings and slashes.
+/// mempool size, peers, jobs created, results posted, job endings by outcome, slashes, WebSocket connections and
+/// the replay worker's counters.
 final class NodeMetrics: Sendable {
     private struct Counters {
         var lastCommitMs: UInt64 = 0
@@ -15,18 +17,23 @@ final class NodeMetrics: Sendable {
         var transactionsTotal = 0
         var jobsEnded: [String: Int] = [:]
         var jobsCreated = 0
+        var resultsPosted = 0
         var slashes = 0
     }
 
     private let application: LedgerApplication
     private let mempool: Mempool
     private let p2p: P2PService
+    private let replay: ReplayWorker
+    private let hub: SubscriptionHub
     private let counters = Mutex(Counters())
 
-    init(application: LedgerApplication, mempool: Mempool, p2p: P2PService) {
+    init(application: LedgerApplication, mempool: Mempool, p2p: P2PService, replay: ReplayWorker, hub: SubscriptionHub) {
         self.application = application
         self.mempool = mempool
         self.p2p = p2p
+        self.replay = replay
+        self.hub = hub
     }
 
     func committed(_ block: Block, _ outcome: BlockOutcome) {
@@ -39,6 +46,7 @@ final class NodeMetrics: Sendable {
             for event in events {
                 switch event {
                 case .jobCreated: counters.jobsCreated += 1
+                case .resultPosted: counters.resultsPosted += 1
                 case let .jobEnded(_, outcome, _, _, _, _): counters.jobsEnded[outcome.rawValue, default: 0] += 1
                 case .slashed: counters.slashes += 1
                 default: break
@@ -59,12 +67,24 @@ final class NodeMetrics: Sendable {
             "# TYPE assay_mempool_bytes gauge", "assay_mempool_bytes \(mempool.byteCount)",
             "# TYPE assay_peers gauge", "assay_peers \(p2p.connectedPeers.count)",
             "# TYPE assay_jobs_created_total counter", "assay_jobs_created_total \(counters.jobsCreated)",
+            "# TYPE assay_results_posted_total counter", "assay_results_posted_total \(counters.resultsPosted)",
             "# TYPE assay_jobs_ended_total counter",
         ]
         for outcome in JobOutcome.allCases {
             lines.append("assay_jobs_ended_total{outcome=\"\(outcome.rawValue)\"} \(counters.jobsEnded[outcome.rawValue] ?? 0)")
         }
         lines += ["# TYPE assay_slashes_total counter", "assay_slashes_total \(counters.slashes)"]
+        let replayed = replay.counters.withLock { $0 }
+        lines += [
+            "# TYPE assay_replay_results_total counter", "assay_replay_results_total \(replayed.results)",
+            "# TYPE assay_replay_mismatches_total counter", "assay_replay_mismatches_total \(replayed.mismatches)",
+            "# TYPE assay_replay_challenges_sent_total counter",
+            "assay_replay_challenges_sent_total \(replayed.challengesSent)",
+            "# TYPE assay_replay_dropped_total counter", "assay_replay_dropped_total \(replayed.dropped)",
+            "# TYPE assay_replay_work_units_per_second gauge",
+            "assay_replay_work_units_per_second \(Int(replayed.workUnitsPerSecond))",
+            "# TYPE assay_websocket_connections gauge", "assay_websocket_connections \(hub.connectionCount)",
+        ]
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -1,6 +1,7 @@
 import AssayCodec
 import AssayCrypto
 import AssayLedger
+import AssayRPC
 import AssayStorage
 import AssayTypes
 
@@ -80,10 +81,23 @@ public struct IndexedTransaction: Hashable, Sendable, CanonicalCodable {
     }
 }
 
-/// Transaction results by hash and end-of-block events by height, written in the block's commit batch.
+/// Transaction results by hash, end-of-block events by height, and job ids by client and provider address,
+/// written in the block's commit batch.
 public enum TransactionIndex {
     public static let namespace = Namespace("txindex")
     public static let blockEventsNamespace = Namespace("blockevents")
+    /// Keys: address (20 bytes), role, job id (32 bytes); empty values. Jobs are never deleted from the state, so
+    /// entries are never removed either.
+    public static let jobsNamespace = Namespace("jobindex")
+
+    /// Job id -> the `PostedResult` fields of its accepted result (canonical), kept after the job ends.
+    public static let jobResultsNamespace = Namespace("jobresults")
+
+    /// How an address takes part in a job.
+    public enum JobRole: UInt8, Sendable {
+        case client = 0
+        case provider = 1
+    }
 
     static func heightKey(_ height: Height) -> [UInt8] { withUnsafeBytes(of: height.bigEndian) { Array($0) } }
 
@@ -96,6 +110,23 @@ public enum TransactionIndex {
                 height: block.height, index: UInt32(index), code: code.rawValue,
                 log: code == .ok ? "" : "\(code)", events: result.events.map(IndexedEvent.init))
             batch.put(transaction.hash.bytes, record.canonicalBytes, in: namespace)
+        }
+        for result in outcome.results {
+            for event in result.events {
+                switch event {
+                case let .jobCreated(job, client, provider, _):
+                    batch.put(client.bytes + [JobRole.client.rawValue] + job.bytes, [], in: jobsNamespace)
+                    batch.put(provider.bytes + [JobRole.provider.rawValue] + job.bytes, [], in: jobsNamespace)
+                case let .resultPosted(job, outputHash, workUnits, windowEnd):
+                    var writer = CanonicalWriter()
+                    writer.write(outputHash)
+                    writer.write(workUnits)
+                    writer.write(result.transactionHash)
+                    writer.write(windowEnd)
+                    batch.put(job.bytes, writer.bytes, in: jobResultsNamespace)
+                default: break
+                }
+            }
         }
         var writer = CanonicalWriter()
         writer.write(outcome.endBlockEvents.map(IndexedEvent.init))
@@ -113,5 +144,22 @@ public enum TransactionIndex {
         let events: [IndexedEvent] = try reader.readArray(bound: 100_000)
         try reader.finish()
         return events
+    }
+
+    /// Ids of the jobs where `address` has `role`, in id order.
+    public static func jobIDs(of address: Address, as role: JobRole, in store: some KeyValueReader) throws -> [Hash] {
+        let prefix = address.bytes + [role.rawValue]
+        return try store.scan(jobsNamespace, prefix: prefix).map { Hash(Array($0.key.dropFirst(prefix.count))) }
+    }
+
+    /// The result posted for a job, if one was accepted.
+    public static func postedResult(of job: Hash, in store: some KeyValueReader) throws -> PostedResult? {
+        guard let raw = try store.get(job.bytes, in: jobResultsNamespace) else { return nil }
+        var reader = CanonicalReader(raw)
+        let result = PostedResult(
+            outputHash: try reader.read(), workUnits: try reader.readUInt64(), resultTx: try reader.read(),
+            windowEnd: try reader.readUInt64())
+        try reader.finish()
+        return result
     }
 }

@@ -1,4 +1,5 @@
 import AssayCrypto
+import AssayLedger
 import AssayMempool
 import AssayTypes
 
@@ -21,6 +22,33 @@ public protocol NodeAPI: Sendable {
     /// A committed transaction with its result and events.
     func transaction(hash: Hash) async -> TransactionRecord?
     func account(_ address: Address) async -> AccountRecord
+
+    // Committed state. Storage failures throw `.unavailable`.
+
+    /// Live offers in id order, of `provider` and serving `kernel` when given.
+    func offers(provider: Address?, kernel: String?) async throws(NodeAPIError) -> [OfferEntry]
+    func job(id: Hash) async throws(NodeAPIError) -> JobEntry?
+    /// Jobs matching `filter`, in id order, at most `filter.limit`.
+    func jobs(_ filter: JobFilter) async throws(NodeAPIError) -> [JobEntry]
+    func provider(_ address: Address) async throws(NodeAPIError) -> ProviderRecord
+    /// A raw state entry at the latest committed height, with its proof if `prove`.
+    func query(key: [UInt8], prove: Bool) async throws(NodeAPIError) -> StateQueryRecord
+    func supply() async throws(NodeAPIError) -> SupplyRecord
+    func params() async throws(NodeAPIError) -> Params
+    /// The mempool's size and up to `limit` of its transactions, in the order a proposer would take them.
+    func unconfirmedTransactions(limit: Int) async -> UnconfirmedRecord
+}
+
+public struct UnconfirmedRecord: Equatable, Sendable {
+    public var count: Int
+    public var totalBytes: Int
+    public var transactions: [Transaction]
+
+    public init(count: Int, totalBytes: Int, transactions: [Transaction]) {
+        self.count = count
+        self.totalBytes = totalBytes
+        self.transactions = transactions
+    }
 }
 
 public enum NodeAPIError: Error, Equatable, Sendable {

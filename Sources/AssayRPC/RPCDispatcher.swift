@@ -8,11 +8,23 @@ public struct RPCDispatcher: Sendable {
 
     private let node: any NodeAPI
     private let methods: [String: RPCMethod]
+    /// Every method the node serves, in the order `rpc.discover` lists them: `methods`, then `rpc.discover`, then
+    /// the methods served over WebSocket only (`subscribe`, `unsubscribe`).
+    public let descriptions: [RPCMethodDescription]
 
-    public init(node: any NodeAPI, methods: [RPCMethod] = RPCMethods.all) {
+    public init(
+        node: any NodeAPI, methods: [RPCMethod] = RPCMethods.all,
+        webSocketMethods: [RPCMethodDescription] = SubscriptionMethods.descriptions
+    ) {
         self.node = node
-        self.methods = Dictionary(uniqueKeysWithValues: methods.map { ($0.name, $0) })
+        let descriptions = methods.map(\.description) + [OpenRPC.discover] + webSocketMethods
+        let document = OpenRPC.document(descriptions)
+        let discover = RPCMethod(OpenRPC.discover.name, OpenRPC.discover.summary, NoParams.self) { _, _ in document }
+        self.methods = Dictionary(uniqueKeysWithValues: (methods + [discover]).map { ($0.name, $0) })
+        self.descriptions = descriptions
     }
+
+    private struct NoParams: Decodable, Sendable {}
 
     /// The response body for a request body, or nil when there is nothing to answer (only notifications).
     public func handle(body: [UInt8]) async -> [UInt8]? {
@@ -68,7 +80,7 @@ public struct RPCDispatcher: Sendable {
         }
     }
 
-    private static func encode(_ value: some Encodable) -> [UInt8] {
+    static func encode(_ value: some Encodable) -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

@@ -1,18 +1,44 @@
 import Foundation
 
-/// One JSON-RPC method: its name, the names of its parameters in positional order, and its body, which gets
-/// the parameters decoded into a typed value.
-public struct RPCMethod: Sendable {
+/// What a method is, for `rpc.discover`: its name, a one-line summary and its parameters in positional order.
+public struct RPCMethodDescription: Sendable {
+    public struct Parameter: Sendable {
+        /// A JSON Schema type name: "string", "integer", "boolean", "array" or "object".
+        public let type: String
+        public let name: String
+        public let required: Bool
+
+        public static func required(_ name: String, _ type: String) -> Parameter {
+            Parameter(type: type, name: name, required: true)
+        }
+        public static func optional(_ name: String, _ type: String) -> Parameter {
+            Parameter(type: type, name: name, required: false)
+        }
+    }
+
     public let name: String
-    public let parameterNames: [String]
+    public let summary: String
+    public let parameters: [Parameter]
+
+    public init(_ name: String, _ summary: String, parameters: [Parameter] = []) {
+        self.name = name
+        self.summary = summary
+        self.parameters = parameters
+    }
+}
+
+/// One JSON-RPC method: its description and its body, which gets the parameters decoded into a typed value.
+public struct RPCMethod: Sendable {
+    public let description: RPCMethodDescription
+    public var name: String { description.name }
+    public var parameterNames: [String] { description.parameters.map(\.name) }
     let run: @Sendable (_ params: [String: JSONValue], _ node: any NodeAPI) async throws -> any Encodable & Sendable
 
     public init<Params: Decodable & Sendable, Result: Encodable & Sendable>(
-        _ name: String, parameters: [String] = [], _ params: Params.Type = Params.self,
-        body: @escaping @Sendable (Params, any NodeAPI) async throws -> Result
+        _ name: String, _ summary: String, parameters: [RPCMethodDescription.Parameter] = [],
+        _ params: Params.Type = Params.self, body: @escaping @Sendable (Params, any NodeAPI) async throws -> Result
     ) {
-        self.name = name
-        parameterNames = parameters
+        description = RPCMethodDescription(name, summary, parameters: parameters)
         run = { params, node in try await body(try Self.decode(Params.self, from: params), node) }
     }
 
@@ -53,6 +79,7 @@ public struct RPCMethod: Sendable {
     private static func describe(_ type: Any.Type) -> String {
         switch type {
         case is UInt64.Type, is UInt32.Type, is Int.Type: "an unsigned integer"
+        case is Bool.Type: "a boolean"
         case is String.Type: "a string"
         case is [String].Type: "an array of strings"
         default: "of type \(type)"

@@ -7,13 +7,16 @@ public enum RPCMethods {
     public static let broadcastBatchMax = 10_000
 
     public static let all: [RPCMethod] = [
-        RPCMethod("status", NoParams.self) { _, node in StatusView(await node.status()) },
-        RPCMethod("health", NoParams.self) { _, node in
+        RPCMethod("status", "The chain id, the latest committed block and the mempool size.", NoParams.self) { _, node in StatusView(await node.status()) },
+        RPCMethod("health", "An empty result when the node is healthy; error -32022 otherwise.", NoParams.self) { _, node in
             do throws(NodeAPIError) { try await node.health() } catch { throw RPCError.from(error) }
             return EmptyView()
         },
-        RPCMethod("net_info", NoParams.self) { _, node in NetInfoView(await node.networkInfo()) },
-        RPCMethod("block", parameters: ["height", "hash"], BlockParams.self) { params, node in
+        RPCMethod("net_info", "The P2P listen address and the connected peers.", NoParams.self) { _, node in NetInfoView(await node.networkInfo()) },
+        RPCMethod(
+            "block", "A committed block by height or hash (the latest when neither is given), with its commit.",
+            parameters: [.optional("height", "integer"), .optional("hash", "string")], BlockParams.self
+        ) { params, node in
             let record: BlockRecord? =
                 if let hash = params.hash { await node.block(hash: try parseHash(hash, name: "hash")) } else {
                     await node.block(height: params.height)
@@ -21,13 +24,19 @@ public enum RPCMethods {
             guard let record else { throw RPCError.notFound(params.hash.map { "block \($0)" } ?? "block") }
             return BlockView(record)
         },
-        RPCMethod("validators", parameters: ["height"], HeightParams.self) { params, node in
+        RPCMethod(
+            "validators", "The validator set of a height (default: the next height).",
+            parameters: [.optional("height", "integer")], HeightParams.self
+        ) { params, node in
             guard let record = await node.validators(height: params.height) else {
                 throw RPCError.notFound("validator set of height \(params.height.map(String.init) ?? "next")")
             }
             return ValidatorsView(record)
         },
-        RPCMethod("broadcast_tx_sync", parameters: ["tx"], TxParams.self) { params, node in
+        RPCMethod(
+            "broadcast_tx_sync", "Checks one transaction (hex of its canonical bytes), adds it to the mempool, gossips it.",
+            parameters: [.required("tx", "string")], TxParams.self
+        ) { params, node in
             let bytes = try parseTransaction(params.tx, name: "tx")
             switch await node.submit([bytes]).first {
             case let .success(hash)?: return SubmittedView(hash: hash.description)
@@ -35,7 +44,10 @@ public enum RPCMethods {
             case nil: throw RPCError.internalError("the node returned no result for the transaction")
             }
         },
-        RPCMethod("broadcast_txs", parameters: ["txs"], TxsParams.self) { params, node in
+        RPCMethod(
+            "broadcast_txs", "Admits up to 10000 transactions at once; one hash or error per transaction, in order.",
+            parameters: [.required("txs", "array")], TxsParams.self
+        ) { params, node in
             guard params.txs.count <= broadcastBatchMax else {
                 throw RPCError.invalidParams("'txs' holds \(params.txs.count) transactions, at most \(broadcastBatchMax)")
             }
@@ -53,26 +65,31 @@ public enum RPCMethods {
             let accepted = entries.count(where: { $0.hash != nil })
             return BatchView(accepted: accepted, rejected: entries.count - accepted, results: entries)
         },
-        RPCMethod("broadcast_tx_commit", parameters: ["tx"], TxParams.self) { params, node in
+        RPCMethod(
+            "broadcast_tx_commit", "Like broadcast_tx_sync, then waits until the transaction is committed and returns it.",
+            parameters: [.required("tx", "string")], TxParams.self
+        ) { params, node in
             let bytes = try parseTransaction(params.tx, name: "tx")
             do throws(NodeAPIError) { return TransactionView(try await node.submitAndWaitForCommit(bytes)) } catch {
                 throw RPCError.from(error)
             }
         },
-        RPCMethod("tx", parameters: ["hash"], HashParams.self) { params, node in
+        RPCMethod(
+            "tx", "A committed transaction with its decoded body, result code and events.",
+            parameters: [.required("hash", "string")], HashParams.self
+        ) { params, node in
             guard let record = await node.transaction(hash: try parseHash(params.hash, name: "hash")) else {
                 throw RPCError.notFound("transaction \(params.hash)")
             }
             return TransactionView(record)
         },
-        RPCMethod("account", parameters: ["address"], AddressParams.self) { params, node in
-            let address: Address
-            do { address = try Address(params.address) } catch {
-                throw RPCError.invalidParams("'address' is not an assay1... address: \(error)")
-            }
-            return AccountView(await node.account(address))
+        RPCMethod(
+            "account", "An account's balance and next nonce.", parameters: [.required("address", "string")],
+            AddressParams.self
+        ) { params, node in
+            AccountView(await node.account(try parseAddress(params.address, name: "address")))
         },
-    ]
+    ] + MarketMethods.all
 
     struct NoParams: Decodable, Sendable {}
     struct HeightParams: Decodable, Sendable { let height: UInt64? }
@@ -90,6 +107,10 @@ public enum RPCMethods {
             throw .invalidParams("'\(name)' must be 64 hex digits")
         }
         return Hash(bytes)
+    }
+
+    static func parseAddress(_ text: String, name: String) throws(RPCError) -> Address {
+        do { return try Address(text) } catch { throw .invalidParams("'\(name)' is not an assay1... address: \(error)") }
     }
 
     static func parseTransaction(_ text: String, name: String) throws(RPCError) -> [UInt8] {

@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import NIOCore
 
@@ -18,19 +19,22 @@ public struct RPCServerConfig: Sendable {
 }
 
 /// The HTTP face of the dispatcher: `POST /` takes a JSON-RPC body, `GET /health` answers 200 or 503,
-/// `GET /metrics` serves the Prometheus text the node supplies.
+/// `GET /metrics` serves the Prometheus text the node supplies, and `/websocket` upgrades to a WebSocket session
+/// with subscriptions (`WebSocketSession`) fed by `hub`.
 public struct RPCServer: Sendable {
     public let config: RPCServerConfig
+    public let hub: SubscriptionHub
     private let dispatcher: RPCDispatcher
     private let node: any NodeAPI
     private let metrics: @Sendable () async -> String
     private let logger: Logger
 
     public init(
-        config: RPCServerConfig, node: any NodeAPI, metrics: @escaping @Sendable () async -> String = { "" },
-        logger: Logger = Logger(label: "assay.rpc")
+        config: RPCServerConfig, node: any NodeAPI, hub: SubscriptionHub = SubscriptionHub(),
+        metrics: @escaping @Sendable () async -> String = { "" }, logger: Logger = Logger(label: "assay.rpc")
     ) {
         self.config = config
+        self.hub = hub
         self.node = node
         dispatcher = RPCDispatcher(node: node)
         self.metrics = metrics
@@ -41,6 +45,9 @@ public struct RPCServer: Sendable {
     public func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         Application(
             router: router(),
+            server: .http1WebSocketUpgrade(
+                webSocketRouter: webSocketRouter(),
+                configuration: .init(ws: WebSocketServerConfiguration(maxFrameSize: WebSocketSession.frameBytesMax))),
             configuration: ApplicationConfiguration(address: .hostname(config.host, port: config.port)),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
@@ -73,6 +80,13 @@ public struct RPCServer: Sendable {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                 body: ResponseBody(byteBuffer: ByteBuffer(string: await metrics())))
         }
+        return router
+    }
+
+    func webSocketRouter() -> Router<BasicWebSocketRequestContext> {
+        let router = Router(context: BasicWebSocketRequestContext.self)
+        let session = WebSocketSession(hub: hub, dispatcher: dispatcher, node: node)
+        router.ws("/websocket") { inbound, outbound, _ in await session.run(inbound: inbound, outbound: outbound) }
         return router
     }
 

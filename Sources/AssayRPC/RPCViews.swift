@@ -135,12 +135,15 @@ struct ValidatorsView: Encodable, Sendable {
     }
 }
 
+/// A committed transaction, as `tx`, `broadcast_tx_commit` and the `tx` subscription show it.
 struct TransactionView: Encodable, Sendable {
     let hash: String
     let height: UInt64
     let index: Int
     let tx: String
     let kind: String
+    /// The body's fields (see `TransactionBodyView`).
+    let body: JSONValue
     let sender: String
     let nonce: UInt64
     let fee: String
@@ -155,6 +158,7 @@ struct TransactionView: Encodable, Sendable {
         index = record.index
         tx = Hex.encode(bytes)
         kind = record.transaction.body.kindName
+        body = TransactionBodyView.json(record.transaction.body)
         sender = record.transaction.senderAddress.description
         nonce = record.transaction.nonce
         fee = String(record.transaction.fee)

@@ -38,6 +38,9 @@ extension GenesisCommand {
         @Option(help: "Voting power of each validator.")
         var power: UInt64 = 10
 
+        @Option(name: .customLong("param"), help: "Set a chain parameter, NAME=VALUE (repeatable; Genesis/README.md).")
+        var parameters: [String] = []
+
         func validate() throws {
             guard (1...ValidatorSet.sizeMax).contains(validators) else {
                 throw ValidationError("--validators must be 1 to \(ValidatorSet.sizeMax)")
@@ -46,6 +49,7 @@ extension GenesisCommand {
         }
 
         func run() throws {
+            let params = try chosenParams()
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             let credit = Amount.baseUnitsPerCredit
             let balance = try balanceCredits.multiplied(by: credit)
@@ -65,12 +69,23 @@ extension GenesisCommand {
             }
             let genesis = Genesis(
                 chainID: chainID, genesisTimeMs: UInt64(Date().timeIntervalSince1970 * 1_000), accounts: funded,
-                validators: try ValidatorSet(members), params: Params())
+                validators: try ValidatorSet(members), params: params)
             let path = (out as NSString).appendingPathComponent("genesis.json")
             // Round-trip through the checker so that init never writes a file validate would refuse.
             _ = try Genesis.parse(json: genesis.json())
             try genesis.json().write(to: URL(fileURLWithPath: path))
             print("wrote \(path): chain \(chainID), \(validators) validators, \(accounts) accounts")
+        }
+
+        /// The defaults with every `--param` applied; the rules between parameters are checked on the result.
+        private func chosenParams() throws -> Params {
+            var params = Params()
+            for assignment in parameters {
+                let (name, value) = try ParameterAssignment.parse(assignment)
+                params[keyPath: Params.spec(named: name)!.keyPath] = value
+            }
+            if let problem = params.problems().first { throw CommandFailure("--param: \(problem)") }
+            return params
         }
 
         /// Devnet keys are plaintext key files (mode 0600), readable by `assay keys show`.

@@ -27,7 +27,11 @@ struct NodeOptions: ParsableArguments {
 struct Query: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Read chain state from a node over JSON-RPC.",
-        subcommands: [Status.self, BlockQuery.self, AccountQuery.self, TxQuery.self])
+        subcommands: [
+            Status.self, BlockQuery.self, AccountQuery.self, TxQuery.self, JobsQuery.self, JobQuery.self,
+            OffersQuery.self, ProviderQuery.self, ValidatorsQuery.self, ProofQuery.self, SupplyQuery.self,
+            ParamsQuery.self,
+        ])
 
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The node's latest height, block and state root.")

@@ -58,6 +58,10 @@ enum Output {
     /// `1234567` base units as `1.234567` credits.
     static func credits(_ baseUnits: String) -> String {
         guard let value = UInt64(baseUnits) else { return baseUnits }
+        return credits(value)
+    }
+
+    static func credits(_ value: UInt64) -> String {
         let whole = value / 1_000_000
         let fraction = String(value % 1_000_000)
         return "\(whole).\(String(repeating: "0", count: 6 - fraction.count) + fraction) credits"

@@ -1,6 +1,7 @@
 import ArgumentParser
 import AssayCodec
 import AssayCrypto
+import AssayKernels
 import AssayTypes
 import Foundation
 
@@ -9,51 +10,76 @@ struct SigningOptions: ParsableArguments {
     @OptionGroup var node: NodeOptions
     @Option(help: "The sender's key file.") var key: String
     @Option(help: "Read the key's passphrase from this file.") var passphraseFile: String?
-    @Option(help: "Fee in credits (paid to the block proposer).") var fee = "0.001"
+    @Option(help: "Fee in credits, paid to the block proposer (default: the chain's min_fee).") var fee: String?
     @Option(help: "Nonce (default: the account's next nonce, read from the node).") var nonce: UInt64?
     @Flag(help: "Wait until the transaction is committed and print its outcome and events.") var wait = false
     @Option(help: "Chain id (default: the node's).") var chainId: String?
     @Flag(help: "Print the signed transaction's hex instead of submitting it.") var printHex = false
 
-    /// Signs `body` with the key file's key and submits it; prints the hash, or the committed result.
-    func submit(_ body: TransactionBody) async throws {
-        let (keyFile, secret) = try unlockKeyFile(key, passphraseFile: passphraseFile)
-        let client = try node.client()
-        let chainID: String
-        if let chainId { chainID = chainId } else { chainID = try await nodeChainID(client) }
-        let nonce: UInt64
-        if let fixed = self.nonce { nonce = fixed } else { nonce = try await nextNonce(of: keyFile.address, client) }
-        let transaction = try Transaction.signed(
-            chainID: chainID, nonce: nonce, fee: try Output.baseUnits(credits: fee), body: body, key: secret)
-        let hex = Hex.encode(transaction.canonicalBytes)
+    /// Unlocks the key (before any network use, so key problems are reported first) and connects to the node.
+    func wallet() async throws -> Wallet {
+        let (_, secret) = try unlockKeyFile(key, passphraseFile: passphraseFile)
+        return try await Wallet(client: try node.client(), key: secret, chainID: chainId)
+    }
+
+    func fee(for wallet: Wallet) async throws -> UInt64 {
+        if let fee { return try Output.baseUnits(credits: fee) }
+        return try await wallet.minimumFee()
+    }
+
+    /// Signs `body` (after checking the account can pay its fee plus `spends`) and submits it; prints the hash,
+    /// or with `--wait` the committed outcome, exiting 1 when the ledger refused the body.
+    @discardableResult
+    func submit(_ body: TransactionBody, spends: UInt64 = 0, wallet given: Wallet? = nil) async throws -> [String: Any] {
+        let wallet: Wallet
+        if let given { wallet = given } else { wallet = try await self.wallet() }
+        let fee = try await fee(for: wallet)
         if printHex {
-            print(hex)
-        } else if wait {
-            let result = try await client.object("broadcast_tx_commit", ["tx": hex], timeout: 60)
-            try node.show(result)
-            if let code = result["code"] as? Int, code != 0 { throw ExitCode(1) }
-        } else {
-            try node.show(try await client.object("broadcast_tx_sync", ["tx": hex]))
+            var nonce = self.nonce ?? 0
+            if self.nonce == nil { nonce = try await wallet.account().nonce }
+            let transaction = try wallet.sign(body, fee: fee, nonce: nonce)
+            print(Hex.encode(transaction.canonicalBytes))
+            return ["hash": transaction.hash.description]
+        }
+        let result = try await wallet.submit(body, fee: fee, spends: spends, nonce: nonce, wait: wait)
+        try TxOutcome.show(result, json: node.json)
+        if wait, let code = result["code"] as? Int, code != 0 { throw ExitCode(1) }
+        return result
+    }
+}
+
+/// How a submitted or committed transaction is shown.
+enum TxOutcome {
+    static func show(_ result: [String: Any], json: Bool) throws {
+        if json { return print(try Output.json(result)) }
+        print("hash: \(result["hash"] ?? "?")")
+        guard let height = result["height"] else { return print("submitted (not waiting for the commit)") }
+        let code = result["code"] as? Int ?? -1
+        print("height: \(height)")
+        print(code == 0 ? "result: ok" : "result: FAILED, ledger code \(code) (\(RPCValue.resultName(code)))")
+        for event in result["events"] as? [[String: Any]] ?? [] {
+            let attributes = (event["attributes"] as? [[String: Any]] ?? []).map { attribute in
+                let key = attribute["key"] as? String ?? "?"
+                let value = attribute["value"] as? String ?? "?"
+                return "\(key)=\(eventAmountKeys.contains(key) ? Output.credits(value) : value)"
+            }
+            print("event \(event["type"] ?? "?"): \(attributes.joined(separator: " "))")
         }
     }
 
-    private func nodeChainID(_ client: RPCClient) async throws -> String {
-        guard let chainID = try await client.object("status")["chain_id"] as? String else {
-            throw CommandFailure("node status has no chain_id")
-        }
-        return chainID
-    }
-
-    private func nextNonce(of address: Address, _ client: RPCClient) async throws -> UInt64 {
-        let account = try await client.object("account", ["address": address.description])
-        guard let nonce = account["nonce"] as? Int else { throw CommandFailure("node account answer has no nonce") }
-        return UInt64(nonce)
-    }
+    private static let eventAmountKeys: Set<String> = [
+        "amount", "escrow", "paid", "refund", "burned", "bond", "to_challenger", "bond_forfeited", "fee", "reward",
+    ]
 }
 
 struct Tx: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Sign and submit transactions.", subcommands: [TransferCommand.self])
+        abstract: "Sign and submit transactions.",
+        subcommands: [
+            TransferCommand.self, StakeCommand.self, UnstakeCommand.self, OfferCommand.self, WithdrawOfferCommand.self,
+            RegisterModelCommand.self, JobCommand.self, ResultCommand.self, ChallengeCommand.self, SettleCommand.self,
+            ProposeCommand.self, VoteCommand.self,
+        ])
 
     struct TransferCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "transfer", abstract: "Send credits.")
@@ -62,10 +88,206 @@ struct Tx: AsyncParsableCommand {
         @Option(help: "Amount in credits, up to six decimals.") var amount: String
 
         func run() async throws {
-            let recipient: Address
-            do { recipient = try Address(to) } catch { throw CommandFailure("--to: \(error)") }
-            try await signing.submit(
-                .transfer(Transfer(recipient: recipient, amount: try Output.baseUnits(credits: amount))))
+            let recipient = try RPCValue.address(to, what: "--to")
+            let amount = try Output.baseUnits(credits: amount)
+            try await signing.submit(.transfer(Transfer(recipient: recipient, amount: amount)), spends: amount)
         }
+    }
+
+    struct StakeCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "stake", abstract: "Bond credits from the balance as stake (providers and validators).")
+        @OptionGroup var signing: SigningOptions
+        @Option(help: "Amount in credits.") var amount: String
+
+        func run() async throws {
+            let amount = try Output.baseUnits(credits: amount)
+            try await signing.submit(.stake(Stake(amount: amount)), spends: amount)
+        }
+    }
+
+    struct UnstakeCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "unstake", abstract: "Start unbonding stake (it returns after unbonding_blocks).")
+        @OptionGroup var signing: SigningOptions
+        @Option(help: "Amount in credits.") var amount: String
+
+        func run() async throws {
+            try await signing.submit(.unstake(Unstake(amount: try Output.baseUnits(credits: amount))))
+        }
+    }
+
+    struct OfferCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "offer", abstract: "Publish a provider offer (needs min_provider_stake bonded).")
+        @OptionGroup var signing: SigningOptions
+        @Option(help: "Comma-separated kernels, e.g. gemm-i8/1,mlp-q8/1.") var kernels: String
+        @Option(help: "Price per work unit in base units (1 credit = 1,000,000 base units).") var price: UInt64
+        @Option(help: "Most jobs open at once.") var capacity: UInt32 = 16
+        @Option(help: "Blocks from now until the offer expires.") var expiryBlocks: UInt64 = 100_000
+
+        func run() async throws {
+            let wallet = try await signing.wallet()
+            let height = try await ChainReads.latestHeight(wallet.client)
+            let offer = Offer(
+                kernels: try KernelList.parse(kernels), pricePerWorkUnit: price, capacity: capacity,
+                expiryHeight: height + expiryBlocks)
+            try await signing.submit(.offer(offer), wallet: wallet)
+        }
+    }
+
+    struct WithdrawOfferCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "withdraw-offer", abstract: "Remove your offer.")
+        @OptionGroup var signing: SigningOptions
+        @Option(help: "The offer id (hash of its offer transaction).") var offer: String
+
+        func run() async throws {
+            try await signing.submit(.withdrawOffer(WithdrawOffer(offerID: try RPCValue.hash(offer, what: "--offer"))))
+        }
+    }
+
+    struct RegisterModelCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "register-model", abstract: "Store a model (.npz) on chain; jobs refer to it by hash.")
+        @OptionGroup var signing: SigningOptions
+        @Option(help: "The model arrays (.npz, names in docs/kernels.md).") var model: String
+
+        func run() async throws {
+            let model = try KernelFiles.model(at: model)
+            if !signing.node.json { print("model_hash: \(model.hash)") }
+            try await signing.submit(.registerModel(RegisterModel(model: model.canonicalBytes)))
+        }
+    }
+
+    struct JobCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "job",
+            abstract: "Submit a job for an already registered model (`assay job submit` also registers it).")
+        @OptionGroup var signing: SigningOptions
+        @OptionGroup var job: JobRequestOptions
+        @Option(help: "The registered model's hash.") var modelHash: String
+
+        func run() async throws {
+            let wallet = try await signing.wallet()
+            let request = try await job.request(modelHash: try RPCValue.hash(modelHash, what: "--model-hash"), wallet.client)
+            try await signing.submit(.job(request.job), spends: request.escrow, wallet: wallet)
+        }
+    }
+
+    struct ResultCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "result", abstract: "Post a job's output (providers; `assay provider start` does this).")
+        @OptionGroup var signing: SigningOptions
+        @Option(help: "The job id.") var job: String
+        @Option(help: "The output tensor (.npy).") var output: String
+        @Option(help: "The work units to charge.") var workUnits: UInt64
+
+        func run() async throws {
+            let wallet = try await signing.wallet()
+            let id = try await ChainReads.existingJob(job, wallet.client).id
+            let bytes = try KernelFiles.tensor(at: output).canonicalBytes
+            let result = JobResult(jobID: id, output: bytes, outputHash: SHA256.hash(bytes), workUnits: workUnits)
+            try await signing.submit(.result(result), wallet: wallet)
+        }
+    }
+
+    struct ChallengeCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "challenge", abstract: "Dispute a posted result; the chain re-executes the job.")
+        @OptionGroup var signing: SigningOptions
+        @Option(help: "The job id.") var job: String
+        @Option(help: "Bond in credits (lost if the result was right).") var bond = "1"
+
+        func run() async throws {
+            let wallet = try await signing.wallet()
+            let id = try await ChainReads.existingJob(job, wallet.client).id
+            let bond = try Output.baseUnits(credits: bond)
+            try await signing.submit(.challenge(Challenge(jobID: id, bond: bond)), spends: bond, wallet: wallet)
+        }
+    }
+
+    struct SettleCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "settle", abstract: "End a job whose window or deadline has passed.")
+        @OptionGroup var signing: SigningOptions
+        @Option(help: "The job id.") var job: String
+
+        func run() async throws {
+            let wallet = try await signing.wallet()
+            let id = try await ChainReads.existingJob(job, wallet.client).id
+            try await signing.submit(.settle(Settle(jobID: id)), wallet: wallet)
+        }
+    }
+
+    struct ProposeCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "propose", abstract: "Propose a governance action (validators only); give exactly one action.")
+        @OptionGroup var signing: SigningOptions
+        @Option(help: "Add a validator (or change its power): its x-only public key, hex.") var addValidator: String?
+        @Option(help: "Voting power for --add-validator.") var power: UInt64 = 10
+        @Option(help: "Remove a validator: its x-only public key, hex.") var removeValidator: String?
+        @Option(help: "Set a chain parameter: NAME=VALUE (names in Genesis/README.md).") var set: String?
+
+        func run() async throws {
+            let action: ProposalAction
+            switch (addValidator, removeValidator, set) {
+            case let (key?, nil, nil): action = .addValidator(try publicKey(key), power: power)
+            case let (nil, key?, nil): action = .removeValidator(try publicKey(key))
+            case let (nil, nil, assignment?):
+                let (name, value) = try ParameterAssignment.parse(assignment)
+                action = .setParameter(name: name, value: value)
+            default: throw ValidationError("give exactly one of --add-validator, --remove-validator, --set")
+            }
+            try await signing.submit(.governancePropose(GovernanceProposal(action: action)))
+        }
+
+        private func publicKey(_ text: String) throws -> PublicKey {
+            guard let bytes = Hex.decode(text), let key = try? PublicKey(bytes: bytes) else {
+                throw CommandFailure("'\(text)' is not a 64-hex-digit x-only public key")
+            }
+            return key
+        }
+    }
+
+    struct VoteCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "vote", abstract: "Vote on a governance proposal (validators only).")
+        @OptionGroup var signing: SigningOptions
+        @Option(help: "The proposal id (hash of its propose transaction).") var proposal: String
+        @Flag(inversion: .prefixedNo, help: "Approve (--approve) or reject (--no-approve).") var approve: Bool
+
+        func run() async throws {
+            let id = try RPCValue.hash(proposal, what: "--proposal")
+            try await signing.submit(.governanceVote(GovernanceVote(proposalID: id, approve: approve)))
+        }
+    }
+}
+
+/// `NAME=VALUE` for a chain parameter, checked against the parameter specs.
+enum ParameterAssignment {
+    static func parse(_ text: String) throws -> (name: String, value: UInt64) {
+        let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+        guard parts.count == 2, let value = UInt64(parts[1].replacingOccurrences(of: "_", with: "")) else {
+            throw CommandFailure("'\(text)' is not NAME=VALUE with an unsigned integer value")
+        }
+        guard let spec = Params.spec(named: parts[0]) else {
+            throw CommandFailure("unknown parameter '\(parts[0])' (see Genesis/README.md)")
+        }
+        guard spec.range.contains(value) else {
+            throw CommandFailure("\(parts[0]) \(value) is outside \(spec.range.lowerBound)...\(spec.range.upperBound)")
+        }
+        return (parts[0], value)
+    }
+}
+
+/// A comma-separated list of catalogue kernels.
+enum KernelList {
+    static func parse(_ text: String) throws -> [String] {
+        let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !names.isEmpty else { throw CommandFailure("no kernels given") }
+        for name in names {
+            do { _ = try KernelID(name) } catch { throw CommandFailure("kernel '\(name)': \(error)") }
+        }
+        return names
     }
 }

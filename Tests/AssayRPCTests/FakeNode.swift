@@ -1,5 +1,6 @@
 import AssayCodec
 import AssayCrypto
+import AssayLedger
 import AssayMempool
 import AssayRPC
 import AssayTypes
@@ -72,6 +73,23 @@ final class FakeNode: NodeAPI {
     }
 
     func account(_ address: Address) async -> AccountRecord { AccountRecord(address: address, balance: 5, nonce: 3) }
+
+    // No ledger state here: the market reads are tested against a real ledger in AssayNodeTests.
+    func offers(provider: Address?, kernel: String?) async throws(NodeAPIError) -> [OfferEntry] { [] }
+    func job(id: Hash) async throws(NodeAPIError) -> JobEntry? { nil }
+    func jobs(_ filter: JobFilter) async throws(NodeAPIError) -> [JobEntry] { [] }
+    func provider(_ address: Address) async throws(NodeAPIError) -> ProviderRecord {
+        ProviderRecord(address: address, stake: StakeRecord(), offers: [], jobCounts: [:])
+    }
+    func query(key: [UInt8], prove: Bool) async throws(NodeAPIError) -> StateQueryRecord {
+        throw .unavailable("no ledger state")
+    }
+    func supply() async throws(NodeAPIError) -> SupplyRecord { throw .unavailable("no ledger state") }
+    func params() async throws(NodeAPIError) -> Params { Params() }
+    func unconfirmedTransactions(limit: Int) async -> UnconfirmedRecord {
+        UnconfirmedRecord(
+            count: mempool.count, totalBytes: mempool.byteCount, transactions: mempool.reap(maxBytes: .max, maxCount: limit))
+    }
 }
 
 extension JSONValue {

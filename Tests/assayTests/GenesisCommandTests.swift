@@ -37,4 +37,22 @@ final class GenesisCommandTests {
         let error = try #require(throws: ExitCode.self) { try run(["genesis", "validate", path]) }
         #expect(error == ExitCode(1))
     }
+
+    @Test func paramsOptionSetsParametersAndRefusesBadOnesBeforeWritingAnything() throws {
+        try run([
+            "genesis", "init", "--validators", "1", "--out", directory, "--param", "challenge_window_blocks=8",
+            "--param", "max_job_work_units=1000000000",
+        ])
+        let genesis = try Genesis.parse(json: Data(contentsOf: URL(fileURLWithPath: directory + "/genesis.json")))
+        #expect(genesis.params.challengeWindowBlocks == 8)
+        #expect(genesis.params.maxJobWorkUnits == 1_000_000_000)
+
+        let refused = directory + "-refused"
+        for bad in ["bogus=1", "take_rate_bps=20000", "max_job_work_units=2000000000", "min_fee"] {
+            #expect(throws: CommandFailure.self) {
+                try run(["genesis", "init", "--validators", "1", "--out", refused, "--param", bad])
+            }
+        }
+        #expect(!FileManager.default.fileExists(atPath: refused))
+    }
 }

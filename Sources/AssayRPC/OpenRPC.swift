@@ -1,0 +1,31 @@
+/// The OpenRPC 1.2 document `rpc.discover` serves, generated from the method descriptions the dispatcher holds,
+/// so it cannot drift from what the node answers.
+enum OpenRPC {
+    static let version = "1.2.6"
+
+    static let discover = RPCMethodDescription(
+        "rpc.discover", "This OpenRPC document: every method the node serves over HTTP and WebSocket.")
+
+    static func document(_ methods: [RPCMethodDescription]) -> JSONValue {
+        .object([
+            "openrpc": .string(version),
+            "info": .object(["title": .string("Assay node JSON-RPC"), "version": .string("1")]),
+            "methods": .array(methods.map(method)),
+        ])
+    }
+
+    private static func method(_ method: RPCMethodDescription) -> JSONValue {
+        .object([
+            "name": .string(method.name),
+            "summary": .string(method.summary),
+            "params": .array(
+                method.parameters.map { parameter in
+                    .object([
+                        "name": .string(parameter.name), "required": .bool(parameter.required),
+                        "schema": .object(["type": .string(parameter.type)]),
+                    ])
+                }),
+            "result": .object(["name": .string("result"), "schema": .object([:])]),
+        ])
+    }
+}

@@ -1,0 +1,177 @@
+import AssayCrypto
+import AssayTypes
+import Synchronization
+
+/// Who listens for what over WebSocket, and each connection's bounded queue of outgoing messages.
+///
+/// Publishing never waits: a message goes into the connection's queue or, when the queue is full (the client reads
+/// too slowly), the connection is dropped. So a slow subscriber can never hold up the node's commit path.
+public final class SubscriptionHub: Sendable {
+    public static let queueMessagesMax = 1_024
+    public static let subscriptionsPerConnectionMax = 256
+
+    public enum Topic: Hashable, Sendable {
+        case newBlock
+        /// One transaction's commit; sent once.
+        case transaction(Hash)
+        /// State changes of jobs where the address is client or provider.
+        case jobs(Address)
+    }
+
+    struct Connection {
+        let outbox: AsyncStream<[UInt8]>.Continuation
+        var subscriptions: [String: Topic] = [:]
+    }
+
+    struct State {
+        var nextConnection: UInt64 = 0
+        var nextSubscription: UInt64 = 0
+        var connections: [UInt64: Connection] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    /// A new connection: its id and the messages to write to it, which end when the connection is dropped.
+    public func connect() -> (id: UInt64, outbox: AsyncStream<[UInt8]>) {
+        let (stream, continuation) = AsyncStream.makeStream(
+            of: [UInt8].self, bufferingPolicy: .bufferingOldest(Self.queueMessagesMax))
+        let id = state.withLock { state in
+            state.nextConnection += 1
+            state.connections[state.nextConnection] = Connection(outbox: continuation)
+            return state.nextConnection
+        }
+        return (id, stream)
+    }
+
+    public func disconnect(_ connection: UInt64) {
+        let removed = state.withLock { $0.connections.removeValue(forKey: connection) }
+        removed?.outbox.finish()
+    }
+
+    public var connectionCount: Int { state.withLock { $0.connections.count } }
+
+    /// Adds a subscription and queues `response(id)` (if any) before any notification of it can be queued.
+    public func subscribe(_ connection: UInt64, to topic: Topic, response: (String) -> [UInt8]?) throws(RPCError) {
+        try state.withLock { state throws(RPCError) in
+            guard var entry = state.connections[connection] else { throw RPCError.invalidRequest("connection closed") }
+            guard entry.subscriptions.count < Self.subscriptionsPerConnectionMax else {
+                throw RPCError.invalidParams("at most \(Self.subscriptionsPerConnectionMax) subscriptions per connection")
+            }
+            state.nextSubscription += 1
+            let id = String(state.nextSubscription)
+            entry.subscriptions[id] = topic
+            state.connections[connection] = entry
+            if let bytes = response(id) { Self.enqueue(bytes, to: connection, in: &state) }
+        }
+    }
+
+    /// Removes a subscription of this connection; false if it has none by that id.
+    public func unsubscribe(_ connection: UInt64, subscription: String) -> Bool {
+        state.withLock { state in
+            state.connections[connection]?.subscriptions.removeValue(forKey: subscription) != nil
+        }
+    }
+
+    /// Queues a message (a response) for one connection.
+    public func send(_ bytes: [UInt8], to connection: UInt64) {
+        state.withLock { state in Self.enqueue(bytes, to: connection, in: &state) }
+    }
+
+    /// True when anyone listens for `topic` (so the node can skip building payloads nobody wants).
+    public func isWatched(_ topic: Topic) -> Bool {
+        state.withLock { state in state.connections.values.contains { $0.subscriptions.values.contains(topic) } }
+    }
+
+    /// Every transaction hash someone waits for.
+    public func watchedTransactions() -> Set<Hash> {
+        state.withLock { state in
+            Set(state.connections.values.flatMap { $0.subscriptions.values }.compactMap { topic in
+                if case let .transaction(hash) = topic { hash } else { nil }
+            })
+        }
+    }
+
+    /// Every address whose jobs someone follows.
+    public func watchedAddresses() -> Set<Address> {
+        state.withLock { state in
+            Set(state.connections.values.flatMap { $0.subscriptions.values }.compactMap { topic in
+                if case let .jobs(address) = topic { address } else { nil }
+            })
+        }
+    }
+
+    public func publish(block: NewBlockView) { notify(.newBlock, payload: block, once: false) }
+
+    public func publish(transaction record: TransactionRecord) {
+        notify(.transaction(record.transaction.hash), payload: TransactionView(record), once: true)
+    }
+
+    /// Sends a job's new state to every subscription following its client or its provider.
+    public func publish(job entry: JobEntry) {
+        let view = JobView(entry)
+        let topics: Set<Topic> = [.jobs(entry.record.client), .jobs(entry.record.provider)]
+        state.withLock { state in
+            for (connection, entry) in state.connections {
+                for (id, topic) in entry.subscriptions where topics.contains(topic) {
+                    Self.enqueue(Self.notification(id, view), to: connection, in: &state)
+                }
+            }
+        }
+    }
+
+    private func notify(_ topic: Topic, payload: some Encodable & Sendable, once: Bool) {
+        state.withLock { state in
+            for (connection, entry) in state.connections {
+                for (id, subscribed) in entry.subscriptions where subscribed == topic {
+                    if once { state.connections[connection]?.subscriptions.removeValue(forKey: id) }
+                    Self.enqueue(Self.notification(id, payload), to: connection, in: &state)
+                }
+            }
+        }
+    }
+
+    private static func notification(_ subscription: String, _ payload: some Encodable & Sendable) -> [UInt8] {
+        RPCDispatcher.encode(Notification(params: .init(subscription: subscription, result: payload)))
+    }
+
+    /// Queues or, when the queue is full, drops the connection: its stream ends and the session closes it.
+    private static func enqueue(_ bytes: [UInt8], to connection: UInt64, in state: inout State) {
+        guard let entry = state.connections[connection] else { return }
+        switch entry.outbox.yield(bytes) {
+        case .enqueued: break
+        case .dropped, .terminated:
+            state.connections.removeValue(forKey: connection)
+            entry.outbox.finish()
+        @unknown default: break
+        }
+    }
+
+    private struct Notification<Payload: Encodable & Sendable>: Encodable, Sendable {
+        struct Params: Encodable, Sendable {
+            let subscription: String
+            let result: Payload
+        }
+        let jsonrpc = "2.0"
+        let method = "subscription"
+        let params: Params
+    }
+}
+
+/// The `new_block` notification's payload.
+public struct NewBlockView: Encodable, Sendable {
+    let height: UInt64
+    let hash: String
+    let stateRoot: String
+    let timeMs: UInt64
+    let numTxs: Int
+
+    public init(_ block: Block) {
+        height = block.height
+        hash = block.hash.description
+        stateRoot = block.header.stateRoot.description
+        timeMs = block.header.timeMs
+        numTxs = block.transactions.count
+    }
+}

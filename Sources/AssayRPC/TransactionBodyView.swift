@@ -1,0 +1,62 @@
+import AssayCodec
+import AssayCrypto
+import AssayTypes
+
+/// A transaction body's fields as JSON, so clients read what a transaction did without decoding its bytes.
+/// Amounts are integers; hashes, keys and byte strings hex. A result carries its `output` bytes: this is where a
+/// client fetches a job's output (from the transaction named in the job's `result.result_tx`).
+enum TransactionBodyView {
+    static func json(_ body: TransactionBody) -> JSONValue {
+        switch body {
+        case let .transfer(transfer):
+            object(["recipient": .string(transfer.recipient.description), "amount": .unsigned(transfer.amount)])
+        case let .stake(stake): object(["amount": .unsigned(stake.amount)])
+        case let .unstake(unstake): object(["amount": .unsigned(unstake.amount)])
+        case let .offer(offer):
+            object([
+                "kernels": .array(offer.kernels.map(JSONValue.string)),
+                "price_per_work_unit": .unsigned(offer.pricePerWorkUnit), "capacity": .unsigned(UInt64(offer.capacity)),
+                "expiry_height": .unsigned(offer.expiryHeight),
+            ])
+        case let .withdrawOffer(withdraw): object(["offer_id": hash(withdraw.offerID)])
+        case let .registerModel(register):
+            object([
+                "model_hash": hash(SHA256.hash(register.model)), "model_bytes": .unsigned(UInt64(register.model.count)),
+            ])
+        case let .job(job):
+            object([
+                "offer_id": hash(job.offerID), "kernel": .string(job.kernel), "model_hash": hash(job.modelHash),
+                "input": .string(Hex.encode(job.input)), "input_hash": hash(SHA256.hash(job.input)),
+                "max_work_units": .unsigned(job.maxWorkUnits), "deadline": .unsigned(job.deadline),
+            ])
+        case let .result(result):
+            object([
+                "job_id": hash(result.jobID), "output": .string(Hex.encode(result.output)),
+                "output_hash": hash(result.outputHash), "work_units": .unsigned(result.workUnits),
+            ])
+        case let .challenge(challenge): object(["job_id": hash(challenge.jobID), "bond": .unsigned(challenge.bond)])
+        case let .settle(settle): object(["job_id": hash(settle.jobID)])
+        case let .evidence(evidence):
+            object([
+                "validator": .string(evidence.first.validator.description), "height": .unsigned(evidence.first.height),
+                "round": .unsigned(UInt64(evidence.first.round)),
+            ])
+        case let .governancePropose(proposal): object(["action": action(proposal.action)])
+        case let .governanceVote(vote): object(["proposal_id": hash(vote.proposalID), "approve": .bool(vote.approve)])
+        }
+    }
+
+    private static func action(_ action: ProposalAction) -> JSONValue {
+        switch action {
+        case let .addValidator(key, power):
+            object(["type": .string("add_validator"), "public_key": .string(key.description), "power": .unsigned(power)])
+        case let .removeValidator(key):
+            object(["type": .string("remove_validator"), "public_key": .string(key.description)])
+        case let .setParameter(name, value):
+            object(["type": .string("set_parameter"), "name": .string(name), "value": .unsigned(value)])
+        }
+    }
+
+    private static func object(_ fields: [String: JSONValue]) -> JSONValue { .object(fields) }
+    private static func hash(_ hash: Hash) -> JSONValue { .string(hash.description) }
+}

@@ -1,0 +1,66 @@
+import AssayCodec
+import AssayCrypto
+import AssayLedger
+import AssayTypes
+import Foundation
+
+/// Reads of chain state the wallet commands share. State entries come with a Merkle proof that is checked
+/// against the state root in the committed block header of the height the node answered for.
+enum ChainReads {
+    static func latestHeight(_ client: RPCClient) async throws -> UInt64 {
+        guard let height = RPCValue.amount(try await client.object("status")["latest_height"]) else {
+            throw CommandFailure("node status has no latest_height")
+        }
+        return height
+    }
+
+    /// The job's view; an unknown id is the node's not-found error ("job <id> not found").
+    static func existingJob(_ text: String, _ client: RPCClient) async throws -> (id: Hash, view: [String: Any]) {
+        let id = try RPCValue.hash(text, what: "job id")
+        return (id, try await client.object("job", ["id": id.description]))
+    }
+
+    struct ProvenValue {
+        let height: UInt64
+        let stateRoot: Hash
+        let value: [UInt8]?
+    }
+
+    /// The value under a raw state key, proven: the proof must verify against the answer's state root, and that
+    /// root must be the one in the committed header at the answer's height.
+    static func proven(_ key: [UInt8], _ client: RPCClient) async throws -> ProvenValue {
+        let answer = try await client.object("query", ["key": Hex.encode(key), "prove": true])
+        guard let height = RPCValue.amount(answer["height"]), let rootText = answer["state_root"] as? String,
+            let proofHex = answer["proof"] as? String, let proofBytes = Hex.decode(proofHex)
+        else { throw CommandFailure("node answered 'query' without height, state_root or proof") }
+        let root = try RPCValue.hash(rootText, what: "state_root")
+        var value: [UInt8]?
+        if let valueHex = answer["value"] as? String {
+            guard let bytes = Hex.decode(valueHex) else { throw CommandFailure("node's 'query' value is not hex") }
+            value = bytes
+        }
+        let proof: StateProof
+        do { proof = try StateProof(canonicalBytes: proofBytes) } catch {
+            throw CommandFailure("node's state proof does not decode: \(error)")
+        }
+        guard StateProof.verify(proof, root: root, key: key, value: value) else {
+            throw CommandFailure("the node's Merkle proof does NOT verify against state root \(root)")
+        }
+        let header = try await client.object("block", ["height": height])["header"] as? [String: Any]
+        guard let headerRoot = header?["state_root"] as? String, headerRoot == root.description else {
+            throw CommandFailure("state root \(root) is not the one in the committed header at height \(height)")
+        }
+        return ProvenValue(height: height, stateRoot: root, value: value)
+    }
+
+    static func offer(_ id: Hash, _ client: RPCClient) async throws -> OfferRecord {
+        guard let bytes = try await proven(StateKey.offer(id), client).value else {
+            throw CommandFailure("offer \(id) not found (withdrawn, expired or never created)")
+        }
+        do { return try OfferRecord(canonicalBytes: bytes) } catch { throw CommandFailure("offer \(id): \(error)") }
+    }
+
+    static func modelExists(_ hash: Hash, _ client: RPCClient) async throws -> Bool {
+        try await proven(StateKey.model(hash), client).value != nil
+    }
+}

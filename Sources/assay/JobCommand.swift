@@ -1,0 +1,112 @@
+import ArgumentParser
+import AssayCodec
+import AssayCrypto
+import AssayKernels
+import AssayTypes
+import Foundation
+
+/// What a job asks for, shared by `assay tx job` and `assay job submit`.
+struct JobRequestOptions: ParsableArguments {
+    @Option(help: "The offer to take (its id).") var offer: String
+    @Option(help: "Kernel: gemm-i8/1, conv2d-i8/1 or mlp-q8/1.") var kernel = "gemm-i8/1"
+    @Option(help: "The input tensor (.npy).") var input: String
+    @Option(name: .customLong("max-units"), help: "Most work units to pay for (default: the job's exact cost).")
+    var maxUnits: UInt64?
+    @Option(help: "Blocks from now by which the result must arrive.") var deadlineBlocks: UInt64 = 50
+
+    /// The job and the escrow it locks (the offer's price x max units). `model`, when known here, gives the
+    /// default max units and a local check that the kernel accepts the job.
+    func request(modelHash: Hash, model: Model? = nil, _ client: RPCClient) async throws -> (job: Job, escrow: UInt64) {
+        let kernelID: KernelID
+        do { kernelID = try KernelID(kernel) } catch { throw CommandFailure("--kernel: \(error)") }
+        let tensor = try KernelFiles.tensor(at: input)
+        var units = maxUnits
+        if let model {
+            let cost: UInt64
+            do { cost = try Kernels.cost(kernelID, model: model, input: tensor, limits: .default) } catch {
+                throw CommandFailure("the kernel refuses this model and input: \(error)")
+            }
+            if let units, units < cost { throw CommandFailure("--max-units \(units) is below the job's cost \(cost)") }
+            units = units ?? cost
+        }
+        guard let units else { throw CommandFailure("--max-units is needed when the model is not given") }
+        let offerID = try RPCValue.hash(offer, what: "--offer")
+        let offer = try await ChainReads.offer(offerID, client)
+        guard offer.terms.kernels.contains(kernel) else {
+            throw CommandFailure("offer \(offerID) does not include \(kernel) (it offers \(offer.terms.kernels.joined(separator: ", ")))")
+        }
+        let (escrow, overflow) = offer.terms.pricePerWorkUnit.multipliedReportingOverflow(by: units)
+        guard !overflow else { throw CommandFailure("price x max units overflows 64 bits") }
+        let deadline = try await ChainReads.latestHeight(client) + deadlineBlocks
+        let job = Job(
+            offerID: offerID, kernel: kernel, modelHash: modelHash, input: tensor.canonicalBytes, maxWorkUnits: units,
+            deadline: deadline)
+        return (job, escrow)
+    }
+}
+
+/// `assay job submit|output`: the client's path through the market.
+struct JobClientCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "job", abstract: "Buy a kernel run from a provider and fetch its output.",
+        subcommands: [Submit.self, OutputCommand.self])
+
+    struct Submit: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Register the model if the chain lacks it, then submit the job (its id is the tx hash).")
+        @OptionGroup var signing: SigningOptions
+        @OptionGroup var request: JobRequestOptions
+        @Option(help: "The model arrays (.npz; names in docs/kernels.md).") var model: String
+
+        func run() async throws {
+            let model = try KernelFiles.model(at: model)
+            let wallet = try await signing.wallet()
+            let hash = model.hash
+            if try await !ChainReads.modelExists(hash, wallet.client) {
+                let registered = try await wallet.submit(
+                    .registerModel(RegisterModel(model: model.canonicalBytes)), fee: try await signing.fee(for: wallet),
+                    wait: true)
+                let code = registered["code"] as? Int ?? -1
+                // Someone else registering the same model first is fine: the job only needs it to exist.
+                guard code == 0 || RPCValue.resultName(code) == "modelExists" else {
+                    throw CommandFailure("register_model failed: ledger code \(code) (\(RPCValue.resultName(code)))")
+                }
+                if !signing.node.json { print("registered model \(hash)") }
+            }
+            let (job, escrow) = try await request.request(modelHash: hash, model: model, wallet.client)
+            if !signing.node.json { print("escrow: \(Output.credits(escrow)) for up to \(job.maxWorkUnits) work units") }
+            try await signing.submit(.job(job), spends: escrow, wallet: wallet)
+        }
+    }
+
+    struct OutputCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "output", abstract: "Fetch a job's posted output, check it against the job's output hash, write .npy.")
+        @OptionGroup var options: NodeOptions
+        @Argument(help: "The job id.") var id: String
+        @Option(help: "Where to write the output tensor (.npy).") var out: String
+
+        func run() async throws {
+            let client = try options.client()
+            let (jobID, view) = try await ChainReads.existingJob(id, client)
+            guard let result = view["result"] as? [String: Any], let resultTx = result["result_tx"] as? String,
+                let expected = result["output_hash"] as? String
+            else { throw CommandFailure("job \(jobID) has no result yet (state \(view["state"] ?? "?"))") }
+            let posted = try await client.object("tx", ["hash": resultTx])
+            guard let hex = posted["tx"] as? String, let bytes = Hex.decode(hex),
+                let transaction = try? Transaction(canonicalBytes: bytes), case let .result(body) = transaction.body,
+                body.jobID == jobID
+            else { throw CommandFailure("transaction \(resultTx) is not the result of job \(jobID)") }
+            let hash = SHA256.hash(body.output)
+            guard hash.description == expected else {
+                throw CommandFailure("the output's hash \(hash) is not the job's output_hash \(expected)")
+            }
+            let tensor: Tensor
+            do { tensor = try Tensor(canonicalBytes: body.output) } catch {
+                throw CommandFailure("the posted output is not a tensor: \(error)")
+            }
+            try KernelFiles.write(NPY.encode(tensor), to: out)
+            print("wrote \(out): \(tensor.dtype) \(tensor.shape), output_hash \(hash) (matches the job), state \(view["state"] ?? "?")")
+        }
+    }
+}

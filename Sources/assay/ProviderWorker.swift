@@ -1,0 +1,238 @@
+import AssayCodec
+import AssayCrypto
+import AssayKernels
+import AssayLedger
+import AssaySimulation
+import AssayTypes
+import Foundation
+
+/// Serves one provider's jobs: runs each assigned job with AssayKernels and posts its result. The ledger pays
+/// a result automatically at the end of its challenge window; the worker sends `settle` only for a result it
+/// finds still unpaid after its window (on catch-up). All state here is the worker's own; the chain is the truth.
+final class ProviderWorker {
+    struct Settings {
+        var kernels: [String]
+        var price: UInt64
+        var stake: UInt64?
+        var capacity: UInt32
+        var offerBlocks: UInt64
+        /// nil: the chain's min_fee when the worker starts.
+        var fee: UInt64?
+        var cheat: Cheat
+        var seed: UInt64
+    }
+
+    /// Misbehaviour for tests and demos.
+    enum Cheat: Equatable {
+        case none
+        case wrong(probability: Double)
+        case late
+        case silent
+
+        init(parsing text: String?) throws {
+            switch text {
+            case nil, "none": self = .none
+            case "late": self = .late
+            case "silent": self = .silent
+            case let text? where text.hasPrefix("wrong:"):
+                guard let p = Double(text.dropFirst(6)), (0...1).contains(p) else {
+                    throw CommandFailure("--cheat wrong:P needs P between 0 and 1")
+                }
+                self = .wrong(probability: p)
+            case let text?: throw CommandFailure("--cheat '\(text)': use wrong:P, late or silent")
+            }
+        }
+    }
+
+    private let wallet: Wallet
+    private let settings: Settings
+    private var random: SimRandom
+    private var nonce: UInt64 = 0
+    private var fee: UInt64 = 0
+    /// Jobs whose result was sent (or withheld on purpose), so a repeated notification does not redo them.
+    private var served: Set<String> = []
+    private var models: [String: Model] = [:]
+
+    init(wallet: Wallet, settings: Settings) {
+        self.wallet = wallet
+        self.settings = settings
+        random = SimRandom(seed: settings.seed)
+    }
+
+    func run() async throws {
+        log("provider \(wallet.address) on \(wallet.client.url), kernels \(settings.kernels.joined(separator: ",")), "
+            + "price \(settings.price)/work unit, cheat \(settings.cheat)")
+        nonce = try await wallet.account().nonce
+        if let chosen = settings.fee { fee = chosen } else { fee = try await wallet.minimumFee() }
+        try await ensureStake()
+        try await ensureOffer()
+        guard let socket = Self.webSocketURL(wallet.client.url) else { throw CommandFailure("--node has no host") }
+        var backoffSeconds = 1
+        while !Task.isCancelled {
+            do {
+                try await SubscriptionClient.follow(
+                    node: socket, params: ["event": "jobs", "address": wallet.address.description],
+                    subscribed: {
+                        backoffSeconds = 1
+                        try await self.catchUp()
+                    }, deliver: { try await self.handle($0) })
+                log("subscription closed by the node; reconnecting in \(backoffSeconds) s")
+            } catch {
+                log("subscription lost (\(error)); reconnecting in \(backoffSeconds) s")
+            }
+            try await Task.sleep(for: .seconds(backoffSeconds))
+            backoffSeconds = min(backoffSeconds * 2, 16)
+        }
+    }
+
+    static func webSocketURL(_ http: URL) -> URL? {
+        guard let host = http.host else { return nil }
+        return URL(string: "ws://\(host):\(http.port ?? 80)/websocket")
+    }
+
+    // MARK: setup
+
+    private func ensureStake() async throws {
+        let params = try await wallet.client.object("params")
+        let minimum = RPCValue.amount(params["min_provider_stake"]) ?? 0
+        let target = max(settings.stake ?? minimum, minimum)
+        let provider = try await wallet.client.object("provider", ["address": wallet.address.description])
+        let bonded = RPCValue.amount(provider["bonded"]) ?? 0
+        guard bonded < target else { return log("stake: \(Output.credits(bonded)) bonded") }
+        try Self.requireOK(try await send(.stake(Stake(amount: target - bonded)), wait: true), "stake")
+        log("stake: bonded \(Output.credits(target - bonded)) more")
+    }
+
+    private func ensureOffer() async throws {
+        let answer = try await wallet.client.object("offers", ["provider": wallet.address.description])
+        let wanted = Set(settings.kernels)
+        for offer in answer["offers"] as? [[String: Any]] ?? [] {
+            if Set(offer["kernels"] as? [String] ?? []).isSuperset(of: wanted),
+                RPCValue.amount(offer["price_per_work_unit"]) == settings.price
+            {
+                return log("offer: using live offer \(offer["id"] ?? "?")")
+            }
+        }
+        let height = try await ChainReads.latestHeight(wallet.client)
+        let offer = Offer(
+            kernels: settings.kernels, pricePerWorkUnit: settings.price, capacity: settings.capacity,
+            expiryHeight: height + settings.offerBlocks)
+        let outcome = try await send(.offer(offer), wait: true)
+        try Self.requireOK(outcome, "offer")
+        log("offer: published \(outcome["hash"] ?? "?")")
+    }
+
+    private static func requireOK(_ outcome: [String: Any], _ what: String) throws {
+        let code = outcome["code"] as? Int ?? -1
+        guard code == 0 else { throw CommandFailure("\(what) failed: ledger code \(code) (\(RPCValue.resultName(code)))") }
+    }
+
+    // MARK: jobs
+
+    /// Once subscribed (after every reconnect): serve open jobs that arrived while away and settle results past
+    /// their window.
+    private func catchUp() async throws {
+        let me = wallet.address.description
+        for state in ["open", "result_posted"] {
+            let answer = try await wallet.client.object("jobs", ["provider": me, "state": state, "limit": 1000])
+            for job in answer["jobs"] as? [[String: Any]] ?? [] { try await handle(job) }
+        }
+    }
+
+    private func handle(_ job: [String: Any]) async throws {
+        guard job["provider"] as? String == wallet.address.description, let id = job["id"] as? String else { return }
+        switch job["state"] as? String {
+        case "open": try await serve(id, job)
+        case "result_posted":
+            let result = job["result"] as? [String: Any]
+            let windowEnd = RPCValue.amount(result?["window_end"]) ?? 0
+            // The ledger pays at the end of the window by itself; a settle is only for a job still unpaid after it.
+            if try await ChainReads.latestHeight(wallet.client) > windowEnd,
+                try await wallet.client.object("job", ["id": id])["state"] as? String == "result_posted"
+            {
+                let outcome = try await send(.settle(Settle(jobID: try RPCValue.hash(id, what: "job id"))), wait: false)
+                log("job \(id.prefix(12)): window ended at \(windowEnd), sent settle \(outcome["hash"] ?? "?")")
+            } else {
+                log("job \(id.prefix(12)): result on chain, challenge window ends at \(windowEnd)")
+            }
+        case let state?:
+            log("job \(id.prefix(12)): \(state)\((job["reason"] as? String).map { " (\($0))" } ?? "")")
+        case nil: return
+        }
+    }
+
+    private func serve(_ id: String, _ view: [String: Any]) async throws {
+        guard !served.contains(id) else { return }
+        if settings.cheat == .silent {
+            served.insert(id)
+            return log("job \(id.prefix(12)): staying silent (--cheat silent)")
+        }
+        let jobID = try RPCValue.hash(id, what: "job id")
+        let job = try await fetchJob(jobID)
+        let output: KernelOutput
+        do {
+            output = try Kernels.execute(
+                try KernelID(job.kernel), model: try await model(job.modelHash), input: try Tensor(canonicalBytes: job.input),
+                limits: .forJob(maxWorkUnits: job.maxWorkUnits))
+        } catch {
+            served.insert(id)
+            return log("job \(id.prefix(12)): cannot run it (\(error)); leaving it to its deadline")
+        }
+        var bytes = output.output.canonicalBytes
+        if case let .wrong(probability) = settings.cheat, Double(random.below(1 << 53)) / Double(1 << 53) < probability {
+            bytes[bytes.count - 1] ^= 0x01  // the last data byte: still a valid tensor, a different output
+            log("job \(id.prefix(12)): cheating: posting a wrong output")
+        }
+        if settings.cheat == .late { try await waitForHeight(job.deadline) }
+        let result = JobResult(jobID: jobID, output: bytes, outputHash: SHA256.hash(bytes), workUnits: output.workUnits)
+        let sent = try await send(.result(result), wait: false)
+        served.insert(id)
+        log("job \(id.prefix(12)): ran \(job.kernel), \(output.workUnits) work units, posted result \(sent["hash"] ?? "?")")
+    }
+
+    private func fetchJob(_ id: Hash) async throws -> Job {
+        let view = try await wallet.client.object("tx", ["hash": id.description])
+        guard let hex = view["tx"] as? String, let bytes = Hex.decode(hex),
+            let transaction = try? Transaction(canonicalBytes: bytes), case let .job(job) = transaction.body
+        else { throw CommandFailure("transaction \(id) is not a job") }
+        return job
+    }
+
+    private func model(_ hash: Hash) async throws -> Model {
+        if let cached = models[hash.description] { return cached }
+        guard let bytes = try await ChainReads.proven(StateKey.model(hash), wallet.client).value else {
+            throw CommandFailure("model \(hash) is not registered")
+        }
+        let model = try Model(canonicalBytes: bytes)
+        models[hash.description] = model
+        return model
+    }
+
+    private func waitForHeight(_ height: UInt64) async throws {
+        while try await ChainReads.latestHeight(wallet.client) < height { try await Task.sleep(for: .milliseconds(500)) }
+    }
+
+    /// Signs with the worker's own nonce counter (its results are many and pipelined); on a nonce refusal it
+    /// rereads the account's nonce and tries once more.
+    private func send(_ body: TransactionBody, wait: Bool) async throws -> [String: Any] {
+        do {
+            return try await sendOnce(body, wait: wait)
+        } catch let failure as CommandFailure where failure.description.contains("nonce") {
+            nonce = try await wallet.account().nonce
+            return try await sendOnce(body, wait: wait)
+        }
+    }
+
+    private func sendOnce(_ body: TransactionBody, wait: Bool) async throws -> [String: Any] {
+        let answer = try await wallet.broadcast(try wallet.sign(body, fee: fee, nonce: nonce), wait: wait)
+        nonce += 1
+        return answer
+    }
+
+    private func log(_ message: String) {
+        let stamp = ISO8601DateFormatter().string(from: Date())
+        print("\(stamp) provider: \(message)")
+        fflush(nil)
+    }
+}
+

@@ -1,0 +1,108 @@
+import AssayCodec
+import AssayCrypto
+import AssayLedger
+import AssayTypes
+import Foundation
+
+/// One key talking to one node: the shared path of every command that signs (`tx`, `job`, `provider`).
+/// It checks that the account can pay before it signs, submits, and optionally waits for the commit.
+struct Wallet {
+    let client: RPCClient
+    let key: SecretKey
+    let address: Address
+    let chainID: String
+
+    init(client: RPCClient, key: SecretKey, chainID: String? = nil) async throws {
+        self.client = client
+        self.key = key
+        address = Address(publicKey: key.publicKey)
+        if let chainID {
+            self.chainID = chainID
+        } else {
+            guard let nodeChain = try await client.object("status")["chain_id"] as? String else {
+                throw CommandFailure("node status has no chain_id")
+            }
+            self.chainID = nodeChain
+        }
+    }
+
+    /// The account's balance and next nonce as the node sees them.
+    func account() async throws -> (balance: UInt64, nonce: UInt64) {
+        let account = try await client.object("account", ["address": address.description])
+        guard let balance = RPCValue.amount(account["balance"]), let nonce = RPCValue.amount(account["nonce"]) else {
+            throw CommandFailure("node answered 'account' without balance or nonce")
+        }
+        return (balance, nonce)
+    }
+
+    /// The chain's `min_fee` now: the default fee, so a transaction is never refused for its fee alone.
+    func minimumFee() async throws -> UInt64 {
+        guard let fee = RPCValue.amount(try await client.object("params")["min_fee"]) else {
+            throw CommandFailure("node answered 'params' without min_fee")
+        }
+        return fee
+    }
+
+    /// Refuses, before signing, a transaction the account cannot pay: its fee plus what the body moves out of
+    /// the balance (`spends`: an amount, a stake, a job's escrow or a challenge bond).
+    func checkFunds(fee: UInt64, spends: UInt64, what: String) async throws -> UInt64 {
+        let account = try await account()
+        let (needed, overflow) = fee.addingReportingOverflow(spends)
+        if overflow || account.balance < needed {
+            throw CommandFailure(
+                "insufficient balance: \(address) holds \(Output.credits(account.balance)), \(what) needs "
+                    + "\(overflow ? "more than 2^64 base units" : Output.credits(needed)) "
+                    + "(fee \(Output.credits(fee)) + \(Output.credits(spends)))")
+        }
+        return account.nonce
+    }
+
+    func sign(_ body: TransactionBody, fee: UInt64, nonce: UInt64) throws -> Transaction {
+        try Transaction.signed(chainID: chainID, nonce: nonce, fee: fee, body: body, key: key)
+    }
+
+    /// Submits a signed transaction: with `wait`, returns the committed transaction view (`tx`'s shape);
+    /// otherwise `["hash": ...]` once the node's mempool has accepted it.
+    func broadcast(_ transaction: Transaction, wait: Bool) async throws -> [String: Any] {
+        let hex = Hex.encode(transaction.canonicalBytes)
+        if wait { return try await client.object("broadcast_tx_commit", ["tx": hex], timeout: 90) }
+        return try await client.object("broadcast_tx_sync", ["tx": hex])
+    }
+
+    /// Checks funds, signs with `nonce` (default: the account's next nonce) and broadcasts.
+    func submit(_ body: TransactionBody, fee: UInt64, spends: UInt64 = 0, nonce: UInt64? = nil, wait: Bool) async throws
+        -> [String: Any]
+    {
+        let next = try await checkFunds(fee: fee, spends: spends, what: "this \(body.kindName)")
+        return try await broadcast(try sign(body, fee: fee, nonce: nonce ?? next), wait: wait)
+    }
+}
+
+/// Reading the node's JSON: amounts arrive as decimal strings or integers, hashes as hex.
+enum RPCValue {
+    static func amount(_ value: Any?) -> UInt64? {
+        switch value {
+        case let text as String: UInt64(text)
+        case let number as NSNumber: number.uint64Value
+        default: nil
+        }
+    }
+
+    static func hash(_ text: String, what: String) throws -> Hash {
+        let body = text.hasPrefix("0x") ? String(text.dropFirst(2)) : text
+        guard body.count == 64, let bytes = Hex.decode(body) else {
+            throw CommandFailure("\(what) '\(text)' is not 64 hex digits")
+        }
+        return Hash(bytes)
+    }
+
+    static func address(_ text: String, what: String) throws -> Address {
+        do { return try Address(text) } catch { throw CommandFailure("\(what): \(error)") }
+    }
+
+    /// The name of a ledger result code (ResultCode's case), for a committed transaction that failed.
+    static func resultName(_ code: Int) -> String {
+        guard let known = UInt16(exactly: code).flatMap(ResultCode.init(rawValue:)) else { return "unknown" }
+        return "\(known)"
+    }
+}

@@ -1,0 +1,159 @@
+import AssayCodec
+import AssayCrypto
+import AssayLedger
+import AssayRPC
+import AssayTypes
+import Foundation
+import Testing
+
+@testable import AssayNode
+
+/// The market and state methods through the real dispatcher, over a node whose RocksDB holds committed blocks.
+@Suite struct MarketRPCTests {
+    let node: NodeFixture
+    let dispatcher: RPCDispatcher
+
+    init() throws {
+        node = try NodeFixture()
+        dispatcher = RPCDispatcher(node: node.service)
+    }
+
+    func call(_ method: String, _ params: String = "{}") async throws -> JSONValue {
+        let body = #"{"jsonrpc":"2.0","id":1,"method":"\#(method)","params":\#(params)}"#
+        let response = try JSONDecoder().decode(JSONValue.self, from: Data(await dispatcher.handle(body: Array(body.utf8)) ?? []))
+        guard case let .object(fields) = response else { return .null }
+        return fields["result"] ?? fields["error"].map { .object(["error": $0]) } ?? .null
+    }
+
+    @Test func offersJobsProviderAndTheResultOutputReflectCommittedBlocks() async throws {
+        let offer = try node.openMarket()
+        let first = try node.job(offer: offer), second = try node.job(offer: offer, offset: 1)
+        try node.commit([first, second])
+        let result = try node.sign(node.provider, .result(GemmJob.result(job: first.hash)))
+        try node.commit([result])
+        let provider = address(node.provider).description, client = address(node.client).description
+
+        let offers = try await call("offers", #"{"kernel":"gemm-i8/1"}"#)
+        #expect(offers["offers"]?[0]?["id"] == .string(offer.description))
+        #expect(offers["offers"]?[0]?["open_jobs"] == .integer(2))
+        #expect(offers["offers"]?[0]?["price_per_work_unit"] == .integer(2))
+        #expect(try await call("offers", #"{"kernel":"mlp-q8/1"}"#)["offers"] == .array([]))
+
+        let posted = try await call("job", #"{"id":"\#(first.hash)"}"#)
+        #expect(posted["state"] == .string("result_posted"))
+        #expect(posted["reason"] == .null)
+        #expect(posted["client"] == .string(client))
+        #expect(posted["escrow"] == .integer(Int64(GemmJob.honest.workUnits * 2 * 2)))
+        #expect(posted["result"]?["result_tx"] == .string(result.hash.description))
+        #expect(posted["result"]?["work_units"] == .integer(Int64(GemmJob.honest.workUnits)))
+        #expect(posted["input_hash"] == .string(SHA256.hash(GemmJob.input).description))
+        let open = try await call("job", #"{"id":"\#(second.hash)"}"#)
+        #expect(open["state"] == .string("open") && open["result"] == .null)
+
+        let resultTx = try await call("tx", #"{"hash":"\#(result.hash)"}"#)
+        #expect(resultTx["kind"] == .string("result"))
+        #expect(resultTx["body"]?["output"] == .string(Hex.encode(GemmJob.honest.output.canonicalBytes)))
+
+        let missing = try await call("job", #"{"id":"\#(Hash.zero)"}"#)
+        #expect(missing["error"]?["code"] == .integer(-32020))
+        #expect(missing["error"]?["message"] == .string("job \(Hash.zero) not found"))
+
+        let byClient = try await call("jobs", #"{"client":"\#(client)"}"#)
+        #expect(Set(ids(byClient)) == [first.hash.description, second.hash.description])
+        let openByProvider = try await call("jobs", #"{"provider":"\#(provider)","state":"open"}"#)
+        #expect(ids(openByProvider) == [second.hash.description])
+        #expect(ids(try await call("jobs", #"{"state":"result_posted"}"#)) == [first.hash.description])
+        #expect(ids(try await call("jobs", #"{"limit":1}"#)).count == 1)
+        #expect(ids(try await call("jobs", #"{"client":"\#(provider)"}"#)) == [])
+        #expect(try await call("jobs", #"{"state":"done"}"#)["error"]?["code"] == .integer(-32602))
+        #expect(try await call("jobs", #"{"limit":1001}"#)["error"]?["code"] == .integer(-32602))
+
+        let view = try await call("provider", #"{"address":"\#(provider)"}"#)
+        #expect(view["bonded"] == .integer(5_000))
+        #expect(view["jobs"]?["open"] == .integer(1) && view["jobs"]?["result_posted"] == .integer(1))
+        #expect(view["jobs"]?["settled"] == .integer(0))
+        #expect(view["offers"]?[0]?["id"] == .string(offer.description))
+
+        // The window closes: the job settles and the view follows.
+        for _ in 0..<3 { try node.commit([]) }
+        let settled = try await call("job", #"{"id":"\#(first.hash)"}"#)
+        #expect(settled["state"] == .string("settled") && settled["reason"] == .string("window_passed"))
+        #expect(settled["escrow"] == .integer(0))
+        #expect(settled["result"]?["result_tx"] == .string(result.hash.description), "the index keeps the result")
+    }
+
+    @Test func queryProvesPresenceAndAbsenceAgainstTheCommittedRoot() async throws {
+        try node.commit([try node.sign(node.client, .transfer(Transfer(recipient: address(node.provider), amount: 5)))])
+        let key = StateKey.account(address(node.client))
+        let answer = try await call("query", #"{"key":"\#(Hex.encode(key))","prove":true}"#)
+        #expect(answer["height"] == .integer(Int64(node.height)))
+        let root = try hash(answer["state_root"])
+        #expect(root == node.application.snapshot.withLock { $0.stateRoot })
+        let value = try bytes(answer["value"])
+        #expect(try Account(canonicalBytes: value) == Account(balance: 100_000 - 5 - 1, nonce: 1))
+        let proof = try StateProof(canonicalBytes: try bytes(answer["proof"]))
+        #expect(StateProof.verify(proof, root: root, key: key, value: value))
+        var forged = value
+        forged[0] ^= 1
+        #expect(!StateProof.verify(proof, root: root, key: key, value: forged))
+
+        let absentKey = StateKey.account(address(testKey(77)))
+        let absent = try await call("query", #"{"key":"\#(Hex.encode(absentKey))","prove":true}"#)
+        #expect(absent["value"] == .null)
+        let absence = try StateProof(canonicalBytes: try bytes(absent["proof"]))
+        #expect(StateProof.verify(absence, root: root, key: absentKey, value: nil))
+
+        let unproven = try await call("query", #"{"key":"\#(Hex.encode(key))"}"#)
+        #expect(unproven["proof"] == .null && unproven["value"] == answer["value"])
+        #expect(try await call("query", #"{"key":"zz"}"#)["error"]?["code"] == .integer(-32602))
+    }
+
+    @Test func supplyParamsAndUnconfirmedTransactions() async throws {
+        let offer = try node.openMarket()
+        try node.commit([try node.job(offer: offer)])
+        let supply = try await call("supply")
+        #expect(supply["genesis_supply"] == .integer(310_000))
+        #expect(supply["total"] == supply["genesis_supply"])
+        #expect(supply["bonded"] == .integer(15_000))
+        #expect(supply["escrowed"] == .integer(Int64(GemmJob.honest.workUnits * 2 * 2)))
+
+        let params = try await call("params")
+        #expect(params["min_fee"] == .integer(1) && params["challenge_window_blocks"] == .integer(3))
+        guard case let .object(fields) = params else { throw Failure("params is not an object") }
+        #expect(fields.count == Params.specs.count)
+
+        let pending = try node.sign(node.client, .transfer(Transfer(recipient: address(node.provider), amount: 1)))
+        _ = await node.service.submit([pending.canonicalBytes])
+        let unconfirmed = try await call("unconfirmed_txs", #"{"limit":10}"#)
+        #expect(unconfirmed["count"] == .integer(1))
+        #expect(unconfirmed["total_bytes"] == .integer(Int64(pending.canonicalBytes.count)))
+        #expect(unconfirmed["txs"] == .array([.string(Hex.encode(pending.canonicalBytes))]))
+    }
+
+    private func ids(_ answer: JSONValue) -> [String] {
+        guard case let .array(jobs)? = answer["jobs"] else { return ["not a job list: \(answer)"] }
+        return jobs.compactMap { if case let .string(id)? = $0["id"] { id } else { nil } }
+    }
+}
+
+struct Failure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+func bytes(_ value: JSONValue?) throws -> [UInt8] {
+    guard case let .string(text)? = value, let bytes = Hex.decode(text) else { throw Failure("not hex: \(String(describing: value))") }
+    return bytes
+}
+
+func hash(_ value: JSONValue?) throws -> Hash { Hash(try bytes(value)) }
+
+extension JSONValue {
+    subscript(_ key: String) -> JSONValue? {
+        if case let .object(fields) = self { fields[key] } else { nil }
+    }
+
+    subscript(_ index: Int) -> JSONValue? {
+        if case let .array(items) = self, items.indices.contains(index) { items[index] } else { nil }
+    }
+}

@@ -1,0 +1,152 @@
+import AssayCodec
+import AssayCrypto
+import AssayEngine
+import AssayKernels
+import AssayLedger
+import AssayMempool
+import AssayP2P
+import AssayRPC
+import AssayRocksDB
+import AssayStorage
+import AssayTypes
+import Foundation
+import Logging
+import Synchronization
+
+@testable import AssayNode
+
+func testKey(_ n: UInt8) -> SecretKey { try! SecretKey(bytes: [UInt8](repeating: 0, count: 31) + [n]) }
+func address(_ key: SecretKey) -> Address { Address(publicKey: key.publicKey) }
+
+/// A gemm-i8/1 job small enough to replay in microseconds: A [2x4] times the model's b [4x3].
+enum GemmJob {
+    static let model = try! Model(arrays: [("b", try! Tensor(int8: [1, -2, 3, 4, 5, -6, 7, 8, 9, -10, 11, 12], shape: [4, 3]))])
+    static let modelBytes = model.canonicalBytes
+    static let modelHash = SHA256.hash(modelBytes)
+    static let input = try! Tensor(int8: [1, 2, 3, 4, -1, -2, -3, -4], shape: [2, 4]).canonicalBytes
+    static let honest = try! Kernels.execute(
+        .gemmI8, model: model, input: try! Tensor(canonicalBytes: input), limits: .default)
+
+    static func result(job: Hash, wrong: Bool = false) -> JobResult {
+        var output = honest.output.canonicalBytes
+        if wrong { output[output.count - 1] ^= 1 }
+        return JobResult(jobID: job, output: output, outputHash: SHA256.hash(output), workUnits: honest.workUnits)
+    }
+}
+
+/// One validator node's state without its network: a real RocksDB in a temporary directory, the ledger as the
+/// engine's application, a real mempool and the RPC-facing `NodeService`. `commit` does what the engine does on a
+/// decision: execute, write state, index and block in one batch, then publish.
+final class NodeFixture: @unchecked Sendable {
+    static let chainID = "assay-test"
+    let validator = testKey(1)
+    let provider = testKey(2)
+    let client = testKey(3)
+    let directory: URL
+    let genesis: Genesis
+    let store: RocksDBStore
+    let mempool: Mempool
+    let application: LedgerApplication
+    let service: NodeService
+    private let log = OutcomeLog()
+    private var previousBlockHash: Hash = .zero
+
+    /// The outcomes of the committed blocks, in order, as the node's commit callback receives them.
+    final class OutcomeLog: Sendable {
+        let outcomes = Mutex<[BlockOutcome]>([])
+    }
+
+    var outcomes: [BlockOutcome] { log.outcomes.withLock { $0 } }
+
+    static func params() -> Params {
+        var params = Params()
+        params.minFee = 1
+        params.unbondingBlocks = 30
+        params.minProviderStake = 1_000
+        params.challengeWindowBlocks = 3
+        params.challengeBondMin = 10
+        params.maxJobDeadlineBlocks = 10
+        params.maxJobWorkUnits = 10_000
+        params.blockWorkBudget = 100_000
+        return params
+    }
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("assay-node-\(UUID().uuidString)")
+        genesis = Genesis(
+            chainID: Self.chainID, genesisTimeMs: 0,
+            accounts: [
+                Genesis.Account(address: address(validator), balance: 100_000, bonded: 10_000),
+                Genesis.Account(address: address(provider), balance: 100_000, bonded: 0),
+                Genesis.Account(address: address(client), balance: 100_000, bonded: 0),
+            ],
+            validators: try ValidatorSet([Validator(publicKey: validator.publicKey, power: 10)]), params: Self.params())
+        store = try RocksDBStore(path: directory.path, namespaces: Node.namespaces, createIfMissing: true)
+        let ledger = Ledger()
+        let committed = try Node.reconcile(
+            store: store, ledger: ledger, genesis: genesis, logger: Logger(label: "test"))
+        mempool = Mempool(
+            config: MempoolConfig(chainID: Self.chainID, feeMin: 1), accounts: CommittedAccounts(store: store))
+        application = LedgerApplication(
+            chainID: Self.chainID, validators: genesis.validators, ledger: ledger, store: store, mempool: mempool,
+            committed: committed, blockTransactionsMax: 1_000, blockBytesMax: 16 << 20)
+        application.onCommit = { [log] _, outcome in log.outcomes.withLock { $0.append(outcome) } }
+        let p2p = P2PService(config: P2PConfig(chainID: Self.chainID, identity: validator, allowedKeys: []))
+        service = NodeService(
+            chainID: Self.chainID, nodeKey: validator.publicKey, validators: genesis.validators, store: store,
+            mempool: mempool, p2p: p2p, p2pListen: "127.0.0.1:0", application: application)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: directory) }
+
+    var height: Height { application.snapshot.withLock { $0.height } }
+
+    /// A signed transaction from `key` with its next committed nonce plus `offset`.
+    func sign(_ key: SecretKey, _ body: TransactionBody, offset: UInt64 = 0) throws -> Transaction {
+        let nonce = try LedgerQuery(store: store).account(address(key)).nonce + offset
+        return try Transaction.signed(chainID: Self.chainID, nonce: nonce, fee: 1, body: body, key: key)
+    }
+
+    @discardableResult
+    func commit(_ transactions: [Transaction]) throws -> Block {
+        let height = height + 1
+        let context = ExecutionContext(height: height, timeMs: 1_000 * height, proposer: validator.publicKey)
+        let root = try application.execute(context, transactions: transactions)
+        let header = Header(
+            chainID: Self.chainID, height: height, timeMs: context.timeMs, previousBlockHash: previousBlockHash,
+            lastCommitHash: .zero, transactionsRoot: Block.transactionsRoot(transactions), stateRoot: root,
+            validatorSetHash: genesis.validators.hash, proposer: validator.publicKey)
+        let block = Block(header: header, transactions: transactions, lastCommit: nil)
+        var batch = WriteBatch()
+        try application.commitWrites(for: block, into: &batch)
+        try BlockStore<Block, Commit, RocksDBStore>(store, namespace: ChainStore.blocksNamespace)
+            .put(block, commit: Commit(height: height, round: 0, blockHash: block.hash, signatures: []), into: &batch)
+        try store.write(batch, durability: .buffered)
+        application.didCommit(block)
+        previousBlockHash = block.hash
+        return block
+    }
+
+    /// The market world: a staked provider with a gemm-i8/1 offer and a client with a registered model.
+    /// Returns the offer id.
+    func openMarket(capacity: UInt32 = 4) throws -> Hash {
+        try commit([
+            try sign(provider, .stake(Stake(amount: 5_000))),
+            try sign(client, .registerModel(RegisterModel(model: GemmJob.modelBytes))),
+        ])
+        let offer = try sign(
+            provider,
+            .offer(Offer(kernels: [KernelID.gemmI8.rawValue], pricePerWorkUnit: 2, capacity: capacity, expiryHeight: 1_000)))
+        try commit([offer])
+        return offer.hash
+    }
+
+    func job(offer: Hash, offset: UInt64 = 0) throws -> Transaction {
+        try sign(
+            client,
+            .job(Job(
+                offerID: offer, kernel: KernelID.gemmI8.rawValue, modelHash: GemmJob.modelHash, input: GemmJob.input,
+                maxWorkUnits: GemmJob.honest.workUnits * 2, deadline: height + 8)),
+            offset: offset)
+    }
+}

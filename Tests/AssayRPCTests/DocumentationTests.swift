@@ -1,0 +1,45 @@
+import AssayRPC
+import Foundation
+import Testing
+
+/// docs/rpc.md documents every method the node serves, and nothing else.
+@Suite struct DocumentationTests {
+    /// The names of the `### \`name\`` headings of docs/rpc.md.
+    static func documentedMethods() throws -> [String] {
+        let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("docs/rpc.md")
+        let text = try String(contentsOf: docs, encoding: .utf8)
+        return text.split(separator: "\n").compactMap { line in
+            guard line.hasPrefix("### `") else { return nil }
+            let rest = line.dropFirst(5)
+            return rest.firstIndex(of: "`").map { String(rest[..<$0]) }
+        }
+    }
+
+    @Test func docsListExactlyTheServedMethods() async throws {
+        let documented = try Self.documentedMethods()
+        let served = RPCDispatcher(node: FakeNode()).descriptions.map(\.name)
+        #expect(Set(documented).count == documented.count, "a method is documented twice")
+        #expect(Set(documented).subtracting(served).sorted() == [], "documented but not served")
+        #expect(Set(served).subtracting(documented).sorted() == [], "served but not documented in docs/rpc.md")
+    }
+
+    @Test func discoverListsEveryServedMethod() async throws {
+        let dispatcher = RPCDispatcher(node: FakeNode())
+        let response = try JSONValue.parse(
+            await dispatcher.handle(body: Array(#"{"jsonrpc":"2.0","id":1,"method":"rpc.discover"}"#.utf8)))
+        #expect(response["result"]?["openrpc"] == .string("1.2.6"))
+        guard case let .array(methods)? = response["result"]?["methods"] else {
+            Issue.record("no methods in \(response)")
+            return
+        }
+        let names = methods.compactMap { method -> String? in
+            if case let .string(name)? = method["name"] { name } else { nil }
+        }
+        #expect(names == dispatcher.descriptions.map(\.name))
+        #expect(names.contains("rpc.discover") && names.contains("jobs"))
+        let jobs = methods.first { $0["name"] == .string("jobs") }
+        #expect(jobs?["params"]?[3]?["name"] == .string("limit"))
+        #expect(jobs?["params"]?[3]?["required"] == .bool(false))
+    }
+}

@@ -1,0 +1,105 @@
+import AssayCrypto
+import AssayRPC
+import AssayTypes
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import HummingbirdWSClient
+import Logging
+import Testing
+
+@Suite struct WebSocketTests {
+    /// Reads the next JSON-RPC message from the server.
+    static func next(_ messages: inout WebSocketInboundMessageStream.AsyncIterator) async throws -> JSONValue {
+        guard case let .text(text)? = try await messages.next() else { throw WebSocketTestError("connection ended") }
+        return try JSONValue.parse(Array(text.utf8))
+    }
+
+    @Test func subscribersGetNewBlocksTheirTransactionsCommitAndCanUnsubscribe() async throws {
+        let node = FakeNode()
+        let hub = SubscriptionHub()
+        let server = RPCServer(config: RPCServerConfig(port: 0), node: node, hub: hub)
+        let pending = transfer(key(2), nonce: 3)
+        try await server.application().test(.live) { client in
+            let port = try #require(client.port)
+            try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/websocket", logger: Logger(label: "test")) {
+                inbound, outbound, _ in
+                var messages = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
+                try await outbound.write(.text(#"{"jsonrpc":"2.0","id":1,"method":"subscribe","params":{"event":"new_block"}}"#))
+                let blocks = try await Self.next(&messages)
+                #expect(blocks["id"] == .integer(1))
+                let blockSubscription = try #require(blocks["result"]?["subscription"])
+                try await outbound.write(.text(#"{"jsonrpc":"2.0","id":2,"method":"subscribe","params":{"event":"tx","hash":"\#(pending.hash)"}}"#))
+                let tx = try await Self.next(&messages)
+                let txSubscription = try #require(tx["result"]?["subscription"])
+                #expect(txSubscription != blockSubscription)
+
+                hub.publish(block: NewBlockView(node.block))
+                let block = try await Self.next(&messages)
+                #expect(block["method"] == .string("subscription"))
+                #expect(block["params"]?["subscription"] == blockSubscription)
+                #expect(block["params"]?["result"]?["height"] == .integer(1))
+                #expect(block["params"]?["result"]?["hash"] == .string(node.block.hash.description))
+                #expect(block["params"]?["result"]?["num_txs"] == .integer(1))
+
+                hub.publish(transaction: TransactionRecord(
+                    transaction: pending, height: 2, index: 0, code: 0, log: "", events: []))
+                let committed = try await Self.next(&messages)
+                #expect(committed["params"]?["subscription"] == txSubscription)
+                #expect(committed["params"]?["result"]?["hash"] == .string(pending.hash.description))
+                #expect(committed["params"]?["result"]?["height"] == .integer(2))
+                #expect(!hub.isWatched(.transaction(pending.hash)), "a tx subscription is served once")
+
+                // A transaction already committed is sent right after the subscription.
+                try await outbound.write(.text(#"{"jsonrpc":"2.0","id":3,"method":"subscribe","params":{"event":"tx","hash":"\#(node.committed.hash)"}}"#))
+                let known = try await Self.next(&messages)
+                #expect(known["id"] == .integer(3))
+                let immediate = try await Self.next(&messages)
+                #expect(immediate["params"]?["result"]?["hash"] == .string(node.committed.hash.description))
+
+                // A message larger than a client's default 16 KiB frame limit arrives whole, in fragments.
+                let output = [UInt8](repeating: 7, count: 40_000)
+                let big = try Transaction.signed(
+                    chainID: chain, nonce: 3, fee: 10,
+                    body: .result(JobResult(jobID: .zero, output: output, outputHash: SHA256.hash(output), workUnits: 1)),
+                    key: key(4))
+                try await outbound.write(.text(#"{"jsonrpc":"2.0","id":7,"method":"subscribe","params":{"event":"tx","hash":"\#(big.hash)"}}"#))
+                #expect(try await Self.next(&messages)["id"] == .integer(7))
+                hub.publish(transaction: TransactionRecord(transaction: big, height: 3, index: 0, code: 0, log: "", events: []))
+                let bigNotice = try await Self.next(&messages)
+                #expect(bigNotice["params"]?["result"]?["body"]?["output"] == .string(Hex.encode(output)))
+
+                guard case let .string(id) = blockSubscription else { throw WebSocketTestError("id is not a string") }
+                try await outbound.write(.text(#"{"jsonrpc":"2.0","id":4,"method":"unsubscribe","params":{"subscription":"\#(id)"}}"#))
+                #expect(try await Self.next(&messages)["result"]?["unsubscribed"] == .bool(true))
+                #expect(!hub.isWatched(.newBlock))
+                // Other methods work over the socket too; a bad subscription is a clear error.
+                try await outbound.write(.text(#"{"jsonrpc":"2.0","id":5,"method":"status"}"#))
+                #expect(try await Self.next(&messages)["result"]?["latest_height"] == .integer(1))
+                try await outbound.write(.text(#"{"jsonrpc":"2.0","id":6,"method":"subscribe","params":{"event":"blocks"}}"#))
+                #expect(try await Self.next(&messages)["error"]?["code"] == .integer(-32602))
+                try await outbound.close(.normalClosure, reason: nil)
+            }
+        }
+    }
+
+    @Test func aSubscriberThatFallsBehindIsDroppedWithoutBlockingThePublisher() async throws {
+        let hub = SubscriptionHub()
+        let node = FakeNode()
+        let (connection, outbox) = hub.connect()
+        try hub.subscribe(connection, to: .newBlock) { Array("subscribed \($0)".utf8) }
+        // The response to subscribe takes the first place in the queue.
+        for _ in 0..<(SubscriptionHub.queueMessagesMax - 1) { hub.publish(block: NewBlockView(node.block)) }
+        #expect(hub.connectionCount == 1, "a full queue is still a live connection")
+        hub.publish(block: NewBlockView(node.block))
+        #expect(hub.connectionCount == 0)
+        var received = 0
+        for await _ in outbox { received += 1 }
+        #expect(received == SubscriptionHub.queueMessagesMax, "the queue ends after what fitted")
+    }
+}
+
+struct WebSocketTestError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

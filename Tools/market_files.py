@@ -1,0 +1,56 @@
+"""Job files for market demos and tests, without NumPy: .npy and np.savez-style .npz writers, and the inputs and
+models of a small gemm-i8/1 job and of a ~10^9-work-unit mlp-q8/1 job (docs/kernels.md)."""
+import io, random, struct, zipfile
+
+DESCR = {"int8": ("|i1", "b"), "int32": ("<i4", "i"), "uint8": ("|u1", "B")}
+
+
+def npy_bytes(dtype, shape, values):
+    descr, code = DESCR[dtype]
+    dims = "(" + "".join(f"{d}, " for d in shape).rstrip(" ") + ")" if len(shape) != 1 else f"({shape[0]},)"
+    header = f"{{'descr': '{descr}', 'fortran_order': False, 'shape': {dims}, }}"
+    header += " " * ((64 - (10 + len(header) + 1) % 64) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + struct.pack(f"<{len(values)}{code}", *values)
+
+
+def write_npy(path, dtype, shape, values):
+    with open(path, "wb") as out:
+        out.write(npy_bytes(dtype, shape, values))
+
+
+def write_npz(path, arrays):
+    """arrays: {name: (dtype, shape, values)}, stored uncompressed as np.savez does."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for name, (dtype, shape, values) in arrays.items():
+            archive.writestr(name + ".npy", npy_bytes(dtype, shape, values))
+    with open(path, "wb") as out:
+        out.write(buffer.getvalue())
+
+
+def gemm_job(directory, tag, m=4, k=8, n=4, seed=0):
+    """A random int8 gemm: returns (input.npy, model.npz, work units m*k*n)."""
+    rng = random.Random(seed)
+    x, model = f"{directory}/{tag}-a.npy", f"{directory}/{tag}-b.npz"
+    write_npy(x, "int8", [m, k], [rng.randrange(-128, 128) for _ in range(m * k)])
+    write_npz(model, {"b": ("int8", [k, n], [rng.randrange(-128, 128) for _ in range(k * n)])})
+    return x, model, m * k * n
+
+
+def heavy_mlp_job(directory, batch=17200, width=240, seed=0):
+    """mlp-q8/1 with layers 1 -> width -> width -> 1 over `batch` rows: batch x (2 width + width^2) work units
+    (0.999e9 by default) from an input and a model that each fit a 64 KiB transaction. A single gemm cannot
+    reach 10^9 within the chain's byte limits (its work is at most sqrt(input x model x output bytes))."""
+    rng = random.Random(seed)
+    x, model = f"{directory}/heavy-x.npy", f"{directory}/heavy-model.npz"
+    write_npy(x, "int8", [batch, 1], [rng.randrange(-128, 128) for _ in range(batch)])
+    dims = [1, width, width, 1]
+    arrays = {}
+    for i in range(3):
+        arrays[f"layer{i}.weight"] = ("int8", [dims[i], dims[i + 1]], [rng.randrange(-128, 128) for _ in range(dims[i] * dims[i + 1])])
+        arrays[f"layer{i}.bias"] = ("int32", [dims[i + 1]], [0] * dims[i + 1])
+        arrays[f"layer{i}.multiplier"] = ("int32", [], [1 << 30])
+        arrays[f"layer{i}.shift"] = ("int32", [], [8])
+        arrays[f"layer{i}.output_zero_point"] = ("int8", [], [0])
+    write_npz(model, arrays)
+    return x, model, batch * sum(dims[i] * dims[i + 1] for i in range(3))
