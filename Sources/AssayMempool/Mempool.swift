@@ -23,10 +23,12 @@ public final class Mempool: Sendable {
     private let accounts: any AccountStateReader
     private let pool: Mutex<PoolState>
     private let signatures: Mutex<SignatureCache>
+    private let feeFloor: Atomic<Amount>
 
     public init(config: MempoolConfig, accounts: any AccountStateReader) {
         self.config = config
         self.accounts = accounts
+        feeFloor = Atomic(config.feeMin)
         pool = Mutex(PoolState(config: config))
         signatures = Mutex(SignatureCache(capacity: config.signatureCacheCapacity))
     }
@@ -44,7 +46,8 @@ public final class Mempool: Sendable {
         guard transaction.chainID == config.chainID else {
             throw .wrongChain(expected: config.chainID, got: transaction.chainID)
         }
-        guard transaction.fee >= config.feeMin else { throw .feeTooLow(fee: transaction.fee, min: config.feeMin) }
+        let minimumFee = self.minimumFee
+        guard transaction.fee >= minimumFee else { throw .feeTooLow(fee: transaction.fee, min: minimumFee) }
         let account = AccountSnapshot(reading: accounts, address: transaction.senderAddress)
         // A cheap refusal before the expensive signature check; the rules run again under the lock below.
         _ = try pool.withLock { pool throws(AdmissionError) in try pool.plan(for: entry, account: account) }
@@ -55,6 +58,13 @@ public final class Mempool: Sendable {
             return Admission(transaction: transaction, hash: entry.hash, replaced: plan.replaced, evicted: plan.evicted)
         }
     }
+
+    /// The lowest fee admitted: `config.feeMin` until the node reports the chain's current minimum.
+    public var minimumFee: Amount { feeFloor.load(ordering: .relaxed) }
+
+    /// Follows the chain's `min_fee` (governance can change it), so the pool never holds transactions that no
+    /// block may include; pending ones below it leave at the next `update` or `recheck`.
+    public func setMinimumFee(_ fee: Amount) { feeFloor.store(fee, ordering: .relaxed) }
 
     /// True when this transaction's signature was checked and found valid; block execution skips the check then.
     public func isVerified(_ hash: Hash) -> Bool {
@@ -84,19 +94,22 @@ public final class Mempool: Sendable {
         let accounts = senders.mapValues { AccountSnapshot(reading: self.accounts, address: $0) }
         pool.withLock { pool in
             for transaction in committed { pool.remove(transaction.hash) }
-            for (sender, account) in accounts { pool.refresh(sender: sender, account: account) }
+            for (sender, account) in accounts { pool.refresh(sender: sender, account: account, feeMin: minimumFee) }
         }
     }
 
-    /// Re-reads every pending sender's account and drops transactions whose nonce was used or whose fee the
-    /// sender can no longer pay. Meant to run off the commit path (the node schedules it after each commit);
+    /// Re-reads every pending sender's account and drops transactions whose nonce was used, whose fee the
+    /// sender can no longer pay, or whose fee is below the minimum. Meant to run off the commit path (the node schedules it after each commit);
     /// the account reads happen outside the lock so admissions continue meanwhile. Returns the number dropped.
     @discardableResult
     public func recheck() -> Int {
         let senders = pool.withLock { pool in pool.senders.mapValues(\.address) }
         let accounts = senders.mapValues { AccountSnapshot(reading: self.accounts, address: $0) }
+        let feeMin = minimumFee
         return pool.withLock { pool in
-            accounts.reduce(0) { dropped, item in dropped + pool.refresh(sender: item.key, account: item.value) }
+            accounts.reduce(0) { dropped, item in
+                dropped + pool.refresh(sender: item.key, account: item.value, feeMin: feeMin)
+            }
         }
     }
 

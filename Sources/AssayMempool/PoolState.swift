@@ -130,13 +130,16 @@ struct PoolState: Sendable {
         return true
     }
 
-    /// Applies a fresh reading of a sender's account: drops nonces already used and fees it can no longer pay.
+    /// Applies a fresh reading of a sender's account: drops nonces already used, fees it can no longer pay and fees
+    /// below the minimum.
     /// Returns how many transactions were dropped.
     @discardableResult
-    mutating func refresh(sender: PublicKey, account: AccountSnapshot) -> Int {
+    mutating func refresh(sender: PublicKey, account: AccountSnapshot, feeMin: Amount) -> Int {
         guard senders[sender] != nil else { return 0 }
         senders[sender]!.nextNonce = account.nextNonce
-        let stale = senders[sender]!.entries.filter { $0.nonce < account.nextNonce || $0.fee > account.balance }
+        let stale = senders[sender]!.entries.filter {
+            $0.nonce < account.nextNonce || $0.fee > account.balance || $0.fee < feeMin
+        }
         for entry in stale { remove(entry.hash) }
         return stale.count
     }

@@ -43,6 +43,11 @@ public enum Node {
                 chainID: genesis.chainID, countMax: config.mempool.transactionsMax, bytesMax: config.mempool.bytesMax,
                 feeMin: genesis.params.minFee),
             accounts: CommittedAccounts(store: store))
+        // Governance can change min_fee; the pool admits only what a block may include.
+        @Sendable func followMinimumFee() {
+            if let params = try? LedgerQuery(store: store).params() { mempool.setMinimumFee(params.minFee) }
+        }
+        followMinimumFee()
         let application = LedgerApplication(
             chainID: genesis.chainID, validators: genesis.validators, ledger: ledger, store: store, mempool: mempool,
             committed: committed, blockTransactionsMax: config.consensus.blockTransactionsMax,
@@ -78,6 +83,7 @@ public enum Node {
             feed.committed(block, outcome)
             // Re-checking the rest of the pool against the new state happens off the engine's queue.
             DispatchQueue.global().async {
+                followMinimumFee()
                 mempool.update(committed: block.transactions)
                 _ = mempool.recheck()
             }

@@ -210,7 +210,7 @@ final class ReplayWorker: Sendable {
             let nonce = max(committedNonce, mempool.pendingNonce(of: key.publicKey) ?? 0)
             do {
                 let transaction = try Transaction.signed(
-                    chainID: chainID, nonce: nonce, fee: max(params.minFee, mempool.config.feeMin),
+                    chainID: chainID, nonce: nonce, fee: max(params.minFee, mempool.minimumFee),
                     body: .challenge(Challenge(jobID: job, bond: params.challengeBondMin)), key: key)
                 let admission = try mempool.admit(transaction.canonicalBytes)
                 gossip(admission.transaction)

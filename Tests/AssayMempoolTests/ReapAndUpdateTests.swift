@@ -50,6 +50,19 @@ import Testing
         #expect(pool.isVerified(a0.hash))
     }
 
+    @Test func aRaisedMinimumFeeRefusesAndDropsCheaperTransactions() throws {
+        let pool = makePool()
+        let cheap = transfer(key(1), nonce: 0, fee: 3)
+        let rich = transfer(key(2), nonce: 0, fee: 10)
+        for tx in [cheap, rich] { try pool.admit(tx.canonicalBytes) }
+        pool.setMinimumFee(5)
+        #expect(throws: AdmissionError.feeTooLow(fee: 4, min: 5)) {
+            try pool.admit(transfer(key(3), nonce: 0, fee: 4).canonicalBytes)
+        }
+        #expect(pool.recheck() == 1)
+        #expect(!pool.contains(cheap.hash) && pool.contains(rich.hash))
+    }
+
     @Test func concurrentAdmissionsAndReapsKeepThePoolConsistent() async throws {
         let pool = makePool()
         let senders = (1...4).map { key(UInt8($0)) }
