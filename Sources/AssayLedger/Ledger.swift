@@ -68,7 +68,7 @@ public final class Ledger: Sendable {
         throws(LedgerError) -> (changes: WriteBatch, root: Hash)
     {
         let writes = state.blockWrites.map { entry in
-            (tree: SHA256.hash(entry.key.bytes), key: entry.key, value: entry.value)
+            (tree: SHA256.hash(entry.key), key: entry.key, value: entry.value)
         }.sorted { $0.tree < $1.tree }
         var batch = WriteBatch()
         var treeChanges: [TreeChange] = []
@@ -83,11 +83,11 @@ public final class Ledger: Sendable {
         }
         var updater = TreeUpdater(source: CachedNodes(cache: cache, store: store))
         let newRoot = try updater.apply(treeChanges, to: try cache.rootSlot(from: store))
-        for (key, node) in updater.writes {
+        for (path, node) in updater.writes {
             if let node {
-                batch.put(key, node.encoded, in: LedgerNamespace.smt)
+                batch.put(path.storageKey, node.encoded, in: LedgerNamespace.smt)
             } else {
-                batch.delete(key, in: LedgerNamespace.smt)
+                batch.delete(path.storageKey, in: LedgerNamespace.smt)
             }
         }
         batch.put(SparseMerkleTree.rootKey, newRoot.canonicalBytes, in: LedgerNamespace.smt)

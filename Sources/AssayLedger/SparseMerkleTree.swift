@@ -11,50 +11,74 @@ import AssayTypes
 /// key and split by nibble on the way down, so keys that share a path share the node reads and writes.
 public enum SparseMerkleTree {
     static let rootKey: [UInt8] = [0xff]
-    static let leafTag: [UInt8] = [0x00]
+    static let leafTag: UInt8 = 0x00
     static let nodeTag: UInt8 = 0x01
     /// Keys are 64 nibbles; a node is never deeper than that.
     static let depthMax = 64
 
     static func leafHash(key: Hash, value: Hash) -> Hash {
-        let buffer = [UInt8](unsafeUninitializedCapacity: 65) { bytes, count in
-            bytes[0] = 0x00
-            let base = UnsafeMutableRawPointer(bytes.baseAddress!)
-            key.withUnsafeBytes { (base + 1).copyMemory(from: $0.baseAddress!, byteCount: 32) }
-            value.withUnsafeBytes { (base + 33).copyMemory(from: $0.baseAddress!, byteCount: 32) }
-            count = 65
+        withUnsafeTemporaryAllocation(byteCount: 65, alignment: 8) { buffer in
+            buffer[0] = leafTag
+            key.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: buffer[1..<33]).copyMemory(from: $0) }
+            value.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: buffer[33..<65]).copyMemory(from: $0) }
+            return SHA256.hash(UnsafeRawBufferPointer(buffer))
         }
-        return SHA256.hash(buffer)
     }
 
-    static func nodeHash(_ slots: [TreeSlot]) -> Hash {
-        let size = 1 + 32 * TreeNode.arity
-        let buffer = [UInt8](unsafeUninitializedCapacity: size) { bytes, count in
-            bytes[0] = nodeTag
-            let base = UnsafeMutableRawPointer(bytes.baseAddress!)
-            for (index, slot) in slots.enumerated() {
-                slot.hash.withUnsafeBytes { (base + 1 + 32 * index).copyMemory(from: $0.baseAddress!, byteCount: 32) }
+    /// SHA-256 of the node tag and sixteen slot hashes, assembled on the stack (a node is hashed for every
+    /// change below it).
+    static func nodeHash(_ slotHash: (Int) -> Hash) -> Hash {
+        withUnsafeTemporaryAllocation(byteCount: 1 + 32 * TreeNode.arity, alignment: 8) { buffer in
+            buffer[0] = nodeTag
+            for index in 0..<TreeNode.arity {
+                let start = 1 + 32 * index
+                slotHash(index).withUnsafeBytes {
+                    UnsafeMutableRawBufferPointer(rebasing: buffer[start..<(start + 32)]).copyMemory(from: $0)
+                }
             }
-            count = size
+            return SHA256.hash(UnsafeRawBufferPointer(buffer))
         }
-        return SHA256.hash(buffer)
     }
 
-    static func nodeHash(_ slotHashes: [Hash]) -> Hash {
-        nodeHash(slotHashes.map { TreeSlot.node($0) })
-    }
+    static func nodeHash(_ slotHashes: [Hash]) -> Hash { nodeHash { slotHashes[$0] } }
 
     static func nibble(_ key: Hash, at depth: Int) -> Int {
         let byte = key.withUnsafeBytes { $0[depth / 2] }
         return Int(depth % 2 == 0 ? byte >> 4 : byte & 0x0f)
     }
+}
 
-    /// The storage key of the node at `depth` on `key`'s path.
-    static func nodeKey(_ key: Hash, depth: Int) -> [UInt8] {
-        var path: [UInt8] = [UInt8(depth)]
-        key.withUnsafeBytes { path.append(contentsOf: $0.prefix((depth + 1) / 2)) }
-        if depth % 2 == 1 { path[path.count - 1] &= 0xf0 }
-        return path
+/// Where a node sits: its depth and the key nibbles above it, the rest zeroed. Held inline, so that the maps
+/// of nodes neither allocate nor follow pointers; `storageKey` is its key in the store.
+struct NodePath: Hashable {
+    let depth: Int
+    private var prefix: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+
+    /// The path of the node at `depth` on `key`'s path.
+    init(_ key: Hash, depth: Int) {
+        self.depth = depth
+        withUnsafeMutableBytes(of: &prefix) { prefix in
+            key.withUnsafeBytes { prefix.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0.prefix((depth + 1) / 2))) }
+            if depth % 2 == 1 { prefix[depth / 2] &= 0xf0 }
+        }
+    }
+
+    /// The depth byte, then the path's nibbles packed into bytes.
+    var storageKey: [UInt8] {
+        withUnsafeBytes(of: prefix) { [UInt8(depth)] + $0.prefix((depth + 1) / 2) }
+    }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(depth)
+        hasher.combine(prefix.0)
+        hasher.combine(prefix.1)
+        hasher.combine(prefix.2)
+        hasher.combine(prefix.3)
+    }
+
+    static func == (lhs: NodePath, rhs: NodePath) -> Bool {
+        lhs.depth == rhs.depth && lhs.prefix.0 == rhs.prefix.0 && lhs.prefix.1 == rhs.prefix.1
+            && lhs.prefix.2 == rhs.prefix.2 && lhs.prefix.3 == rhs.prefix.3
     }
 }
 
@@ -66,14 +90,14 @@ struct TreeChange {
 
 /// Where the updater reads nodes from (the per-block cache over the store).
 protocol TreeNodeSource {
-    func node(at nodeKey: [UInt8]) throws(LedgerError) -> TreeNode?
+    func node(at path: NodePath) throws(LedgerError) -> TreeNode?
 }
 
 /// Applies one batch of sorted changes to a tree, recording every node written or removed.
 struct TreeUpdater<Source: TreeNodeSource> {
     let source: Source
     /// Node key and new node (nil: removed), each node once, in the walk's post-order (deterministic).
-    private(set) var writes: [(key: [UInt8], node: TreeNode?)] = []
+    private(set) var writes: [(path: NodePath, node: TreeNode?)] = []
 
     init(source: Source) { self.source = source }
 
@@ -89,9 +113,9 @@ struct TreeUpdater<Source: TreeNodeSource> {
         guard let first = changes.first else { return slot }
         switch slot {
         case .node:
-            let key = SparseMerkleTree.nodeKey(first.key, depth: depth)
-            guard var node = try source.node(at: key) else {
-                throw .corruptState(key: Hex.encode(key), reason: "tree node missing")
+            let path = NodePath(first.key, depth: depth)
+            guard var node = try source.node(at: path) else {
+                throw .corruptState(key: Hex.encode(path.storageKey), reason: "tree node missing")
             }
             // The changes are sorted, so each nibble's changes are one contiguous run.
             var start = changes.startIndex
@@ -102,7 +126,7 @@ struct TreeUpdater<Source: TreeNodeSource> {
                 node.slots[nibble] = try update(node.slots[nibble], depth: depth + 1, changes[start..<end])
                 start = end
             }
-            return finish(node, key: key)
+            return finish(node, path: path)
         case .empty:
             if changes.count == 1 { return first.value.map { .leaf(key: first.key, value: $0) } ?? .empty }
             return build(Self.leaves(existing: nil, changes)[...], depth: depth)
@@ -147,13 +171,13 @@ struct TreeUpdater<Source: TreeNodeSource> {
                 node.slots[nibble] = build(leaves[start..<end], depth: depth + 1)
                 start = end
             }
-            writes.append((SparseMerkleTree.nodeKey(leaves[leaves.startIndex].key, depth: depth), node))
+            writes.append((NodePath(leaves[leaves.startIndex].key, depth: depth), node))
             return .node(node.hash)
         }
     }
 
     /// Stores a changed node, or removes it when it no longer holds two leaves (its lone leaf moves up).
-    private mutating func finish(_ node: TreeNode, key: [UInt8]) -> TreeSlot {
+    private mutating func finish(_ node: TreeNode, path: NodePath) -> TreeSlot {
         var occupied = 0
         var last = TreeSlot.empty
         for slot in node.slots where !slot.isEmpty {
@@ -161,10 +185,10 @@ struct TreeUpdater<Source: TreeNodeSource> {
             last = slot
         }
         if occupied == 0 || (occupied == 1 && !Self.isNode(last)) {
-            writes.append((key, nil))
+            writes.append((path, nil))
             return last
         }
-        writes.append((key, node))
+        writes.append((path, node))
         return .node(node.hash)
     }
 

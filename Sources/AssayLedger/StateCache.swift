@@ -13,7 +13,7 @@ import AssayTypes
 final class StateCache {
     struct Delta {
         var values: [(key: StoreKey, value: [UInt8]?)]
-        var nodes: [(key: [UInt8], node: TreeNode?)]
+        var nodes: [(path: NodePath, node: TreeNode?)]
         var root: TreeSlot
     }
 
@@ -23,7 +23,7 @@ final class StateCache {
     private(set) var root: Hash?
     private var rootSlot: TreeSlot?
     private var values: [StoreKey: [UInt8]?] = [:]
-    private var nodes: [StoreKey: TreeNode?] = [:]
+    private var nodes: [NodePath: TreeNode?] = [:]
     private var pending: [Hash: Delta] = [:]
 
     init(entriesMax: Int) { self.entriesMax = entriesMax }
@@ -34,7 +34,7 @@ final class StateCache {
         if root == parentRoot { return }
         if let delta = pending[parentRoot] {
             for (key, value) in delta.values { values[key] = .some(value) }
-            for (key, node) in delta.nodes { nodes[StoreKey(key)] = .some(node) }
+            for (path, node) in delta.nodes { nodes[path] = .some(node) }
             rootSlot = delta.root
             root = parentRoot
         } else {
@@ -61,14 +61,10 @@ final class StateCache {
         return loaded
     }
 
-    func node(_ key: [UInt8], from store: any KeyValueReader) throws(LedgerError) -> TreeNode? {
-        if let cached = nodes[StoreKey(key)] { return cached }
-        let loaded = try Self.read(key, in: LedgerNamespace.smt, from: store).map { bytes throws(LedgerError) in
-            do { return try TreeNode(canonicalBytes: bytes) } catch {
-                throw .corruptState(key: Hex.encode(key), reason: "\(error)")
-            }
-        }
-        nodes[StoreKey(key)] = .some(loaded)
+    func node(_ path: NodePath, from store: any KeyValueReader) throws(LedgerError) -> TreeNode? {
+        if let cached = nodes[path] { return cached }
+        let loaded = try TreeNode.load(at: path, from: store)
+        nodes[path] = .some(loaded)
         return loaded
     }
 
@@ -98,5 +94,5 @@ struct CachedNodes: TreeNodeSource {
     let cache: StateCache
     let store: any KeyValueReader
 
-    func node(at nodeKey: [UInt8]) throws(LedgerError) -> TreeNode? { try cache.node(nodeKey, from: store) }
+    func node(at path: NodePath) throws(LedgerError) -> TreeNode? { try cache.node(path, from: store) }
 }

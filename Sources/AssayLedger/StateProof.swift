@@ -97,9 +97,9 @@ extension SparseMerkleTree {
             case .empty: return StateProof(levels: levels, terminal: .empty)
             case let .leaf(leafKey, leafValue, _): return StateProof(levels: levels, terminal: .leaf(key: leafKey, value: leafValue))
             case .node:
-                let nodeKey = nodeKey(keyHash, depth: depth)
-                guard let node = try source.node(at: nodeKey) else {
-                    throw .corruptState(key: Hex.encode(nodeKey), reason: "tree node missing")
+                let path = NodePath(keyHash, depth: depth)
+                guard let node = try source.node(at: path) else {
+                    throw .corruptState(key: Hex.encode(path.storageKey), reason: "tree node missing")
                 }
                 let nibble = nibble(keyHash, at: depth)
                 var siblings = node.slots.map(\.hash)

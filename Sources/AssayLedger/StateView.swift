@@ -45,12 +45,12 @@ final class StateView {
 
     /// Entries whose key starts with `prefix`, in key order, as this view sees them.
     func scan(prefix: [UInt8]) throws(LedgerError) -> [(key: [UInt8], value: [UInt8])] {
-        var merged: [StoreKey: [UInt8]] = [:]
+        var merged: [[UInt8]: [UInt8]] = [:]
         do {
-            for entry in try store.scan(LedgerNamespace.state, prefix: prefix) { merged[StoreKey(entry.key)] = entry.value }
+            for entry in try store.scan(LedgerNamespace.state, prefix: prefix) { merged[entry.key] = entry.value }
         } catch { throw .storage(error) }
-        for (key, value) in blockWrites where key.bytes.starts(with: prefix) { merged[key] = value }
-        return merged.map { (key: $0.key.bytes, value: $0.value) }.sorted { ByteOrder.precedes($0.key, $1.key) }
+        for (key, value) in blockWrites where key.starts(with: prefix) { merged[key.bytes] = value }
+        return merged.map { (key: $0.key, value: $0.value) }.sorted { ByteOrder.precedes($0.key, $1.key) }
     }
 
     // MARK: typed access

@@ -1,5 +1,6 @@
 import AssayCodec
 import AssayCrypto
+import AssayStorage
 import AssayTypes
 
 /// One of a tree node's sixteen children: nothing, a single leaf, or a subtree with at least two leaves.
@@ -66,13 +67,14 @@ struct TreeNode: Hashable, Sendable {
     }
 
     /// SHA-256 of 0x01 followed by the sixteen slot hashes (zero for an empty slot).
-    var hash: Hash { SparseMerkleTree.nodeHash(slots) }
+    var hash: Hash { SparseMerkleTree.nodeHash { slots[$0].hash } }
 
     var occupied: Int { slots.reduce(0) { $0 + ($1.isEmpty ? 0 : 1) } }
 }
 
 extension TreeNode: CanonicalCodable {
-    /// The encoding in one allocation (a node is written for every change below it).
+    /// The same bytes as `encode(to:)`, written straight into one allocation (a node is written for every
+    /// change below it).
     var encoded: [UInt8] {
         var size = 2
         for slot in slots {
@@ -82,9 +84,40 @@ extension TreeNode: CanonicalCodable {
             case .node: size += 33
             }
         }
-        var writer = CanonicalWriter(reservingCapacity: size)
-        encode(to: &writer)
-        return writer.bytes
+        return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            var bitmap: UInt16 = 0
+            for (index, slot) in slots.enumerated() where !slot.isEmpty { bitmap |= 1 << UInt16(index) }
+            buffer[0] = UInt8(truncatingIfNeeded: bitmap)
+            buffer[1] = UInt8(truncatingIfNeeded: bitmap >> 8)
+            count = 2
+            func append(_ hash: Hash) {
+                hash.withUnsafeBytes { UnsafeMutableRawBufferPointer(buffer).baseAddress!.advanced(by: count).copyMemory(from: $0.baseAddress!, byteCount: 32) }
+                count += 32
+            }
+            for slot in slots {
+                switch slot {
+                case .empty: break
+                case let .leaf(key, value, _):
+                    buffer[count] = 1
+                    count += 1
+                    append(key)
+                    append(value)
+                case let .node(hash):
+                    buffer[count] = 2
+                    count += 1
+                    append(hash)
+                }
+            }
+        }
+    }
+
+    /// The node stored at `path`, if any.
+    static func load(at path: NodePath, from store: any KeyValueReader) throws(LedgerError) -> TreeNode? {
+        let key = path.storageKey
+        guard let bytes = try StateCache.read(key, in: LedgerNamespace.smt, from: store) else { return nil }
+        do { return try TreeNode(canonicalBytes: bytes) } catch {
+            throw .corruptState(key: Hex.encode(key), reason: "\(error)")
+        }
     }
 
     /// A 16-bit occupancy bitmap, then each occupied slot in order.

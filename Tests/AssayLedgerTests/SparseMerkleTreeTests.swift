@@ -7,10 +7,10 @@ import Testing
 
 /// A tree held in a dictionary, updated through the same `TreeUpdater` the ledger uses.
 final class MemoryTree: TreeNodeSource {
-    var nodes: [[UInt8]: TreeNode] = [:]
+    var nodes: [NodePath: TreeNode] = [:]
     var root: TreeSlot = .empty
 
-    func node(at nodeKey: [UInt8]) throws(LedgerError) -> TreeNode? { nodes[nodeKey] }
+    func node(at path: NodePath) throws(LedgerError) -> TreeNode? { nodes[path] }
 
     func apply(_ entries: [(key: [UInt8], value: [UInt8]?)]) throws {
         let changes = entries.map { TreeChange(key: SHA256.hash($0.key), value: $0.value.map { SHA256.hash($0) }) }
