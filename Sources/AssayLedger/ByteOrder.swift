@@ -28,6 +28,16 @@ struct StoreKey: Hashable, ContiguousBytes {
         Swift.withUnsafeMutableBytes(of: &words) { $0.copyBytes(from: bytes) }
     }
 
+    /// `prefix` followed by `id`, without building the joined array.
+    init(prefix: UInt8, _ id: [UInt8]) {
+        precondition(id.count < Self.capacity, "state keys are at most 48 bytes")
+        count = 1 + id.count
+        Swift.withUnsafeMutableBytes(of: &words) { words in
+            words[0] = prefix
+            UnsafeMutableRawBufferPointer(rebasing: words[1...]).copyBytes(from: id)
+        }
+    }
+
     var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
 
     func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {

@@ -33,6 +33,8 @@ final class StateCache {
         defer { pending.removeAll() }
         if root == parentRoot { return }
         if let delta = pending[parentRoot] {
+            values.reserveCapacity(values.count + delta.values.count)
+            nodes.reserveCapacity(nodes.count + delta.nodes.count)
             for (key, value) in delta.values { values[key] = .some(value) }
             for (path, node) in delta.nodes { nodes[path] = .some(node) }
             rootSlot = delta.root
