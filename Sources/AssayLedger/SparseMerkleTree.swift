@@ -25,22 +25,20 @@ public enum SparseMerkleTree {
         }
     }
 
-    /// SHA-256 of the node tag and sixteen slot hashes, assembled on the stack (a node is hashed for every
-    /// change below it).
-    static func nodeHash(_ slotHash: (Int) -> Hash) -> Hash {
-        withUnsafeTemporaryAllocation(byteCount: 1 + 32 * TreeNode.arity, alignment: 8) { buffer in
+    /// SHA-256 of the node tag and the sixteen slot hashes (512 contiguous bytes), assembled on the stack
+    /// (a node is hashed for every change below it).
+    static func nodeHash(slotHashes: UnsafeRawBufferPointer) -> Hash {
+        precondition(slotHashes.count == 32 * TreeNode.arity)
+        return withUnsafeTemporaryAllocation(byteCount: 1 + slotHashes.count, alignment: 8) { buffer in
             buffer[0] = nodeTag
-            for index in 0..<TreeNode.arity {
-                let start = 1 + 32 * index
-                slotHash(index).withUnsafeBytes {
-                    UnsafeMutableRawBufferPointer(rebasing: buffer[start..<(start + 32)]).copyMemory(from: $0)
-                }
-            }
+            UnsafeMutableRawBufferPointer(rebasing: buffer[1...]).copyMemory(from: slotHashes)
             return SHA256.hash(UnsafeRawBufferPointer(buffer))
         }
     }
 
-    static func nodeHash(_ slotHashes: [Hash]) -> Hash { nodeHash { slotHashes[$0] } }
+    static func nodeHash(_ slotHashes: [Hash]) -> Hash {
+        slotHashes.withUnsafeBytes { nodeHash(slotHashes: $0) }
+    }
 
     static func nibble(_ key: Hash, at depth: Int) -> Int {
         let byte = key.withUnsafeBytes { $0[depth / 2] }
@@ -123,7 +121,7 @@ struct TreeUpdater<Source: TreeNodeSource> {
                 let nibble = SparseMerkleTree.nibble(changes[start].key, at: depth)
                 var end = start + 1
                 while end < changes.endIndex && SparseMerkleTree.nibble(changes[end].key, at: depth) == nibble { end += 1 }
-                node.slots[nibble] = try update(node.slots[nibble], depth: depth + 1, changes[start..<end])
+                node[nibble] = try update(node[nibble], depth: depth + 1, changes[start..<end])
                 start = end
             }
             return finish(node, path: path)
@@ -168,7 +166,7 @@ struct TreeUpdater<Source: TreeNodeSource> {
                 let nibble = SparseMerkleTree.nibble(leaves[start].key, at: depth)
                 var end = start + 1
                 while end < leaves.endIndex && SparseMerkleTree.nibble(leaves[end].key, at: depth) == nibble { end += 1 }
-                node.slots[nibble] = build(leaves[start..<end], depth: depth + 1)
+                node[nibble] = build(leaves[start..<end], depth: depth + 1)
                 start = end
             }
             writes.append((NodePath(leaves[leaves.startIndex].key, depth: depth), node))
@@ -178,22 +176,11 @@ struct TreeUpdater<Source: TreeNodeSource> {
 
     /// Stores a changed node, or removes it when it no longer holds two leaves (its lone leaf moves up).
     private mutating func finish(_ node: TreeNode, path: NodePath) -> TreeSlot {
-        var occupied = 0
-        var last = TreeSlot.empty
-        for slot in node.slots where !slot.isEmpty {
-            occupied += 1
-            last = slot
-        }
-        if occupied == 0 || (occupied == 1 && !Self.isNode(last)) {
+        if let lone = node.collapsed {
             writes.append((path, nil))
-            return last
+            return lone
         }
         writes.append((path, node))
         return .node(node.hash)
-    }
-
-    private static func isNode(_ slot: TreeSlot) -> Bool {
-        if case .node = slot { return true }
-        return false
     }
 }

@@ -102,10 +102,10 @@ extension SparseMerkleTree {
                     throw .corruptState(key: Hex.encode(path.storageKey), reason: "tree node missing")
                 }
                 let nibble = nibble(keyHash, at: depth)
-                var siblings = node.slots.map(\.hash)
+                var siblings = Array(node.slotHashes)
                 siblings.remove(at: nibble)
                 levels.append(siblings)
-                slot = node.slots[nibble]
+                slot = node[nibble]
                 depth += 1
             }
         }

@@ -57,55 +57,95 @@ extension TreeSlot: CanonicalCodable {
 }
 
 /// An inner node: sixteen slots, one per value of the key nibble at its depth.
+///
+/// Held compactly, since a node is copied, hashed and encoded for every change below it: `hashes` holds the
+/// sixteen slot hashes (zero for an empty slot), then the key and value hash of each leaf slot, in slot order;
+/// `leafMask` and `nodeMask` say which slots hold a leaf or a subtree.
 struct TreeNode: Hashable, Sendable {
     static let arity = 16
-    var slots: [TreeSlot]
+    private var hashes: [Hash]
+    private var leafMask: UInt16 = 0
+    private var nodeMask: UInt16 = 0
 
-    init(slots: [TreeSlot] = Array(repeating: .empty, count: TreeNode.arity)) {
-        precondition(slots.count == Self.arity)
-        self.slots = slots
+    init() { hashes = Array(repeating: .zero, count: Self.arity) }
+
+    subscript(index: Int) -> TreeSlot {
+        get {
+            let bit: UInt16 = 1 << index
+            if nodeMask & bit != 0 { return .node(hashes[index]) }
+            guard leafMask & bit != 0 else { return .empty }
+            let at = leafPosition(index)
+            return .leaf(key: hashes[at], value: hashes[at + 1], hash: hashes[index])
+        }
+        set {
+            let bit: UInt16 = 1 << index
+            let at = leafPosition(index)
+            let wasLeaf = leafMask & bit != 0
+            hashes[index] = newValue.hash
+            switch newValue {
+            case let .leaf(key, value, _):
+                if !wasLeaf {
+                    hashes.insert(value, at: at)
+                    hashes.insert(key, at: at)
+                }
+                hashes[at] = key
+                hashes[at + 1] = value
+                leafMask |= bit
+                nodeMask &= ~bit
+            case .node, .empty:
+                if wasLeaf { hashes.removeSubrange(at..<(at + 2)) }
+                leafMask &= ~bit
+                if case .node = newValue { nodeMask |= bit } else { nodeMask &= ~bit }
+            }
+        }
     }
 
-    /// SHA-256 of 0x01 followed by the sixteen slot hashes (zero for an empty slot).
-    var hash: Hash { SparseMerkleTree.nodeHash { slots[$0].hash } }
+    /// Where slot `index`'s leaf key and value sit (or would sit) in `hashes`.
+    private func leafPosition(_ index: Int) -> Int {
+        Self.arity + 2 * (leafMask & ((1 << UInt16(index)) &- 1)).nonzeroBitCount
+    }
 
-    var occupied: Int { slots.reduce(0) { $0 + ($1.isEmpty ? 0 : 1) } }
+    var slotHashes: ArraySlice<Hash> { hashes[0..<Self.arity] }
+
+    /// SHA-256 of 0x01 followed by the sixteen slot hashes (zero for an empty slot).
+    var hash: Hash { hashes.withUnsafeBytes { SparseMerkleTree.nodeHash(slotHashes: UnsafeRawBufferPointer(rebasing: $0.prefix(32 * Self.arity))) } }
+
+    /// The slot left when the node holds a single leaf or nothing, which then takes the node's place;
+    /// nil when the node must stay (a subtree below it, or two or more slots used).
+    var collapsed: TreeSlot? {
+        guard nodeMask == 0, leafMask.nonzeroBitCount <= 1 else { return nil }
+        return leafMask == 0 ? .empty : self[leafMask.trailingZeroBitCount]
+    }
 }
 
 extension TreeNode: CanonicalCodable {
     /// The same bytes as `encode(to:)`, written straight into one allocation (a node is written for every
     /// change below it).
     var encoded: [UInt8] {
-        var size = 2
-        for slot in slots {
-            switch slot {
-            case .empty: break
-            case .leaf: size += 65
-            case .node: size += 33
-            }
-        }
+        let size = 2 + 65 * leafMask.nonzeroBitCount + 33 * nodeMask.nonzeroBitCount
         return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-            var bitmap: UInt16 = 0
-            for (index, slot) in slots.enumerated() where !slot.isEmpty { bitmap |= 1 << UInt16(index) }
+            let bitmap = leafMask | nodeMask
             buffer[0] = UInt8(truncatingIfNeeded: bitmap)
             buffer[1] = UInt8(truncatingIfNeeded: bitmap >> 8)
             count = 2
+            let base = UnsafeMutableRawPointer(buffer.baseAddress!)
             func append(_ hash: Hash) {
-                hash.withUnsafeBytes { UnsafeMutableRawBufferPointer(buffer).baseAddress!.advanced(by: count).copyMemory(from: $0.baseAddress!, byteCount: 32) }
+                hash.withUnsafeBytes { (base + count).copyMemory(from: $0.baseAddress!, byteCount: 32) }
                 count += 32
             }
-            for slot in slots {
-                switch slot {
-                case .empty: break
-                case let .leaf(key, value, _):
+            var leaf = Self.arity
+            for index in 0..<Self.arity {
+                let bit: UInt16 = 1 << index
+                if leafMask & bit != 0 {
                     buffer[count] = 1
                     count += 1
-                    append(key)
-                    append(value)
-                case let .node(hash):
+                    append(hashes[leaf])
+                    append(hashes[leaf + 1])
+                    leaf += 2
+                } else if nodeMask & bit != 0 {
                     buffer[count] = 2
                     count += 1
-                    append(hash)
+                    append(hashes[index])
                 }
             }
         }
@@ -122,20 +162,17 @@ extension TreeNode: CanonicalCodable {
 
     /// A 16-bit occupancy bitmap, then each occupied slot in order.
     func encode(to writer: inout CanonicalWriter) {
-        var bitmap: UInt16 = 0
-        for (index, slot) in slots.enumerated() where !slot.isEmpty { bitmap |= 1 << UInt16(index) }
-        writer.write(bitmap)
-        for slot in slots where !slot.isEmpty { writer.write(slot) }
+        writer.write(leafMask | nodeMask)
+        for index in 0..<Self.arity where (leafMask | nodeMask) & (1 << UInt16(index)) != 0 { writer.write(self[index]) }
     }
 
     init(from reader: inout CanonicalReader) throws(CodecError) {
         let bitmap = try reader.readUInt16()
-        var slots = [TreeSlot](repeating: .empty, count: Self.arity)
+        self.init()
         for index in 0..<Self.arity where bitmap & (1 << UInt16(index)) != 0 {
             let slot: TreeSlot = try reader.read()
             guard !slot.isEmpty else { throw .invalidValue("occupied tree slot encoded as empty") }
-            slots[index] = slot
+            self[index] = slot
         }
-        self.init(slots: slots)
     }
 }
