@@ -25,20 +25,21 @@ public enum SparseMerkleTree {
         }
     }
 
-    /// SHA-256 of the node tag and the sixteen slot hashes (512 contiguous bytes), assembled on the stack
-    /// (a node is hashed for every change below it).
-    static func nodeHash(slotHashes: UnsafeRawBufferPointer) -> Hash {
-        precondition(slotHashes.count == 32 * TreeNode.arity)
-        return withUnsafeTemporaryAllocation(byteCount: 1 + slotHashes.count, alignment: 8) { buffer in
+    /// SHA-256 of the node tag and sixteen slot hashes (`slotHash` is called for each slot in order),
+    /// assembled on the stack: a node is hashed for every change below it.
+    static func nodeHash(_ slotHash: (Int) -> Hash) -> Hash {
+        withUnsafeTemporaryAllocation(byteCount: 1 + 32 * TreeNode.arity, alignment: 8) { buffer in
             buffer[0] = nodeTag
-            UnsafeMutableRawBufferPointer(rebasing: buffer[1...]).copyMemory(from: slotHashes)
+            for index in 0..<TreeNode.arity {
+                slotHash(index).withUnsafeBytes {
+                    (buffer.baseAddress! + 1 + 32 * index).copyMemory(from: $0.baseAddress!, byteCount: 32)
+                }
+            }
             return SHA256.hash(UnsafeRawBufferPointer(buffer))
         }
     }
 
-    static func nodeHash(_ slotHashes: [Hash]) -> Hash {
-        slotHashes.withUnsafeBytes { nodeHash(slotHashes: $0) }
-    }
+    static func nodeHash(_ slotHashes: [Hash]) -> Hash { nodeHash { slotHashes[$0] } }
 
     static func nibble(_ key: Hash, at depth: Int) -> Int {
         let byte = key.withUnsafeBytes { $0[depth / 2] }

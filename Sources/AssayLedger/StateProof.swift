@@ -102,7 +102,7 @@ extension SparseMerkleTree {
                     throw .corruptState(key: Hex.encode(path.storageKey), reason: "tree node missing")
                 }
                 let nibble = nibble(keyHash, at: depth)
-                var siblings = Array(node.slotHashes)
+                var siblings = node.slotHashes
                 siblings.remove(at: nibble)
                 levels.append(siblings)
                 slot = node[nibble]

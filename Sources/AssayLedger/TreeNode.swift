@@ -58,57 +58,67 @@ extension TreeSlot: CanonicalCodable {
 
 /// An inner node: sixteen slots, one per value of the key nibble at its depth.
 ///
-/// Held compactly, since a node is copied, hashed and encoded for every change below it: `hashes` holds the
-/// sixteen slot hashes (zero for an empty slot), then the key and value hash of each leaf slot, in slot order;
-/// `leafMask` and `nodeMask` say which slots hold a leaf or a subtree.
+/// Held compactly, since a node is copied, hashed and encoded for every change below it and most nodes use
+/// two or three slots: `entries` holds, for each occupied slot in slot order, its hash, followed for a leaf by
+/// the leaf's key and value hashes; `leafMask` and `nodeMask` say which slots hold a leaf or a subtree.
 struct TreeNode: Hashable, Sendable {
     static let arity = 16
-    private var hashes: [Hash]
+    private var entries: [Hash] = []
     private var leafMask: UInt16 = 0
     private var nodeMask: UInt16 = 0
 
-    init() { hashes = Array(repeating: .zero, count: Self.arity) }
+    init() {}
 
     subscript(index: Int) -> TreeSlot {
         get {
-            let bit: UInt16 = 1 << index
-            if nodeMask & bit != 0 { return .node(hashes[index]) }
+            let bit: UInt16 = 1 << UInt16(index)
+            let at = position(index)
+            if nodeMask & bit != 0 { return .node(entries[at]) }
             guard leafMask & bit != 0 else { return .empty }
-            let at = leafPosition(index)
-            return .leaf(key: hashes[at], value: hashes[at + 1], hash: hashes[index])
+            return .leaf(key: entries[at + 1], value: entries[at + 2], hash: entries[at])
         }
         set {
-            let bit: UInt16 = 1 << index
-            let at = leafPosition(index)
-            let wasLeaf = leafMask & bit != 0
-            hashes[index] = newValue.hash
+            let bit: UInt16 = 1 << UInt16(index)
+            let at = position(index)
+            let width = leafMask & bit != 0 ? 3 : nodeMask & bit != 0 ? 1 : 0
+            leafMask &= ~bit
+            nodeMask &= ~bit
             switch newValue {
-            case let .leaf(key, value, _):
-                if !wasLeaf {
-                    hashes.insert(value, at: at)
-                    hashes.insert(key, at: at)
-                }
-                hashes[at] = key
-                hashes[at + 1] = value
+            case .empty:
+                entries.removeSubrange(at..<(at + width))
+            case let .node(hash):
+                nodeMask |= bit
+                if width == 1 { entries[at] = hash } else { entries.replaceSubrange(at..<(at + width), with: CollectionOfOne(hash)) }
+            case let .leaf(key, value, hash):
                 leafMask |= bit
-                nodeMask &= ~bit
-            case .node, .empty:
-                if wasLeaf { hashes.removeSubrange(at..<(at + 2)) }
-                leafMask &= ~bit
-                if case .node = newValue { nodeMask |= bit } else { nodeMask &= ~bit }
+                // A leaf's value changing is the common case: overwrite in place.
+                if width != 3 { entries.replaceSubrange(at..<(at + width), with: repeatElement(Hash.zero, count: 3)) }
+                entries[at] = hash
+                entries[at + 1] = key
+                entries[at + 2] = value
             }
         }
     }
 
-    /// Where slot `index`'s leaf key and value sit (or would sit) in `hashes`.
-    private func leafPosition(_ index: Int) -> Int {
-        Self.arity + 2 * (leafMask & ((1 << UInt16(index)) &- 1)).nonzeroBitCount
+    /// Where slot `index`'s entries start (or would start) in `entries`.
+    private func position(_ index: Int) -> Int {
+        let below: UInt16 = (1 << UInt16(index)) &- 1
+        return (nodeMask & below).nonzeroBitCount + 3 * (leafMask & below).nonzeroBitCount
     }
 
-    var slotHashes: ArraySlice<Hash> { hashes[0..<Self.arity] }
+    /// The sixteen slot hashes, zero for an empty slot.
+    var slotHashes: [Hash] { (0..<Self.arity).map { self[$0].hash } }
 
     /// SHA-256 of 0x01 followed by the sixteen slot hashes (zero for an empty slot).
-    var hash: Hash { hashes.withUnsafeBytes { SparseMerkleTree.nodeHash(slotHashes: UnsafeRawBufferPointer(rebasing: $0.prefix(32 * Self.arity))) } }
+    var hash: Hash {
+        var at = 0
+        return SparseMerkleTree.nodeHash { index in
+            let bit: UInt16 = 1 << UInt16(index)
+            guard (leafMask | nodeMask) & bit != 0 else { return .zero }
+            defer { at += leafMask & bit != 0 ? 3 : 1 }
+            return entries[at]
+        }
+    }
 
     /// The slot left when the node holds a single leaf or nothing, which then takes the node's place;
     /// nil when the node must stay (a subtree below it, or two or more slots used).
@@ -133,19 +143,20 @@ extension TreeNode: CanonicalCodable {
                 hash.withUnsafeBytes { (base + count).copyMemory(from: $0.baseAddress!, byteCount: 32) }
                 count += 32
             }
-            var leaf = Self.arity
+            var at = 0
             for index in 0..<Self.arity {
                 let bit: UInt16 = 1 << index
                 if leafMask & bit != 0 {
                     buffer[count] = 1
                     count += 1
-                    append(hashes[leaf])
-                    append(hashes[leaf + 1])
-                    leaf += 2
+                    append(entries[at + 1])
+                    append(entries[at + 2])
+                    at += 3
                 } else if nodeMask & bit != 0 {
                     buffer[count] = 2
                     count += 1
-                    append(hashes[index])
+                    append(entries[at])
+                    at += 1
                 }
             }
         }
