@@ -67,10 +67,12 @@ public final class Ledger: Sendable {
     private static func seal(_ state: StateView, cache: StateCache, store: some KeyValueReader, parentRoot: Hash)
         throws(LedgerError) -> (changes: WriteBatch, root: Hash)
     {
-        let writes = Array(state.blockWrites)
+        let writes = state.blockWrites
         // Sorting plain (hash, index) pairs moves no reference-counted values.
         let order = writes.indices.map { (tree: SHA256.hash(writes[$0].key), index: $0) }.sorted { $0.tree < $1.tree }
         var batch = WriteBatch()
+        // The state entries, about as many tree nodes, and the root.
+        batch.reserveCapacity(2 * writes.count + 1)
         var treeChanges: [TreeChange] = []
         treeChanges.reserveCapacity(writes.count)
         for (tree, index) in order {

@@ -64,7 +64,12 @@ struct NodePath: Hashable {
 
     /// The depth byte, then the path's nibbles packed into bytes.
     var storageKey: [UInt8] {
-        withUnsafeBytes(of: prefix) { [UInt8(depth)] + $0.prefix((depth + 1) / 2) }
+        let count = (depth + 1) / 2
+        return [UInt8](unsafeUninitializedCapacity: 1 + count) { key, initialized in
+            key[0] = UInt8(depth)
+            withUnsafeBytes(of: prefix) { UnsafeMutableRawPointer(key.baseAddress! + 1).copyMemory(from: $0.baseAddress!, byteCount: count) }
+            initialized = 1 + count
+        }
     }
 
     func hash(into hasher: inout Hasher) {

@@ -12,7 +12,7 @@ import AssayTypes
 /// What the cache holds never changes a result, only how many reads reach the store.
 final class StateCache {
     struct Delta {
-        var values: [(key: StoreKey, value: [UInt8]?)]
+        var values: [StoreKey: [UInt8]?]
         var nodes: [(path: NodePath, node: TreeNode?)]
         var root: TreeSlot
     }

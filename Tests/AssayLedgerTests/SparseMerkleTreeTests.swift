@@ -104,6 +104,25 @@ final class MemoryTree: TreeNodeSource {
         #expect(whole.nodes.isEmpty)
     }
 
+    /// The root as docs/economics.md defines it, computed here with plain arrays: two leaves whose key hashes
+    /// differ in the first nibble sit in the root node's slots.
+    @Test func rootMatchesTheDocumentedHashing() throws {
+        let first: [UInt8] = [1], firstValue: [UInt8] = [7]
+        let second = (2...255).map { [UInt8($0)] }.first { SHA256.hash($0).bytes[0] >> 4 != SHA256.hash(first).bytes[0] >> 4 }!
+        let secondValue: [UInt8] = [8, 9]
+        let tree = MemoryTree()
+        try tree.apply([(first, firstValue), (second, secondValue)])
+        var slots = [UInt8](repeating: 0, count: 32 * 16)
+        for (key, value) in [(first, firstValue), (second, secondValue)] {
+            let keyHash = SHA256.hash(key).bytes
+            let leaf = SHA256.hash([0x00] + keyHash + SHA256.hash(value).bytes).bytes
+            let slot = Int(keyHash[0] >> 4)
+            slots.replaceSubrange((32 * slot)..<(32 * slot + 32), with: leaf)
+        }
+        #expect(tree.root.hash == SHA256.hash([0x01] + slots))
+        #expect(tree.nodes.count == 1)
+    }
+
     @Test func emptyAndSingleLeafTrees() throws {
         let tree = MemoryTree()
         #expect(StateProof.verify(try tree.prove([1]), root: .zero, key: [1], value: nil))
