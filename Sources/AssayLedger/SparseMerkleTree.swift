@@ -97,8 +97,22 @@ protocol TreeNodeSource {
     func node(at path: NodePath) throws(LedgerError) -> TreeNode?
 }
 
-/// Applies one batch of sorted changes to a tree, recording every node written or removed.
+extension TreeNodeSource {
+    /// The node under a `.node` slot: `embedded` when its parent holds it, otherwise the one stored at `path`.
+    func node(at path: NodePath, embedded: TreeNode?) throws(LedgerError) -> TreeNode {
+        if let embedded { return embedded }
+        guard let node = try node(at: path) else {
+            throw .corruptState(key: Hex.encode(path.storageKey), reason: "tree node missing")
+        }
+        return node
+    }
+}
+
+/// Applies one batch of sorted changes to a tree, recording every stored node written or removed.
 struct TreeUpdater<Source: TreeNodeSource> {
+    /// A slot after an update, with the subtree's content when it is small enough to live in its parent.
+    typealias Outcome = (slot: TreeSlot, embedded: TreeNode?)
+
     let source: Source
     /// Node key and new node (nil: removed), each node once, in the walk's post-order (deterministic).
     private(set) var writes: [(path: NodePath, node: TreeNode?)] = []
@@ -108,35 +122,38 @@ struct TreeUpdater<Source: TreeNodeSource> {
     /// The new root slot after `changes` (sorted by key, unique) are applied under `root`.
     mutating func apply(_ changes: [TreeChange], to root: TreeSlot) throws(LedgerError) -> TreeSlot {
         assert(zip(changes, changes.dropFirst()).allSatisfy { $0.key < $1.key }, "tree changes must be sorted")
-        return try update(root, depth: 0, changes[...])
+        return try update(root, embedded: nil, depth: 0, changes[...]).slot
     }
 
-    private mutating func update(_ slot: TreeSlot, depth: Int, _ changes: ArraySlice<TreeChange>)
-        throws(LedgerError) -> TreeSlot
+    /// `embedded` is the slot's subtree when its parent holds it (nil: stored under its own path, if a node).
+    private mutating func update(_ slot: TreeSlot, embedded: TreeNode?, depth: Int, _ changes: ArraySlice<TreeChange>)
+        throws(LedgerError) -> Outcome
     {
-        guard let first = changes.first else { return slot }
+        guard let first = changes.first else { return (slot, embedded) }
         switch slot {
         case .node:
             let path = NodePath(first.key, depth: depth)
-            guard var node = try source.node(at: path) else {
-                throw .corruptState(key: Hex.encode(path.storageKey), reason: "tree node missing")
-            }
+            var node = try source.node(at: path, embedded: embedded)
             // The changes are sorted, so each nibble's changes are one contiguous run.
             var start = changes.startIndex
             while start < changes.endIndex {
                 let nibble = SparseMerkleTree.nibble(changes[start].key, at: depth)
                 var end = start + 1
                 while end < changes.endIndex && SparseMerkleTree.nibble(changes[end].key, at: depth) == nibble { end += 1 }
-                node[nibble] = try update(node[nibble], depth: depth + 1, changes[start..<end])
+                let child = try update(
+                    node[nibble], embedded: node.embeddedChild(nibble), depth: depth + 1, changes[start..<end])
+                node.set(nibble, child.slot, embedding: child.embedded)
                 start = end
             }
-            return finish(node, path: path)
+            return finish(node, path: path, wasStored: embedded == nil)
         case .empty:
-            if changes.count == 1 { return first.value.map { .leaf(key: first.key, value: $0) } ?? .empty }
+            if changes.count == 1 { return (first.value.map { .leaf(key: first.key, value: $0) } ?? .empty, nil) }
             return build(Self.leaves(existing: nil, changes)[...], depth: depth)
         case let .leaf(key, value, _):
             // The common case: one key's value changes or goes.
-            if changes.count == 1 && first.key == key { return first.value.map { .leaf(key: key, value: $0) } ?? .empty }
+            if changes.count == 1 && first.key == key {
+                return (first.value.map { .leaf(key: key, value: $0) } ?? .empty, nil)
+            }
             return build(Self.leaves(existing: (key, value), changes)[...], depth: depth)
         }
     }
@@ -160,10 +177,10 @@ struct TreeUpdater<Source: TreeNodeSource> {
     }
 
     /// A subtree holding exactly `leaves` (sorted), built from nothing at `depth`.
-    private mutating func build(_ leaves: ArraySlice<(key: Hash, value: Hash)>, depth: Int) -> TreeSlot {
+    private mutating func build(_ leaves: ArraySlice<(key: Hash, value: Hash)>, depth: Int) -> Outcome {
         switch leaves.count {
-        case 0: return .empty
-        case 1: return .leaf(key: leaves[leaves.startIndex].key, value: leaves[leaves.startIndex].value)
+        case 0: return (.empty, nil)
+        case 1: return (.leaf(key: leaves[leaves.startIndex].key, value: leaves[leaves.startIndex].value), nil)
         default:
             precondition(depth < SparseMerkleTree.depthMax, "two distinct 256-bit keys share every nibble")
             var node = TreeNode()
@@ -172,21 +189,27 @@ struct TreeUpdater<Source: TreeNodeSource> {
                 let nibble = SparseMerkleTree.nibble(leaves[start].key, at: depth)
                 var end = start + 1
                 while end < leaves.endIndex && SparseMerkleTree.nibble(leaves[end].key, at: depth) == nibble { end += 1 }
-                node[nibble] = build(leaves[start..<end], depth: depth + 1)
+                let child = build(leaves[start..<end], depth: depth + 1)
+                node.set(nibble, child.slot, embedding: child.embedded)
                 start = end
             }
-            writes.append((NodePath(leaves[leaves.startIndex].key, depth: depth), node))
-            return .node(node.hash)
+            return finish(node, path: NodePath(leaves[leaves.startIndex].key, depth: depth), wasStored: false)
         }
     }
 
-    /// Stores a changed node, or removes it when it no longer holds two leaves (its lone leaf moves up).
-    private mutating func finish(_ node: TreeNode, path: NodePath) -> TreeSlot {
+    /// Where a changed node goes: away when it no longer holds two leaves (its lone leaf moves up), into its
+    /// parent when its subtree is small (never the root), otherwise stored under its path. A node that was
+    /// stored and no longer is gets removed.
+    private mutating func finish(_ node: TreeNode, path: NodePath, wasStored: Bool) -> Outcome {
         if let lone = node.collapsed {
-            writes.append((path, nil))
-            return lone
+            if wasStored { writes.append((path, nil)) }
+            return (lone, nil)
+        }
+        if path.depth > 0 && node.fitsInParent {
+            if wasStored { writes.append((path, nil)) }
+            return (.node(node.hash), node)
         }
         writes.append((path, node))
-        return .node(node.hash)
+        return (.node(node.hash), nil)
     }
 }

@@ -91,6 +91,8 @@ extension SparseMerkleTree {
         let keyHash = SHA256.hash(key)
         var levels: [[Hash]] = []
         var slot = root
+        // The subtree under `slot` when its parent holds it rather than the store.
+        var embedded: TreeNode? = nil
         var depth = 0
         while true {
             switch slot {
@@ -98,14 +100,13 @@ extension SparseMerkleTree {
             case let .leaf(leafKey, leafValue, _): return StateProof(levels: levels, terminal: .leaf(key: leafKey, value: leafValue))
             case .node:
                 let path = NodePath(keyHash, depth: depth)
-                guard let node = try source.node(at: path) else {
-                    throw .corruptState(key: Hex.encode(path.storageKey), reason: "tree node missing")
-                }
+                let node = try source.node(at: path, embedded: embedded)
                 let nibble = nibble(keyHash, at: depth)
                 var siblings = node.slotHashes
                 siblings.remove(at: nibble)
                 levels.append(siblings)
                 slot = node[nibble]
+                embedded = node.embeddedChild(nibble)
                 depth += 1
             }
         }

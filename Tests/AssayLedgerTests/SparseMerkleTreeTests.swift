@@ -104,6 +104,21 @@ final class MemoryTree: TreeNodeSource {
         #expect(whole.nodes.isEmpty)
     }
 
+    /// Small subtrees live inside their parents: a big tree stores far fewer nodes than it has, and every
+    /// stored node, embedded subtrees included, decodes back to itself.
+    @Test func storedNodesEmbedSmallSubtreesAndRoundTrip() throws {
+        let state = Self.randomState(seed: 11, count: 2_000)
+        let tree = MemoryTree()
+        try tree.apply(state.map { ($0.key, Optional($0.value)) })
+        // 2,000 leaves need about 2,000 / 2.5 nodes; storing only subtrees of more than 8 leaves keeps the
+        // root, its 16 children and some of their children.
+        #expect(tree.nodes.count > 16 && tree.nodes.count < 300)
+        for node in tree.nodes.values {
+            #expect(try TreeNode(canonicalBytes: node.encoded) == node)
+            #expect(!node.fitsInParent)
+        }
+    }
+
     /// The root as docs/economics.md defines it, computed here with plain arrays: two leaves whose key hashes
     /// differ in the first nibble sit in the root node's slots.
     @Test func rootMatchesTheDocumentedHashing() throws {
