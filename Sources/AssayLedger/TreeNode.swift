@@ -75,6 +75,10 @@ struct TreeNode: Hashable, Sendable {
     private var nodeMask: UInt16 = 0
     private var embedded: [TreeNode] = []
     private var embeddedMask: UInt16 = 0
+    /// Leaves here and in the embedded subtrees, and the length of `encoded`: kept up to date by `set`, so
+    /// that neither needs a walk over the embedded subtrees.
+    private var leafCount = 0
+    private var encodedSize = 2
 
     init() {}
 
@@ -99,6 +103,16 @@ struct TreeNode: Hashable, Sendable {
         let bit: UInt16 = 1 << UInt16(index)
         let at = position(index)
         let width = leafMask & bit != 0 ? 3 : nodeMask & bit != 0 ? 1 : 0
+        let rank = (embeddedMask & (bit &- 1)).nonzeroBitCount
+        if width == 3 {
+            leafCount -= 1
+            encodedSize -= 65
+        } else if embeddedMask & bit != 0 {
+            leafCount -= embedded[rank].leafCount
+            encodedSize -= 1 + embedded[rank].encodedSize
+        } else if width == 1 {
+            encodedSize -= 33
+        }
         leafMask &= ~bit
         nodeMask &= ~bit
         switch slot {
@@ -116,7 +130,15 @@ struct TreeNode: Hashable, Sendable {
             entries[at + 2] = value
         }
         precondition(child == nil || nodeMask & bit != 0, "only a subtree slot embeds a node")
-        let rank = (embeddedMask & (bit &- 1)).nonzeroBitCount
+        if case .leaf = slot {
+            leafCount += 1
+            encodedSize += 65
+        } else if let child {
+            leafCount += child.leafCount
+            encodedSize += 1 + child.encodedSize
+        } else if case .node = slot {
+            encodedSize += 33
+        }
         switch (embeddedMask & bit != 0, child) {
         case let (true, child?): embedded[rank] = child
         case (true, nil): embedded.remove(at: rank)
@@ -156,9 +178,6 @@ struct TreeNode: Hashable, Sendable {
     /// Whether the whole subtree has at most `embeddedLeavesMax` leaves, so that it lives in its parent.
     /// A subtree stored on its own below means more leaves than that.
     var fitsInParent: Bool { nodeMask & ~embeddedMask == 0 && leafCount <= Self.embeddedLeavesMax }
-
-    /// Leaves here and in the embedded subtrees.
-    private var leafCount: Int { embedded.reduce(leafMask.nonzeroBitCount) { $0 + $1.leafCount } }
 }
 
 extension TreeNode: CanonicalCodable {
@@ -169,12 +188,7 @@ extension TreeNode: CanonicalCodable {
         [UInt8](unsafeUninitializedCapacity: encodedSize) { buffer, count in
             count = 0
             write(to: UnsafeMutableRawPointer(buffer.baseAddress!), at: &count)
-        }
-    }
-
-    private var encodedSize: Int {
-        embedded.reduce(2 + 65 * leafMask.nonzeroBitCount + 33 * (nodeMask & ~embeddedMask).nonzeroBitCount) {
-            $0 + 1 + $1.encodedSize
+            assert(count == encodedSize, "encodedSize out of step with the slots")
         }
     }
 
