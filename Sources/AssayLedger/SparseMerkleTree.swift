@@ -5,7 +5,8 @@ import AssayTypes
 /// The authenticated state: a sparse Merkle tree over 256-bit keys (SHA-256 of each state key) with
 /// sixteen-way SHA-256 nodes, empty subtrees hashing to zero, and each leaf lifted to the shallowest slot
 /// no other key shares. Nodes are stored under their path (depth byte, then the path's nibbles packed into
-/// bytes); the root slot is stored under `rootKey`.
+/// bytes), except that a subtree of at most `TreeNode.embeddedLeavesMax` leaves lives inside its parent's
+/// record; the root slot is stored under `rootKey`.
 ///
 /// Updating k keys in a tree of n leaves visits O(k log16 n) nodes, each once: the changes are sorted by
 /// key and split by nibble on the way down, so keys that share a path share the node reads and writes.
