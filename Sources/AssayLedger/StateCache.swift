@@ -32,10 +32,15 @@ final class StateCache {
     func prepare(parentRoot: Hash) {
         defer { pending.removeAll() }
         if root == parentRoot { return }
-        if let delta = pending[parentRoot] {
-            values.reserveCapacity(values.count + delta.values.count)
+        if let delta = pending.removeValue(forKey: parentRoot) {
+            if values.isEmpty {
+                // After genesis the delta is the whole state: take its map as it is, not entry by entry.
+                values = delta.values
+            } else {
+                values.reserveCapacity(values.count + delta.values.count)
+                for (key, value) in delta.values { values[key] = .some(value) }
+            }
             nodes.reserveCapacity(nodes.count + delta.nodes.count)
-            for (key, value) in delta.values { values[key] = .some(value) }
             for (path, node) in delta.nodes { nodes[path] = .some(node) }
             rootSlot = delta.root
             root = parentRoot
