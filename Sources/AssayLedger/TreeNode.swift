@@ -25,11 +25,6 @@ enum TreeSlot: Hashable, Sendable {
         case let .node(hash): hash
         }
     }
-
-    var isEmpty: Bool {
-        if case .empty = self { return true }
-        return false
-    }
 }
 
 extension TreeSlot: CanonicalCodable {
