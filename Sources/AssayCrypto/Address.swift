@@ -26,7 +26,7 @@ public struct Address: Hashable, Comparable, Sendable, CustomStringConvertible {
     }
 
     public init(publicKey: PublicKey) {
-        bytes = Array(SHA256.hash(publicKey.bytes).bytes.prefix(Self.byteCount))
+        bytes = SHA256.hash(publicKey.bytes).withUnsafeBytes { Array($0.prefix(Self.byteCount)) }
     }
 
     /// Parses the bech32m form; upper-case input is accepted, as BIP-350 allows.

@@ -10,8 +10,10 @@ import Glibc
 public struct Digest32: Hashable, Comparable, Sendable, CustomStringConvertible, ContiguousBytes {
     public static let byteCount = 32
 
-    /// The digest bytes in order, in memory order (not as numbers).
-    private var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    /// The digest bytes in order, in memory order (not as numbers). Visible to inlinable code so that
+    /// comparing, hashing and reading digests compiles down to word operations in other modules (the
+    /// state tree does all three for every node it touches).
+    @usableFromInline var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
 
     /// Wraps exactly 32 bytes; anything else is a programming error.
     public init(_ bytes: [UInt8]) {
@@ -24,19 +26,26 @@ public struct Digest32: Hashable, Comparable, Sendable, CustomStringConvertible,
         Swift.withUnsafeMutableBytes(of: &words) { fill($0.baseAddress!.assumingMemoryBound(to: UInt8.self)) }
     }
 
-    public static let zero = Digest32([UInt8](repeating: 0, count: byteCount))
+    @usableFromInline init(words: (UInt64, UInt64, UInt64, UInt64)) { self.words = words }
+
+    /// Computed rather than stored: the empty tree slot reads it constantly, and a stored global costs a
+    /// one-time-initialisation check on every access.
+    @inlinable public static var zero: Digest32 { Digest32(words: (0, 0, 0, 0)) }
 
     public var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
 
+    @inlinable
     public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try Swift.withUnsafeBytes(of: words, body)
     }
 
+    @inlinable
     public static func == (lhs: Digest32, rhs: Digest32) -> Bool {
         lhs.words.0 == rhs.words.0 && lhs.words.1 == rhs.words.1 && lhs.words.2 == rhs.words.2
             && lhs.words.3 == rhs.words.3
     }
 
+    @inlinable
     public func hash(into hasher: inout Hasher) {
         hasher.combine(words.0)
         hasher.combine(words.1)
@@ -45,9 +54,10 @@ public struct Digest32: Hashable, Comparable, Sendable, CustomStringConvertible,
     }
 
     /// Byte-wise lexicographic order: each word read big-endian compares like its 8 bytes in turn.
+    @inlinable
     public static func < (lhs: Digest32, rhs: Digest32) -> Bool { lhs.orderKey < rhs.orderKey }
 
-    private var orderKey: (UInt64, UInt64, UInt64, UInt64) {
+    @usableFromInline var orderKey: (UInt64, UInt64, UInt64, UInt64) {
         (UInt64(bigEndian: words.0), UInt64(bigEndian: words.1), UInt64(bigEndian: words.2), UInt64(bigEndian: words.3))
     }
 

@@ -59,7 +59,7 @@ final class BlockExecutor {
 
         transactionHash = hash
         events.removeAll()
-        let code = try run(transaction.body, sender: transaction.sender)
+        let code = try run(transaction.body, sender: transaction.sender, address: sender)
         let emitted = events
         events.removeAll()
         return TransactionResult(transactionHash: hash, status: .included(code), events: emitted)
@@ -76,9 +76,9 @@ final class BlockExecutor {
     }
 
     /// Runs a body; on failure its writes and events are dropped and the code is returned.
-    private func run(_ body: TransactionBody, sender: PublicKey) throws(LedgerError) -> ResultCode {
+    private func run(_ body: TransactionBody, sender: PublicKey, address: Address) throws(LedgerError) -> ResultCode {
         do {
-            try dispatch(body, sender: sender)
+            try dispatch(body, sender: sender, address: address)
             state.commitTransaction()
             return .ok
         } catch let failure as TxFailure {
@@ -92,8 +92,8 @@ final class BlockExecutor {
         }
     }
 
-    private func dispatch(_ body: TransactionBody, sender: PublicKey) throws {
-        let address = Address(publicKey: sender)
+    /// `address` is the sender's, derived once per transaction.
+    private func dispatch(_ body: TransactionBody, sender: PublicKey, address: Address) throws {
         switch body {
         case let .transfer(transfer): try move(transfer, from: address)
         case let .stake(stake): try bond(stake.amount, for: address)

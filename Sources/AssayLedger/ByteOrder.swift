@@ -1,3 +1,4 @@
+import AssayCrypto
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,17 +13,53 @@ enum ByteOrder {
     }
 }
 
-/// A store key used as a dictionary key. Hashed as one block of bytes: `[UInt8]`'s own `Hashable` feeds the
-/// hasher one byte at a time, which dominated the cost of the per-block maps.
-struct StoreKey: Hashable {
-    let bytes: [UInt8]
+/// A state key used as a dictionary key, held inline: building, hashing and comparing one allocates nothing
+/// and follows no pointer, which mattered because every account read and write goes through two or three
+/// maps of the size of the state. State keys are at most `capacity` bytes (the longest, a timeout entry with a
+/// 32-byte id, is 42); `StateKey` builds every one of them.
+struct StoreKey: Hashable, ContiguousBytes {
+    static let capacity = 48
+    private var words: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0)
+    let count: Int
 
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
+    init(_ bytes: [UInt8]) {
+        precondition(bytes.count <= Self.capacity, "state keys are at most 48 bytes")
+        count = bytes.count
+        Swift.withUnsafeMutableBytes(of: &words) { $0.copyBytes(from: bytes) }
+    }
 
-    func hash(into hasher: inout Hasher) { bytes.withUnsafeBytes { hasher.combine(bytes: $0) } }
+    /// `prefix` followed by `id`, without building the joined array.
+    init(prefix: UInt8, _ id: [UInt8]) {
+        precondition(id.count < Self.capacity, "state keys are at most 48 bytes")
+        count = 1 + id.count
+        Swift.withUnsafeMutableBytes(of: &words) { words in
+            words[0] = prefix
+            UnsafeMutableRawBufferPointer(rebasing: words[1...]).copyBytes(from: id)
+        }
+    }
+
+    var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
+
+    func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try Swift.withUnsafeBytes(of: words) { try body(UnsafeRawBufferPointer(rebasing: $0.prefix(count))) }
+    }
+
+    func starts(with prefix: [UInt8]) -> Bool { withUnsafeBytes { $0.starts(with: prefix) } }
+
+    func hash(into hasher: inout Hasher) {
+        // The unused tail is zero, so whole words hash and compare like the bytes.
+        hasher.combine(words.0)
+        hasher.combine(words.1)
+        hasher.combine(words.2)
+        hasher.combine(words.3)
+        hasher.combine(words.4)
+        hasher.combine(words.5)
+        hasher.combine(count)
+    }
 
     static func == (lhs: StoreKey, rhs: StoreKey) -> Bool {
-        lhs.bytes.count == rhs.bytes.count
-            && lhs.bytes.withUnsafeBytes { a in rhs.bytes.withUnsafeBytes { b in memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0 } }
+        lhs.count == rhs.count && lhs.words.0 == rhs.words.0 && lhs.words.1 == rhs.words.1
+            && lhs.words.2 == rhs.words.2 && lhs.words.3 == rhs.words.3 && lhs.words.4 == rhs.words.4
+            && lhs.words.5 == rhs.words.5
     }
 }

@@ -67,32 +67,35 @@ public final class Ledger: Sendable {
     private static func seal(_ state: StateView, cache: StateCache, store: some KeyValueReader, parentRoot: Hash)
         throws(LedgerError) -> (changes: WriteBatch, root: Hash)
     {
-        let writes = state.blockWrites.map { entry in
-            (tree: SHA256.hash(entry.key.bytes), key: entry.key, value: entry.value)
-        }.sorted { $0.tree < $1.tree }
+        let writes = state.blockWrites
+        // Sorting plain (hash, index) pairs moves no reference-counted values.
+        let order = writes.indices.map { (tree: SHA256.hash(writes[$0].key), index: $0) }.sorted { $0.tree < $1.tree }
         var batch = WriteBatch()
+        // The state entries, about as many tree nodes, and the root.
+        batch.reserveCapacity(2 * writes.count + 1)
         var treeChanges: [TreeChange] = []
         treeChanges.reserveCapacity(writes.count)
-        for write in writes {
-            if let value = write.value {
-                batch.put(write.key.bytes, value, in: LedgerNamespace.state)
+        for (tree, index) in order {
+            let (key, value) = writes[index]
+            if let value {
+                batch.put(key.bytes, value, in: LedgerNamespace.state)
             } else {
-                batch.delete(write.key.bytes, in: LedgerNamespace.state)
+                batch.delete(key.bytes, in: LedgerNamespace.state)
             }
-            treeChanges.append(TreeChange(key: write.tree, value: write.value.map { SHA256.hash($0) }))
+            treeChanges.append(TreeChange(key: tree, value: value.map { SHA256.hash($0) }))
         }
         var updater = TreeUpdater(source: CachedNodes(cache: cache, store: store))
         let newRoot = try updater.apply(treeChanges, to: try cache.rootSlot(from: store))
-        for (key, node) in updater.writes {
+        for (path, node) in updater.writes {
             if let node {
-                batch.put(key, node.encoded, in: LedgerNamespace.smt)
+                batch.put(path.storageKey, node.encoded, in: LedgerNamespace.smt)
             } else {
-                batch.delete(key, in: LedgerNamespace.smt)
+                batch.delete(path.storageKey, in: LedgerNamespace.smt)
             }
         }
         batch.put(SparseMerkleTree.rootKey, newRoot.canonicalBytes, in: LedgerNamespace.smt)
         cache.remember(
-            StateCache.Delta(values: writes.map { ($0.key, $0.value) }, nodes: updater.writes, root: newRoot),
+            StateCache.Delta(values: writes, nodes: updater.writes, root: newRoot),
             producing: newRoot.hash)
         return (batch, newRoot.hash)
     }

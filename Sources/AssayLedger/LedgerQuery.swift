@@ -111,10 +111,5 @@ public struct LedgerQuery<Reader: KeyValueReader> {
 struct StoreNodes<Reader: KeyValueReader>: TreeNodeSource {
     let store: Reader
 
-    func node(at nodeKey: [UInt8]) throws(LedgerError) -> TreeNode? {
-        guard let bytes = try StateCache.read(nodeKey, in: LedgerNamespace.smt, from: store) else { return nil }
-        do { return try TreeNode(canonicalBytes: bytes) } catch {
-            throw .corruptState(key: Hex.encode(nodeKey), reason: "\(error)")
-        }
-    }
+    func node(at path: NodePath) throws(LedgerError) -> TreeNode? { try TreeNode.load(at: path, from: store) }
 }

@@ -12,8 +12,8 @@ import AssayTypes
 /// What the cache holds never changes a result, only how many reads reach the store.
 final class StateCache {
     struct Delta {
-        var values: [(key: StoreKey, value: [UInt8]?)]
-        var nodes: [(key: [UInt8], node: TreeNode?)]
+        var values: [StoreKey: [UInt8]?]
+        var nodes: [(path: NodePath, node: TreeNode?)]
         var root: TreeSlot
     }
 
@@ -23,7 +23,7 @@ final class StateCache {
     private(set) var root: Hash?
     private var rootSlot: TreeSlot?
     private var values: [StoreKey: [UInt8]?] = [:]
-    private var nodes: [StoreKey: TreeNode?] = [:]
+    private var nodes: [NodePath: TreeNode?] = [:]
     private var pending: [Hash: Delta] = [:]
 
     init(entriesMax: Int) { self.entriesMax = entriesMax }
@@ -32,9 +32,16 @@ final class StateCache {
     func prepare(parentRoot: Hash) {
         defer { pending.removeAll() }
         if root == parentRoot { return }
-        if let delta = pending[parentRoot] {
-            for (key, value) in delta.values { values[key] = .some(value) }
-            for (key, node) in delta.nodes { nodes[StoreKey(key)] = .some(node) }
+        if let delta = pending.removeValue(forKey: parentRoot) {
+            if values.isEmpty {
+                // After genesis the delta is the whole state: take its map as it is, not entry by entry.
+                values = delta.values
+            } else {
+                values.reserveCapacity(values.count + delta.values.count)
+                for (key, value) in delta.values { values[key] = .some(value) }
+            }
+            nodes.reserveCapacity(nodes.count + delta.nodes.count)
+            for (path, node) in delta.nodes { nodes[path] = .some(node) }
             rootSlot = delta.root
             root = parentRoot
         } else {
@@ -61,14 +68,10 @@ final class StateCache {
         return loaded
     }
 
-    func node(_ key: [UInt8], from store: any KeyValueReader) throws(LedgerError) -> TreeNode? {
-        if let cached = nodes[StoreKey(key)] { return cached }
-        let loaded = try Self.read(key, in: LedgerNamespace.smt, from: store).map { bytes throws(LedgerError) in
-            do { return try TreeNode(canonicalBytes: bytes) } catch {
-                throw .corruptState(key: Hex.encode(key), reason: "\(error)")
-            }
-        }
-        nodes[StoreKey(key)] = .some(loaded)
+    func node(_ path: NodePath, from store: any KeyValueReader) throws(LedgerError) -> TreeNode? {
+        if let cached = nodes[path] { return cached }
+        let loaded = try TreeNode.load(at: path, from: store)
+        nodes[path] = .some(loaded)
         return loaded
     }
 
@@ -98,5 +101,5 @@ struct CachedNodes: TreeNodeSource {
     let cache: StateCache
     let store: any KeyValueReader
 
-    func node(at nodeKey: [UInt8]) throws(LedgerError) -> TreeNode? { try cache.node(nodeKey, from: store) }
+    func node(at path: NodePath) throws(LedgerError) -> TreeNode? { try cache.node(path, from: store) }
 }

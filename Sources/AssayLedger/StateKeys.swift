@@ -24,7 +24,9 @@ public enum StateKey {
     /// Timeouts: prefix, height (8 bytes big-endian so that one height's entries are contiguous), kind, id.
     static let timeoutPrefix: UInt8 = 0x0a
 
-    public static func account(_ address: Address) -> [UInt8] { [accountPrefix] + address.bytes }
+    public static func account(_ address: Address) -> [UInt8] { accountKey(address).bytes }
+    /// The account key built in place (an account is read and written several times per transfer).
+    static func accountKey(_ address: Address) -> StoreKey { StoreKey(prefix: accountPrefix, address.bytes) }
     public static func stake(_ address: Address) -> [UInt8] { [stakePrefix] + address.bytes }
     public static func offer(_ id: Hash) -> [UInt8] { [offerPrefix] + id.bytes }
     public static func model(_ hash: Hash) -> [UInt8] { [modelPrefix] + hash.bytes }

@@ -91,21 +91,22 @@ extension SparseMerkleTree {
         let keyHash = SHA256.hash(key)
         var levels: [[Hash]] = []
         var slot = root
+        // The subtree under `slot` when its parent holds it rather than the store.
+        var embedded: TreeNode? = nil
         var depth = 0
         while true {
             switch slot {
             case .empty: return StateProof(levels: levels, terminal: .empty)
             case let .leaf(leafKey, leafValue, _): return StateProof(levels: levels, terminal: .leaf(key: leafKey, value: leafValue))
             case .node:
-                let nodeKey = nodeKey(keyHash, depth: depth)
-                guard let node = try source.node(at: nodeKey) else {
-                    throw .corruptState(key: Hex.encode(nodeKey), reason: "tree node missing")
-                }
+                let path = NodePath(keyHash, depth: depth)
+                let node = try source.node(at: path, embedded: embedded)
                 let nibble = nibble(keyHash, at: depth)
-                var siblings = node.slots.map(\.hash)
+                var siblings = node.slotHashes
                 siblings.remove(at: nibble)
                 levels.append(siblings)
-                slot = node.slots[nibble]
+                slot = node[nibble]
+                embedded = node.embeddedChild(nibble)
                 depth += 1
             }
         }

@@ -19,16 +19,18 @@ final class StateView {
         blockWrites.reserveCapacity(expectedWrites)
     }
 
-    func get(_ key: [UInt8]) throws(LedgerError) -> [UInt8]? {
-        let key = StoreKey(key)
+    func get(_ key: StoreKey) throws(LedgerError) -> [UInt8]? {
         if let written = blockWrites[key] { return written }
         return try cache.value(key, from: store)
     }
 
-    func set(_ key: [UInt8], _ value: [UInt8]?) {
-        let key = StoreKey(key)
+    func get(_ key: [UInt8]) throws(LedgerError) -> [UInt8]? { try get(StoreKey(key)) }
+
+    func set(_ key: StoreKey, _ value: [UInt8]?) {
         journal.append((key, blockWrites.updateValue(value, forKey: key)))
     }
+
+    func set(_ key: [UInt8], _ value: [UInt8]?) { set(StoreKey(key), value) }
 
     func commitTransaction() { journal.removeAll(keepingCapacity: true) }
 
@@ -45,32 +47,36 @@ final class StateView {
 
     /// Entries whose key starts with `prefix`, in key order, as this view sees them.
     func scan(prefix: [UInt8]) throws(LedgerError) -> [(key: [UInt8], value: [UInt8])] {
-        var merged: [StoreKey: [UInt8]] = [:]
+        var merged: [[UInt8]: [UInt8]] = [:]
         do {
-            for entry in try store.scan(LedgerNamespace.state, prefix: prefix) { merged[StoreKey(entry.key)] = entry.value }
+            for entry in try store.scan(LedgerNamespace.state, prefix: prefix) { merged[entry.key] = entry.value }
         } catch { throw .storage(error) }
-        for (key, value) in blockWrites where key.bytes.starts(with: prefix) { merged[key] = value }
-        return merged.map { (key: $0.key.bytes, value: $0.value) }.sorted { ByteOrder.precedes($0.key, $1.key) }
+        for (key, value) in blockWrites where key.starts(with: prefix) { merged[key.bytes] = value }
+        return merged.map { (key: $0.key, value: $0.value) }.sorted { ByteOrder.precedes($0.key, $1.key) }
     }
 
     // MARK: typed access
 
-    func read<Value: CanonicalDecodable>(_ key: [UInt8], as _: Value.Type = Value.self) throws(LedgerError) -> Value? {
+    func read<Value: CanonicalDecodable>(_ key: StoreKey, as _: Value.Type = Value.self) throws(LedgerError) -> Value? {
         guard let bytes = try get(key) else { return nil }
         do { return try Value(canonicalBytes: bytes) } catch {
-            throw .corruptState(key: Hex.encode(key), reason: "\(error)")
+            throw .corruptState(key: Hex.encode(key.bytes), reason: "\(error)")
         }
+    }
+
+    func read<Value: CanonicalDecodable>(_ key: [UInt8], as _: Value.Type = Value.self) throws(LedgerError) -> Value? {
+        try read(StoreKey(key))
     }
 
     func write(_ key: [UInt8], _ value: some CanonicalEncodable) { set(key, value.canonicalBytes) }
 
     func account(_ address: Address) throws(LedgerError) -> Account {
-        try read(StateKey.account(address)) ?? Account()
+        try read(StateKey.accountKey(address)) ?? Account()
     }
 
     /// Accounts that hold nothing and have never sent are not stored.
     func setAccount(_ address: Address, _ account: Account) {
-        set(StateKey.account(address), account == Account() ? nil : account.canonicalBytes)
+        set(StateKey.accountKey(address), account == Account() ? nil : account.canonicalBytes)
     }
 
     func stake(_ address: Address) throws(LedgerError) -> StakeRecord {

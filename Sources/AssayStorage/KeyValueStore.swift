@@ -35,6 +35,9 @@ public struct WriteBatch: Sendable {
 
     public init() {}
 
+    /// Room for `count` operations, when the caller knows about how many it will add.
+    public mutating func reserveCapacity(_ count: Int) { operations.reserveCapacity(count) }
+
     public mutating func put(_ key: [UInt8], _ value: [UInt8], in namespace: Namespace = .default) {
         operations.append(.put(namespace, key: key, value: value))
     }

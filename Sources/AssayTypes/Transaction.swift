@@ -39,7 +39,13 @@ public struct Transaction: Hashable, Sendable {
 
     public var senderAddress: Address { Address(publicKey: sender) }
 
-    public var hash: Hash { SHA256.hash(canonicalBytes) }
+    /// SHA-256 of the canonical bytes, encoded into a buffer sized for a typical transaction (the ledger
+    /// hashes every transaction it executes; growing the default buffer cost two reallocations each time).
+    public var hash: Hash {
+        var writer = CanonicalWriter(reservingCapacity: 256)
+        encode(to: &writer)
+        return SHA256.hash(writer.bytes)
+    }
 
     public var signingHash: Hash {
         Self.signingHash(chainID: chainID, sender: sender, nonce: nonce, fee: fee, body: body)

@@ -7,10 +7,10 @@ import Testing
 
 /// A tree held in a dictionary, updated through the same `TreeUpdater` the ledger uses.
 final class MemoryTree: TreeNodeSource {
-    var nodes: [[UInt8]: TreeNode] = [:]
+    var nodes: [NodePath: TreeNode] = [:]
     var root: TreeSlot = .empty
 
-    func node(at nodeKey: [UInt8]) throws(LedgerError) -> TreeNode? { nodes[nodeKey] }
+    func node(at path: NodePath) throws(LedgerError) -> TreeNode? { nodes[path] }
 
     func apply(_ entries: [(key: [UInt8], value: [UInt8]?)]) throws {
         let changes = entries.map { TreeChange(key: SHA256.hash($0.key), value: $0.value.map { SHA256.hash($0) }) }
@@ -102,6 +102,40 @@ final class MemoryTree: TreeNodeSource {
         try whole.apply(entries.map { ($0.0, nil) })
         #expect(whole.root == .empty)
         #expect(whole.nodes.isEmpty)
+    }
+
+    /// Small subtrees live inside their parents: a big tree stores far fewer nodes than it has, and every
+    /// stored node, embedded subtrees included, decodes back to itself.
+    @Test func storedNodesEmbedSmallSubtreesAndRoundTrip() throws {
+        let state = Self.randomState(seed: 11, count: 2_000)
+        let tree = MemoryTree()
+        try tree.apply(state.map { ($0.key, Optional($0.value)) })
+        // 2,000 leaves need about 2,000 / 2.5 nodes; storing only subtrees of more than 8 leaves keeps the
+        // root, its 16 children and some of their children.
+        #expect(tree.nodes.count > 16 && tree.nodes.count < 300)
+        for node in tree.nodes.values {
+            #expect(try TreeNode(canonicalBytes: node.encoded) == node)
+            #expect(!node.fitsInParent)
+        }
+    }
+
+    /// The root as docs/economics.md defines it, computed here with plain arrays: two leaves whose key hashes
+    /// differ in the first nibble sit in the root node's slots.
+    @Test func rootMatchesTheDocumentedHashing() throws {
+        let first: [UInt8] = [1], firstValue: [UInt8] = [7]
+        let second = (2...255).map { [UInt8($0)] }.first { SHA256.hash($0).bytes[0] >> 4 != SHA256.hash(first).bytes[0] >> 4 }!
+        let secondValue: [UInt8] = [8, 9]
+        let tree = MemoryTree()
+        try tree.apply([(first, firstValue), (second, secondValue)])
+        var slots = [UInt8](repeating: 0, count: 32 * 16)
+        for (key, value) in [(first, firstValue), (second, secondValue)] {
+            let keyHash = SHA256.hash(key).bytes
+            let leaf = SHA256.hash([0x00] + keyHash + SHA256.hash(value).bytes).bytes
+            let slot = Int(keyHash[0] >> 4)
+            slots.replaceSubrange((32 * slot)..<(32 * slot + 32), with: leaf)
+        }
+        #expect(tree.root.hash == SHA256.hash([0x01] + slots))
+        #expect(tree.nodes.count == 1)
     }
 
     @Test func emptyAndSingleLeafTrees() throws {
