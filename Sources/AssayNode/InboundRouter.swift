@@ -38,14 +38,21 @@ struct InboundRouter: Service {
         case let .statusAnnouncement(height):
             host.deliver(.status(height), from: peer)
         case let .syncRequest(fromHeight, maxCount):
-            answerSync(to: message.peer, from: fromHeight, count: min(Int(maxCount), WireMessage.syncBlocksMax))
+            answerSync(to: message.peer, heights: Self.syncHeights(from: fromHeight, maxCount: maxCount))
         }
     }
 
-    private func answerSync(to peer: AssayCrypto.PublicKey, from height: Height, count: Int) {
+    /// The heights a sync request asks for: at most `WireMessage.syncBlocksMax`, and never past the largest
+    /// height, since both numbers come from the peer (a request from 2^64-1 must not overflow).
+    static func syncHeights(from height: Height, maxCount: UInt32) -> Range<Height> {
+        let count = UInt64(min(maxCount, UInt32(WireMessage.syncBlocksMax)))
+        return height..<(height > Height.max - count ? Height.max : height + count)
+    }
+
+    private func answerSync(to peer: AssayCrypto.PublicKey, heights: Range<Height>) {
         let chain = ChainStore(store: store)
         var blocks: [CommittedBlock] = []
-        for next in height..<height + UInt64(count) {
+        for next in heights {
             guard let stored = try? chain.block(at: next) else { break }
             blocks.append(CommittedBlock(block: stored.block, commit: stored.commit))
         }
