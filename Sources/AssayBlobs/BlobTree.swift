@@ -125,6 +125,10 @@ public struct ChunkProof: Hashable, Sendable, CanonicalCodable {
 
 /// Checks that `chunk` is chunk `index` of the blob `ref`: the index is in range, the chunk has the length its
 /// position implies, and its leaf hashes up `proof` to `ref.id`.
+///
+/// One proof does not prove `ref.length`: a length with another chunk count whose tree has the same shape along
+/// this chunk's path passes too. The root binds the chunk count, so the length is proven when the whole blob is
+/// (`BlobStore` checks the root over all leaves before a blob counts as complete).
 public func verify(chunk: some ContiguousBytes, index: Int, proof: ChunkProof, ref: BlobRef) throws(BlobError) {
     try checkShape(chunk: chunk, index: index, ref: ref)
     guard proof.leads(from: blobLeafHash(chunk), index: index, leafCount: ref.chunkCount, to: ref.id.digest) else {

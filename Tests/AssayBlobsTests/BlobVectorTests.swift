@@ -47,6 +47,10 @@ import Testing
             #expect(text.contains(vector.id), "docs/encoding.md lacks the id of the \(length)-byte vector")
         }
         let last = Self.vector(length: Self.lengths.last!)
-        #expect(text.contains(last.proofs[5]), "docs/encoding.md lacks the proof of chunk 5 of the last vector")
+        let proof = try ChunkProof(canonicalBytes: Hex.decode(last.proofs[5])!)
+        #expect(text.contains("```\n02 "), "docs/encoding.md shows the proof's sibling count")
+        for sibling in proof.siblings {
+            #expect(text.contains(sibling.description), "docs/encoding.md lacks a sibling of chunk 5's proof")
+        }
     }
 }
