@@ -108,8 +108,8 @@ let package = Package(
             name: "assay",
             dependencies: [
                 "AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayRocksDB", "AssayKernels",
-                "AssayLedger", "AssaySimulation", "AssayNode", "AssayRPC", logging, argumentParser, nio, nioPosix,
-                nioHTTP1, nioWebSocket,
+                "AssayLedger", "AssaySimulation", "AssayNode", "AssayRPC", "AssayBlobs", logging, argumentParser, nio,
+                nioPosix, nioHTTP1, nioWebSocket,
             ]
         ),
 
@@ -130,7 +130,9 @@ let package = Package(
         .testTarget(name: "AssayCryptoTests", dependencies: ["AssayCrypto", propertyBased], exclude: ["Vectors"]),
         .testTarget(name: "AssayTypesTests", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", propertyBased]),
         .testTarget(name: "AssayBlobsTests", dependencies: ["AssayBlobs", "AssayCodec", "AssayCrypto", propertyBased]),
-        .testTarget(name: "AssayStorageTests", dependencies: ["AssayStorage", "AssayRocksDB", "AssayCodec", "AssayCrypto"]),
+        .testTarget(
+            name: "AssayStorageTests",
+            dependencies: ["AssayStorage", "AssayRocksDB", "AssayBlobs", "AssayCodec", "AssayCrypto"]),
         .testTarget(name: "AssayKernelsTests", dependencies: ["AssayKernels", "AssayCodec", "AssayTypes"]),
         .testTarget(
             name: "AssayLedgerTests",
