@@ -252,9 +252,7 @@ public final class BlobStore: Sendable {
             if has(ref.id) { return }
             throw error
         }
-        index.withLock { index in
-            index.partials[ref]?.held.insert(chunkIndex)
-        }
+        index.withLock { index in _ = index.partials[ref]?.held.insert(chunkIndex) }
     }
 
     /// Assembles `ref` if all its chunks are held and no other thread is doing so.

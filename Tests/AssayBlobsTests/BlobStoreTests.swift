@@ -235,3 +235,47 @@ func readAll(_ store: BlobStore, _ id: BlobID, range: Range<UInt64>? = nil, piec
         #expect(try store.writeChunk(ref: blob.ref, index: 0, bytes: blob.chunk(0)) == .complete)
     }
 }
+
+/// A full disk: a 3 MiB tmpfs as the store's directory (needs root to mount; skipped with a note otherwise).
+@Suite struct BlobStoreDiskFullTests {
+    @Test func aFullDiskGivesAClearErrorAndLeavesTheStoreConsistent() throws {
+        let scratch = try ScratchDirectory()
+        guard mount("tmpfs", scratch.path, "tmpfs", 0, "size=3m") == 0 else {
+            print("skipped: cannot mount a tmpfs here (errno \(errno)); the disk-full test needs root")
+            return
+        }
+        defer { umount(scratch.path) }
+        let store = try BlobStore(directory: scratch.path + "/blobs", maxBlobBytes: 64 << 20)
+        let big = TestBlob(length: 5 * blobChunkBytes)
+        var held: [Int] = []
+        var failure: BlobError?
+        for index in 0..<big.ref.chunkCount {
+            do {
+                try store.writeChunk(ref: big.ref, index: index, bytes: big.chunk(index), proof: big.proof(index))
+                held.append(index)
+            } catch {
+                failure = error
+                break
+            }
+        }
+        guard case .diskFull = try #require(failure) else {
+            Issue.record("expected diskFull, got \(String(describing: failure))")
+            return
+        }
+        #expect(held.count <= 3, "3 MiB holds at most three chunks")
+        #expect(store.status(big.ref) == .partial(ref: big.ref, heldChunks: held))
+        #expect(!scratch.files().contains { $0.contains(".tmp-") })
+        #expect(try store.remove(big.ref.id))
+
+        // 1.5 MiB fits as chunks, but not twice over while it is assembled: the chunks stay, resumable.
+        let medium = TestBlob(length: blobChunkBytes + blobChunkBytes / 2, offset: 1)
+        try store.writeChunk(ref: medium.ref, index: 0, bytes: medium.chunk(0))
+        #expect(throws: BlobError.self) { try store.writeChunk(ref: medium.ref, index: 1, bytes: medium.chunk(1)) }
+        #expect(!store.has(medium.ref.id))
+        #expect(!scratch.files().contains { $0.contains(".tmp-") || $0 == "blobs/" + medium.ref.id.hex })
+        #expect(mount("tmpfs", scratch.path, "tmpfs", UInt(MS_REMOUNT), "size=8m") == 0)
+        let reopened = try BlobStore(directory: scratch.path + "/blobs", maxBlobBytes: 64 << 20)
+        try reopened.writeChunk(ref: medium.ref, index: 1, bytes: medium.chunk(1))
+        #expect(try readAll(reopened, medium.ref.id) == medium.bytes)
+    }
+}
