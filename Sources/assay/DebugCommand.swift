@@ -51,8 +51,9 @@ struct WriteBatches: ParsableCommand {
     }
 }
 
-/// Writes blobs chunk by chunk into a `BlobStore` until killed; the blob crash test SIGKILLs it at random moments
-/// and checks that every blob in the store is complete and verified or not complete at all.
+/// Writes blobs chunk by chunk into a `BlobStore` until killed, printing a line per chunk stored; the blob crash
+/// test SIGKILLs it after a random number of lines and checks that every blob in the store is complete and
+/// verified or not complete at all.
 /// Blob k is `chunks` MiB + 123 + k bytes, byte i being `(i + k) mod 251`; even k are written last chunk first
 /// with proofs (as P2P does), odd k first chunk first without (as an HTTP upload does).
 struct WriteBlobs: ParsableCommand {
@@ -67,11 +68,14 @@ struct WriteBlobs: ParsableCommand {
     @Option(help: "Whole chunks in each blob (each blob also has a short last chunk).")
     var chunks = 6
 
+    @Option(help: "The number k of the first blob to write.")
+    var first = 0
+
     func run() throws {
         let store = try BlobStore(directory: dir, maxBlobBytes: .max)
         print("writing")
         fflush(nil)
-        for k in 0... {
+        for k in first... {
             let bytes = (k..<k + chunks * blobChunkBytes + 123 + k).map { UInt8($0 % 251) }
             var hasher = BlobHasher()
             hasher.update(bytes)
@@ -81,6 +85,8 @@ struct WriteBlobs: ParsableCommand {
                 let chunk = Array(bytes[index * blobChunkBytes..<min(bytes.count, (index + 1) * blobChunkBytes)])
                 let proof = k % 2 == 0 ? tree.proof(chunk: index) : nil
                 try store.writeChunk(ref: tree.ref, index: index, bytes: chunk, proof: proof)
+                print("chunk \(k) \(index)")
+                fflush(nil)
             }
         }
     }
