@@ -53,6 +53,7 @@ let package = Package(
         // Layer 2: values, storage protocols, kernels.
         .target(name: "AssayTypes", dependencies: ["AssayCodec", "AssayCrypto"]),
         .target(name: "AssayStorage", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes"]),
+        .target(name: "AssayBlobs", dependencies: ["AssayCodec", "AssayCrypto"]),
         .target(
             name: "AssayKernels", dependencies: ["CKernels", "AssayCodec", "AssayCrypto", "AssayTypes"],
             swiftSettings: [.unsafeFlags(["-O"])]),
@@ -107,8 +108,8 @@ let package = Package(
             name: "assay",
             dependencies: [
                 "AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayRocksDB", "AssayKernels",
-                "AssayLedger", "AssaySimulation", "AssayNode", "AssayRPC", logging, argumentParser, nio, nioPosix,
-                nioHTTP1, nioWebSocket,
+                "AssayLedger", "AssaySimulation", "AssayNode", "AssayRPC", "AssayBlobs", logging, argumentParser, nio,
+                nioPosix, nioHTTP1, nioWebSocket,
             ]
         ),
 
@@ -128,7 +129,10 @@ let package = Package(
         .testTarget(name: "AssayCodecTests", dependencies: ["AssayCodec", propertyBased]),
         .testTarget(name: "AssayCryptoTests", dependencies: ["AssayCrypto", propertyBased], exclude: ["Vectors"]),
         .testTarget(name: "AssayTypesTests", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", propertyBased]),
-        .testTarget(name: "AssayStorageTests", dependencies: ["AssayStorage", "AssayRocksDB", "AssayCodec", "AssayCrypto"]),
+        .testTarget(name: "AssayBlobsTests", dependencies: ["AssayBlobs", "AssayCodec", "AssayCrypto", propertyBased]),
+        .testTarget(
+            name: "AssayStorageTests",
+            dependencies: ["AssayStorage", "AssayRocksDB", "AssayBlobs", "AssayCodec", "AssayCrypto"]),
         .testTarget(name: "AssayKernelsTests", dependencies: ["AssayKernels", "AssayCodec", "AssayTypes"]),
         .testTarget(
             name: "AssayLedgerTests",

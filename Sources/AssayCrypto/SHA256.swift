@@ -91,6 +91,25 @@ public enum SHA256 {
         return ThreadContext.finish(context)
     }
 
+    /// SHA-256 of a one-byte domain tag followed by `data`, without copying `data` (Merkle leaves and nodes).
+    public static func hash(tag: UInt8, _ data: some ContiguousBytes) -> Digest32 {
+        let context = ThreadContext.current
+        ThreadContext.begin(context)
+        withUnsafeBytes(of: tag) { ThreadContext.update(context, $0) }
+        data.withUnsafeBytes { ThreadContext.update(context, $0) }
+        return ThreadContext.finish(context)
+    }
+
+    /// SHA-256 of a one-byte domain tag followed by two digests: an inner Merkle node, with no allocation.
+    public static func hash(tag: UInt8, _ left: Digest32, _ right: Digest32) -> Digest32 {
+        let context = ThreadContext.current
+        ThreadContext.begin(context)
+        withUnsafeBytes(of: tag) { ThreadContext.update(context, $0) }
+        left.withUnsafeBytes { ThreadContext.update(context, $0) }
+        right.withUnsafeBytes { ThreadContext.update(context, $0) }
+        return ThreadContext.finish(context)
+    }
+
     nonisolated(unsafe) static let algorithm: OpaquePointer = {
         guard let md = EVP_MD_fetch(nil, "SHA256", nil) else { fatalError("OpenSSL has no SHA256") }
         return md

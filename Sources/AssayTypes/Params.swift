@@ -20,6 +20,9 @@ public struct Params: Hashable, Sendable {
     public var maxJobWorkUnits: UInt64 = 100_000_000
     public var blockWorkBudget: UInt64 = 1_000_000_000
     public var maxJobDeadlineBlocks: UInt64 = 200
+    public var maxBlobBytes: UInt64 = 256 << 20
+    public var blobByteFee: Amount = 1
+    public var blobRetentionBlocks: UInt64 = 1_000
 
     public init() {}
 
@@ -51,6 +54,10 @@ public struct Params: Hashable, Sendable {
         Spec(name: "max_job_work_units", keyPath: \.maxJobWorkUnits, range: 1...1_000_000_000_000),
         Spec(name: "block_work_budget", keyPath: \.blockWorkBudget, range: 1...1_000_000_000_000),
         Spec(name: "max_job_deadline_blocks", keyPath: \.maxJobDeadlineBlocks, range: 1...100_000),
+        // 4 GiB keeps a blob's leaf hashes (AssayBlobs) at 128 KiB.
+        Spec(name: "max_blob_bytes", keyPath: \.maxBlobBytes, range: 1...(4 << 30)),
+        Spec(name: "blob_byte_fee", keyPath: \.blobByteFee, range: 0...1_000_000),
+        Spec(name: "blob_retention_blocks", keyPath: \.blobRetentionBlocks, range: 1...10_000_000),
     ]
 
     public static func spec(named name: String) -> Spec? { specs.first { $0.name == name } }

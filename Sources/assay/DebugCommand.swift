@@ -1,4 +1,5 @@
 import ArgumentParser
+import AssayBlobs
 import AssayRocksDB
 import AssayStorage
 #if canImport(Glibc)
@@ -10,7 +11,7 @@ struct Debug: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Developer tools used by the test suite.",
         shouldDisplay: false,
-        subcommands: [WriteBatches.self]
+        subcommands: [WriteBatches.self, WriteBlobs.self]
     )
 }
 
@@ -44,6 +45,47 @@ struct WriteBatches: ParsableCommand {
             try store.write(batch, durability: .buffered)
             if number == 0 {
                 print("writing")
+                fflush(nil)
+            }
+        }
+    }
+}
+
+/// Writes blobs chunk by chunk into a `BlobStore` until killed, printing a line per chunk stored; the blob crash
+/// test SIGKILLs it after a random number of lines and checks that every blob in the store is complete and
+/// verified or not complete at all.
+/// Blob k is `chunks` MiB + 123 + k bytes, byte i being `(i + k) mod 251`; even k are written last chunk first
+/// with proofs (as P2P does), odd k first chunk first without (as an HTTP upload does).
+struct WriteBlobs: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "write-blobs",
+        abstract: "Write test blobs into a blob store directory until killed."
+    )
+
+    @Option(help: "The blob store directory (created if missing).")
+    var dir: String
+
+    @Option(help: "Whole chunks in each blob (each blob also has a short last chunk).")
+    var chunks = 6
+
+    @Option(help: "The number k of the first blob to write.")
+    var first = 0
+
+    func run() throws {
+        let store = try BlobStore(directory: dir, maxBlobBytes: .max)
+        print("writing")
+        fflush(nil)
+        for k in first... {
+            let bytes = (k..<k + chunks * blobChunkBytes + 123 + k).map { UInt8($0 % 251) }
+            var hasher = BlobHasher()
+            hasher.update(bytes)
+            let tree = hasher.finish()
+            let order = k % 2 == 0 ? Array((0..<tree.leaves.count).reversed()) : Array(0..<tree.leaves.count)
+            for index in order {
+                let chunk = Array(bytes[index * blobChunkBytes..<min(bytes.count, (index + 1) * blobChunkBytes)])
+                let proof = k % 2 == 0 ? tree.proof(chunk: index) : nil
+                try store.writeChunk(ref: tree.ref, index: index, bytes: chunk, proof: proof)
+                print("chunk \(k) \(index)")
                 fflush(nil)
             }
         }

@@ -1,0 +1,147 @@
+import AssayCodec
+import AssayCrypto
+
+/// The leaf hash of a chunk: SHA-256(0x00 || chunk).
+public func blobLeafHash(_ chunk: some ContiguousBytes) -> Digest32 { SHA256.hash(tag: 0x00, chunk) }
+
+/// An inner node: SHA-256(0x01 || left || right).
+func blobNodeHash(_ left: Digest32, _ right: Digest32) -> Digest32 { SHA256.hash(tag: 0x01, left, right) }
+
+/// The Merkle tree of one blob, held as its leaf hashes (32 bytes per chunk, 128 KiB for 4 GiB), from which the
+/// id and the proof of any chunk are computed. RFC 6962 shape: the left subtree of `n` leaves holds the largest
+/// power of two strictly below `n`.
+public struct BlobTree: Sendable, Equatable {
+    public let leaves: [Digest32]
+    public let length: UInt64
+
+    /// Fails unless there is exactly one leaf per chunk of a blob of `length` bytes.
+    public init(leaves: [Digest32], length: UInt64) throws(BlobError) {
+        let expected = chunkCount(length: length)
+        guard leaves.count == expected else { throw .wrongLeafCount(expected: expected, actual: leaves.count) }
+        self.leaves = leaves
+        self.length = length
+    }
+
+    /// Reads the leaf file format: the leaf hashes concatenated (`chunkCount * 32` bytes).
+    public init(leafBytes: [UInt8], length: UInt64) throws(BlobError) {
+        guard leafBytes.count % Digest32.byteCount == 0 else {
+            throw .wrongLeafCount(expected: chunkCount(length: length), actual: leafBytes.count / Digest32.byteCount)
+        }
+        let leaves = stride(from: 0, to: leafBytes.count, by: Digest32.byteCount).map {
+            Digest32(Array(leafBytes[$0..<$0 + Digest32.byteCount]))
+        }
+        try self.init(leaves: leaves, length: length)
+    }
+
+    /// The leaf hashes concatenated, as kept beside a complete blob.
+    public var leafBytes: [UInt8] { leaves.flatMap(\.bytes) }
+
+    public var id: BlobID { BlobID(Self.root(leaves[...])) }
+    public var ref: BlobRef { BlobRef(id: id, length: length) }
+
+    /// The audit path of chunk `index`: sibling hashes from the leaf up to the root. Costs one pass over the
+    /// leaves (about 4096 node hashes for a 4 GiB blob).
+    public func proof(chunk index: Int) -> ChunkProof {
+        precondition(index >= 0 && index < leaves.count, "chunk index out of range")
+        var siblings: [Digest32] = []
+        Self.path(index, leaves[...], into: &siblings)
+        return ChunkProof(siblings: siblings)
+    }
+
+    static func root(_ nodes: ArraySlice<Digest32>) -> Digest32 {
+        if nodes.count == 1 { return nodes[nodes.startIndex] }
+        let middle = nodes.startIndex + splitPoint(nodes.count)
+        return blobNodeHash(root(nodes[..<middle]), root(nodes[middle...]))
+    }
+
+    /// RFC 6962 PATH(m, D[n]), appended bottom-up.
+    private static func path(_ index: Int, _ nodes: ArraySlice<Digest32>, into siblings: inout [Digest32]) {
+        guard nodes.count > 1 else { return }
+        let split = splitPoint(nodes.count)
+        let middle = nodes.startIndex + split
+        if index < split {
+            path(index, nodes[..<middle], into: &siblings)
+            siblings.append(root(nodes[middle...]))
+        } else {
+            path(index - split, nodes[middle...], into: &siblings)
+            siblings.append(root(nodes[..<middle]))
+        }
+    }
+
+    /// The largest power of two strictly below `count` (count > 1).
+    private static func splitPoint(_ count: Int) -> Int {
+        1 << (Int.bitWidth - 1 - (count - 1).leadingZeroBitCount)
+    }
+}
+
+/// The audit path of one chunk: the sibling hashes from its leaf up to the root, bottom-up. The chunk index and
+/// the blob's `BlobRef` travel beside it, so they are not part of it.
+///
+/// Encoding: `list<bytes[32]>` (at most 64 entries).
+public struct ChunkProof: Hashable, Sendable, CanonicalCodable {
+    /// A tree of 2^64 chunks would be 64 levels deep; no real proof is longer (a 4 GiB blob needs 12).
+    public static let maxSiblings = 64
+
+    public let siblings: [Digest32]
+
+    public init(siblings: [Digest32]) { self.siblings = siblings }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        writer.writeULEB128(UInt64(siblings.count))
+        for sibling in siblings { writer.writeFixed(sibling.bytes) }
+    }
+
+    public init(from reader: inout CanonicalReader) throws(CodecError) {
+        let count = try reader.readLength(bound: Self.maxSiblings)
+        var siblings: [Digest32] = []
+        for _ in 0..<count { siblings.append(Digest32(try reader.readFixed(count: Digest32.byteCount))) }
+        self.siblings = siblings
+    }
+
+    /// Whether `leaf`, as leaf `index` of a tree of `leafCount` leaves, hashes up this path to `root`
+    /// (RFC 9162 section 2.1.3.2). A path of the wrong length for that position fails.
+    public func leads(from leaf: Digest32, index: Int, leafCount: Int, to root: Digest32) -> Bool {
+        guard index >= 0, index < leafCount else { return false }
+        var position = index
+        var last = leafCount - 1
+        var hash = leaf
+        for sibling in siblings {
+            if last == 0 { return false }
+            if position & 1 == 1 || position == last {
+                hash = blobNodeHash(sibling, hash)
+                while position & 1 == 0 && position != 0 {
+                    position >>= 1
+                    last >>= 1
+                }
+            } else {
+                hash = blobNodeHash(hash, sibling)
+            }
+            position >>= 1
+            last >>= 1
+        }
+        return last == 0 && hash == root
+    }
+}
+
+/// Checks that `chunk` is chunk `index` of the blob `ref`: the index is in range, the chunk has the length its
+/// position implies, and its leaf hashes up `proof` to `ref.id`.
+///
+/// One proof does not prove `ref.length`: a length with another chunk count whose tree has the same shape along
+/// this chunk's path passes too. The root binds the chunk count, so the length is proven when the whole blob is
+/// (`BlobStore` checks the root over all leaves before a blob counts as complete).
+public func verify(chunk: some ContiguousBytes, index: Int, proof: ChunkProof, ref: BlobRef) throws(BlobError) {
+    try checkShape(chunk: chunk, index: index, ref: ref)
+    guard proof.leads(from: blobLeafHash(chunk), index: index, leafCount: ref.chunkCount, to: ref.id.digest) else {
+        throw .chunkMismatch(id: ref.id, index: index)
+    }
+}
+
+/// The checks that need no proof: the index is in range and the chunk has the length its position implies.
+func checkShape(chunk: some ContiguousBytes, index: Int, ref: BlobRef) throws(BlobError) {
+    guard index >= 0, index < ref.chunkCount else {
+        throw .chunkIndexOutOfRange(index: index, chunkCount: ref.chunkCount)
+    }
+    let expected = chunkLength(index: index, length: ref.length)
+    let actual = chunk.withUnsafeBytes { $0.count }
+    guard actual == expected else { throw .wrongChunkLength(index: index, expected: expected, actual: actual) }
+}

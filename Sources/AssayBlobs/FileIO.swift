@@ -1,0 +1,143 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The few POSIX file operations the store needs, each turning errno into a `BlobError` (ENOSPC and EDQUOT
+/// become `diskFull`, so a full disk reads as such rather than as an anonymous I/O error).
+enum FileIO {
+    static func failure(_ operation: String, _ path: String) -> BlobError {
+        let code = errno
+        return code == ENOSPC || code == EDQUOT ? .diskFull(path: path) : .io(operation: operation, path: path, errno: code)
+    }
+
+    /// Writes a file so that after a crash it is either absent or complete: a temporary name, fsync, rename,
+    /// then fsync of the directory so the rename itself is durable. On failure nothing is left behind.
+    static func writeDurably(
+        _ path: String, directory: String, temporary: String, _ fill: (Descriptor) throws(BlobError) -> Void
+    ) throws(BlobError) {
+        do throws(BlobError) {
+            let file = try Descriptor(creating: temporary)
+            try fill(file)
+            try file.sync()
+            try rename(temporary, to: path)
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+        try syncDirectory(directory)
+    }
+
+    static func rename(_ from: String, to: String) throws(BlobError) {
+        guard Glibc.rename(from, to) == 0 else { throw failure("rename", to) }
+    }
+
+    static func syncDirectory(_ path: String) throws(BlobError) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw failure("open", path) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw failure("fsync", path) }
+    }
+
+    /// Creates a directory (and makes its entry durable); an existing one is fine.
+    static func makeDirectory(_ path: String, parent: String) throws(BlobError) {
+        guard mkdir(path, 0o755) == 0 else {
+            if errno == EEXIST { return }
+            throw failure("mkdir", path)
+        }
+        try syncDirectory(parent)
+    }
+
+    /// The names in a directory other than `.` and `..`, sorted (so start-up does not depend on readdir order).
+    static func list(_ path: String) throws(BlobError) -> [String] {
+        guard let dir = opendir(path) else { throw failure("opendir", path) }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    /// The size of a regular file, or nil if there is none at `path`.
+    static func fileSize(_ path: String) -> UInt64? {
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
+        return UInt64(info.st_size)
+    }
+
+    static func isDirectory(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR
+    }
+
+    /// Removes a file if present (a missing one is not an error: removal is idempotent).
+    static func remove(_ path: String) throws(BlobError) {
+        guard unlink(path) == 0 || errno == ENOENT else { throw failure("unlink", path) }
+    }
+
+    /// Removes a directory of plain files.
+    static func removeTree(_ path: String) throws(BlobError) {
+        guard isDirectory(path) else { return }
+        for name in try list(path) { try remove(path + "/" + name) }
+        guard rmdir(path) == 0 || errno == ENOENT else { throw failure("rmdir", path) }
+    }
+}
+
+/// An open file descriptor, closed when the value is released.
+final class Descriptor {
+    let fd: Int32
+    let path: String
+
+    init(reading path: String) throws(BlobError) {
+        fd = open(path, O_RDONLY | O_CLOEXEC)
+        self.path = path
+        guard fd >= 0 else { throw FileIO.failure("open", path) }
+    }
+
+    init(creating path: String) throws(BlobError) {
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        self.path = path
+        guard fd >= 0 else { throw FileIO.failure("create", path) }
+    }
+
+    deinit { close(fd) }
+
+    func write(_ bytes: [UInt8]) throws(BlobError) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw FileIO.failure("write", path)
+            }
+            offset += written
+        }
+    }
+
+    /// Reads exactly `count` bytes at `offset`; a file that ends early is an I/O error (it was cut short).
+    func read(count: Int, at offset: UInt64) throws(BlobError) -> [UInt8] {
+        var failure: BlobError?
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            var done = 0
+            while done < count {
+                let got = pread(fd, buffer.baseAddress! + done, count - done, off_t(offset) + off_t(done))
+                if got < 0 && errno == EINTR { continue }
+                if got <= 0 {
+                    failure = got == 0 ? .io(operation: "read (file ends early)", path: path, errno: EIO) : FileIO.failure("read", path)
+                    break
+                }
+                done += got
+            }
+            initialized = done
+        }
+        if let failure { throw failure }
+        return bytes
+    }
+
+    func sync() throws(BlobError) {
+        guard fsync(fd) == 0 else { throw FileIO.failure("fsync", path) }
+    }
+}
