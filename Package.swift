@@ -76,7 +76,7 @@ let package = Package(
         .target(name: "AssayRocksDB", dependencies: ["CRocksDB", "AssayStorage"]),
         .target(
             name: "AssayP2P",
-            dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", nio, nioPosix, swiftCrypto, logging]
+            dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayBlobs", nio, nioPosix, swiftCrypto, logging]
         ),
         .target(
             name: "AssayRPC",
@@ -98,7 +98,7 @@ let package = Package(
             name: "AssayNode",
             dependencies: [
                 "AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayRocksDB", "AssayLedger",
-                "AssayMempool", "AssayConsensus", "AssaySafetyRules", "AssayEngine", "AssayP2P", "AssayRPC",
+                "AssayMempool", "AssayConsensus", "AssaySafetyRules", "AssayEngine", "AssayP2P", "AssayRPC", "AssayBlobs",
                 logging, serviceLifecycle, tomlKit,
             ]
         ),
@@ -166,7 +166,7 @@ let package = Package(
             name: "AssayNodeTests",
             dependencies: [
                 "AssayNode", "AssayRPC", "AssayLedger", "AssayKernels", "AssayRocksDB", "AssayStorage", "AssayMempool",
-                "AssayP2P", "AssayTypes", "AssayCrypto", "AssayCodec", logging,
+                "AssayP2P", "AssayTypes", "AssayCrypto", "AssayCodec", "AssayBlobs", logging,
             ]
         ),
         .testTarget(name: "assayTests", dependencies: ["assay", "AssayCrypto", "AssayTypes", argumentParser]),

@@ -1,3 +1,4 @@
+import AssayBlobs
 import AssayCodec
 import AssayConsensus
 import AssayCrypto
@@ -37,6 +38,9 @@ public enum Node {
             path: home.resolve(config.node.dataDir), namespaces: namespaces, createIfMissing: true)
         let ledger = Ledger()
         let committed = try reconcile(store: store, ledger: ledger, genesis: genesis, logger: logger)
+        let blobs = try BlobStore(
+            directory: home.resolve(config.node.dataDir) + "/blobs",
+            maxBlobBytes: try LedgerQuery(store: store).params().maxBlobBytes)
 
         let mempool = Mempool(
             config: MempoolConfig(
@@ -74,7 +78,9 @@ public enum Node {
             gossip: { p2p.broadcast(WireMessage.transactions([$0]).canonicalBytes) }, logger: logger)
         let hub = SubscriptionHub()
         let feed = SubscriptionFeed(hub: hub, service: service, logger: logger)
-        let metrics = NodeMetrics(application: application, mempool: mempool, p2p: p2p, replay: replay, hub: hub)
+        let blobTraffic = BlobTraffic()
+        let metrics = NodeMetrics(
+            application: application, mempool: mempool, p2p: p2p, replay: replay, hub: hub, blobTraffic: blobTraffic)
         application.onCommit = { block, outcome in
             service.committed(block)
             metrics.committed(block, outcome)
@@ -107,7 +113,10 @@ public enum Node {
                 config: engineConfig, signer: SchnorrSigner(key: key), verifier: SchnorrVerifier(), store: store,
                 transport: transport, clock: DispatchClock(host: host), executor: application)
         }
-        let inbound = InboundRouter(host: host, transport: transport, mempool: mempool, p2p: p2p, store: store)
+        let inbound = InboundRouter(
+            host: host, transport: transport, mempool: mempool, p2p: p2p, store: store,
+            blobServer: BlobServer(store: blobs, p2p: p2p, traffic: blobTraffic),
+            fetcher: BlobFetcher(store: blobs, p2p: p2p, traffic: blobTraffic, logger: logger))
 
         let rpcListen = try NodeHome.hostAndPort(config.rpc.listen)
         let rpc = RPCServer(

@@ -8,7 +8,7 @@ import Synchronization
 
 /// Prometheus text-format metrics at `/metrics`: chain progress, block interval, transactions per block,
 /// mempool size, peers, jobs created, results posted, job endings by outcome, slashes, WebSocket connections and
-/// the replay worker's counters.
+/// the replay worker's counters, and blob bytes fetched from and served to peers.
 final class NodeMetrics: Sendable {
     private struct Counters {
         var lastCommitMs: UInt64 = 0
@@ -26,9 +26,14 @@ final class NodeMetrics: Sendable {
     private let p2p: P2PService
     private let replay: ReplayWorker
     private let hub: SubscriptionHub
+    private let blobTraffic: BlobTraffic
     private let counters = Mutex(Counters())
 
-    init(application: LedgerApplication, mempool: Mempool, p2p: P2PService, replay: ReplayWorker, hub: SubscriptionHub) {
+    init(
+        application: LedgerApplication, mempool: Mempool, p2p: P2PService, replay: ReplayWorker, hub: SubscriptionHub,
+        blobTraffic: BlobTraffic
+    ) {
+        self.blobTraffic = blobTraffic
         self.application = application
         self.mempool = mempool
         self.p2p = p2p
@@ -84,6 +89,10 @@ final class NodeMetrics: Sendable {
             "# TYPE assay_replay_work_units_per_second gauge",
             "assay_replay_work_units_per_second \(Int(replayed.workUnitsPerSecond))",
             "# TYPE assay_websocket_connections gauge", "assay_websocket_connections \(hub.connectionCount)",
+            "# TYPE assay_blob_fetched_bytes_total counter",
+            "assay_blob_fetched_bytes_total \(blobTraffic.fetchedBytes.load(ordering: .relaxed))",
+            "# TYPE assay_blob_served_bytes_total counter",
+            "assay_blob_served_bytes_total \(blobTraffic.servedBytes.load(ordering: .relaxed))",
         ]
         return lines.joined(separator: "\n") + "\n"
     }
