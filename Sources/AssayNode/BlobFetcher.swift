@@ -247,8 +247,9 @@ private final class BlobTransfer {
     /// Takes a peer that served a chunk failing its proof out of this blob's transfer, and asks others for
     /// whatever it still owed.
     private func drop(_ peer: PublicKey, servedBad index: Int) {
+        // Its other chunks already on their way to the store fail too: one log line per peer and blob.
+        guard dropped.insert(peer).inserted else { return }
         fetcher.logger.warning("dropping peer \(peer) for blob \(ref.id): it served chunk \(index), which fails its proof")
-        dropped.insert(peer)
         for (owed, request) in asked where request.peer == peer {
             asked[owed] = nil
             fetcher.release(chunkLength(index: owed, length: ref.length), of: peer)
