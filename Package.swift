@@ -122,7 +122,7 @@ let package = Package(
             name: "AssayBench",
             dependencies: [
                 "AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayRocksDB", "AssayKernels",
-                "AssayLedger", "AssayMempool", "BenchBaselines",
+                "AssayLedger", "AssayMempool", "AssayBlobs", "AssayP2P", "AssayNode", "BenchBaselines", logging,
             ]
         ),
 

@@ -6,9 +6,11 @@ import Logging
 import Synchronization
 
 /// Bytes of blob chunks fetched from peers and served to them (for /metrics).
-final class BlobTraffic: Sendable {
-    let fetchedBytes = Atomic<UInt64>(0)
-    let servedBytes = Atomic<UInt64>(0)
+public final class BlobTraffic: Sendable {
+    public let fetchedBytes = Atomic<UInt64>(0)
+    public let servedBytes = Atomic<UInt64>(0)
+
+    public init() {}
 }
 
 /// A blob that could not be fetched in time.
@@ -28,8 +30,8 @@ public struct BlobFetchError: Error, Equatable, CustomStringConvertible {
 /// over all fetches; each chunk is verified against its proof before it is stored. A chunk a peer does not hold,
 /// or does not answer within `chunkTimeout`, is asked of another; a peer whose chunk fails its proof is dropped
 /// for that blob. Concurrent fetches of one blob share one transfer.
-final class BlobFetcher: Sendable {
-    static let inFlightBytesPerPeerDefault = 4 << 20
+public final class BlobFetcher: Sendable {
+    public static let inFlightBytesPerPeerDefault = 4 << 20
 
     let store: BlobStore
     let p2p: P2PService
@@ -53,7 +55,7 @@ final class BlobFetcher: Sendable {
         let events: AsyncStream<FetchEvent>.Continuation
     }
 
-    init(
+    public init(
         store: BlobStore, p2p: P2PService, traffic: BlobTraffic, inFlightBytesPerPeer: Int = inFlightBytesPerPeerDefault,
         chunkTimeout: Duration = .seconds(10), peerRest: Duration = .milliseconds(500), logger: Logger
     ) {
@@ -68,7 +70,7 @@ final class BlobFetcher: Sendable {
 
     /// Returns once the whole blob is held and verified; throws `BlobFetchError` at the deadline, or the store's
     /// error when it cannot keep a chunk (a full disk, a blob over `max_blob_bytes`).
-    func fetch(_ ref: BlobRef, deadline: ContinuousClock.Instant) async throws {
+    public func fetch(_ ref: BlobRef, deadline: ContinuousClock.Instant) async throws {
         try store.checkSize(ref)
         while true {
             do { return try await transfer(ref, deadline: deadline).value } catch is BlobFetchError

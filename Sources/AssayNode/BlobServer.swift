@@ -7,7 +7,7 @@ import Synchronization
 /// Answers peers' blob chunk requests from the local store: each chunk with its proof, from complete blobs only.
 /// Disk reads run on a queue of their own, so they never hold up the router and the consensus messages behind it;
 /// beyond `pendingRequestsMax` waiting requests the answer is "not held" and the asker tries another peer.
-final class BlobServer: Sendable {
+public final class BlobServer: Sendable {
     static let pendingRequestsMax = 64
 
     let store: BlobStore
@@ -16,7 +16,7 @@ final class BlobServer: Sendable {
     private let reads = DispatchQueue(label: "assay.blobs.serve")
     private let pending = Atomic<Int>(0)
 
-    init(store: BlobStore, p2p: P2PService, traffic: BlobTraffic) {
+    public init(store: BlobStore, p2p: P2PService, traffic: BlobTraffic) {
         self.store = store
         self.p2p = p2p
         self.traffic = traffic
@@ -50,5 +50,26 @@ final class BlobServer: Sendable {
             }
         }
         if !notHeld.isEmpty { p2p.send(to: peer, WireMessage.blobChunksNotHeld(ref, indices: notHeld).canonicalBytes) }
+    }
+}
+
+/// Where blob messages go: chunk requests to the server, answers to the fetcher.
+public struct BlobRouting: Sendable {
+    public let server: BlobServer
+    public let fetcher: BlobFetcher
+
+    public init(server: BlobServer, fetcher: BlobFetcher) {
+        self.server = server
+        self.fetcher = fetcher
+    }
+
+    /// Handles `wire` if it is a blob message; false for any other.
+    public func route(_ wire: WireMessage, from peer: PublicKey) -> Bool {
+        switch wire {
+        case let .blobChunkRequest(ref, indices): server.answer(ref, indices: indices, to: peer)
+        case .blobChunk, .blobChunksNotHeld: fetcher.received(wire, from: peer)
+        default: return false
+        }
+        return true
     }
 }

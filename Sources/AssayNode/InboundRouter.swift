@@ -17,8 +17,7 @@ struct InboundRouter: Service {
     let mempool: Mempool
     let p2p: P2PService
     let store: RocksDBStore
-    let blobServer: BlobServer
-    let fetcher: BlobFetcher
+    let blobs: BlobRouting
 
     func run() async throws {
         for await message in p2p.inbound.cancelOnGracefulShutdown() {
@@ -43,10 +42,8 @@ struct InboundRouter: Service {
             host.deliver(.status(height), from: peer)
         case let .syncRequest(fromHeight, maxCount):
             answerSync(to: message.peer, heights: Self.syncHeights(from: fromHeight, maxCount: maxCount))
-        case let .blobChunkRequest(ref, indices):
-            blobServer.answer(ref, indices: indices, to: message.peer)
-        case .blobChunk, .blobChunksNotHeld:
-            fetcher.received(wire, from: message.peer)
+        case .blobChunkRequest, .blobChunk, .blobChunksNotHeld:
+            _ = blobs.route(wire, from: message.peer)
         }
     }
 

@@ -115,8 +115,9 @@ public enum Node {
         }
         let inbound = InboundRouter(
             host: host, transport: transport, mempool: mempool, p2p: p2p, store: store,
-            blobServer: BlobServer(store: blobs, p2p: p2p, traffic: blobTraffic),
-            fetcher: BlobFetcher(store: blobs, p2p: p2p, traffic: blobTraffic, logger: logger))
+            blobs: BlobRouting(
+                server: BlobServer(store: blobs, p2p: p2p, traffic: blobTraffic),
+                fetcher: BlobFetcher(store: blobs, p2p: p2p, traffic: blobTraffic, logger: logger)))
 
         let rpcListen = try NodeHome.hostAndPort(config.rpc.listen)
         let rpc = RPCServer(

@@ -94,7 +94,7 @@ private final class BlobNode: Sendable {
         let router = InboundRouter(
             host: EngineHost(logger: quiet) { _ in }, transport: P2PTransport(p2p: p2p, peers: keys.map(\.publicKey)),
             mempool: fixture.mempool, p2p: p2p, store: fixture.store,
-            blobServer: BlobServer(store: blobs, p2p: p2p, traffic: traffic), fetcher: fetcher)
+            blobs: BlobRouting(server: BlobServer(store: blobs, p2p: p2p, traffic: traffic), fetcher: fetcher))
         routing = Task { try await router.run() }
     }
 

@@ -32,8 +32,9 @@ private struct RoutedNode {
             host: EngineHost(logger: quiet) { _ in }, transport: P2PTransport(
                 p2p: node, peers: [validator.publicKey, peerKey.publicKey]),
             mempool: fixture.mempool, p2p: node, store: fixture.store,
-            blobServer: BlobServer(store: blobs, p2p: node, traffic: traffic),
-            fetcher: BlobFetcher(store: blobs, p2p: node, traffic: traffic, logger: quiet))
+            blobs: BlobRouting(
+                server: BlobServer(store: blobs, p2p: node, traffic: traffic),
+                fetcher: BlobFetcher(store: blobs, p2p: node, traffic: traffic, logger: quiet)))
         routing = Task { try await router.run() }
         peer = P2PService(
             config: P2PConfig(
