@@ -259,10 +259,13 @@ private final class BlobTransfer {
         }
     }
 
-    /// Chunks unanswered for `chunkTimeout` are asked elsewhere; the slow peer rests.
+    /// Chunks unanswered for `chunkTimeout`, or asked of a peer that has disconnected since, are asked
+    /// elsewhere; the slow peer rests.
     private func requeueOverdue() {
         let now = ContinuousClock.now
-        for (index, request) in asked where now - request.at >= fetcher.chunkTimeout {
+        let connected = Set(fetcher.p2p.connectedPeers.map(\.key))
+        for (index, request) in asked
+        where now - request.at >= fetcher.chunkTimeout || !connected.contains(request.peer) {
             asked[index] = nil
             fetcher.release(chunkLength(index: index, length: ref.length), of: request.peer)
             unasked.append(index)
