@@ -33,6 +33,11 @@ public enum Node {
 
     public static func run(home: NodeHome, key: SecretKey, logger: Logger) async throws {
         let config = try NodeConfig.load(path: home.configPath)
+        guard frameCarriesBlobChunks(frameBytesMax: config.p2p.frameBytesMax) else {
+            throw StartError(
+                "p2p frame_bytes_max \(config.p2p.frameBytesMax) is too small to carry a blob chunk: at least "
+                    + "\(WireMessage.blobChunkFrameBytesMax) bytes")
+        }
         let genesis = try loadGenesis(home.resolve(config.node.genesisFile))
         let store = try RocksDBStore(
             path: home.resolve(config.node.dataDir), namespaces: namespaces, createIfMissing: true)
@@ -137,6 +142,12 @@ public enum Node {
         await p2p.stop()
         if let reason = fatal.reason { throw StartError("stopped on a fatal error: \(reason)") }
         logger.info("node \(config.node.moniker) stopped")
+    }
+
+    /// Whether an encrypted frame of this limit holds the largest blob chunk message (peers would disconnect
+    /// a node that sends them more).
+    static func frameCarriesBlobChunks(frameBytesMax: Int) -> Bool {
+        frameBytesMax >= WireMessage.blobChunkFrameBytesMax
     }
 
     public static func loadGenesis(_ path: String) throws -> Genesis {

@@ -29,6 +29,11 @@ public enum WireMessage: Hashable, Sendable {
     public static let syncBlocksMax = 64
     /// Chunk indices one blob chunk request may name: 16 MiB of answers, well inside the 64 MiB send queue.
     public static let blobChunkIndicesMax = 16
+    /// The largest `blobChunk` message: tag, ref (40), index (4), a full chunk with its 3-byte length, and a proof
+    /// of `ChunkProof.maxSiblings` hashes with its 1-byte count. The node's frame limit must carry it.
+    public static let blobChunkMessageBytesMax = 1 + 40 + 4 + 3 + blobChunkBytes + 1 + ChunkProof.maxSiblings * 32
+    /// Its encrypted frame (the cipher adds its tag): `frameBytesMax` must be at least this.
+    public static let blobChunkFrameBytesMax = blobChunkMessageBytesMax + DirectionalCipher.tagBytes
 
     /// Tag 0: pending transactions being gossiped.
     case transactions([Transaction])

@@ -262,4 +262,15 @@ private final class RawServer: Sendable {
             ref, index: 0, bytes: [UInt8](repeating: 0, count: blobChunkBytes + 1), proof: ChunkProof(siblings: []))
         #expect(throws: CodecError.self) { try WireMessage(canonicalBytes: tooBig.canonicalBytes) }
     }
+
+    @Test func theLargestChunkMessageFitsTheNodesDefaultFrame() {
+        let ref = BlobRef(id: BlobID(Digest32([UInt8](repeating: 7, count: 32))), length: 1 << 40)
+        let proof = ChunkProof(siblings: Array(repeating: Digest32([UInt8](repeating: 1, count: 32)), count: ChunkProof.maxSiblings))
+        let largest = WireMessage.blobChunk(
+            ref, index: .max, bytes: [UInt8](repeating: 0, count: blobChunkBytes), proof: proof)
+        #expect(largest.canonicalBytes.count == WireMessage.blobChunkMessageBytesMax)
+        let defaults = NodeConfig.defaults(moniker: "n", p2pListen: "127.0.0.1:1", rpcListen: "127.0.0.1:2", peers: [])
+        #expect(Node.frameCarriesBlobChunks(frameBytesMax: defaults.p2p.frameBytesMax))
+        #expect(!Node.frameCarriesBlobChunks(frameBytesMax: 1 << 20))
+    }
 }
