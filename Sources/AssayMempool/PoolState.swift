@@ -145,7 +145,8 @@ struct PoolState: Sendable {
         guard entry.fee <= account.balance else { throw .insufficientBalance(balance: account.balance, fee: entry.fee) }
         var plan = AdmissionPlan()
         var entries = current?.entries ?? []
-        var load = Load(count: count + 1, bytes: byteCount + entry.byteCount, gapped: gappedCount - (current?.gappedCount ?? 0))
+        var load = Load(
+            count: count + 1, bytes: byteCount + entry.byteCount, gapped: gappedCount - (current?.gappedCount ?? 0))
         for used in entries where used.nonce < nextNonce {
             plan.used.append(used.hash)
             load.remove(used, gapped: false)
@@ -253,7 +254,9 @@ struct PoolState: Sendable {
         guard gappedCount > config.gappedMax else { return 0 }
         var candidates = EvictionCandidates(.gapped, of: senders, sparing: nil)
         var victims: [Hash] = []
-        while victims.count < gappedCount - config.gappedMax, let victim = candidates.pop() { victims.append(victim.hash) }
+        while victims.count < gappedCount - config.gappedMax, let victim = candidates.pop() {
+            victims.append(victim.hash)
+        }
         for hash in victims { remove(hash) }
         return victims.count
     }

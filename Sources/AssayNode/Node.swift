@@ -74,7 +74,8 @@ public enum Node {
             gossip: { p2p.broadcast(WireMessage.transactions([$0]).canonicalBytes) }, logger: logger)
         let hub = SubscriptionHub()
         let feed = SubscriptionFeed(hub: hub, service: service, logger: logger)
-        let metrics = NodeMetrics(application: application, mempool: mempool, gossip: gossip, p2p: p2p, replay: replay, hub: hub)
+        let metrics = NodeMetrics(
+            application: application, mempool: mempool, gossip: gossip, p2p: p2p, replay: replay, hub: hub)
         application.onCommit = { block, outcome in
             service.committed(block)
             metrics.committed(block, outcome)

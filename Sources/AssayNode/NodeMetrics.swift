@@ -7,8 +7,8 @@ import Foundation
 import Synchronization
 
 /// Prometheus text-format metrics at `/metrics`: chain progress, block interval, transactions per block,
-/// mempool size (and its gapped share and dropped gossip), peers, jobs created, results posted, job endings by outcome, slashes, WebSocket connections and
-/// the replay worker's counters.
+/// mempool size (with its gapped share and dropped gossip), peers, jobs created, results posted, job endings by
+/// outcome, slashes, WebSocket connections and the replay worker's counters.
 final class NodeMetrics: Sendable {
     private struct Counters {
         var lastCommitMs: UInt64 = 0

@@ -128,7 +128,8 @@ func unlockKeyFile(
     do {
         key = try keyFile.secretKey(passphrase: passphrase, allowExposedPlaintext: allowExposed)
     } catch {
-        let hint = if case .exposedPlaintext = error { " (or set \(allowExposedKeyVariable)=1 to use it anyway)" } else { "" }
+        let hint =
+            if case .exposedPlaintext = error { " (or set \(allowExposedKeyVariable)=1 to use it anyway)" } else { "" }
         throw CommandFailure("\(path): \(error)\(hint)")
     }
     if keyFile.isExposed {

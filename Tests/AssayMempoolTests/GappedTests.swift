@@ -13,8 +13,9 @@ import Testing
         let pool = Mempool(config: config, accounts: FakeAccounts())
         var refused = 0
         for attacker in (1...12).map({ key(UInt8($0)) }) {
-            for nonce in 1...63 where (try? pool.admit(transfer(attacker, nonce: UInt64(nonce), fee: 1_000).canonicalBytes)) == nil {
-                refused += 1
+            for nonce in 1...63 {
+                let gapped = transfer(attacker, nonce: UInt64(nonce), fee: 1_000)
+                if (try? pool.admit(gapped.canonicalBytes)) == nil { refused += 1 }
             }
         }
         #expect(config.gappedMax == 40 && pool.count == 40 && pool.gappedCount == 40)
@@ -37,7 +38,8 @@ import Testing
     }
 
     @Test func refusesASendersGappedTransactionsBeyondItsCap() throws {
-        let pool = Mempool(config: MempoolConfig(chainID: chain, feeMin: 2, gappedPerSenderMax: 2), accounts: FakeAccounts())
+        let config = MempoolConfig(chainID: chain, feeMin: 2, gappedPerSenderMax: 2)
+        let pool = Mempool(config: config, accounts: FakeAccounts())
         try pool.admit(transfer(key(1), nonce: 1, fee: 5).canonicalBytes)
         try pool.admit(transfer(key(1), nonce: 3, fee: 5).canonicalBytes)
         #expect(throws: AdmissionError.tooManyGapped(max: 2)) {
@@ -77,7 +79,9 @@ import Testing
         accounts.set(key(1), nonce: 0, balance: 1_000)
         let pool = Mempool(config: MempoolConfig(chainID: chain, feeMin: 2, gappedPerSenderMax: 2), accounts: accounts)
         let fees: [Amount] = [5, 500, 5, 5, 5]
-        for (nonce, fee) in fees.enumerated() { try pool.admit(transfer(key(1), nonce: UInt64(nonce), fee: fee).canonicalBytes) }
+        for (nonce, fee) in fees.enumerated() {
+            try pool.admit(transfer(key(1), nonce: UInt64(nonce), fee: fee).canonicalBytes)
+        }
         accounts.set(key(1), nonce: 0, balance: 100)  // nonce 1's fee is no longer payable
         // Nonce 1 goes; 2, 3 and 4 now wait behind it, and only the two lowest stay.
         #expect(pool.recheck() == 2)

@@ -60,7 +60,7 @@ final class GatedAccounts: AccountStateReader {
         accounts.set(key(1), nonce: 1)
         maintenance.committed([transactions[0]], height: 1)
         accounts.entered.wait()  // the first pass is reading accounts
-        for height in 2...6 {
+        for height in UInt64(2)...6 {
             accounts.set(key(1), nonce: height)
             maintenance.committed([transactions[Int(height) - 1]], height: height)
         }
