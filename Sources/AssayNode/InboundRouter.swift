@@ -9,12 +9,12 @@ import AssayTypes
 import ServiceLifecycle
 
 /// Sends what peers say where it belongs: consensus messages to the engine, gossiped transactions to
-/// the mempool, block-sync requests answered from the block store, blob chunk requests to the blob server and
-/// chunk answers to the fetcher.
+/// the mempool's gossip worker, block-sync requests answered from the block store, blob chunk requests to the
+/// blob server and chunk answers to the fetcher.
 struct InboundRouter: Service {
     let host: EngineHost
     let transport: P2PTransport
-    let mempool: Mempool
+    let gossip: GossipAdmission
     let p2p: P2PService
     let store: RocksDBStore
     let blobs: BlobRouting
@@ -31,7 +31,8 @@ struct InboundRouter: Service {
     private func route(_ wire: WireMessage, from peer: PeerID, key message: InboundMessage) {
         switch wire {
         case let .transactions(transactions):
-            for transaction in transactions { _ = try? mempool.admit(transaction.canonicalBytes) }
+            // Admitted on the gossip worker: votes and proposals behind this batch must not wait for it.
+            gossip.enqueue(transactions)
         case let .proposal(proposal, block):
             host.deliver(.proposal(proposal, block), from: peer)
         case let .vote(vote):

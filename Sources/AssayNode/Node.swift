@@ -48,15 +48,15 @@ public enum Node {
             maxBlobBytes: try LedgerQuery(store: store).params().maxBlobBytes)
 
         let mempool = Mempool(
-            config: MempoolConfig(
-                chainID: genesis.chainID, countMax: config.mempool.transactionsMax, bytesMax: config.mempool.bytesMax,
-                feeMin: genesis.params.minFee),
-            accounts: CommittedAccounts(store: store))
+            config: try config.mempool.poolConfig(chainID: genesis.chainID, feeMin: genesis.params.minFee),
+            accounts: CommittedAccounts(store: store), committedHeight: committed.height)
         // Governance can change min_fee; the pool admits only what a block may include.
         @Sendable func followMinimumFee() {
             if let params = try? LedgerQuery(store: store).params() { mempool.setMinimumFee(params.minFee) }
         }
         followMinimumFee()
+        let maintenance = MempoolMaintenance(mempool: mempool, beforePass: followMinimumFee)
+        let gossip = GossipAdmission(mempool: mempool, capacity: config.mempool.gossipQueueMax)
         let application = LedgerApplication(
             chainID: genesis.chainID, validators: genesis.validators, ledger: ledger, store: store, mempool: mempool,
             committed: committed, blockTransactionsMax: config.consensus.blockTransactionsMax,
@@ -85,19 +85,17 @@ public enum Node {
         let feed = SubscriptionFeed(hub: hub, service: service, logger: logger)
         let blobTraffic = BlobTraffic()
         let metrics = NodeMetrics(
-            application: application, mempool: mempool, p2p: p2p, replay: replay, hub: hub, blobTraffic: blobTraffic)
+            application: application, mempool: mempool, gossip: gossip, p2p: p2p, replay: replay, hub: hub,
+            blobTraffic: blobTraffic)
         application.onCommit = { block, outcome in
             service.committed(block)
             metrics.committed(block, outcome)
             // Both only queue (bounded); the replay threads and the feed service do the work.
             replay.committed(outcome)
             feed.committed(block, outcome)
-            // Re-checking the rest of the pool against the new state happens off the engine's queue.
-            DispatchQueue.global().async {
-                followMinimumFee()
-                mempool.update(committed: block.transactions)
-                _ = mempool.recheck()
-            }
+            // Re-checking the rest of the pool against the new state happens off the engine's queue, one pass
+            // at a time however fast blocks commit.
+            maintenance.committed(block.transactions, height: block.header.height)
         }
 
         let fatal = FatalSignal()
@@ -119,7 +117,7 @@ public enum Node {
                 transport: transport, clock: DispatchClock(host: host), executor: application)
         }
         let inbound = InboundRouter(
-            host: host, transport: transport, mempool: mempool, p2p: p2p, store: store,
+            host: host, transport: transport, gossip: gossip, p2p: p2p, store: store,
             blobs: BlobRouting(
                 server: BlobServer(store: blobs, p2p: p2p, traffic: blobTraffic),
                 fetcher: BlobFetcher(store: blobs, p2p: p2p, traffic: blobTraffic, logger: logger)))

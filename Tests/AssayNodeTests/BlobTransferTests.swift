@@ -2,6 +2,7 @@ import AssayBlobs
 import AssayCodec
 import AssayCrypto
 import AssayEngine
+import AssayMempool
 import AssayP2P
 import Foundation
 import Logging
@@ -93,7 +94,7 @@ private final class BlobNode: Sendable {
             peerRest: .milliseconds(100), logger: logger)
         let router = InboundRouter(
             host: EngineHost(logger: quiet) { _ in }, transport: P2PTransport(p2p: p2p, peers: keys.map(\.publicKey)),
-            mempool: fixture.mempool, p2p: p2p, store: fixture.store,
+            gossip: GossipAdmission(mempool: fixture.mempool, capacity: 1_000), p2p: p2p, store: fixture.store,
             blobs: BlobRouting(server: BlobServer(store: blobs, p2p: p2p, traffic: traffic), fetcher: fetcher))
         routing = Task { try await router.run() }
     }

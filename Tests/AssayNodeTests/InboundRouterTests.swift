@@ -2,6 +2,7 @@ import AssayBlobs
 import AssayCodec
 import AssayCrypto
 import AssayEngine
+import AssayMempool
 import AssayP2P
 import AssayTypes
 import Logging
@@ -31,7 +32,7 @@ private struct RoutedNode {
         let router = InboundRouter(
             host: EngineHost(logger: quiet) { _ in }, transport: P2PTransport(
                 p2p: node, peers: [validator.publicKey, peerKey.publicKey]),
-            mempool: fixture.mempool, p2p: node, store: fixture.store,
+            gossip: GossipAdmission(mempool: fixture.mempool, capacity: 1_000), p2p: node, store: fixture.store,
             blobs: BlobRouting(
                 server: BlobServer(store: blobs, p2p: node, traffic: traffic),
                 fetcher: BlobFetcher(store: blobs, p2p: node, traffic: traffic, logger: quiet)))
