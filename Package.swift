@@ -81,8 +81,8 @@ let package = Package(
         .target(
             name: "AssayRPC",
             dependencies: [
-                "AssayCodec", "AssayCrypto", "AssayTypes", "AssayLedger", "AssayMempool", hummingbird,
-                hummingbirdWebSocket, logging,
+                "AssayCodec", "AssayCrypto", "AssayTypes", "AssayLedger", "AssayMempool", "AssayBlobs", hummingbird,
+                hummingbirdWebSocket, nioPosix, logging,
             ]
         ),
         .target(
@@ -99,7 +99,7 @@ let package = Package(
             dependencies: [
                 "AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayRocksDB", "AssayLedger",
                 "AssayMempool", "AssayConsensus", "AssaySafetyRules", "AssayEngine", "AssayP2P", "AssayRPC",
-                logging, serviceLifecycle, tomlKit,
+                "AssayBlobs", logging, serviceLifecycle, tomlKit,
             ]
         ),
 
@@ -158,7 +158,7 @@ let package = Package(
         .testTarget(
             name: "AssayRPCTests",
             dependencies: [
-                "AssayRPC", "AssayTypes", "AssayCrypto", "AssayLedger", "AssayMempool", hummingbirdTesting,
+                "AssayRPC", "AssayTypes", "AssayCrypto", "AssayLedger", "AssayMempool", "AssayBlobs", hummingbirdTesting,
                 hummingbirdWSClient,
             ]
         ),
@@ -166,7 +166,7 @@ let package = Package(
             name: "AssayNodeTests",
             dependencies: [
                 "AssayNode", "AssayRPC", "AssayLedger", "AssayKernels", "AssayRocksDB", "AssayStorage", "AssayMempool",
-                "AssayP2P", "AssayTypes", "AssayCrypto", "AssayCodec", logging,
+                "AssayP2P", "AssayBlobs", "AssayTypes", "AssayCrypto", "AssayCodec", logging,
             ]
         ),
         .testTarget(name: "assayTests", dependencies: ["assay", "AssayCrypto", "AssayTypes", argumentParser]),
