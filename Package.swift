@@ -150,7 +150,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "AssaySimulationTests", dependencies: ["AssaySimulation", "AssayEngine"]),
-        .testTarget(name: "AssayMempoolTests", dependencies: ["AssayMempool", "AssayTypes", "AssayCrypto"]),
+        .testTarget(name: "AssayMempoolTests", dependencies: ["AssayMempool", "AssayTypes", "AssayCrypto", propertyBased]),
         .testTarget(
             name: "AssayP2PTests",
             dependencies: ["AssayP2P", "AssayTypes", "AssayCrypto", "AssayCodec", nio, nioPosix, logging]

@@ -8,11 +8,11 @@ import AssayTypes
 import ServiceLifecycle
 
 /// Sends what peers say where it belongs: consensus messages to the engine, gossiped transactions to
-/// the mempool, block-sync requests answered from the block store.
+/// the mempool's gossip worker, block-sync requests answered from the block store.
 struct InboundRouter: Service {
     let host: EngineHost
     let transport: P2PTransport
-    let mempool: Mempool
+    let gossip: GossipAdmission
     let p2p: P2PService
     let store: RocksDBStore
 
@@ -28,7 +28,8 @@ struct InboundRouter: Service {
     private func route(_ wire: WireMessage, from peer: PeerID, key message: InboundMessage) {
         switch wire {
         case let .transactions(transactions):
-            for transaction in transactions { _ = try? mempool.admit(transaction.canonicalBytes) }
+            // Admitted on the gossip worker: votes and proposals behind this batch must not wait for it.
+            gossip.enqueue(transactions)
         case let .proposal(proposal, block):
             host.deliver(.proposal(proposal, block), from: peer)
         case let .vote(vote):

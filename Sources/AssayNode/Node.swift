@@ -42,10 +42,8 @@ public enum Node {
         let blobs = try openBlobs(dataDir: home.resolve(config.node.dataDir), store: store, genesis: genesis)
 
         let mempool = Mempool(
-            config: MempoolConfig(
-                chainID: genesis.chainID, countMax: config.mempool.transactionsMax, bytesMax: config.mempool.bytesMax,
-                feeMin: genesis.params.minFee),
-            accounts: CommittedAccounts(store: store))
+            config: try config.mempool.poolConfig(chainID: genesis.chainID, feeMin: genesis.params.minFee),
+            accounts: CommittedAccounts(store: store), committedHeight: committed.height)
         // Governance can change min_fee and max_blob_bytes; the pool and the blob store follow the committed values.
         @Sendable func followParams() {
             guard let params = try? LedgerQuery(store: store).params() else { return }
@@ -53,6 +51,8 @@ public enum Node {
             blobs.maxBlobBytes = params.maxBlobBytes
         }
         followParams()
+        let maintenance = MempoolMaintenance(mempool: mempool, beforePass: followParams)
+        let gossip = GossipAdmission(mempool: mempool, capacity: config.mempool.gossipQueueMax)
         let application = LedgerApplication(
             chainID: genesis.chainID, validators: genesis.validators, ledger: ledger, store: store, mempool: mempool,
             committed: committed, blockTransactionsMax: config.consensus.blockTransactionsMax,
@@ -79,19 +79,17 @@ public enum Node {
             gossip: { p2p.broadcast(WireMessage.transactions([$0]).canonicalBytes) }, logger: logger)
         let hub = SubscriptionHub()
         let feed = SubscriptionFeed(hub: hub, service: service, logger: logger)
-        let metrics = NodeMetrics(application: application, mempool: mempool, p2p: p2p, replay: replay, hub: hub)
+        let metrics = NodeMetrics(
+            application: application, mempool: mempool, gossip: gossip, p2p: p2p, replay: replay, hub: hub)
         application.onCommit = { block, outcome in
             service.committed(block)
             metrics.committed(block, outcome)
             // Both only queue (bounded); the replay threads and the feed service do the work.
             replay.committed(outcome)
             feed.committed(block, outcome)
-            // Re-checking the rest of the pool against the new state happens off the engine's queue.
-            DispatchQueue.global().async {
-                followParams()
-                mempool.update(committed: block.transactions)
-                _ = mempool.recheck()
-            }
+            // Re-checking the rest of the pool against the new state happens off the engine's queue, one pass
+            // at a time however fast blocks commit.
+            maintenance.committed(block.transactions, height: block.header.height)
         }
 
         let fatal = FatalSignal()
@@ -112,7 +110,7 @@ public enum Node {
                 config: engineConfig, signer: SchnorrSigner(key: key), verifier: SchnorrVerifier(), store: store,
                 transport: transport, clock: DispatchClock(host: host), executor: application)
         }
-        let inbound = InboundRouter(host: host, transport: transport, mempool: mempool, p2p: p2p, store: store)
+        let inbound = InboundRouter(host: host, transport: transport, gossip: gossip, p2p: p2p, store: store)
 
         let rpcListen = try NodeHome.hostAndPort(config.rpc.listen)
         let rpc = RPCServer(
