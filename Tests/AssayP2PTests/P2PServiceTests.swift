@@ -76,7 +76,7 @@ import Testing
             .connect(host: "127.0.0.1", port: port).get()
         try await raw.writeAndFlush(ByteBuffer(bytes: [0xFF, 0xFF, 0xFF, 0x7F]))
         try await raw.closeFuture.get()
-        #expect(lines.all.contains { $0.hasSuffix("frame of 2147483647 bytes exceeds the limit of 65536 bytes") })
+        #expect(lines.all.contains { $0.hasSuffix("frame of 2147483647 bytes exceeds the limit of 1024 bytes") })
         await validator.stop()
     }
 
@@ -189,7 +189,7 @@ import Testing
         try await Task.sleep(for: .milliseconds(1_500))
         #expect(validator.connectedPeers.map(\.key) == [keys[1].publicKey])
         #expect(!lines.all.contains { $0.contains("\(keys[1].publicKey)") && !$0.hasPrefix("connected to peer") })
-        try await silent.channel.close()
+        try? await silent.channel.close()  // the validator has closed it already
         await live.stop()
         await validator.stop()
     }
