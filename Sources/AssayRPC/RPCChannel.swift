@@ -24,14 +24,15 @@ struct RPCChannel: ServerChildChannel {
 
     func handle(value: Value, logger: Logger) async { await inner.handle(value: value, logger: logger) }
 
-    /// Puts the HTTP guard right behind the request decoder, and swaps it for the frame check when the connection
-    /// upgrades. The upgrade future's callbacks run on the event loop before buffered bytes reach the new
-    /// decoder, so no frame gets past unchecked.
+    /// Puts the HTTP guard right behind the upgrade handler (which holds back raw bytes while it upgrades), and
+    /// swaps it for the frame check when the connection upgrades. The upgrade future's callbacks run on the event
+    /// loop before the upgrade handler passes on the bytes it held, so no frame gets past unchecked.
     private static func addGuards(to channel: any Channel, deadlines: HTTPConnectionGuard.Timeouts, logger: Logger) throws {
         let pipeline = channel.pipeline.syncOperations
         let httpGuard = HTTPConnectionGuard(timeouts: deadlines, logger: logger)
-        try pipeline.addHandler(httpGuard, position: .after(try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)))
-        try pipeline.handler(type: Upgrade.self).upgradeResultFuture.assumeIsolated().whenSuccess { result in
+        let upgrade = try pipeline.handler(type: Upgrade.self)
+        try pipeline.addHandler(httpGuard, position: .after(upgrade))
+        upgrade.upgradeResultFuture.assumeIsolated().whenSuccess { result in
             guard case .websocket = result else { return }
             let pipeline = channel.pipeline.syncOperations
             pipeline.removeHandler(httpGuard, promise: nil)
@@ -46,7 +47,7 @@ struct RPCChannel: ServerChildChannel {
     }
 }
 
-/// Deadlines and parse-error answers for one HTTP/1 connection, between NIO's request decoder and the rest.
+/// Deadlines and parse-error answers for one HTTP/1 connection, behind NIO's request decoder and upgrade handler.
 ///
 /// - No request in progress (from the connection's start, or since the last response ended) for `idle`: closed.
 ///   This also bounds how long a request head may take to arrive, so a client trickling its headers is cut off.

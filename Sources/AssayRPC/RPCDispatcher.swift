@@ -5,8 +5,7 @@ import Foundation
 public struct RPCDispatcher: Sendable {
     /// The most requests one batch array may hold.
     public static let batchRequestsMax = 1_000
-    /// Bodies nesting arrays and objects deeper than this are refused before they are parsed: parsing cost grows
-    /// much faster than linearly with depth, and no request needs more than a few levels.
+    /// Bodies nesting arrays and objects deeper than this are refused: no request needs more than a few levels.
     public static let jsonDepthMax = 64
     public static let responseBytesMaxDefault = 8 << 20
 
@@ -44,13 +43,13 @@ public struct RPCDispatcher: Sendable {
         }
     }
 
-    /// The body as JSON, refusing (in one linear pass, before parsing) JSON nested deeper than `jsonDepthMax`.
+    /// The body as JSON, parsed in linear time; nesting deeper than `jsonDepthMax` is refused as soon as it is met.
     static func parse(_ body: [UInt8]) -> Result<JSONValue, RPCError> {
-        guard JSONNesting.depth(of: body, exceeds: jsonDepthMax) == false else {
-            return .failure(.invalidRequest("JSON nested deeper than \(jsonDepthMax) levels"))
-        }
-        do { return .success(try JSONDecoder().decode(JSONValue.self, from: Data(body))) } catch {
-            return .failure(.parseError("the body is not valid JSON"))
+        do throws(JSONParseError) { return .success(try JSONValue(parsing: body, depthMax: jsonDepthMax)) } catch {
+            switch error {
+            case .tooDeep: return .failure(.invalidRequest("JSON nested deeper than \(jsonDepthMax) levels"))
+            case let .invalid(offset): return .failure(.parseError("the body is not valid JSON (at byte \(offset))"))
+            }
         }
     }
 

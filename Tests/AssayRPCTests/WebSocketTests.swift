@@ -153,11 +153,14 @@ import Testing
 
     @Test func anEmptyQueueTakesOneMessageLargerThanTheBound() async throws {
         let hub = SubscriptionHub(queueBytesMax: 1_000)
-        let (connection, _) = hub.connect()
+        let (connection, outbox) = hub.connect()
         hub.send([UInt8](repeating: 0x20, count: 5_000), to: connection)
         #expect(hub.connectionCount == 1)
         hub.send([0x20], to: connection)
         #expect(hub.connectionCount == 0)
+        var received: [Int] = []
+        for await message in outbox { received.append(message.count) }
+        #expect(received == [5_000])
     }
 }
 
