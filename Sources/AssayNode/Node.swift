@@ -70,7 +70,8 @@ public enum Node {
             selection: try replayConfig.selection(), threads: replayConfig.threads, key: key, chainID: genesis.chainID,
             store: store, mempool: mempool,
             gossip: { p2p.broadcast(WireMessage.transactions([$0]).canonicalBytes) }, logger: logger)
-        let hub = SubscriptionHub()
+        let rpcConfig = try config.rpc.serverConfig()
+        let hub = SubscriptionHub(queueBytesMax: config.rpc.webSocketQueueBytesMax)
         let feed = SubscriptionFeed(hub: hub, service: service, logger: logger)
         let metrics = NodeMetrics(
             application: application, mempool: mempool, gossip: gossip, p2p: p2p, replay: replay, hub: hub)
@@ -105,9 +106,8 @@ public enum Node {
         }
         let inbound = InboundRouter(host: host, transport: transport, gossip: gossip, p2p: p2p, store: store)
 
-        let rpcListen = try NodeHome.hostAndPort(config.rpc.listen)
         let rpc = RPCServer(
-            config: RPCServerConfig(host: rpcListen.host, port: rpcListen.port, bodyBytesMax: config.rpc.bodyBytesMax),
+            config: rpcConfig,
             node: service, hub: hub, metrics: { config.metrics.enabled ? await metrics.text() : "" }, logger: logger)
         logger.info(
             "node \(config.node.moniker) started at height \(committed.height), p2p \(config.p2p.listen), rpc \(config.rpc.listen)")

@@ -1,4 +1,5 @@
 import AssayMempool
+import AssayRPC
 import AssayTypes
 import Foundation
 import TOMLKit
@@ -182,13 +183,63 @@ public struct NodeConfig: Codable, Equatable, Sendable {
         }
     }
 
+    /// The JSON-RPC listener and its bounds (docs/rpc.md, "Limits"). Every bound but `listen` may be left out
+    /// (configs written before it existed): then `RPCServerConfig`'s and `SubscriptionHub`'s defaults apply.
     public struct RPC: Codable, Equatable, Sendable {
         public var listen: String
         public var bodyBytesMax: Int
+        public var responseBytesMax: Int
+        public var webSocketQueueBytesMax: Int
+        public var idleTimeoutMs: Int
+        public var requestTimeoutMs: Int
 
         enum CodingKeys: String, CodingKey {
             case listen
             case bodyBytesMax = "body_bytes_max"
+            case responseBytesMax = "response_bytes_max"
+            case webSocketQueueBytesMax = "websocket_queue_bytes_max"
+            case idleTimeoutMs = "idle_timeout_ms"
+            case requestTimeoutMs = "request_timeout_ms"
+        }
+
+        /// The defaults, listening on `listen`.
+        public init(listen: String) {
+            let server = RPCServerConfig()
+            self.listen = listen
+            bodyBytesMax = server.bodyBytesMax
+            responseBytesMax = server.responseBytesMax
+            webSocketQueueBytesMax = SubscriptionHub.queueBytesMaxDefault
+            idleTimeoutMs = server.idleTimeoutMs
+            requestTimeoutMs = server.requestTimeoutMs
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(listen: try container.decode(String.self, forKey: .listen))
+            func bound(_ key: CodingKeys, _ value: inout Int) throws {
+                value = try container.decodeIfPresent(Int.self, forKey: key) ?? value
+            }
+            try bound(.bodyBytesMax, &bodyBytesMax)
+            try bound(.responseBytesMax, &responseBytesMax)
+            try bound(.webSocketQueueBytesMax, &webSocketQueueBytesMax)
+            try bound(.idleTimeoutMs, &idleTimeoutMs)
+            try bound(.requestTimeoutMs, &requestTimeoutMs)
+        }
+
+        /// The server settings these describe, or why they are invalid.
+        public func serverConfig() throws -> RPCServerConfig {
+            let bounds: [(String, Int)] = [
+                ("body_bytes_max", bodyBytesMax), ("response_bytes_max", responseBytesMax),
+                ("websocket_queue_bytes_max", webSocketQueueBytesMax), ("idle_timeout_ms", idleTimeoutMs),
+                ("request_timeout_ms", requestTimeoutMs),
+            ]
+            if let (name, value) = bounds.first(where: { $0.1 <= 0 }) {
+                throw LoadError.invalid(path: "[rpc]", reason: "\(name) \(value) is not positive")
+            }
+            let (host, port) = try NodeHome.hostAndPort(listen)
+            return RPCServerConfig(
+                host: host, port: port, bodyBytesMax: bodyBytesMax, responseBytesMax: responseBytesMax,
+                idleTimeoutMs: idleTimeoutMs, requestTimeoutMs: requestTimeoutMs)
         }
     }
 
@@ -255,7 +306,7 @@ public struct NodeConfig: Codable, Equatable, Sendable {
             mempool: Mempool(
                 transactionsMax: 100_000, bytesMax: 128 << 20, gappedPerSenderMax: 16, gappedMax: 10_000,
                 gappedLifetimeBlocks: 100, gossipQueueTransactionsMax: Mempool.gossipQueueDefault),
-            rpc: RPC(listen: rpcListen, bodyBytesMax: 8 << 20),
+            rpc: RPC(listen: rpcListen),
             metrics: Metrics(enabled: true),
             replay: .defaults,
             log: Log(level: "info"))
