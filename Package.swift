@@ -17,6 +17,7 @@ let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummingbird")
 let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 let tomlKit = Target.Dependency.product(name: "TOMLKit", package: "TOMLKit")
+let hummingbirdCore = Target.Dependency.product(name: "HummingbirdCore", package: "hummingbird")
 let hummingbirdTesting = Target.Dependency.product(name: "HummingbirdTesting", package: "hummingbird")
 let hummingbirdWebSocket = Target.Dependency.product(name: "HummingbirdWebSocket", package: "hummingbird-websocket")
 let hummingbirdWSClient = Target.Dependency.product(name: "HummingbirdWSClient", package: "hummingbird-websocket")
@@ -82,7 +83,7 @@ let package = Package(
             name: "AssayRPC",
             dependencies: [
                 "AssayCodec", "AssayCrypto", "AssayTypes", "AssayLedger", "AssayMempool", "AssayBlobs", hummingbird,
-                hummingbirdWebSocket, nioPosix, logging,
+                hummingbirdCore, hummingbirdWebSocket, nio, nioHTTP1, nioWebSocket, nioPosix, logging,
             ]
         ),
         .target(
@@ -159,7 +160,7 @@ let package = Package(
             name: "AssayRPCTests",
             dependencies: [
                 "AssayRPC", "AssayTypes", "AssayCrypto", "AssayLedger", "AssayMempool", "AssayBlobs", hummingbirdTesting,
-                hummingbirdWSClient,
+                hummingbirdWSClient, nio, nioPosix,
             ]
         ),
         .testTarget(

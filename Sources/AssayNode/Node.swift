@@ -33,6 +33,7 @@ public enum Node {
 
     public static func run(home: NodeHome, key: SecretKey, logger: Logger) async throws {
         let config = try NodeConfig.load(path: home.configPath)
+        let p2pSettings = try config.p2p.validated()
         let genesis = try loadGenesis(home.resolve(config.node.genesisFile))
         let store = try RocksDBStore(
             path: home.resolve(config.node.dataDir), namespaces: namespaces, createIfMissing: true)
@@ -56,16 +57,13 @@ public enum Node {
         let application = LedgerApplication(
             chainID: genesis.chainID, validators: genesis.validators, ledger: ledger, store: store, mempool: mempool,
             committed: committed, blockTransactionsMax: config.consensus.blockTransactionsMax,
-            blockBytesMax: 16 << 20)
+            blockBytesMax: blockBytesMax(frameBytesMax: p2pSettings.frameBytesMax))
 
-        let listen = try NodeHome.hostAndPort(config.p2p.listen)
         let peerKeys = genesis.validators.validators.map(\.publicKey)
         let p2p = P2PService(
-            config: P2PConfig(
-                chainID: genesis.chainID, identity: key, listenHost: listen.host, listenPort: listen.port,
-                peers: try config.p2p.peers.map { let (host, port) = try NodeHome.hostAndPort($0); return PeerAddress(host: host, port: port) },
-                allowedKeys: Set(peerKeys.filter { $0 != key.publicKey }), frameBytesMax: config.p2p.frameBytesMax,
-                outboundMessagesMax: config.p2p.sendQueueMax),
+            config: try p2pConfig(
+                p2pSettings, chainID: genesis.chainID, key: key,
+                allowedKeys: Set(peerKeys.filter { $0 != key.publicKey })),
             logger: logger)
         _ = try await p2p.start()
 
@@ -77,7 +75,8 @@ public enum Node {
             selection: try replayConfig.selection(), threads: replayConfig.threads, key: key, chainID: genesis.chainID,
             store: store, mempool: mempool,
             gossip: { p2p.broadcast(WireMessage.transactions([$0]).canonicalBytes) }, logger: logger)
-        let hub = SubscriptionHub()
+        let rpcConfig = try config.rpc.serverConfig()
+        let hub = SubscriptionHub(queueBytesMax: config.rpc.webSocketQueueBytesMax)
         let feed = SubscriptionFeed(hub: hub, service: service, logger: logger)
         let metrics = NodeMetrics(
             application: application, mempool: mempool, gossip: gossip, p2p: p2p, replay: replay, hub: hub)
@@ -112,9 +111,8 @@ public enum Node {
         }
         let inbound = InboundRouter(host: host, transport: transport, gossip: gossip, p2p: p2p, store: store)
 
-        let rpcListen = try NodeHome.hostAndPort(config.rpc.listen)
         let rpc = RPCServer(
-            config: RPCServerConfig(host: rpcListen.host, port: rpcListen.port, bodyBytesMax: config.rpc.bodyBytesMax),
+            config: rpcConfig,
             node: service, hub: hub, metrics: { config.metrics.enabled ? await metrics.text() : "" }, logger: logger)
         logger.info(
             "node \(config.node.moniker) started at height \(committed.height), p2p \(config.p2p.listen), rpc \(config.rpc.listen)")
@@ -138,6 +136,26 @@ public enum Node {
         do { return try BlobStore(directory: dataDir + "/blobs", maxBlobBytes: maxBlobBytes) } catch {
             throw StartError("cannot open the blob store in \(dataDir)/blobs: \(error)")
         }
+    }
+
+    /// Room in a proposal's frame for all but the transactions: the proposal, the header, a last commit of up to
+    /// `ValidatorSet.sizeMax` signatures, length prefixes and the cipher's tag.
+    static let proposalOverheadBytes = 256 << 10
+
+    /// Transaction bytes per block: a proposal must fit one P2P frame, or every peer would refuse it.
+    static func blockBytesMax(frameBytesMax: Int) -> Int { min(16 << 20, frameBytesMax - proposalOverheadBytes) }
+
+    static func p2pConfig(_ p2p: NodeConfig.P2P, chainID: String, key: SecretKey, allowedKeys: Set<AssayCrypto.PublicKey>)
+        throws -> P2PConfig
+    {
+        let listen = try NodeHome.hostAndPort(p2p.listen)
+        return P2PConfig(
+            chainID: chainID, identity: key, listenHost: listen.host, listenPort: listen.port,
+            peers: try p2p.peers.map { let (host, port) = try NodeHome.hostAndPort($0); return PeerAddress(host: host, port: port) },
+            allowedKeys: allowedKeys, frameBytesMax: p2p.frameBytesMax, handshakeFrameBytesMax: p2p.handshakeFrameBytesMax,
+            pendingHandshakesMax: p2p.pendingHandshakesMax, pendingHandshakesPerIPMax: p2p.pendingHandshakesPerIPMax,
+            outboundMessagesMax: p2p.sendQueueMax, keepaliveInterval: .milliseconds(Int64(p2p.keepaliveIntervalMs)),
+            peerTimeout: .milliseconds(Int64(p2p.peerTimeoutMs)))
     }
 
     public static func loadGenesis(_ path: String) throws -> Genesis {

@@ -93,7 +93,9 @@ final class NodeService: NodeAPI, @unchecked Sendable {
                 return .failure(error)
             }
         }
-        if !accepted.isEmpty { p2p.broadcast(WireMessage.transactions(accepted).canonicalBytes) }
+        for batch in WireMessage.transactionBatches(accepted, bytesMax: p2p.config.messageBytesMax) {
+            p2p.broadcast(batch.canonicalBytes)
+        }
         return results
     }
 

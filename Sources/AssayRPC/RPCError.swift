@@ -34,6 +34,12 @@ public struct RPCError: Error, Equatable, Sendable, Encodable {
     public static func notFound(_ what: String) -> RPCError {
         RPCError(code: -32020, message: "\(what) not found", reason: "not_found")
     }
+    /// The response would pass the node's response byte budget (`RPCDispatcher.responseBytesMax`).
+    public static func responseTooLarge(_ budget: Int, detail: String) -> RPCError {
+        RPCError(
+            code: -32023, message: "response exceeds the budget of \(budget) bytes: \(detail)",
+            reason: "response_too_large")
+    }
 
     /// Application codes -32001 ... -32012, one per admission rule, so clients can react without parsing text.
     public static func rejected(_ error: AdmissionError) -> RPCError {

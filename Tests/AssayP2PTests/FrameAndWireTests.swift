@@ -44,4 +44,20 @@ import Testing
         #expect(throws: CodecError.self) { try WireMessage(canonicalBytes: greedy) }
         #expect(throws: CodecError.unknownTag(6, type: "WireMessage")) { try WireMessage(canonicalBytes: [6]) }
     }
+
+    @Test func gossipBatchesStayUnderTheCountAndByteBoundsAPeerEnforces() throws {
+        let key = node(3)
+        func signed(_ body: TransactionBody, nonce: UInt64) throws -> Transaction {
+            try Transaction.signed(chainID: "chain", nonce: nonce, fee: 1, body: body, key: key)
+        }
+        let big = try signed(.registerModel(RegisterModel(model: [UInt8](repeating: 1, count: 600_000))), nonce: 0)
+        let small = try signed(.transfer(Transfer(recipient: Address(publicKey: key.publicKey), amount: 5)), nonce: 1)
+        let bytesMax = Transaction.encodedBytesMax + WireMessage.batchOverheadBytes
+        let byBytes = WireMessage.transactionBatches([big, small, big, small], bytesMax: bytesMax)
+        #expect(byBytes == [.transactions([big, small]), .transactions([big, small])])
+        #expect(byBytes.allSatisfy { $0.canonicalBytes.count <= bytesMax })
+        let byCount = WireMessage.transactionBatches(Array(repeating: small, count: 10_001), bytesMax: 8 << 20)
+        #expect(byCount.map { if case let .transactions(batch) = $0 { batch.count } else { 0 } } == [10_000, 1])
+        #expect(WireMessage.transactionBatches([], bytesMax: bytesMax).isEmpty)
+    }
 }
