@@ -82,8 +82,8 @@ let package = Package(
         .target(
             name: "AssayRPC",
             dependencies: [
-                "AssayCodec", "AssayCrypto", "AssayTypes", "AssayLedger", "AssayMempool", hummingbird,
-                hummingbirdCore, hummingbirdWebSocket, nio, nioHTTP1, nioWebSocket, logging,
+                "AssayCodec", "AssayCrypto", "AssayTypes", "AssayLedger", "AssayMempool", "AssayBlobs", hummingbird,
+                hummingbirdCore, hummingbirdWebSocket, nio, nioHTTP1, nioWebSocket, nioPosix, logging,
             ]
         ),
         .target(
@@ -100,7 +100,7 @@ let package = Package(
             dependencies: [
                 "AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayRocksDB", "AssayLedger",
                 "AssayMempool", "AssayConsensus", "AssaySafetyRules", "AssayEngine", "AssayP2P", "AssayRPC",
-                logging, serviceLifecycle, tomlKit,
+                "AssayBlobs", logging, serviceLifecycle, tomlKit,
             ]
         ),
 
@@ -159,7 +159,7 @@ let package = Package(
         .testTarget(
             name: "AssayRPCTests",
             dependencies: [
-                "AssayRPC", "AssayTypes", "AssayCrypto", "AssayLedger", "AssayMempool", hummingbirdTesting,
+                "AssayRPC", "AssayTypes", "AssayCrypto", "AssayLedger", "AssayMempool", "AssayBlobs", hummingbirdTesting,
                 hummingbirdWSClient, nio, nioPosix,
             ]
         ),
@@ -167,7 +167,7 @@ let package = Package(
             name: "AssayNodeTests",
             dependencies: [
                 "AssayNode", "AssayRPC", "AssayLedger", "AssayKernels", "AssayRocksDB", "AssayStorage", "AssayMempool",
-                "AssayP2P", "AssayTypes", "AssayCrypto", "AssayCodec", logging,
+                "AssayP2P", "AssayBlobs", "AssayTypes", "AssayCrypto", "AssayCodec", logging,
             ]
         ),
         .testTarget(name: "assayTests", dependencies: ["assay", "AssayCrypto", "AssayTypes", argumentParser]),

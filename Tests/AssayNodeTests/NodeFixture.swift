@@ -94,7 +94,8 @@ final class NodeFixture: @unchecked Sendable {
         let p2p = P2PService(config: P2PConfig(chainID: Self.chainID, identity: validator, allowedKeys: []))
         service = NodeService(
             chainID: Self.chainID, nodeKey: validator.publicKey, validators: genesis.validators, store: store,
-            mempool: mempool, p2p: p2p, p2pListen: "127.0.0.1:0", application: application)
+            mempool: mempool, p2p: p2p, p2pListen: "127.0.0.1:0", application: application,
+            blobs: try Node.openBlobs(dataDir: directory.path, store: store, genesis: genesis))
     }
 
     deinit { try? FileManager.default.removeItem(at: directory) }
