@@ -1,3 +1,4 @@
+import AssayBlobs
 import AssayCodec
 import AssayTypes
 
@@ -16,6 +17,8 @@ public enum AdmissionError: Error, Equatable, Sendable, CustomStringConvertible 
     /// The pool is at its count or byte cap and the cheapest evictable transaction pays `feeToBeat` or more
     /// (nil: nothing is evictable, the pool holds only this sender's transactions).
     case mempoolFull(feeToBeat: Amount?)
+    /// The transaction references a blob this node does not hold in full.
+    case blobNotHeld(BlobID)
 
     public var description: String {
         switch self {
@@ -34,6 +37,7 @@ public enum AdmissionError: Error, Equatable, Sendable, CustomStringConvertible 
             "a transaction with this sender and nonce is pending: a replacement must pay at least \(required), not \(fee)"
         case let .mempoolFull(feeToBeat?): "mempool is full: a fee above \(feeToBeat) is needed to enter"
         case .mempoolFull(nil): "mempool is full of this sender's transactions"
+        case let .blobNotHeld(id): "blob \(id) is not held by this node; upload it first (PUT /blobs/\(id))"
         }
     }
 }

@@ -1,3 +1,4 @@
+import AssayBlobs
 import AssayCodec
 import AssayConsensus
 import AssayCrypto
@@ -37,12 +38,16 @@ public enum Node {
             path: home.resolve(config.node.dataDir), namespaces: namespaces, createIfMissing: true)
         let ledger = Ledger()
         let committed = try reconcile(store: store, ledger: ledger, genesis: genesis, logger: logger)
+        let blobs = try BlobStore(
+            directory: home.resolve(config.node.dataDir) + "/blobs", maxBlobBytes: genesis.params.maxBlobBytes)
+        // Until the P2P blob fetcher is wired in, a node executes and admits only what it holds.
+        let fetchBlob: (@Sendable (BlobRef) async throws -> Void)? = nil
 
         let mempool = Mempool(
             config: MempoolConfig(
                 chainID: genesis.chainID, countMax: config.mempool.transactionsMax, bytesMax: config.mempool.bytesMax,
                 feeMin: genesis.params.minFee),
-            accounts: CommittedAccounts(store: store))
+            accounts: CommittedAccounts(store: store), holdsBlob: { blobs.has($0) })
         // Governance can change min_fee; the pool admits only what a block may include.
         @Sendable func followMinimumFee() {
             if let params = try? LedgerQuery(store: store).params() { mempool.setMinimumFee(params.minFee) }
@@ -51,7 +56,8 @@ public enum Node {
         let application = LedgerApplication(
             chainID: genesis.chainID, validators: genesis.validators, ledger: ledger, store: store, mempool: mempool,
             committed: committed, blockTransactionsMax: config.consensus.blockTransactionsMax,
-            blockBytesMax: 16 << 20)
+            blockBytesMax: 16 << 20, blobs: blobs,
+            requestBlob: { ref in if let fetchBlob { Task { try? await fetchBlob(ref) } } })
 
         let listen = try NodeHome.hostAndPort(config.p2p.listen)
         let peerKeys = genesis.validators.validators.map(\.publicKey)
@@ -70,11 +76,13 @@ public enum Node {
         let replayConfig = config.replay ?? .defaults
         let replay = ReplayWorker(
             selection: try replayConfig.selection(), threads: replayConfig.threads, key: key, chainID: genesis.chainID,
-            store: store, mempool: mempool,
+            store: store, mempool: mempool, blobs: blobs,
             gossip: { p2p.broadcast(WireMessage.transactions([$0]).canonicalBytes) }, logger: logger)
         let hub = SubscriptionHub()
         let feed = SubscriptionFeed(hub: hub, service: service, logger: logger)
-        let metrics = NodeMetrics(application: application, mempool: mempool, p2p: p2p, replay: replay, hub: hub)
+        let collector = BlobCollector(store: blobs, logger: logger)
+        let metrics = NodeMetrics(
+            application: application, mempool: mempool, p2p: p2p, replay: replay, hub: hub, blobs: collector)
         application.onCommit = { block, outcome in
             service.committed(block)
             metrics.committed(block, outcome)
@@ -84,6 +92,7 @@ public enum Node {
             // Re-checking the rest of the pool against the new state happens off the engine's queue.
             DispatchQueue.global().async {
                 followMinimumFee()
+                collector.collect(outcome)
                 mempool.update(committed: block.transactions)
                 _ = mempool.recheck()
             }
@@ -107,7 +116,8 @@ public enum Node {
                 config: engineConfig, signer: SchnorrSigner(key: key), verifier: SchnorrVerifier(), store: store,
                 transport: transport, clock: DispatchClock(host: host), executor: application)
         }
-        let inbound = InboundRouter(host: host, transport: transport, mempool: mempool, p2p: p2p, store: store)
+        let inbound = InboundRouter(
+            host: host, transport: transport, mempool: mempool, p2p: p2p, store: store, fetchBlob: fetchBlob)
 
         let rpcListen = try NodeHome.hostAndPort(config.rpc.listen)
         let rpc = RPCServer(

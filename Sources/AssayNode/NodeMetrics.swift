@@ -7,8 +7,8 @@ import Foundation
 import Synchronization
 
 /// Prometheus text-format metrics at `/metrics`: chain progress, block interval, transactions per block,
-/// mempool size, peers, jobs created, results posted, job endings by outcome, slashes, WebSocket connections and
-/// the replay worker's counters.
+/// mempool size, peers, jobs created, results posted, job endings by outcome, slashes, WebSocket connections,
+/// the replay worker's counters, and the blobs held and collected.
 final class NodeMetrics: Sendable {
     private struct Counters {
         var lastCommitMs: UInt64 = 0
@@ -26,10 +26,15 @@ final class NodeMetrics: Sendable {
     private let p2p: P2PService
     private let replay: ReplayWorker
     private let hub: SubscriptionHub
+    private let blobs: BlobCollector
     private let counters = Mutex(Counters())
 
-    init(application: LedgerApplication, mempool: Mempool, p2p: P2PService, replay: ReplayWorker, hub: SubscriptionHub) {
+    init(
+        application: LedgerApplication, mempool: Mempool, p2p: P2PService, replay: ReplayWorker, hub: SubscriptionHub,
+        blobs: BlobCollector
+    ) {
         self.application = application
+        self.blobs = blobs
         self.mempool = mempool
         self.p2p = p2p
         self.replay = replay
@@ -84,6 +89,13 @@ final class NodeMetrics: Sendable {
             "# TYPE assay_replay_work_units_per_second gauge",
             "assay_replay_work_units_per_second \(Int(replayed.workUnitsPerSecond))",
             "# TYPE assay_websocket_connections gauge", "assay_websocket_connections \(hub.connectionCount)",
+        ]
+        let collected = blobs.total
+        lines += [
+            "# TYPE assay_blobs_held gauge", "assay_blobs_held \(blobs.store.heldCount)",
+            "# TYPE assay_blob_bytes_held gauge", "assay_blob_bytes_held \(blobs.store.heldBytes)",
+            "# TYPE assay_blobs_collected_total counter", "assay_blobs_collected_total \(collected.blobs)",
+            "# TYPE assay_blob_bytes_collected_total counter", "assay_blob_bytes_collected_total \(collected.bytes)",
         ]
         return lines.joined(separator: "\n") + "\n"
     }

@@ -1,3 +1,4 @@
+import AssayBlobs
 import AssayMempool
 
 /// A JSON-RPC error object: a code, a sentence for people, and a stable machine-readable reason in `data`.
@@ -35,7 +36,7 @@ public struct RPCError: Error, Equatable, Sendable, Encodable {
         RPCError(code: -32020, message: "\(what) not found", reason: "not_found")
     }
 
-    /// Application codes -32001 ... -32011, one per admission rule, so clients can react without parsing text.
+    /// Application codes -32001 ... -32012, one per admission rule, so clients can react without parsing text.
     public static func rejected(_ error: AdmissionError) -> RPCError {
         let (code, reason): (Int, String) =
             switch error {
@@ -50,6 +51,7 @@ public struct RPCError: Error, Equatable, Sendable, Encodable {
             case .insufficientBalance: (-32009, "insufficient_balance")
             case .replacementUnderpriced: (-32010, "replacement_underpriced")
             case .mempoolFull: (-32011, "mempool_full")
+            case .blobNotHeld: (-32012, "blob_not_held")
             }
         return RPCError(code: code, message: "transaction rejected: \(error)", reason: reason)
     }

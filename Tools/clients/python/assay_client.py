@@ -131,12 +131,35 @@ def transfer_body(recipient20, amount):
     return uleb(0) + recipient20 + u64(amount)
 
 
+# ---- blobs (docs/encoding.md, "Blobs") ----
+
+CHUNK = 1 << 20
+
+
+def blob_id(data):
+    """The Merkle root over 1 MiB chunks: leaves sha256(00 || chunk), nodes sha256(01 || left || right)."""
+    chunks = [data[i:i + CHUNK] for i in range(0, len(data), CHUNK)] or [b""]
+
+    def root(leaves):
+        if len(leaves) == 1:
+            return leaves[0]
+        split = 1 << ((len(leaves) - 1).bit_length() - 1)
+        return sha256(b"\x01" + root(leaves[:split]) + root(leaves[split:]))
+
+    return root([sha256(b"\x00" + chunk) for chunk in chunks])
+
+
+def blob_ref(data):
+    """How a transaction names a blob: its id, then its length (u64)."""
+    return blob_id(data) + u64(len(data))
+
+
 def register_model_body(model_bytes):
-    return uleb(5) + var_bytes(model_bytes)
+    return uleb(5) + blob_ref(model_bytes)
 
 
 def job_body(offer_id, kernel, model_hash, input_bytes, max_work_units, deadline):
-    return uleb(6) + offer_id + string(kernel) + model_hash + var_bytes(input_bytes) + u64(max_work_units) + u64(deadline)
+    return uleb(6) + offer_id + string(kernel) + model_hash + blob_ref(input_bytes) + u64(max_work_units) + u64(deadline)
 
 
 # ---- tensors and models (docs/kernels.md, "Values") ----
@@ -166,6 +189,15 @@ class Node:
             raise RuntimeError(f"{method} refused: {reply['error'].get('message')} (code {reply['error'].get('code')})")
         return reply["result"]
 
+    def put_blob(self, data):
+        """Uploads a blob (PUT /blobs/{id}?length=N on the RPC port) so that the node admits transactions naming it."""
+        ident = blob_id(data).hex()
+        base = self.url.rstrip("/")
+        reply = requests.put(f"{base}/blobs/{ident}", params={"length": len(data)}, data=data, timeout=300)
+        if reply.status_code != 200:
+            raise RuntimeError(f"upload of blob {ident} refused: HTTP {reply.status_code} {reply.text[:300]}")
+        return ident
+
     def commit(self, tx_bytes, what):
         result = self.call("broadcast_tx_commit", {"tx": tx_bytes.hex()}, timeout=90)
         if result.get("code") != 0:
@@ -192,13 +224,15 @@ def cmd_job(args):
     rng = os.urandom
     b = tensor(INT8, [args.k, args.n], rng(args.k * args.n))
     model_bytes = model([("b", b)])
-    model_hash = sha256(model_bytes)
+    model_hash = blob_id(model_bytes)
+    node.put_blob(model_bytes)
     tx = transaction(key, chain, nonce, args.fee, register_model_body(model_bytes))
     node.commit(tx, f"register_model {model_hash.hex()}")
     nonce += 1
     a = tensor(INT8, [args.m, args.k], rng(args.m * args.k))
     deadline = node.call("status")["latest_height"] + args.deadline_blocks
     units = args.m * args.k * args.n
+    node.put_blob(a)
     body = job_body(bytes.fromhex(args.offer), "gemm-i8/1", model_hash, a, units, deadline)
     tx = transaction(key, chain, nonce, args.fee, body)
     node.commit(tx, f"job on offer {args.offer[:12]}... ({units} work units)")
