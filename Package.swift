@@ -154,7 +154,8 @@ let package = Package(
             ]
         ),
         .testTarget(name: "AssaySimulationTests", dependencies: ["AssaySimulation", "AssayEngine"]),
-        .testTarget(name: "AssayMempoolTests", dependencies: ["AssayMempool", "AssayTypes", "AssayCrypto", "AssayBlobs"]),
+        .testTarget(
+            name: "AssayMempoolTests", dependencies: ["AssayMempool", "AssayTypes", "AssayCrypto", "AssayBlobs", propertyBased]),
         .testTarget(
             name: "AssayP2PTests",
             dependencies: ["AssayP2P", "AssayTypes", "AssayCrypto", "AssayCodec", nio, nioPosix, logging]

@@ -29,7 +29,7 @@ enum MempoolBench {
         let reapRate = Measure.rate(10) { _ in block = pool.reap(maxBytes: 8 << 20, maxCount: 10_000) }
         Measure.line("mempool reap 10k of 20k", reapRate * 10_000, "tx/s")
         let start = Measure.now()
-        pool.update(committed: block)
+        pool.update(committed: block, height: 1)
         Measure.line("mempool update after a 10k block", Double(block.count) / (Measure.now() - start), "tx/s")
     }
 }

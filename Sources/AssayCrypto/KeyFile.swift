@@ -16,6 +16,8 @@ public struct KeyFile: Sendable {
     public let address: Address
     public let publicKey: PublicKey
     private let secret: StoredSecret
+    /// The file's permission bits when it was read from disk (nil when parsed from bytes).
+    public private(set) var fileMode: UInt32?
 
     private enum StoredSecret: Sendable {
         case plaintextHex(String)
@@ -25,6 +27,10 @@ public struct KeyFile: Sendable {
     public var isEncrypted: Bool {
         if case .sealed = secret { true } else { false }
     }
+
+    /// True when the file on disk grants its group or other users any access: as with an ssh private key, that
+    /// is a mistake even if no one else has read it yet.
+    public var isExposed: Bool { (fileMode ?? 0) & 0o077 != 0 }
 
     /// Builds the file for `key`; with a passphrase this runs scrypt, so it takes about 0.1 s at the standard cost.
     public init(key: SecretKey, protection: KeyProtection) throws(KeyFileError) {
@@ -64,8 +70,12 @@ public struct KeyFile: Sendable {
         }
     }
 
+    /// Reads and parses the file, recording its permission bits (see `isExposed`).
     public static func read(from path: String) throws(KeyFileError) -> KeyFile {
-        try KeyFile(json: KeyFileIO.contents(of: path))
+        let (bytes, mode) = try KeyFileIO.contents(of: path)
+        var file = try KeyFile(json: bytes)
+        file.fileMode = mode
+        return file
     }
 
     /// Writes the file atomically with mode 0600; refuses to replace an existing file unless `replacing`.
@@ -83,11 +93,14 @@ public struct KeyFile: Sendable {
         return format.encoded()
     }
 
-    /// The secret key; `passphrase` is needed only for an encrypted file.
-    public func secretKey(passphrase: [UInt8]?) throws(KeyFileError) -> SecretKey {
+    /// The secret key; `passphrase` is needed only for an encrypted file. A plaintext file that other users can
+    /// access (`isExposed`) is refused unless `allowExposedPlaintext`, as ssh refuses such private keys: anyone
+    /// who can read it holds the key.
+    public func secretKey(passphrase: [UInt8]?, allowExposedPlaintext: Bool = false) throws(KeyFileError) -> SecretKey {
         let key: SecretKey
         switch secret {
         case let .plaintextHex(hex):
+            if isExposed && !allowExposedPlaintext { throw .exposedPlaintext(mode: fileMode ?? 0) }
             key = try Self.plaintextKey(hex: hex)
         case let .sealed(sealed):
             guard let passphrase else { throw .passphraseRequired }

@@ -17,6 +17,8 @@ public enum KeyFileError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The address, public key and secret key in the file do not belong together.
     case keyMismatch(String)
     case cryptoFailure(String)
+    /// A plaintext key file that its group or other users may access (permission bits `mode`).
+    case exposedPlaintext(mode: UInt32)
 
     public var description: String {
         switch self {
@@ -33,6 +35,8 @@ public enum KeyFileError: Error, Equatable, Sendable, CustomStringConvertible {
         case .wrongPassphrase: "wrong passphrase (or the encrypted key was altered)"
         case let .keyMismatch(reason): "key file is inconsistent: \(reason)"
         case let .cryptoFailure(reason): "OpenSSL failed: \(reason)"
+        case let .exposedPlaintext(mode):
+            "refusing a plaintext key file that other users can access (mode 0\(String(mode, radix: 8))): chmod 600 it"
         }
     }
 }

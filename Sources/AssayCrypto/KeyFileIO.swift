@@ -10,7 +10,8 @@ enum KeyFileIO {
     /// A key file is well under 1 KiB; anything larger is not one.
     static let maximumBytes = 64 * 1024
 
-    static func contents(of path: String) throws(KeyFileError) -> [UInt8] {
+    /// The file's bytes and its permission bits (`st_mode & 0o7777`).
+    static func contents(of path: String) throws(KeyFileError) -> (bytes: [UInt8], mode: UInt32) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             let code = errno
@@ -23,7 +24,7 @@ enum KeyFileIO {
         if info.st_mode & S_IFMT == S_IFDIR { throw .isDirectory(path: path) }
         guard info.st_mode & S_IFMT == S_IFREG else { throw .unreadable(path: path, reason: "not a regular file") }
         guard info.st_size <= maximumBytes else { throw .malformed("the file is larger than 64 KiB") }
-        return try readAll(fd, path: path)
+        return (try readAll(fd, path: path), UInt32(info.st_mode) & 0o7777)
     }
 
     private static func readAll(_ fd: Int32, path: String) throws(KeyFileError) -> [UInt8] {

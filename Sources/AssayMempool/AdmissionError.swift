@@ -14,8 +14,10 @@ public enum AdmissionError: Error, Equatable, Sendable, CustomStringConvertible 
     case nonceTooFarAhead(nonce: UInt64, expected: UInt64, gapMax: UInt64)
     case insufficientBalance(balance: Amount, fee: Amount)
     case replacementUnderpriced(fee: Amount, required: Amount)
+    /// The sender already has `max` transactions waiting behind a missing nonce; this one would wait too.
+    case tooManyGapped(max: Int)
     /// The pool is at its count or byte cap and the cheapest evictable transaction pays `feeToBeat` or more
-    /// (nil: nothing is evictable, the pool holds only this sender's transactions).
+    /// (nil: nothing is evictable; a gapped transaction never evicts an executable one, nor any of its sender's).
     case mempoolFull(feeToBeat: Amount?)
     /// The transaction references a blob this node does not hold in full.
     case blobNotHeld(BlobID)
@@ -35,8 +37,10 @@ public enum AdmissionError: Error, Equatable, Sendable, CustomStringConvertible 
         case let .insufficientBalance(balance, fee): "balance \(balance) cannot pay the fee \(fee)"
         case let .replacementUnderpriced(fee, required):
             "a transaction with this sender and nonce is pending: a replacement must pay at least \(required), not \(fee)"
+        case let .tooManyGapped(max):
+            "the sender already has \(max) transactions waiting behind a missing nonce: send the missing nonce first"
         case let .mempoolFull(feeToBeat?): "mempool is full: a fee above \(feeToBeat) is needed to enter"
-        case .mempoolFull(nil): "mempool is full of this sender's transactions"
+        case .mempoolFull(nil): "mempool is full and holds nothing this transaction may evict"
         case let .blobNotHeld(id): "blob \(id) is not held by this node; upload it first (PUT /blobs/\(id))"
         }
     }

@@ -10,12 +10,17 @@ public struct Admission: Equatable, Sendable {
     public let hash: Hash
     /// The pending transaction of the same sender and nonce that this one replaced, if any.
     public let replaced: Hash?
-    /// Lower-fee transactions of other senders dropped to make room.
+    /// Transactions of other senders dropped to make room: gapped ones, or executable ones paying less.
     public let evicted: [Hash]
 }
 
 /// The node's pool of pending transactions: bounded by count and bytes, ordered by fee with each sender's
 /// nonces in order, and the single place where a transaction's signature is checked.
+///
+/// Transactions waiting behind a missing nonce ("gapped") cannot execute and pay nothing while they wait, so
+/// they are bounded per sender and in total, expire after `gappedLifetimeBlocks` committed blocks, and never
+/// keep out an executable transaction: one that pays the minimum fee evicts them when the pool is full. The pool
+/// reads no clock; it ages transactions by the committed heights the node reports through `update`.
 ///
 /// Thread-safe. Signature checks run outside the pool's lock, so admissions from several threads verify in
 /// parallel. Account state comes from the injected `AccountStateReader` (the latest committed state).
@@ -27,17 +32,18 @@ public final class Mempool: Sendable {
     private let feeFloor: Atomic<Amount>
     private let holdsBlob: @Sendable (BlobID) -> Bool
 
-    /// `holdsBlob` says whether the node holds a complete blob (its blob store); a pool without one admits no
-    /// transaction that references a blob.
+    /// `committedHeight` is the chain's height when the pool starts; `update` advances it. `holdsBlob` says whether
+    /// the node holds a complete blob (its blob store); a pool without one admits no transaction that references a
+    /// blob.
     public init(
-        config: MempoolConfig, accounts: any AccountStateReader,
+        config: MempoolConfig, accounts: any AccountStateReader, committedHeight: Height = 0,
         holdsBlob: @escaping @Sendable (BlobID) -> Bool = { _ in false }
     ) {
         self.config = config
         self.accounts = accounts
         self.holdsBlob = holdsBlob
         feeFloor = Atomic(config.feeMin)
-        pool = Mutex(PoolState(config: config))
+        pool = Mutex(PoolState(config: config, committedHeight: committedHeight))
         signatures = Mutex(SignatureCache(capacity: config.signatureCacheCapacity))
     }
 
@@ -98,31 +104,39 @@ public final class Mempool: Sendable {
         pool.withLock { $0.reap(maxBytes: maxBytes, maxCount: maxCount) }
     }
 
-    /// Removes a committed block's transactions and refreshes their senders' nonces; cost proportional to the
-    /// block, so it can run on the commit path. The rest of the pool is rechecked by `recheck`.
-    public func update(committed: [Transaction]) {
+    /// Removes the transactions of the block committed at `height` and refreshes their senders; cost
+    /// proportional to the block. The rest of the pool is rechecked (and expired) by `recheck`.
+    public func update(committed: [Transaction], height: Height) {
         var senders: [PublicKey: Address] = [:]
         for transaction in committed { senders[transaction.sender] = transaction.senderAddress }
         let accounts = senders.mapValues { AccountSnapshot(reading: self.accounts, address: $0) }
         pool.withLock { pool in
+            pool.advance(to: height)
             for transaction in committed { pool.remove(transaction.hash) }
             for (sender, account) in accounts { pool.refresh(sender: sender, account: account, feeMin: minimumFee) }
+            pool.trimGapped()
         }
     }
 
     /// Re-reads every pending sender's account and drops transactions whose nonce was used, whose fee the
-    /// sender can no longer pay, or whose fee is below the minimum. Meant to run off the commit path (the node schedules it after each commit);
-    /// the account reads happen outside the lock so admissions continue meanwhile. Returns the number dropped.
+    /// sender can no longer pay or is below the minimum, and gapped ones past their lifetime or over the caps.
+    /// Meant to run off the commit path. It reads `sendersPerLock` accounts outside the lock, then applies them
+    /// under it, and so on: admissions and reaps wait for one slice, never for the whole pool. Returns the
+    /// number dropped.
     @discardableResult
-    public func recheck() -> Int {
-        let senders = pool.withLock { pool in pool.senders.mapValues(\.address) }
-        let accounts = senders.mapValues { AccountSnapshot(reading: self.accounts, address: $0) }
+    public func recheck(sendersPerLock: Int = 1_024) -> Int {
+        precondition(sendersPerLock > 0)
+        let senders = pool.withLock { pool in pool.senders.map { ($0.key, $0.value.address) } }
         let feeMin = minimumFee
-        return pool.withLock { pool in
-            accounts.reduce(0) { dropped, item in
-                dropped + pool.refresh(sender: item.key, account: item.value, feeMin: feeMin)
+        var dropped = 0
+        for start in stride(from: 0, to: senders.count, by: sendersPerLock) {
+            let slice = senders[start..<min(start + sendersPerLock, senders.count)]
+            let accounts = slice.map { ($0.0, AccountSnapshot(reading: self.accounts, address: $0.1)) }
+            dropped += pool.withLock { pool in
+                accounts.reduce(0) { $0 + pool.refresh(sender: $1.0, account: $1.1, feeMin: feeMin) }
             }
         }
+        return dropped + pool.withLock { $0.trimGapped() }
     }
 
     /// The nonce after the sender's last pending transaction, or nil when it has none pending.
@@ -134,7 +148,14 @@ public final class Mempool: Sendable {
 
     public func transaction(_ hash: Hash) -> Transaction? { pool.withLock { $0.byHash[hash]?.transaction } }
 
+    /// Up to `limit` pending transactions (all of them when the limit allows): those a proposer would take now,
+    /// in its order, then the gapped ones by fee.
+    public func listing(limit: Int) -> [Transaction] { pool.withLock { $0.listing(limit: limit) } }
+
     public var count: Int { pool.withLock { $0.count } }
+
+    /// How many pending transactions wait behind a missing nonce.
+    public var gappedCount: Int { pool.withLock { $0.gappedCount } }
 
     public var byteCount: Int { pool.withLock { $0.byteCount } }
 }

@@ -19,15 +19,27 @@ public struct MempoolConfig: Sendable, Equatable {
     public var replacementFeePercent: UInt64
     /// How many signature verdicts (valid or not) are remembered by transaction hash.
     public var signatureCacheCapacity: Int
+    /// At most this many of one sender's transactions may wait behind a missing nonce ("gapped": no block can
+    /// include them yet, so they pay nothing while they wait).
+    public var gappedPerSenderMax: Int
+    /// At most this many gapped transactions in the whole pool (by default a tenth of `countMax`), so that
+    /// transactions that cannot execute never fill it.
+    public var gappedMax: Int
+    /// A transaction still gapped this many committed blocks after its admission is dropped.
+    public var gappedLifetimeBlocks: UInt64
 
     public init(
         chainID: String, transactionBytesMax: Int = 64 * 1024, countMax: Int = 50_000, bytesMax: Int = 64 << 20,
         feeMin: Amount = 1, nonceGapMax: UInt64 = 64, replacementFeePercent: UInt64 = 110,
-        signatureCacheCapacity: Int = 200_000
+        signatureCacheCapacity: Int = 200_000, gappedPerSenderMax: Int = 16, gappedMax: Int? = nil,
+        gappedLifetimeBlocks: UInt64 = 100
     ) {
+        let gappedMax = gappedMax ?? max(1, countMax / 10)
         precondition(transactionBytesMax > 0 && transactionBytesMax <= bytesMax, "a transaction must fit in the pool")
         precondition(countMax > 0 && nonceGapMax > 0 && signatureCacheCapacity > 0)
         precondition(replacementFeePercent > 100, "a replacement must pay more than the original")
+        precondition(gappedPerSenderMax >= 0 && gappedMax >= 0 && gappedLifetimeBlocks > 0)
+        precondition(gappedMax < countMax, "gapped transactions must leave room for executable ones")
         self.chainID = chainID
         self.transactionBytesMax = transactionBytesMax
         self.countMax = countMax
@@ -36,5 +48,8 @@ public struct MempoolConfig: Sendable, Equatable {
         self.nonceGapMax = nonceGapMax
         self.replacementFeePercent = replacementFeePercent
         self.signatureCacheCapacity = signatureCacheCapacity
+        self.gappedPerSenderMax = gappedPerSenderMax
+        self.gappedMax = gappedMax
+        self.gappedLifetimeBlocks = gappedLifetimeBlocks
     }
 }

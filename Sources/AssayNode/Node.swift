@@ -44,15 +44,18 @@ public enum Node {
         let fetchBlob: (@Sendable (BlobRef) async throws -> Void)? = nil
 
         let mempool = Mempool(
-            config: MempoolConfig(
-                chainID: genesis.chainID, countMax: config.mempool.transactionsMax, bytesMax: config.mempool.bytesMax,
-                feeMin: genesis.params.minFee),
-            accounts: CommittedAccounts(store: store), holdsBlob: { blobs.has($0) })
+            config: try config.mempool.poolConfig(chainID: genesis.chainID, feeMin: genesis.params.minFee),
+            accounts: CommittedAccounts(store: store), committedHeight: committed.height,
+            holdsBlob: { blobs.has($0) })
         // Governance can change min_fee; the pool admits only what a block may include.
         @Sendable func followMinimumFee() {
             if let params = try? LedgerQuery(store: store).params() { mempool.setMinimumFee(params.minFee) }
         }
         followMinimumFee()
+        let maintenance = MempoolMaintenance(mempool: mempool, beforePass: followMinimumFee)
+        let gossip = GossipAdmission(
+            mempool: mempool, capacity: config.mempool.gossipQueueMax,
+            blobsMissing: fetchBlob.map { GossipBlobFetch(store: store, mempool: mempool, fetch: $0).fetchThenAdmit })
         let application = LedgerApplication(
             chainID: genesis.chainID, validators: genesis.validators, ledger: ledger, store: store, mempool: mempool,
             committed: committed, blockTransactionsMax: config.consensus.blockTransactionsMax,
@@ -82,20 +85,19 @@ public enum Node {
         let feed = SubscriptionFeed(hub: hub, service: service, logger: logger)
         let collector = BlobCollector(store: blobs, logger: logger)
         let metrics = NodeMetrics(
-            application: application, mempool: mempool, p2p: p2p, replay: replay, hub: hub, blobs: collector)
+            application: application, mempool: mempool, gossip: gossip, p2p: p2p, replay: replay, hub: hub,
+            blobs: collector)
         application.onCommit = { block, outcome in
             service.committed(block)
             metrics.committed(block, outcome)
             // Both only queue (bounded); the replay threads and the feed service do the work.
             replay.committed(outcome)
             feed.committed(block, outcome)
-            // Re-checking the rest of the pool against the new state happens off the engine's queue.
-            DispatchQueue.global().async {
-                followMinimumFee()
-                collector.collect(outcome)
-                mempool.update(committed: block.transactions)
-                _ = mempool.recheck()
-            }
+            // Re-checking the rest of the pool against the new state happens off the engine's queue, one pass
+            // at a time however fast blocks commit.
+            maintenance.committed(block.transactions, height: block.header.height)
+            // Deleting released blobs is local file I/O, also off the engine's queue.
+            DispatchQueue.global(qos: .utility).async { collector.collect(outcome) }
         }
 
         let fatal = FatalSignal()
@@ -116,8 +118,7 @@ public enum Node {
                 config: engineConfig, signer: SchnorrSigner(key: key), verifier: SchnorrVerifier(), store: store,
                 transport: transport, clock: DispatchClock(host: host), executor: application)
         }
-        let inbound = InboundRouter(
-            host: host, transport: transport, mempool: mempool, p2p: p2p, store: store, fetchBlob: fetchBlob)
+        let inbound = InboundRouter(host: host, transport: transport, gossip: gossip, p2p: p2p, store: store)
 
         let rpcListen = try NodeHome.hostAndPort(config.rpc.listen)
         let rpc = RPCServer(

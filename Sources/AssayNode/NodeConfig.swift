@@ -1,3 +1,5 @@
+import AssayMempool
+import AssayTypes
 import Foundation
 import TOMLKit
 
@@ -60,10 +62,51 @@ public struct NodeConfig: Codable, Equatable, Sendable {
     public struct Mempool: Codable, Equatable, Sendable {
         public var transactionsMax: Int
         public var bytesMax: Int
+        /// Transactions one sender may have waiting behind a missing nonce; absent: 16.
+        public var gappedPerSenderMax: Int?
+        /// Such transactions in the whole pool; absent: a tenth of `transactions_max`.
+        public var gappedMax: Int?
+        /// Committed blocks after which a transaction still waiting behind a missing nonce is dropped; absent: 100.
+        public var gappedLifetimeBlocks: Int?
+        /// Gossiped transactions waiting for admission; a batch beyond it is dropped. Absent: 20,000.
+        public var gossipQueueTransactionsMax: Int?
 
         enum CodingKeys: String, CodingKey {
             case transactionsMax = "transactions_max"
             case bytesMax = "bytes_max"
+            case gappedPerSenderMax = "gapped_per_sender_max"
+            case gappedMax = "gapped_max"
+            case gappedLifetimeBlocks = "gapped_lifetime_blocks"
+            case gossipQueueTransactionsMax = "gossip_queue_transactions_max"
+        }
+
+        public static let gossipQueueDefault = 20_000
+        static let transactionBytesMax = 64 * 1024
+
+        public var gossipQueueMax: Int { gossipQueueTransactionsMax ?? Self.gossipQueueDefault }
+
+        /// The pool's configuration, or why these settings cannot make one (a bad value must not reach a
+        /// precondition at start-up).
+        public func poolConfig(chainID: String, feeMin: Amount) throws(NodeConfig.LoadError) -> MempoolConfig {
+            func invalid(_ reason: String) -> NodeConfig.LoadError { .invalid(path: "[mempool]", reason: reason) }
+            guard transactionsMax > 1 else { throw invalid("transactions_max \(transactionsMax) must be at least 2") }
+            guard bytesMax >= Self.transactionBytesMax else {
+                throw invalid("bytes_max \(bytesMax) is below one largest transaction (\(Self.transactionBytesMax))")
+            }
+            if let gappedMax, !(0..<transactionsMax).contains(gappedMax) {
+                throw invalid("gapped_max \(gappedMax) is not within 0..<transactions_max")
+            }
+            if let gappedPerSenderMax, gappedPerSenderMax < 0 { throw invalid("gapped_per_sender_max is negative") }
+            if let gappedLifetimeBlocks, gappedLifetimeBlocks <= 0 {
+                throw invalid("gapped_lifetime_blocks \(gappedLifetimeBlocks) must be positive")
+            }
+            guard gossipQueueMax > 0 else { throw invalid("gossip_queue_transactions_max must be positive") }
+            var pool = MempoolConfig(
+                chainID: chainID, transactionBytesMax: Self.transactionBytesMax, countMax: transactionsMax,
+                bytesMax: bytesMax, feeMin: feeMin, gappedMax: gappedMax)
+            if let gappedPerSenderMax { pool.gappedPerSenderMax = gappedPerSenderMax }
+            if let gappedLifetimeBlocks { pool.gappedLifetimeBlocks = UInt64(gappedLifetimeBlocks) }
+            return pool
         }
     }
 
@@ -137,7 +180,9 @@ public struct NodeConfig: Codable, Equatable, Sendable {
                 timeoutProposeMs: 1_000, timeoutProposeDeltaMs: 500, timeoutPrevoteMs: 500,
                 timeoutPrevoteDeltaMs: 250, timeoutPrecommitMs: 500, timeoutPrecommitDeltaMs: 250,
                 timeoutCommitMs: 300, blockTransactionsMax: 10_000),
-            mempool: Mempool(transactionsMax: 100_000, bytesMax: 128 << 20),
+            mempool: Mempool(
+                transactionsMax: 100_000, bytesMax: 128 << 20, gappedPerSenderMax: 16, gappedMax: 10_000,
+                gappedLifetimeBlocks: 100, gossipQueueTransactionsMax: Mempool.gossipQueueDefault),
             rpc: RPC(listen: rpcListen, bodyBytesMax: 8 << 20),
             metrics: Metrics(enabled: true),
             replay: .defaults,

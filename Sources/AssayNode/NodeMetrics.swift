@@ -7,8 +7,8 @@ import Foundation
 import Synchronization
 
 /// Prometheus text-format metrics at `/metrics`: chain progress, block interval, transactions per block,
-/// mempool size, peers, jobs created, results posted, job endings by outcome, slashes, WebSocket connections,
-/// the replay worker's counters, and the blobs held and collected.
+/// mempool size (with its gapped share and dropped gossip), peers, jobs created, results posted, job endings by
+/// outcome, slashes, WebSocket connections, the replay worker's counters, and the blobs held and collected.
 final class NodeMetrics: Sendable {
     private struct Counters {
         var lastCommitMs: UInt64 = 0
@@ -23,6 +23,7 @@ final class NodeMetrics: Sendable {
 
     private let application: LedgerApplication
     private let mempool: Mempool
+    private let gossip: GossipAdmission
     private let p2p: P2PService
     private let replay: ReplayWorker
     private let hub: SubscriptionHub
@@ -30,12 +31,13 @@ final class NodeMetrics: Sendable {
     private let counters = Mutex(Counters())
 
     init(
-        application: LedgerApplication, mempool: Mempool, p2p: P2PService, replay: ReplayWorker, hub: SubscriptionHub,
-        blobs: BlobCollector
+        application: LedgerApplication, mempool: Mempool, gossip: GossipAdmission, p2p: P2PService,
+        replay: ReplayWorker, hub: SubscriptionHub, blobs: BlobCollector
     ) {
         self.application = application
         self.blobs = blobs
         self.mempool = mempool
+        self.gossip = gossip
         self.p2p = p2p
         self.replay = replay
         self.hub = hub
@@ -70,6 +72,9 @@ final class NodeMetrics: Sendable {
             "# TYPE assay_transactions_total counter", "assay_transactions_total \(counters.transactionsTotal)",
             "# TYPE assay_mempool_transactions gauge", "assay_mempool_transactions \(mempool.count)",
             "# TYPE assay_mempool_bytes gauge", "assay_mempool_bytes \(mempool.byteCount)",
+            "# TYPE assay_mempool_gapped gauge", "assay_mempool_gapped \(mempool.gappedCount)",
+            "# TYPE assay_mempool_gossip_dropped_total counter",
+            "assay_mempool_gossip_dropped_total \(gossip.droppedCount)",
             "# TYPE assay_peers gauge", "assay_peers \(p2p.connectedPeers.count)",
             "# TYPE assay_jobs_created_total counter", "assay_jobs_created_total \(counters.jobsCreated)",
             "# TYPE assay_results_posted_total counter", "assay_results_posted_total \(counters.resultsPosted)",

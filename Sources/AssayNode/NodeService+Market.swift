@@ -136,6 +136,6 @@ extension NodeService {
     func unconfirmedTransactions(limit: Int) async -> UnconfirmedRecord {
         UnconfirmedRecord(
             count: mempool.count, totalBytes: mempool.byteCount,
-            transactions: mempool.reap(maxBytes: .max, maxCount: limit))
+            transactions: mempool.listing(limit: limit))
     }
 }

@@ -36,7 +36,7 @@ public struct RPCError: Error, Equatable, Sendable, Encodable {
         RPCError(code: -32020, message: "\(what) not found", reason: "not_found")
     }
 
-    /// Application codes -32001 ... -32012, one per admission rule, so clients can react without parsing text.
+    /// Application codes -32001 ... -32013, one per admission rule, so clients can react without parsing text.
     public static func rejected(_ error: AdmissionError) -> RPCError {
         let (code, reason): (Int, String) =
             switch error {
@@ -51,7 +51,8 @@ public struct RPCError: Error, Equatable, Sendable, Encodable {
             case .insufficientBalance: (-32009, "insufficient_balance")
             case .replacementUnderpriced: (-32010, "replacement_underpriced")
             case .mempoolFull: (-32011, "mempool_full")
-            case .blobNotHeld: (-32012, "blob_not_held")
+            case .tooManyGapped: (-32012, "too_many_gapped")
+            case .blobNotHeld: (-32013, "blob_not_held")
             }
         return RPCError(code: code, message: "transaction rejected: \(error)", reason: reason)
     }

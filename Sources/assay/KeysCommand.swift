@@ -110,17 +110,33 @@ extension Keys {
     }
 }
 
+/// Set to 1 to use a plaintext key file that other users can access (refused otherwise, as ssh does).
+let allowExposedKeyVariable = "ASSAY_ALLOW_EXPOSED_KEY"
+
 /// Reads a key file and decrypts its secret key, asking for the passphrase only when the file is encrypted.
-func unlockKeyFile(_ path: String, passphraseFile: String?) throws -> (file: KeyFile, key: SecretKey) {
+/// A plaintext file that other users can access is refused unless `allowExposed` (by default, the environment
+/// variable `ASSAY_ALLOW_EXPOSED_KEY=1`); an encrypted one is used with a warning.
+func unlockKeyFile(
+    _ path: String, passphraseFile: String?,
+    allowExposed: Bool = ProcessInfo.processInfo.environment[allowExposedKeyVariable] == "1"
+) throws -> (file: KeyFile, key: SecretKey) {
     let keyFile = try readKeyFile(path)
     var passphrase: [UInt8]?
     if keyFile.isEncrypted { passphrase = try PassphraseSource.obtain(file: passphraseFile, confirm: false) }
     defer { if passphrase != nil { SecureMemory.wipe(&passphrase!) } }
+    let key: SecretKey
     do {
-        return (keyFile, try keyFile.secretKey(passphrase: passphrase))
+        key = try keyFile.secretKey(passphrase: passphrase, allowExposedPlaintext: allowExposed)
     } catch {
-        throw CommandFailure("\(path): \(error)")
+        let hint =
+            if case .exposedPlaintext = error { " (or set \(allowExposedKeyVariable)=1 to use it anyway)" } else { "" }
+        throw CommandFailure("\(path): \(error)\(hint)")
     }
+    if keyFile.isExposed {
+        let mode = String(keyFile.fileMode ?? 0, radix: 8)
+        printError("warning: key file \(path) is accessible to other users (mode 0\(mode)): chmod 600 it")
+    }
+    return (keyFile, key)
 }
 
 private func readKeyFile(_ path: String) throws(CommandFailure) -> KeyFile {

@@ -91,6 +91,34 @@ struct KeyFileTests {
         #expect(leftovers == ["k.json"])
     }
 
+    /// Issue 15: a world-readable plaintext key file loaded without a word. Like ssh, refuse it.
+    @Test func aPlaintextFileOthersCanAccessIsRefusedUnlessAllowed() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("k.json")
+        let key = try SecretKey.generate()
+        try KeyFile(key: key, protection: .insecurePlaintext).write(to: path)
+        #expect(try !KeyFile.read(from: path).isExposed)
+        for mode in [0o644, 0o640, 0o604, 0o620, 0o601] {
+            try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
+            let file = try KeyFile.read(from: path)
+            #expect(file.isExposed && file.fileMode == UInt32(mode))
+            #expect(throws: KeyFileError.exposedPlaintext(mode: UInt32(mode))) { try file.secretKey(passphrase: nil) }
+            #expect(try file.secretKey(passphrase: nil, allowExposedPlaintext: true).publicKey == key.publicKey)
+        }
+        #expect("\(KeyFileError.exposedPlaintext(mode: 0o644))".contains("(mode 0644): chmod 600 it"))
+    }
+
+    @Test func anEncryptedFileOthersCanAccessStillOpensWithItsPassphrase() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("k.json")
+        let key = try SecretKey.generate()
+        try KeyFile(key: key, protection: .passphrase(Self.passphrase, Self.fast)).write(to: path)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path)
+        let file = try KeyFile.read(from: path)
+        #expect(file.isExposed)
+        #expect(try file.secretKey(passphrase: Self.passphrase).publicKey == key.publicKey)
+    }
+
     @Test func anExistingFileIsNotOverwrittenUnlessAsked() throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("k.json")

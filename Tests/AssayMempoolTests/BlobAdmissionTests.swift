@@ -51,4 +51,19 @@ import Testing
         let pool = pool(holding: Held())
         #expect(try pool.admit(transfer(key(2), nonce: 0, fee: 10).canonicalBytes).replaced == nil)
     }
+
+    @Test func gossipHandsATransactionMissingABlobToTheFetcherAndDropsOtherRefusals() throws {
+        let held = Held()
+        let pool = pool(holding: held)
+        final class Handed: Sendable { let hashes = Mutex<[Hash]>([]) }
+        let handed = Handed()
+        let gossip = GossipAdmission(
+            mempool: pool, capacity: 10, blobsMissing: { tx in handed.hashes.withLock { $0.append(tx.hash) } })
+        let job = try job(nonce: 0)
+        let foreign = transfer(key(2), nonce: 0, fee: 10, chainID: "other")
+        gossip.enqueue([job, foreign])
+        gossip.waitUntilIdle()
+        #expect(handed.hashes.withLock { $0 } == [job.hash])
+        #expect(pool.count == 0)
+    }
 }

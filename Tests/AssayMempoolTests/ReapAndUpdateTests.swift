@@ -42,7 +42,7 @@ import Testing
         // A block commits a0 and another node's a1; b0's sender spent its balance elsewhere.
         accounts.set(key(1), nonce: 2)
         accounts.set(key(2), nonce: 0, balance: 20)
-        pool.update(committed: [a0, rivalA1])
+        pool.update(committed: [a0, rivalA1], height: 1)
         #expect(!pool.contains(a0.hash) && !pool.contains(a1.hash) && pool.contains(b0.hash))
         #expect(pool.recheck() == 1)
         #expect(pool.count == 0 && pool.byteCount == 0)

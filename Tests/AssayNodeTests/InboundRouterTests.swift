@@ -1,6 +1,7 @@
 import AssayCodec
 import AssayCrypto
 import AssayEngine
+import AssayMempool
 import AssayP2P
 import AssayTypes
 import Logging
@@ -28,7 +29,7 @@ private struct RoutedNode {
         let router = InboundRouter(
             host: EngineHost(logger: quiet) { _ in }, transport: P2PTransport(
                 p2p: node, peers: [validator.publicKey, peerKey.publicKey]),
-            mempool: fixture.mempool, p2p: node, store: fixture.store)
+            gossip: GossipAdmission(mempool: fixture.mempool, capacity: 1_000), p2p: node, store: fixture.store)
         routing = Task { try await router.run() }
         peer = P2PService(
             config: P2PConfig(

@@ -51,6 +51,17 @@ final class KeysCommandTests {
         #expect(try failure(["keys", "show", path, "--passphrase-file", wrong]).contains("wrong passphrase"))
     }
 
+    @Test func aPlaintextKeyOthersCanReadIsRefusedUnlessAllowed() throws {
+        let path = directory + "/open.json"
+        try run(["keys", "new", "--out", path, "--insecure-plaintext"])
+        try run(["keys", "show", path])
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path)
+        let message = try failure(["keys", "show", path])
+        #expect(message.contains("other users can access (mode 0644)") && message.contains("ASSAY_ALLOW_EXPOSED_KEY=1"))
+        let (_, key) = try unlockKeyFile(path, passphraseFile: nil, allowExposed: true)
+        #expect(key.publicKey == (try KeyFile.read(from: path)).publicKey)
+    }
+
     @Test func unreadableKeyFilesAreNamedClearly() throws {
         let truncated = directory + "/t.json"
         let json = try KeyFile(key: try SecretKey.generate(), protection: .insecurePlaintext).json
