@@ -84,7 +84,7 @@ let package = Package(
             name: "AssayRPC",
             dependencies: [
                 "AssayCodec", "AssayCrypto", "AssayTypes", "AssayLedger", "AssayMempool", "AssayBlobs", hummingbird,
-                hummingbirdWebSocket, logging,
+                hummingbirdWebSocket, nioPosix, logging,
             ]
         ),
         .target(
@@ -171,7 +171,7 @@ let package = Package(
             name: "AssayNodeTests",
             dependencies: [
                 "AssayNode", "AssayRPC", "AssayLedger", "AssayKernels", "AssayRocksDB", "AssayStorage", "AssayMempool",
-                "AssayP2P", "AssayTypes", "AssayCrypto", "AssayCodec", "AssayBlobs", logging,
+                "AssayP2P", "AssayBlobs", "AssayTypes", "AssayCrypto", "AssayCodec", logging,
             ]
         ),
         .testTarget(name: "assayTests", dependencies: ["assay", "AssayCrypto", "AssayTypes", argumentParser]),

@@ -422,6 +422,33 @@ def test_python_client():
         print("     python " + done.stdout.strip().replace("\n", "\n     python "))
 
 
+def test_blobs_cli_and_python():
+    """The CLI and the Python client (tree written from docs/encoding.md) upload and fetch each other's blobs."""
+    url = urls()[0]
+    with tempfile.TemporaryDirectory() as scratch:
+        path = lambda name: os.path.join(scratch, name)  # noqa: E731
+        with open(path("a.bin"), "wb") as file:
+            file.write(os.urandom(5 * (1 << 20) + 123))
+        with open(path("b.bin"), "wb") as file:
+            file.write(os.urandom(3 * (1 << 20)))
+        a = cli_json("blob", "put", path("a.bin"), "--node", url)
+        b = json.loads(subprocess.run([PYTHON_CLIENT, "blob-put", "--node", url, path("b.bin")], check=True,
+                                      capture_output=True, text=True).stdout)
+        cli("blob", "get", b["id"], "--out", path("b.cli"), "--node", url)
+        subprocess.run([PYTHON_CLIENT, "blob-get", "--node", url, a["id"], "--out", path("a.py")], check=True,
+                       capture_output=True)
+        python_id = json.loads(subprocess.run([PYTHON_CLIENT, "blob-put", "--node", url, path("a.bin")], check=True,
+                                              capture_output=True, text=True).stdout)["id"]
+        assert python_id == a["id"], (python_id, a)
+        for original, copy in (("a.bin", "a.py"), ("b.bin", "b.cli")):
+            assert open(path(original), "rb").read() == open(path(copy), "rb").read(), copy
+        status = rpc(url, "blob_status", [a["id"]])["result"]
+        assert status["complete"] and status["chunk_count"] == 6, status
+        code, _, err = cli("blob", "get", "ab" * 32, "--out", path("none"), "--node", url, check=False)
+        assert code == 1 and "does not hold" in err and not os.path.exists(path("none")), err
+    print(f"     CLI put {a['id'][:12]}... ({a['length']} bytes), Python got it; Python put {b['id'][:12]}..., CLI got it")
+
+
 def test_wallet_errors():
     url = urls()[0]
     missing = os.path.join(DIR, "no-such-key.json")
@@ -464,6 +491,7 @@ try:
     check("market: a silent provider's job is refunded at its deadline and the provider penalised", test_market_silent)
     check("market: block intervals during replay of 10^9-unit jobs stay within 20% of idle", test_heavy_replay_keeps_block_pace)
     check("the outside Python client's transfer and job are committed", test_python_client)
+    check("blobs: the CLI and the Python client upload and download each other's blobs", test_blobs_cli_and_python)
     check("wallet commands fail clearly with a non-zero exit", test_wallet_errors)
     check("credits are conserved: supply total equals the genesis supply", test_supply_conserved)
 finally:

@@ -38,8 +38,8 @@ public enum Node {
             path: home.resolve(config.node.dataDir), namespaces: namespaces, createIfMissing: true)
         let ledger = Ledger()
         let committed = try reconcile(store: store, ledger: ledger, genesis: genesis, logger: logger)
-        let blobs = try BlobStore(
-            directory: home.resolve(config.node.dataDir) + "/blobs", maxBlobBytes: genesis.params.maxBlobBytes)
+        // The node's one blob store: HTTP uploads, P2P fetches, admission and the replay worker all share it.
+        let blobs = try openBlobs(dataDir: home.resolve(config.node.dataDir), store: store, genesis: genesis)
         // Until the P2P blob fetcher is wired in, a node executes and admits only what it holds.
         let fetchBlob: (@Sendable (BlobRef) async throws -> Void)? = nil
 
@@ -47,12 +47,14 @@ public enum Node {
             config: try config.mempool.poolConfig(chainID: genesis.chainID, feeMin: genesis.params.minFee),
             accounts: CommittedAccounts(store: store), committedHeight: committed.height,
             holdsBlob: { blobs.has($0) })
-        // Governance can change min_fee; the pool admits only what a block may include.
-        @Sendable func followMinimumFee() {
-            if let params = try? LedgerQuery(store: store).params() { mempool.setMinimumFee(params.minFee) }
+        // Governance can change min_fee and max_blob_bytes; the pool and the blob store follow the committed values.
+        @Sendable func followParams() {
+            guard let params = try? LedgerQuery(store: store).params() else { return }
+            mempool.setMinimumFee(params.minFee)
+            blobs.maxBlobBytes = params.maxBlobBytes
         }
-        followMinimumFee()
-        let maintenance = MempoolMaintenance(mempool: mempool, beforePass: followMinimumFee)
+        followParams()
+        let maintenance = MempoolMaintenance(mempool: mempool, beforePass: followParams)
         let gossip = GossipAdmission(
             mempool: mempool, capacity: config.mempool.gossipQueueMax,
             blobsMissing: fetchBlob.map { GossipBlobFetch(store: store, mempool: mempool, fetch: $0).fetchThenAdmit })
@@ -75,7 +77,7 @@ public enum Node {
 
         let service = NodeService(
             chainID: genesis.chainID, nodeKey: key.publicKey, validators: genesis.validators, store: store,
-            mempool: mempool, p2p: p2p, p2pListen: config.p2p.listen, application: application)
+            mempool: mempool, p2p: p2p, p2pListen: config.p2p.listen, application: application, blobs: blobs)
         let replayConfig = config.replay ?? .defaults
         let replay = ReplayWorker(
             selection: try replayConfig.selection(), threads: replayConfig.threads, key: key, chainID: genesis.chainID,
@@ -138,6 +140,14 @@ public enum Node {
         await p2p.stop()
         if let reason = fatal.reason { throw StartError("stopped on a fatal error: \(reason)") }
         logger.info("node \(config.node.moniker) stopped")
+    }
+
+    /// Opens `<data dir>/blobs` with the committed `max_blob_bytes` (genesis's before the first block).
+    static func openBlobs(dataDir: String, store: RocksDBStore, genesis: Genesis) throws -> BlobStore {
+        let maxBlobBytes = (try? LedgerQuery(store: store).params())?.maxBlobBytes ?? genesis.params.maxBlobBytes
+        do { return try BlobStore(directory: dataDir + "/blobs", maxBlobBytes: maxBlobBytes) } catch {
+            throw StartError("cannot open the blob store in \(dataDir)/blobs: \(error)")
+        }
     }
 
     public static func loadGenesis(_ path: String) throws -> Genesis {

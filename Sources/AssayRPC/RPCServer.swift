@@ -19,8 +19,9 @@ public struct RPCServerConfig: Sendable {
 }
 
 /// The HTTP face of the dispatcher: `POST /` takes a JSON-RPC body, `GET /health` answers 200 or 503,
-/// `GET /metrics` serves the Prometheus text the node supplies, and `/websocket` upgrades to a WebSocket session
-/// with subscriptions (`WebSocketSession`) fed by `hub`.
+/// `GET /metrics` serves the Prometheus text the node supplies, `/blobs/...` moves blobs in and out of the node's
+/// store (`BlobRoutes`: streamed bodies bounded by `max_blob_bytes`, not `bodyBytesMax`), and `/websocket`
+/// upgrades to a WebSocket session with subscriptions (`WebSocketSession`) fed by `hub`.
 public struct RPCServer: Sendable {
     public let config: RPCServerConfig
     public let hub: SubscriptionHub
@@ -80,6 +81,7 @@ public struct RPCServer: Sendable {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                 body: ResponseBody(byteBuffer: ByteBuffer(string: await metrics())))
         }
+        BlobRoutes(store: node.blobs).register(on: router)
         return router
     }
 

@@ -4,56 +4,108 @@ import Foundation
 import FoundationNetworking
 #endif
 
-/// Blob upload and download through a node's HTTP API (docs/rpc.md, Blobs): `PUT /blobs/{id}?length=N` and
-/// `GET /blobs/{id}` on the RPC port. For bytes a command already holds (tensors and models it encoded);
-/// `assay blob put/get` stream whole files.
+/// The node's blob routes (docs/rpc.md, Blobs over HTTP) for the command line: every request carries at most
+/// `requestChunks` chunks, so neither side ever holds a whole blob.
 struct BlobClient {
-    let node: URL
+    let base: URL
+    /// Chunks per upload request and per download range: 8 MiB bounds memory and keeps requests few.
+    static let requestChunks = 8
 
-    init(_ rpc: RPCClient) { node = rpc.url }
+    init(node: String) throws { base = try RPCClient(node: node).url }
 
-    /// Uploads `bytes` (a node that holds them already answers at once) and returns their reference.
-    func put(_ bytes: [UInt8]) async throws -> BlobRef {
-        let ref = BlobRef(of: bytes)
-        var request = URLRequest(url: try url(ref.id, query: "length=\(ref.length)"), timeoutInterval: 300)
+    struct Status {
+        let length: UInt64
+        let complete: Bool
+        let held: Set<Int>
+    }
+
+    /// What the node holds of `id`: of the upload claiming `length` when given, else of the complete blob or its
+    /// fullest partial; nil when nothing is held.
+    func status(_ id: BlobID, length: UInt64? = nil) async throws -> Status? {
+        let query = length.map { "?length=\($0)" } ?? ""
+        let (data, response) = try await send(URLRequest(url: url("blobs/\(id.hex)/status\(query)")))
+        if response.statusCode == 404 { return nil }
+        let object = try answer(data, response)
+        guard let length = (object["length"] as? NSNumber)?.uint64Value, let complete = object["complete"] as? Bool,
+            let held = object["held_chunks"] as? [Int]
+        else { throw CommandFailure("unexpected blob status from \(base): \(String(decoding: data, as: UTF8.self))") }
+        return Status(length: length, complete: complete, held: Set(held))
+    }
+
+    /// Sends `bytes`, which start at chunk `first` of `ref`; returns the status the node answers.
+    func put(_ ref: BlobRef, first: Int, bytes: Data) async throws -> Status {
+        var request = URLRequest(url: url("blobs/\(ref.id.hex)?length=\(ref.length)"), timeoutInterval: 120)
         request.httpMethod = "PUT"
         request.setValue("application/octet-stream", forHTTPHeaderField: "Content-Type")
-        request.httpBody = Data(bytes)
-        _ = try await send(request, what: "uploading blob \(ref.id)")
-        return ref
-    }
-
-    /// Downloads blob `ref` and checks that its bytes hash to its id.
-    func get(_ ref: BlobRef) async throws -> [UInt8] {
-        let request = URLRequest(url: try url(ref.id, query: nil), timeoutInterval: 300)
-        let bytes = try await send(request, what: "downloading blob \(ref.id)")
-        let received = BlobRef(of: bytes)
-        guard received == ref else {
-            throw CommandFailure("the node sent \(received) for blob \(ref): the bytes do not match the id")
+        if !bytes.isEmpty {
+            let start = UInt64(first) * UInt64(blobChunkBytes)
+            request.setValue(
+                "bytes \(start)-\(start + UInt64(bytes.count) - 1)/\(ref.length)", forHTTPHeaderField: "Content-Range")
         }
-        return bytes
+        request.httpBody = bytes
+        let (data, response) = try await send(request)
+        let object = try answer(data, response)
+        return Status(
+            length: ref.length, complete: object["complete"] as? Bool ?? false,
+            held: Set(object["held_chunks"] as? [Int] ?? []))
     }
 
-    private func url(_ id: BlobID, query: String?) throws -> URL {
-        guard var parts = URLComponents(url: node, resolvingAgainstBaseURL: false) else {
-            throw CommandFailure("--node '\(node)' is not a URL")
+    /// Bytes `range` of the complete blob `id`.
+    func get(_ id: BlobID, range: Range<UInt64>) async throws -> Data {
+        var request = URLRequest(url: url("blobs/\(id.hex)"), timeoutInterval: 120)
+        request.setValue("bytes=\(range.lowerBound)-\(range.upperBound - 1)", forHTTPHeaderField: "Range")
+        let (data, response) = try await send(request)
+        guard response.statusCode == 206 || response.statusCode == 200 else { _ = try answer(data, response); return Data() }
+        guard data.count == range.count else {
+            throw CommandFailure("the node sent \(data.count) bytes for range \(range) of blob \(id)")
         }
-        parts.path = "/blobs/\(id.hex)"
-        parts.query = query
-        guard let url = parts.url else { throw CommandFailure("--node '\(node)' gives no blob URL") }
-        return url
+        return data
     }
 
-    private func send(_ request: URLRequest, what: String) async throws -> [UInt8] {
+    private func url(_ path: String) -> URL { URL(string: path, relativeTo: base.appendingPathComponent("/"))! }
+
+    private func send(_ request: URLRequest) async throws -> (Data, HTTPURLResponse) {
         let (data, response): (Data, URLResponse)
         do { (data, response) = try await URLSession.shared.data(for: request) } catch {
-            throw CommandFailure("\(what): cannot reach the node at \(node): \(error.localizedDescription)")
+            throw CommandFailure("cannot reach the node at \(base): \(error.localizedDescription)")
         }
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-        guard (200..<300).contains(status) else {
-            let text = String(decoding: data.prefix(500), as: UTF8.self)
-            throw CommandFailure("\(what): HTTP \(status): \(text)")
-        }
-        return [UInt8](data)
+        guard let http = response as? HTTPURLResponse else { throw CommandFailure("no HTTP answer from \(base)") }
+        return (data, http)
     }
+
+    /// The JSON object of a 2xx answer, or the node's error message (docs/rpc.md) as a failure.
+    private func answer(_ data: Data, _ response: HTTPURLResponse) throws -> [String: Any] {
+        let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+        guard (200..<300).contains(response.statusCode), let object else {
+            let error = object?["error"] as? [String: Any]
+            let message = error?["message"] as? String ?? "HTTP \(response.statusCode)"
+            throw CommandFailure("\(message) (HTTP \(response.statusCode)\(error?["reason"].map { ", \($0)" } ?? ""))")
+        }
+        return object
+    }
+}
+
+/// A one-line progress bar on stderr, drawn only when stderr is a terminal.
+struct ProgressBar {
+    let label: String
+    let total: UInt64
+    let visible: Bool
+
+    init(_ label: String, total: UInt64, quiet: Bool) {
+        self.label = label
+        self.total = total
+        visible = !quiet && isatty(STDERR_FILENO) == 1
+    }
+
+    func show(_ done: UInt64) {
+        guard visible else { return }
+        let fraction = total == 0 ? 1 : Double(done) / Double(total)
+        let filled = Int(fraction * 30)
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: 30 - filled)
+        let mib = { (bytes: UInt64) in String(format: "%.1f", Double(bytes) / 1_048_576) }
+        let line = "\r\(label) [\(bar)] \(Int(fraction * 100))% \(mib(done))/\(mib(total)) MiB"
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+
+    func end() { if visible { FileHandle.standardError.write(Data("\n".utf8)) } }
 }

@@ -40,7 +40,7 @@ struct JobRequestOptions: ParsableArguments {
         let (escrow, overflow) = offer.terms.pricePerWorkUnit.multipliedReportingOverflow(by: units)
         guard !overflow else { throw CommandFailure("price x max units overflows 64 bits") }
         let deadline = try await ChainReads.latestHeight(client) + deadlineBlocks
-        let inputBlob = try await BlobClient(client).put(tensor.canonicalBytes)
+        let inputBlob = try await BlobClient(client).upload(tensor.canonicalBytes)
         let job = Job(
             offerID: offerID, kernel: kernel, modelHash: modelHash, inputBlob: inputBlob, maxWorkUnits: units,
             deadline: deadline)
@@ -66,7 +66,7 @@ struct JobClientCommand: AsyncParsableCommand {
             let wallet = try await signing.wallet()
             let hash = BlobRef(of: model.canonicalBytes).id.digest
             if try await !ChainReads.modelExists(hash, wallet.client) {
-                let modelBlob = try await BlobClient(wallet.client).put(model.canonicalBytes)
+                let modelBlob = try await BlobClient(wallet.client).upload(model.canonicalBytes)
                 let registered = try await wallet.submit(
                     .registerModel(RegisterModel(modelBlob: modelBlob)), fee: try await signing.fee(for: wallet),
                     wait: true)
@@ -105,7 +105,7 @@ struct JobClientCommand: AsyncParsableCommand {
             guard body.outputBlob.id.hex == expected else {
                 throw CommandFailure("the result's output blob \(body.outputBlob.id) is not the job's output_hash \(expected)")
             }
-            let output = try await BlobClient(client).get(body.outputBlob)
+            let output = try await BlobClient(client).download(body.outputBlob)
             let hash = body.outputBlob.id
             let tensor: Tensor
             do { tensor = try Tensor(canonicalBytes: output) } catch {

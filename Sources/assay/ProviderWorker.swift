@@ -174,7 +174,7 @@ final class ProviderWorker {
         do {
             output = try Kernels.execute(
                 try KernelID(job.kernel), model: try await model(job.modelHash),
-                input: try Tensor(canonicalBytes: try await blobs.get(job.inputBlob)),
+                input: try Tensor(canonicalBytes: try await blobs.download(job.inputBlob)),
                 limits: .forJob(maxWorkUnits: job.maxWorkUnits))
         } catch {
             served.insert(id)
@@ -187,7 +187,7 @@ final class ProviderWorker {
         }
         if settings.cheat == .late { try await waitForHeight(job.deadline) }
         // The output goes to the node first: it admits the result only while it holds the blob.
-        let result = JobResult(jobID: jobID, outputBlob: try await blobs.put(bytes), workUnits: output.workUnits)
+        let result = JobResult(jobID: jobID, outputBlob: try await blobs.upload(bytes), workUnits: output.workUnits)
         let sent = try await send(.result(result), wait: false)
         served.insert(id)
         log("job \(id.prefix(12)): ran \(job.kernel), \(output.workUnits) work units, posted result \(sent["hash"] ?? "?")")
@@ -206,7 +206,7 @@ final class ProviderWorker {
         guard let entry = try await ChainReads.proven(StateKey.model(hash), wallet.client).value else {
             throw CommandFailure("model \(hash) is not registered")
         }
-        let model = try Model(canonicalBytes: try await blobs.get(try BlobRef(canonicalBytes: entry)))
+        let model = try Model(canonicalBytes: try await blobs.download(try BlobRef(canonicalBytes: entry)))
         models[hash.description] = model
         return model
     }

@@ -155,7 +155,7 @@ struct Tx: AsyncParsableCommand {
 
         func run() async throws {
             let model = try KernelFiles.model(at: model)
-            let modelBlob = try await BlobClient(try signing.node.client()).put(model.canonicalBytes)
+            let modelBlob = try await BlobClient(try signing.node.client()).upload(model.canonicalBytes)
             if !signing.node.json { print("model_hash: \(modelBlob.id)") }
             try await signing.submit(.registerModel(RegisterModel(modelBlob: modelBlob)))
         }
@@ -187,7 +187,7 @@ struct Tx: AsyncParsableCommand {
         func run() async throws {
             let wallet = try await signing.wallet()
             let id = try await ChainReads.existingJob(job, wallet.client).id
-            let outputBlob = try await BlobClient(wallet.client).put(try KernelFiles.tensor(at: output).canonicalBytes)
+            let outputBlob = try await BlobClient(wallet.client).upload(try KernelFiles.tensor(at: output).canonicalBytes)
             let result = JobResult(jobID: id, outputBlob: outputBlob, workUnits: workUnits)
             try await signing.submit(.result(result), wallet: wallet)
         }

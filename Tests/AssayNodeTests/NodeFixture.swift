@@ -94,7 +94,7 @@ final class NodeFixture: @unchecked Sendable {
         let ledger = Ledger()
         let committed = try Node.reconcile(
             store: store, ledger: ledger, genesis: genesis, logger: Logger(label: "test"))
-        let blobs = try BlobStore(directory: directory.path + "/blobs", maxBlobBytes: 1 << 20)
+        let blobs = try Node.openBlobs(dataDir: directory.path, store: store, genesis: genesis)
         self.blobs = blobs
         mempool = Mempool(
             config: MempoolConfig(chainID: Self.chainID, feeMin: 1), accounts: CommittedAccounts(store: store),
@@ -107,7 +107,7 @@ final class NodeFixture: @unchecked Sendable {
         let p2p = P2PService(config: P2PConfig(chainID: Self.chainID, identity: validator, allowedKeys: []))
         service = NodeService(
             chainID: Self.chainID, nodeKey: validator.publicKey, validators: genesis.validators, store: store,
-            mempool: mempool, p2p: p2p, p2pListen: "127.0.0.1:0", application: application)
+            mempool: mempool, p2p: p2p, p2pListen: "127.0.0.1:0", application: application, blobs: blobs)
         try hold(GemmJob.modelBytes)
         try hold(GemmJob.input)
     }
