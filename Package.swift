@@ -78,7 +78,7 @@ let package = Package(
         .target(name: "AssayRocksDB", dependencies: ["CRocksDB", "AssayStorage"]),
         .target(
             name: "AssayP2P",
-            dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", nio, nioPosix, swiftCrypto, logging]
+            dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayBlobs", nio, nioPosix, swiftCrypto, logging]
         ),
         .target(
             name: "AssayRPC",
@@ -100,8 +100,8 @@ let package = Package(
             name: "AssayNode",
             dependencies: [
                 "AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayRocksDB", "AssayLedger",
-                "AssayMempool", "AssayConsensus", "AssaySafetyRules", "AssayEngine", "AssayP2P", "AssayRPC",
-                "AssayBlobs", logging, serviceLifecycle, tomlKit,
+                "AssayMempool", "AssayConsensus", "AssaySafetyRules", "AssayEngine", "AssayP2P", "AssayRPC", "AssayBlobs",
+                logging, serviceLifecycle, tomlKit,
             ]
         ),
 
@@ -124,7 +124,7 @@ let package = Package(
             name: "AssayBench",
             dependencies: [
                 "AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayRocksDB", "AssayKernels",
-                "AssayLedger", "AssayMempool", "BenchBaselines",
+                "AssayLedger", "AssayMempool", "AssayBlobs", "AssayP2P", "AssayNode", "BenchBaselines", logging,
             ]
         ),
 
@@ -171,7 +171,7 @@ let package = Package(
             name: "AssayNodeTests",
             dependencies: [
                 "AssayNode", "AssayRPC", "AssayLedger", "AssayKernels", "AssayRocksDB", "AssayStorage", "AssayMempool",
-                "AssayP2P", "AssayBlobs", "AssayTypes", "AssayCrypto", "AssayCodec", logging,
+                "AssayP2P", "AssayTypes", "AssayCrypto", "AssayCodec", "AssayBlobs", logging,
             ]
         ),
         .testTarget(name: "assayTests", dependencies: ["assay", "AssayCrypto", "AssayTypes", argumentParser]),

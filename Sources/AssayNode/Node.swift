@@ -33,6 +33,11 @@ public enum Node {
 
     public static func run(home: NodeHome, key: SecretKey, logger: Logger) async throws {
         let config = try NodeConfig.load(path: home.configPath)
+        guard frameCarriesBlobChunks(frameBytesMax: config.p2p.frameBytesMax) else {
+            throw StartError(
+                "p2p frame_bytes_max \(config.p2p.frameBytesMax) is too small to carry a blob chunk: at least "
+                    + "\(WireMessage.blobChunkFrameBytesMax) bytes")
+        }
         let genesis = try loadGenesis(home.resolve(config.node.genesisFile))
         let store = try RocksDBStore(
             path: home.resolve(config.node.dataDir), namespaces: namespaces, createIfMissing: true)
@@ -40,8 +45,24 @@ public enum Node {
         let committed = try reconcile(store: store, ledger: ledger, genesis: genesis, logger: logger)
         // The node's one blob store: HTTP uploads, P2P fetches, admission and the replay worker all share it.
         let blobs = try openBlobs(dataDir: home.resolve(config.node.dataDir), store: store, genesis: genesis)
-        // Until the P2P blob fetcher is wired in, a node executes and admits only what it holds.
-        let fetchBlob: (@Sendable (BlobRef) async throws -> Void)? = nil
+
+        let listen = try NodeHome.hostAndPort(config.p2p.listen)
+        let peerKeys = genesis.validators.validators.map(\.publicKey)
+        let p2p = P2PService(
+            config: P2PConfig(
+                chainID: genesis.chainID, identity: key, listenHost: listen.host, listenPort: listen.port,
+                peers: try config.p2p.peers.map { let (host, port) = try NodeHome.hostAndPort($0); return PeerAddress(host: host, port: port) },
+                allowedKeys: Set(peerKeys.filter { $0 != key.publicKey }), frameBytesMax: config.p2p.frameBytesMax,
+                outboundMessagesMax: config.p2p.sendQueueMax),
+            logger: logger)
+        _ = try await p2p.start()
+        let blobTraffic = BlobTraffic()
+        let fetcher = BlobFetcher(store: blobs, p2p: p2p, traffic: blobTraffic, logger: logger)
+        // Blobs this node lacks (a gossiped transaction's, a proposed block's) are fetched from peers within a time
+        // that grows with their size: 10 s plus 100 ms per MiB.
+        let fetchBlob: @Sendable (BlobRef) async throws -> Void = { ref in
+            try await fetcher.fetch(ref, deadline: .now + .seconds(10) + .milliseconds(100 * Int(ref.length >> 20)))
+        }
 
         let mempool = Mempool(
             config: try config.mempool.poolConfig(chainID: genesis.chainID, feeMin: genesis.params.minFee),
@@ -57,23 +78,12 @@ public enum Node {
         let maintenance = MempoolMaintenance(mempool: mempool, beforePass: followParams)
         let gossip = GossipAdmission(
             mempool: mempool, capacity: config.mempool.gossipQueueMax,
-            blobsMissing: fetchBlob.map { GossipBlobFetch(store: store, mempool: mempool, fetch: $0).fetchThenAdmit })
+            blobsMissing: GossipBlobFetch(store: store, mempool: mempool, fetch: fetchBlob).fetchThenAdmit)
         let application = LedgerApplication(
             chainID: genesis.chainID, validators: genesis.validators, ledger: ledger, store: store, mempool: mempool,
             committed: committed, blockTransactionsMax: config.consensus.blockTransactionsMax,
             blockBytesMax: 16 << 20, blobs: blobs,
-            requestBlob: { ref in if let fetchBlob { Task { try? await fetchBlob(ref) } } })
-
-        let listen = try NodeHome.hostAndPort(config.p2p.listen)
-        let peerKeys = genesis.validators.validators.map(\.publicKey)
-        let p2p = P2PService(
-            config: P2PConfig(
-                chainID: genesis.chainID, identity: key, listenHost: listen.host, listenPort: listen.port,
-                peers: try config.p2p.peers.map { let (host, port) = try NodeHome.hostAndPort($0); return PeerAddress(host: host, port: port) },
-                allowedKeys: Set(peerKeys.filter { $0 != key.publicKey }), frameBytesMax: config.p2p.frameBytesMax,
-                outboundMessagesMax: config.p2p.sendQueueMax),
-            logger: logger)
-        _ = try await p2p.start()
+            requestBlob: { ref in Task { try? await fetchBlob(ref) } })
 
         let service = NodeService(
             chainID: genesis.chainID, nodeKey: key.publicKey, validators: genesis.validators, store: store,
@@ -88,7 +98,7 @@ public enum Node {
         let collector = BlobCollector(store: blobs, logger: logger)
         let metrics = NodeMetrics(
             application: application, mempool: mempool, gossip: gossip, p2p: p2p, replay: replay, hub: hub,
-            blobs: collector)
+            blobs: collector, blobTraffic: blobTraffic)
         application.onCommit = { block, outcome in
             service.committed(block)
             metrics.committed(block, outcome)
@@ -120,7 +130,11 @@ public enum Node {
                 config: engineConfig, signer: SchnorrSigner(key: key), verifier: SchnorrVerifier(), store: store,
                 transport: transport, clock: DispatchClock(host: host), executor: application)
         }
-        let inbound = InboundRouter(host: host, transport: transport, gossip: gossip, p2p: p2p, store: store)
+        let inbound = InboundRouter(
+            host: host, transport: transport, gossip: gossip, p2p: p2p, store: store,
+            blobs: BlobRouting(
+                server: BlobServer(store: blobs, p2p: p2p, traffic: blobTraffic),
+                fetcher: fetcher))
 
         let rpcListen = try NodeHome.hostAndPort(config.rpc.listen)
         let rpc = RPCServer(
@@ -148,6 +162,12 @@ public enum Node {
         do { return try BlobStore(directory: dataDir + "/blobs", maxBlobBytes: maxBlobBytes) } catch {
             throw StartError("cannot open the blob store in \(dataDir)/blobs: \(error)")
         }
+    }
+
+    /// Whether an encrypted frame of this limit holds the largest blob chunk message (peers would disconnect
+    /// a node that sends them more).
+    static func frameCarriesBlobChunks(frameBytesMax: Int) -> Bool {
+        frameBytesMax >= WireMessage.blobChunkFrameBytesMax
     }
 
     public static func loadGenesis(_ path: String) throws -> Genesis {

@@ -8,7 +8,8 @@ import Synchronization
 
 /// Prometheus text-format metrics at `/metrics`: chain progress, block interval, transactions per block,
 /// mempool size (with its gapped share and dropped gossip), peers, jobs created, results posted, job endings by
-/// outcome, slashes, WebSocket connections, the replay worker's counters, and the blobs held and collected.
+/// outcome, slashes, WebSocket connections, the replay worker's counters, blob bytes fetched from and served
+/// to peers, and the blobs held and collected.
 final class NodeMetrics: Sendable {
     private struct Counters {
         var lastCommitMs: UInt64 = 0
@@ -28,12 +29,14 @@ final class NodeMetrics: Sendable {
     private let replay: ReplayWorker
     private let hub: SubscriptionHub
     private let blobs: BlobCollector
+    private let blobTraffic: BlobTraffic
     private let counters = Mutex(Counters())
 
     init(
         application: LedgerApplication, mempool: Mempool, gossip: GossipAdmission, p2p: P2PService,
-        replay: ReplayWorker, hub: SubscriptionHub, blobs: BlobCollector
+        replay: ReplayWorker, hub: SubscriptionHub, blobs: BlobCollector, blobTraffic: BlobTraffic
     ) {
+        self.blobTraffic = blobTraffic
         self.application = application
         self.blobs = blobs
         self.mempool = mempool
@@ -94,6 +97,10 @@ final class NodeMetrics: Sendable {
             "# TYPE assay_replay_work_units_per_second gauge",
             "assay_replay_work_units_per_second \(Int(replayed.workUnitsPerSecond))",
             "# TYPE assay_websocket_connections gauge", "assay_websocket_connections \(hub.connectionCount)",
+            "# TYPE assay_blob_fetched_bytes_total counter",
+            "assay_blob_fetched_bytes_total \(blobTraffic.fetchedBytes.load(ordering: .relaxed))",
+            "# TYPE assay_blob_served_bytes_total counter",
+            "assay_blob_served_bytes_total \(blobTraffic.servedBytes.load(ordering: .relaxed))",
         ]
         let collected = blobs.total
         lines += [

@@ -42,6 +42,6 @@ import Testing
         }
         let greedy = WireMessage.syncRequest(fromHeight: 1, maxCount: 65).canonicalBytes
         #expect(throws: CodecError.self) { try WireMessage(canonicalBytes: greedy) }
-        #expect(throws: CodecError.unknownTag(6, type: "WireMessage")) { try WireMessage(canonicalBytes: [6]) }
+        #expect(throws: CodecError.unknownTag(9, type: "WireMessage")) { try WireMessage(canonicalBytes: [9]) }
     }
 }
