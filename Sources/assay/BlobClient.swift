@@ -55,7 +55,7 @@ struct BlobClient {
         var request = URLRequest(url: url("blobs/\(id.hex)"), timeoutInterval: 120)
         request.setValue("bytes=\(range.lowerBound)-\(range.upperBound - 1)", forHTTPHeaderField: "Range")
         let (data, response) = try await send(request)
-        guard response.statusCode == 206 || response.statusCode == 200 else { _ = try answer(data, response); return Data() }
+        guard response.statusCode == 206 || response.statusCode == 200 else { throw refusal(data, response) }
         guard data.count == range.count else {
             throw CommandFailure("the node sent \(data.count) bytes for range \(range) of blob \(id)")
         }
@@ -75,13 +75,18 @@ struct BlobClient {
 
     /// The JSON object of a 2xx answer, or the node's error message (docs/rpc.md) as a failure.
     private func answer(_ data: Data, _ response: HTTPURLResponse) throws -> [String: Any] {
-        let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
-        guard (200..<300).contains(response.statusCode), let object else {
-            let error = object?["error"] as? [String: Any]
-            let message = error?["message"] as? String ?? "HTTP \(response.statusCode)"
-            throw CommandFailure("\(message) (HTTP \(response.statusCode)\(error?["reason"].map { ", \($0)" } ?? ""))")
-        }
+        guard (200..<300).contains(response.statusCode),
+            let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+        else { throw refusal(data, response) }
         return object
+    }
+
+    /// The node's refusal, `{"error":{"message","reason"}}`, as one line.
+    private func refusal(_ data: Data, _ response: HTTPURLResponse) -> CommandFailure {
+        let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+        let error = object?["error"] as? [String: Any]
+        let message = error?["message"] as? String ?? "HTTP \(response.statusCode)"
+        return CommandFailure("\(message) (HTTP \(response.statusCode)\(error?["reason"].map { ", \($0)" } ?? ""))")
     }
 }
 
