@@ -51,33 +51,35 @@ let package = Package(
         .target(name: "AssayCodec"),
         .target(name: "AssayCrypto", dependencies: ["CSecp256k1", "COpenSSL", "AssayCodec"]),
 
-        // Layer 2: values, storage protocols, kernels.
-        .target(name: "AssayTypes", dependencies: ["AssayCodec", "AssayCrypto"]),
-        .target(name: "AssayStorage", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes"]),
+        // Layer 2: blob identity and the blob store (transactions name blobs).
         .target(name: "AssayBlobs", dependencies: ["AssayCodec", "AssayCrypto"]),
+
+        // Layer 3: values, storage protocols, kernels.
+        .target(name: "AssayTypes", dependencies: ["AssayCodec", "AssayCrypto", "AssayBlobs"]),
+        .target(name: "AssayStorage", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes"]),
         .target(
             name: "AssayKernels", dependencies: ["CKernels", "AssayCodec", "AssayCrypto", "AssayTypes"],
             swiftSettings: [.unsafeFlags(["-O"])]),
 
-        // Layer 3: state machines: ledger, consensus core, key holder, mempool.
+        // Layer 4: state machines: ledger, consensus core, key holder, mempool.
         .target(
             name: "AssayLedger",
-            dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayKernels"]),
+            dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayKernels", "AssayBlobs"]),
         .target(name: "AssayConsensus", dependencies: ["AssayTypes", "AssayCodec", "AssayCrypto"]),
         .target(name: "AssaySafetyRules", dependencies: ["AssayTypes", "AssayCodec", "AssayCrypto", "AssayStorage"]),
-        .target(name: "AssayMempool", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes"]),
+        .target(name: "AssayMempool", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayBlobs"]),
 
-        // Layer 4: the replica.
+        // Layer 5: the replica.
         .target(
             name: "AssayEngine",
             dependencies: ["AssayConsensus", "AssaySafetyRules", "AssayStorage", "AssayTypes", "AssayCodec", "AssayCrypto"]
         ),
 
-        // Layer 5: adapters.
+        // Layer 6: adapters.
         .target(name: "AssayRocksDB", dependencies: ["CRocksDB", "AssayStorage"]),
         .target(
             name: "AssayP2P",
-            dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", nio, nioPosix, swiftCrypto, logging]
+            dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayBlobs", nio, nioPosix, swiftCrypto, logging]
         ),
         .target(
             name: "AssayRPC",
@@ -94,17 +96,17 @@ let package = Package(
             ]
         ),
 
-        // Layer 6: the composition root.
+        // Layer 7: the composition root.
         .target(
             name: "AssayNode",
             dependencies: [
                 "AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayRocksDB", "AssayLedger",
-                "AssayMempool", "AssayConsensus", "AssaySafetyRules", "AssayEngine", "AssayP2P", "AssayRPC",
-                "AssayBlobs", logging, serviceLifecycle, tomlKit,
+                "AssayMempool", "AssayConsensus", "AssaySafetyRules", "AssayEngine", "AssayP2P", "AssayRPC", "AssayBlobs",
+                logging, serviceLifecycle, tomlKit,
             ]
         ),
 
-        // Layer 7: the one executable.
+        // Layer 8: the one executable.
         .executableTarget(
             name: "assay",
             dependencies: [
@@ -123,13 +125,14 @@ let package = Package(
             name: "AssayBench",
             dependencies: [
                 "AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayRocksDB", "AssayKernels",
-                "AssayLedger", "AssayMempool", "BenchBaselines",
+                "AssayLedger", "AssayMempool", "AssayBlobs", "AssayP2P", "AssayNode", "BenchBaselines", logging,
             ]
         ),
 
         .testTarget(name: "AssayCodecTests", dependencies: ["AssayCodec", propertyBased]),
         .testTarget(name: "AssayCryptoTests", dependencies: ["AssayCrypto", propertyBased], exclude: ["Vectors"]),
-        .testTarget(name: "AssayTypesTests", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", propertyBased]),
+        .testTarget(
+            name: "AssayTypesTests", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayBlobs", propertyBased]),
         .testTarget(name: "AssayBlobsTests", dependencies: ["AssayBlobs", "AssayCodec", "AssayCrypto", propertyBased]),
         .testTarget(
             name: "AssayStorageTests",
@@ -139,6 +142,7 @@ let package = Package(
             name: "AssayLedgerTests",
             dependencies: [
                 "AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayRocksDB", "AssayKernels", "AssayLedger",
+                "AssayBlobs",
             ]),
         .testTarget(name: "AssayConsensusTests", dependencies: ["AssayConsensus", "AssayTypes", "AssayCrypto"]),
         .testTarget(
@@ -151,7 +155,8 @@ let package = Package(
             ]
         ),
         .testTarget(name: "AssaySimulationTests", dependencies: ["AssaySimulation", "AssayEngine"]),
-        .testTarget(name: "AssayMempoolTests", dependencies: ["AssayMempool", "AssayTypes", "AssayCrypto", propertyBased]),
+        .testTarget(
+            name: "AssayMempoolTests", dependencies: ["AssayMempool", "AssayTypes", "AssayCrypto", "AssayBlobs", propertyBased]),
         .testTarget(
             name: "AssayP2PTests",
             dependencies: ["AssayP2P", "AssayTypes", "AssayCrypto", "AssayCodec", nio, nioPosix, logging]
@@ -167,7 +172,7 @@ let package = Package(
             name: "AssayNodeTests",
             dependencies: [
                 "AssayNode", "AssayRPC", "AssayLedger", "AssayKernels", "AssayRocksDB", "AssayStorage", "AssayMempool",
-                "AssayP2P", "AssayBlobs", "AssayTypes", "AssayCrypto", "AssayCodec", logging,
+                "AssayP2P", "AssayTypes", "AssayCrypto", "AssayCodec", "AssayBlobs", logging,
             ]
         ),
         .testTarget(name: "assayTests", dependencies: ["assay", "AssayCrypto", "AssayTypes", argumentParser]),

@@ -14,6 +14,7 @@ struct BenchMain {
         ("storage", StorageBench.run),
         ("kernels", KernelBench.run),
         ("mempool", MempoolBench.run),
+        ("blobs", BlobBench.run),
     ]
 
     static func main() throws {

@@ -1,3 +1,4 @@
+import AssayBlobs
 import AssayCodec
 import AssayCrypto
 import AssayEngine
@@ -8,13 +9,15 @@ import AssayTypes
 import ServiceLifecycle
 
 /// Sends what peers say where it belongs: consensus messages to the engine, gossiped transactions to
-/// the mempool's gossip worker, block-sync requests answered from the block store.
+/// the mempool's gossip worker, block-sync requests answered from the block store, blob chunk requests to the
+/// blob server and chunk answers to the fetcher.
 struct InboundRouter: Service {
     let host: EngineHost
     let transport: P2PTransport
     let gossip: GossipAdmission
     let p2p: P2PService
     let store: RocksDBStore
+    let blobs: BlobRouting
 
     func run() async throws {
         for await message in p2p.inbound.cancelOnGracefulShutdown() {
@@ -40,6 +43,8 @@ struct InboundRouter: Service {
             host.deliver(.status(height), from: peer)
         case let .syncRequest(fromHeight, maxCount):
             answerSync(to: message.peer, heights: Self.syncHeights(from: fromHeight, maxCount: maxCount))
+        case .blobChunkRequest, .blobChunk, .blobChunksNotHeld:
+            _ = blobs.route(wire, from: message.peer)
         }
     }
 

@@ -34,6 +34,11 @@ public enum Node {
     public static func run(home: NodeHome, key: SecretKey, logger: Logger) async throws {
         let config = try NodeConfig.load(path: home.configPath)
         let p2pSettings = try config.p2p.validated()
+        guard frameCarriesBlobChunks(frameBytesMax: p2pSettings.frameBytesMax) else {
+            throw StartError(
+                "p2p frame_bytes_max \(p2pSettings.frameBytesMax) is too small to carry a blob chunk: at least "
+                    + "\(WireMessage.blobChunkFrameBytesMax) bytes")
+        }
         let genesis = try loadGenesis(home.resolve(config.node.genesisFile))
         let store = try RocksDBStore(
             path: home.resolve(config.node.dataDir), namespaces: namespaces, createIfMissing: true)
@@ -42,9 +47,25 @@ public enum Node {
         // The node's one blob store: HTTP uploads, P2P fetches, admission and the replay worker all share it.
         let blobs = try openBlobs(dataDir: home.resolve(config.node.dataDir), store: store, genesis: genesis)
 
+        let peerKeys = genesis.validators.validators.map(\.publicKey)
+        let p2p = P2PService(
+            config: try p2pConfig(
+                p2pSettings, chainID: genesis.chainID, key: key,
+                allowedKeys: Set(peerKeys.filter { $0 != key.publicKey })),
+            logger: logger)
+        _ = try await p2p.start()
+        let blobTraffic = BlobTraffic()
+        let fetcher = BlobFetcher(store: blobs, p2p: p2p, traffic: blobTraffic, logger: logger)
+        // Blobs this node lacks (a gossiped transaction's, a proposed block's) are fetched from peers within a time
+        // that grows with their size: 10 s plus 100 ms per MiB.
+        let fetchBlob: @Sendable (BlobRef) async throws -> Void = { ref in
+            try await fetcher.fetch(ref, deadline: .now + .seconds(10) + .milliseconds(100 * Int(ref.length >> 20)))
+        }
+
         let mempool = Mempool(
             config: try config.mempool.poolConfig(chainID: genesis.chainID, feeMin: genesis.params.minFee),
-            accounts: CommittedAccounts(store: store), committedHeight: committed.height)
+            accounts: CommittedAccounts(store: store), committedHeight: committed.height,
+            holdsBlob: { blobs.has($0) })
         // Governance can change min_fee and max_blob_bytes; the pool and the blob store follow the committed values.
         @Sendable func followParams() {
             guard let params = try? LedgerQuery(store: store).params() else { return }
@@ -53,19 +74,14 @@ public enum Node {
         }
         followParams()
         let maintenance = MempoolMaintenance(mempool: mempool, beforePass: followParams)
-        let gossip = GossipAdmission(mempool: mempool, capacity: config.mempool.gossipQueueMax)
+        let gossip = GossipAdmission(
+            mempool: mempool, capacity: config.mempool.gossipQueueMax,
+            blobsMissing: GossipBlobFetch(store: store, mempool: mempool, fetch: fetchBlob).fetchThenAdmit)
         let application = LedgerApplication(
             chainID: genesis.chainID, validators: genesis.validators, ledger: ledger, store: store, mempool: mempool,
             committed: committed, blockTransactionsMax: config.consensus.blockTransactionsMax,
-            blockBytesMax: blockBytesMax(frameBytesMax: p2pSettings.frameBytesMax))
-
-        let peerKeys = genesis.validators.validators.map(\.publicKey)
-        let p2p = P2PService(
-            config: try p2pConfig(
-                p2pSettings, chainID: genesis.chainID, key: key,
-                allowedKeys: Set(peerKeys.filter { $0 != key.publicKey })),
-            logger: logger)
-        _ = try await p2p.start()
+            blockBytesMax: blockBytesMax(frameBytesMax: p2pSettings.frameBytesMax), blobs: blobs,
+            requestBlob: { ref in Task { try? await fetchBlob(ref) } })
 
         let service = NodeService(
             chainID: genesis.chainID, nodeKey: key.publicKey, validators: genesis.validators, store: store,
@@ -73,13 +89,15 @@ public enum Node {
         let replayConfig = config.replay ?? .defaults
         let replay = ReplayWorker(
             selection: try replayConfig.selection(), threads: replayConfig.threads, key: key, chainID: genesis.chainID,
-            store: store, mempool: mempool,
+            store: store, mempool: mempool, blobs: blobs,
             gossip: { p2p.broadcast(WireMessage.transactions([$0]).canonicalBytes) }, logger: logger)
         let rpcConfig = try config.rpc.serverConfig()
         let hub = SubscriptionHub(queueBytesMax: config.rpc.webSocketQueueBytesMax)
         let feed = SubscriptionFeed(hub: hub, service: service, logger: logger)
+        let collector = BlobCollector(store: blobs, logger: logger)
         let metrics = NodeMetrics(
-            application: application, mempool: mempool, gossip: gossip, p2p: p2p, replay: replay, hub: hub)
+            application: application, mempool: mempool, gossip: gossip, p2p: p2p, replay: replay, hub: hub,
+            blobs: collector, blobTraffic: blobTraffic)
         application.onCommit = { block, outcome in
             service.committed(block)
             metrics.committed(block, outcome)
@@ -89,6 +107,8 @@ public enum Node {
             // Re-checking the rest of the pool against the new state happens off the engine's queue, one pass
             // at a time however fast blocks commit.
             maintenance.committed(block.transactions, height: block.header.height)
+            // Deleting released blobs is local file I/O, also off the engine's queue.
+            DispatchQueue.global(qos: .utility).async { collector.collect(outcome) }
         }
 
         let fatal = FatalSignal()
@@ -109,7 +129,11 @@ public enum Node {
                 config: engineConfig, signer: SchnorrSigner(key: key), verifier: SchnorrVerifier(), store: store,
                 transport: transport, clock: DispatchClock(host: host), executor: application)
         }
-        let inbound = InboundRouter(host: host, transport: transport, gossip: gossip, p2p: p2p, store: store)
+        let inbound = InboundRouter(
+            host: host, transport: transport, gossip: gossip, p2p: p2p, store: store,
+            blobs: BlobRouting(
+                server: BlobServer(store: blobs, p2p: p2p, traffic: blobTraffic),
+                fetcher: fetcher))
 
         let rpc = RPCServer(
             config: rpcConfig,
@@ -156,6 +180,12 @@ public enum Node {
             pendingHandshakesMax: p2p.pendingHandshakesMax, pendingHandshakesPerIPMax: p2p.pendingHandshakesPerIPMax,
             outboundMessagesMax: p2p.sendQueueMax, keepaliveInterval: .milliseconds(Int64(p2p.keepaliveIntervalMs)),
             peerTimeout: .milliseconds(Int64(p2p.peerTimeoutMs)))
+    }
+
+    /// Whether an encrypted frame of this limit holds the largest blob chunk message (peers would disconnect
+    /// a node that sends them more).
+    static func frameCarriesBlobChunks(frameBytesMax: Int) -> Bool {
+        frameBytesMax >= WireMessage.blobChunkFrameBytesMax
     }
 
     public static func loadGenesis(_ path: String) throws -> Genesis {

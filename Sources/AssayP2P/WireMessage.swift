@@ -1,3 +1,4 @@
+import AssayBlobs
 import AssayCodec
 import AssayTypes
 
@@ -26,6 +27,13 @@ public struct CommittedBlock: Hashable, Sendable, CanonicalCodable {
 public enum WireMessage: Hashable, Sendable {
     public static let transactionsMax = 10_000
     public static let syncBlocksMax = 64
+    /// Chunk indices one blob chunk request may name: 16 MiB of answers, well inside the 64 MiB send queue.
+    public static let blobChunkIndicesMax = 16
+    /// The largest `blobChunk` message: tag, ref (40), index (4), a full chunk with its 3-byte length, and a proof
+    /// of `ChunkProof.maxSiblings` hashes with its 1-byte count. The node's frame limit must carry it.
+    public static let blobChunkMessageBytesMax = 1 + 40 + 4 + 3 + blobChunkBytes + 1 + ChunkProof.maxSiblings * 32
+    /// Its encrypted frame (the cipher adds its tag): `frameBytesMax` must be at least this.
+    public static let blobChunkFrameBytesMax = blobChunkMessageBytesMax + DirectionalCipher.tagBytes
 
     /// Tag 0: pending transactions being gossiped.
     case transactions([Transaction])
@@ -39,6 +47,13 @@ public enum WireMessage: Hashable, Sendable {
     case syncResponse([CommittedBlock])
     /// Tag 5: the sender's latest committed height, so that a node that is behind knows whom to sync from.
     case statusAnnouncement(height: Height)
+    /// Tag 6: "send me these chunks of this blob" (at most `blobChunkIndicesMax` indices).
+    case blobChunkRequest(BlobRef, indices: [UInt32])
+    /// Tag 7: one chunk of a blob with its Merkle proof, answering a request (at most `blobChunkBytes` bytes).
+    case blobChunk(BlobRef, index: UInt32, bytes: [UInt8], proof: ChunkProof)
+    /// Tag 8: "I do not hold these chunks": the sender has no complete copy of the blob, or the indices are out
+    /// of range, or it is too busy to read them now. The asker tries elsewhere.
+    case blobChunksNotHeld(BlobRef, indices: [UInt32])
 
     /// `transactions` as gossip messages of at most `transactionsMax` transactions and `bytesMax` encoded bytes
     /// each (a peer refuses more of either), in order. `bytesMax` must hold one transaction of the largest size.
@@ -87,6 +102,20 @@ extension WireMessage: CanonicalCodable {
         case let .statusAnnouncement(height):
             writer.writeULEB128(5)
             writer.write(height)
+        case let .blobChunkRequest(ref, indices):
+            writer.writeULEB128(6)
+            writer.write(ref)
+            writer.write(indices)
+        case let .blobChunk(ref, index, bytes, proof):
+            writer.writeULEB128(7)
+            writer.write(ref)
+            writer.write(index)
+            writer.writeBytes(bytes)
+            writer.write(proof)
+        case let .blobChunksNotHeld(ref, indices):
+            writer.writeULEB128(8)
+            writer.write(ref)
+            writer.write(indices)
         }
     }
 
@@ -104,6 +133,12 @@ extension WireMessage: CanonicalCodable {
             self = .syncRequest(fromHeight: fromHeight, maxCount: maxCount)
         case 4: self = .syncResponse(try reader.readArray(bound: Self.syncBlocksMax))
         case 5: self = .statusAnnouncement(height: try reader.readUInt64())
+        case 6: self = .blobChunkRequest(try reader.read(), indices: try reader.readArray(bound: Self.blobChunkIndicesMax))
+        case 7:
+            self = .blobChunk(
+                try reader.read(), index: try reader.readUInt32(), bytes: try reader.readBytes(bound: blobChunkBytes),
+                proof: try reader.read())
+        case 8: self = .blobChunksNotHeld(try reader.read(), indices: try reader.readArray(bound: Self.blobChunkIndicesMax))
         case let tag: throw .unknownTag(tag, type: "WireMessage")
         }
     }

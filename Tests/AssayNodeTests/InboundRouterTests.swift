@@ -1,3 +1,4 @@
+import AssayBlobs
 import AssayCodec
 import AssayCrypto
 import AssayEngine
@@ -26,10 +27,15 @@ private struct RoutedNode {
             config: P2PConfig(chainID: NodeFixture.chainID, identity: validator, allowedKeys: [peerKey.publicKey]),
             logger: quiet)
         let port = try await node.start()
+        let blobs = try BlobStore(directory: fixture.directory.appendingPathComponent("blobs").path, maxBlobBytes: 1 << 20)
+        let traffic = BlobTraffic()
         let router = InboundRouter(
             host: EngineHost(logger: quiet) { _ in }, transport: P2PTransport(
                 p2p: node, peers: [validator.publicKey, peerKey.publicKey]),
-            gossip: GossipAdmission(mempool: fixture.mempool, capacity: 1_000), p2p: node, store: fixture.store)
+            gossip: GossipAdmission(mempool: fixture.mempool, capacity: 1_000), p2p: node, store: fixture.store,
+            blobs: BlobRouting(
+                server: BlobServer(store: blobs, p2p: node, traffic: traffic),
+                fetcher: BlobFetcher(store: blobs, p2p: node, traffic: traffic, logger: quiet)))
         routing = Task { try await router.run() }
         peer = P2PService(
             config: P2PConfig(

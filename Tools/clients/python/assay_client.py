@@ -14,7 +14,7 @@
 Every transaction is sent with broadcast_tx_commit; the script exits 1 if the node rejects it or the committed
 result code is not 0.
 """
-import argparse, hashlib, json, os, struct, sys
+import argparse, hashlib, json, os, struct, sys, tempfile
 
 import coincurve
 import requests
@@ -134,12 +134,19 @@ def transfer_body(recipient20, amount):
     return uleb(0) + recipient20 + u64(amount)
 
 
+def blob_ref(data):
+    """How a transaction names a blob: its id (BlobHasher, below), then its length (u64)."""
+    hasher = BlobHasher()
+    hasher.update(data)
+    return bytes.fromhex(hasher.blob_id()) + u64(len(data))
+
+
 def register_model_body(model_bytes):
-    return uleb(5) + var_bytes(model_bytes)
+    return uleb(5) + blob_ref(model_bytes)
 
 
 def job_body(offer_id, kernel, model_hash, input_bytes, max_work_units, deadline):
-    return uleb(6) + offer_id + string(kernel) + model_hash + var_bytes(input_bytes) + u64(max_work_units) + u64(deadline)
+    return uleb(6) + offer_id + string(kernel) + model_hash + blob_ref(input_bytes) + u64(max_work_units) + u64(deadline)
 
 
 # ---- tensors and models (docs/kernels.md, "Values") ----
@@ -291,6 +298,14 @@ def blob_put(url, path):
     return blob_id, length
 
 
+def put_bytes(url, data):
+    """Uploads bytes held in memory (a tensor or model this client encoded) through a temporary file."""
+    with tempfile.NamedTemporaryFile() as file:
+        file.write(data)
+        file.flush()
+        return blob_put(url, file.name)
+
+
 def blob_get(url, blob_id, out):
     """Streams blob_id into a temporary file beside out while hashing it; renames it to out only if it matches."""
     temporary = f"{out}.partial-{os.getpid()}"
@@ -336,13 +351,15 @@ def cmd_job(args):
     rng = os.urandom
     b = tensor(INT8, [args.k, args.n], rng(args.k * args.n))
     model_bytes = model([("b", b)])
-    model_hash = sha256(model_bytes)
+    model_hash = blob_ref(model_bytes)[:32]
+    put_bytes(node.url, model_bytes)
     tx = transaction(key, chain, nonce, args.fee, register_model_body(model_bytes))
     node.commit(tx, f"register_model {model_hash.hex()}")
     nonce += 1
     a = tensor(INT8, [args.m, args.k], rng(args.m * args.k))
     deadline = node.call("status")["latest_height"] + args.deadline_blocks
     units = args.m * args.k * args.n
+    put_bytes(node.url, a)
     body = job_body(bytes.fromhex(args.offer), "gemm-i8/1", model_hash, a, units, deadline)
     tx = transaction(key, chain, nonce, args.fee, body)
     node.commit(tx, f"job on offer {args.offer[:12]}... ({units} work units)")
