@@ -17,6 +17,7 @@ let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummingbird")
 let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 let tomlKit = Target.Dependency.product(name: "TOMLKit", package: "TOMLKit")
+let hummingbirdCore = Target.Dependency.product(name: "HummingbirdCore", package: "hummingbird")
 let hummingbirdTesting = Target.Dependency.product(name: "HummingbirdTesting", package: "hummingbird")
 let hummingbirdWebSocket = Target.Dependency.product(name: "HummingbirdWebSocket", package: "hummingbird-websocket")
 let hummingbirdWSClient = Target.Dependency.product(name: "HummingbirdWSClient", package: "hummingbird-websocket")
@@ -50,29 +51,31 @@ let package = Package(
         .target(name: "AssayCodec"),
         .target(name: "AssayCrypto", dependencies: ["CSecp256k1", "COpenSSL", "AssayCodec"]),
 
-        // Layer 2: values, storage protocols, kernels.
-        .target(name: "AssayTypes", dependencies: ["AssayCodec", "AssayCrypto"]),
-        .target(name: "AssayStorage", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes"]),
+        // Layer 2: blob identity and the blob store (transactions name blobs).
         .target(name: "AssayBlobs", dependencies: ["AssayCodec", "AssayCrypto"]),
+
+        // Layer 3: values, storage protocols, kernels.
+        .target(name: "AssayTypes", dependencies: ["AssayCodec", "AssayCrypto", "AssayBlobs"]),
+        .target(name: "AssayStorage", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes"]),
         .target(
             name: "AssayKernels", dependencies: ["CKernels", "AssayCodec", "AssayCrypto", "AssayTypes"],
             swiftSettings: [.unsafeFlags(["-O"])]),
 
-        // Layer 3: state machines: ledger, consensus core, key holder, mempool.
+        // Layer 4: state machines: ledger, consensus core, key holder, mempool.
         .target(
             name: "AssayLedger",
-            dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayKernels"]),
+            dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayKernels", "AssayBlobs"]),
         .target(name: "AssayConsensus", dependencies: ["AssayTypes", "AssayCodec", "AssayCrypto"]),
         .target(name: "AssaySafetyRules", dependencies: ["AssayTypes", "AssayCodec", "AssayCrypto", "AssayStorage"]),
-        .target(name: "AssayMempool", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes"]),
+        .target(name: "AssayMempool", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayBlobs"]),
 
-        // Layer 4: the replica.
+        // Layer 5: the replica.
         .target(
             name: "AssayEngine",
             dependencies: ["AssayConsensus", "AssaySafetyRules", "AssayStorage", "AssayTypes", "AssayCodec", "AssayCrypto"]
         ),
 
-        // Layer 5: adapters.
+        // Layer 6: adapters.
         .target(name: "AssayRocksDB", dependencies: ["CRocksDB", "AssayStorage"]),
         .target(
             name: "AssayP2P",
@@ -81,8 +84,8 @@ let package = Package(
         .target(
             name: "AssayRPC",
             dependencies: [
-                "AssayCodec", "AssayCrypto", "AssayTypes", "AssayLedger", "AssayMempool", hummingbird,
-                hummingbirdWebSocket, logging,
+                "AssayCodec", "AssayCrypto", "AssayTypes", "AssayLedger", "AssayMempool", "AssayBlobs", hummingbird,
+                hummingbirdCore, hummingbirdWebSocket, nio, nioHTTP1, nioWebSocket, nioPosix, logging,
             ]
         ),
         .target(
@@ -93,7 +96,7 @@ let package = Package(
             ]
         ),
 
-        // Layer 6: the composition root.
+        // Layer 7: the composition root.
         .target(
             name: "AssayNode",
             dependencies: [
@@ -103,7 +106,7 @@ let package = Package(
             ]
         ),
 
-        // Layer 7: the one executable.
+        // Layer 8: the one executable.
         .executableTarget(
             name: "assay",
             dependencies: [
@@ -128,7 +131,8 @@ let package = Package(
 
         .testTarget(name: "AssayCodecTests", dependencies: ["AssayCodec", propertyBased]),
         .testTarget(name: "AssayCryptoTests", dependencies: ["AssayCrypto", propertyBased], exclude: ["Vectors"]),
-        .testTarget(name: "AssayTypesTests", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", propertyBased]),
+        .testTarget(
+            name: "AssayTypesTests", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayBlobs", propertyBased]),
         .testTarget(name: "AssayBlobsTests", dependencies: ["AssayBlobs", "AssayCodec", "AssayCrypto", propertyBased]),
         .testTarget(
             name: "AssayStorageTests",
@@ -138,6 +142,7 @@ let package = Package(
             name: "AssayLedgerTests",
             dependencies: [
                 "AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayRocksDB", "AssayKernels", "AssayLedger",
+                "AssayBlobs",
             ]),
         .testTarget(name: "AssayConsensusTests", dependencies: ["AssayConsensus", "AssayTypes", "AssayCrypto"]),
         .testTarget(
@@ -150,7 +155,8 @@ let package = Package(
             ]
         ),
         .testTarget(name: "AssaySimulationTests", dependencies: ["AssaySimulation", "AssayEngine"]),
-        .testTarget(name: "AssayMempoolTests", dependencies: ["AssayMempool", "AssayTypes", "AssayCrypto", propertyBased]),
+        .testTarget(
+            name: "AssayMempoolTests", dependencies: ["AssayMempool", "AssayTypes", "AssayCrypto", "AssayBlobs", propertyBased]),
         .testTarget(
             name: "AssayP2PTests",
             dependencies: ["AssayP2P", "AssayTypes", "AssayCrypto", "AssayCodec", nio, nioPosix, logging]
@@ -158,8 +164,8 @@ let package = Package(
         .testTarget(
             name: "AssayRPCTests",
             dependencies: [
-                "AssayRPC", "AssayTypes", "AssayCrypto", "AssayLedger", "AssayMempool", hummingbirdTesting,
-                hummingbirdWSClient,
+                "AssayRPC", "AssayTypes", "AssayCrypto", "AssayLedger", "AssayMempool", "AssayBlobs", hummingbirdTesting,
+                hummingbirdWSClient, nio, nioPosix,
             ]
         ),
         .testTarget(

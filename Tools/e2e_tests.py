@@ -259,6 +259,19 @@ def transactions_of_kind(url, first, last, kind):
     return found
 
 
+BLOB_LENGTH_FIELDS = {"register_model": "model_bytes", "job": "input_bytes", "result": "output_bytes"}
+
+
+def blob_fees(url, first, last, sender, p):
+    """What `sender` paid in blob fees (blob_byte_fee per byte of each blob it carried) in blocks first..last."""
+    paid = 0
+    for kind, field in BLOB_LENGTH_FIELDS.items():
+        for tx in transactions_of_kind(url, first, last, kind):
+            if tx["sender"] == sender:
+                paid += p["blob_byte_fee"] * int(tx["body"][field])
+    return paid
+
+
 def attributes(event):
     return {a["key"]: a["value"] for a in event["attributes"]}
 
@@ -281,6 +294,7 @@ def test_market_honest():
     price = int(offer["price_per_work_unit"])
     wait_for(lambda: idle_provider(url, honest), 60, "the honest provider to finish earlier jobs")
     balance_before, nonce_before = account(url, honest)
+    first = height(url)
     with tempfile.TemporaryDirectory() as scratch:
         jobs, units = submit_jobs(url, offer["id"], ["account-2", "account-3", "account-4", "account-5"], 5, "honest", scratch)
     views = wait_terminal(url, [j for j, _ in jobs], 120)
@@ -288,9 +302,11 @@ def test_market_honest():
     payment = price * units
     earned = 20 * (payment - payment * p["take_rate_bps"] // 10_000)
     balance, nonce = account(url, honest)
-    assert balance - balance_before == earned - fee * (nonce - nonce_before), (balance, balance_before, earned, nonce)
+    output_fees = blob_fees(url, first, height(url), honest, p)
+    assert balance - balance_before == earned - fee * (nonce - nonce_before) - output_fees, \
+        (balance, balance_before, earned, nonce, output_fees)
     print(f"     20 jobs settled; provider paid {earned} base units = 20 x ({units} units x {price} "
-          f"less {p['take_rate_bps']} bps), less its own fees")
+          f"less {p['take_rate_bps']} bps), less its own fees and {output_fees} in output blob fees")
 
 
 def test_market_cheater():
@@ -312,7 +328,8 @@ def test_market_cheater():
     assert stake_after == expected_stake, (stake_before, stake_after, expected_stake)
     for c in clients:
         balance, nonce = account(url, address_of(c))
-        assert before[c][0] - balance == fee * (nonce - before[c][1]), f"client {c} not refunded in full"
+        spent = fee * (nonce - before[c][1]) + blob_fees(url, first, height(url), address_of(c), p)
+        assert before[c][0] - balance == spent, f"client {c} not refunded in full"
     validators = {v["address"] for v in rpc(url, "validators")["result"]["validators"]}
     challenges = [v for v in transactions_of_kind(url, first, height(url), "challenge") if v["code"] == 0]
     assert len(challenges) == len(views), f"{len(challenges)} successful challenges for {len(views)} frauds"
@@ -335,6 +352,7 @@ def test_market_silent():
         offer = offer_of(url, silent)
         stake_before = int(provider_view(url, silent)["bonded"])
         client_before = account(url, address_of("account-2"))
+        first = height(url)
         with tempfile.TemporaryDirectory() as scratch:
             x, model, _ = gemm_job(scratch, "silent", seed=7)
             out = cli_json("job", "submit", "--node", url, "--key", key_path("account-2"), "--input", x, "--model", model,
@@ -344,7 +362,8 @@ def test_market_silent():
         stake_after = int(provider_view(url, silent)["bonded"])
         assert stake_after == stake_before - p["nondelivery_penalty"], (stake_before, stake_after)
         balance, nonce = account(url, address_of("account-2"))
-        assert client_before[0] - balance == fee * (nonce - client_before[1]), "silent job's client not refunded"
+        spent = fee * (nonce - client_before[1]) + blob_fees(url, first, height(url), address_of("account-2"), p)
+        assert client_before[0] - balance == spent, "silent job's client not refunded"
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=20)
@@ -403,6 +422,33 @@ def test_python_client():
         print("     python " + done.stdout.strip().replace("\n", "\n     python "))
 
 
+def test_blobs_cli_and_python():
+    """The CLI and the Python client (tree written from docs/encoding.md) upload and fetch each other's blobs."""
+    url = urls()[0]
+    with tempfile.TemporaryDirectory() as scratch:
+        path = lambda name: os.path.join(scratch, name)  # noqa: E731
+        with open(path("a.bin"), "wb") as file:
+            file.write(os.urandom(5 * (1 << 20) + 123))
+        with open(path("b.bin"), "wb") as file:
+            file.write(os.urandom(3 * (1 << 20)))
+        a = cli_json("blob", "put", path("a.bin"), "--node", url)
+        b = json.loads(subprocess.run([PYTHON_CLIENT, "blob-put", "--node", url, path("b.bin")], check=True,
+                                      capture_output=True, text=True).stdout)
+        cli("blob", "get", b["id"], "--out", path("b.cli"), "--node", url)
+        subprocess.run([PYTHON_CLIENT, "blob-get", "--node", url, a["id"], "--out", path("a.py")], check=True,
+                       capture_output=True)
+        python_id = json.loads(subprocess.run([PYTHON_CLIENT, "blob-put", "--node", url, path("a.bin")], check=True,
+                                              capture_output=True, text=True).stdout)["id"]
+        assert python_id == a["id"], (python_id, a)
+        for original, copy in (("a.bin", "a.py"), ("b.bin", "b.cli")):
+            assert open(path(original), "rb").read() == open(path(copy), "rb").read(), copy
+        status = rpc(url, "blob_status", [a["id"]])["result"]
+        assert status["complete"] and status["chunk_count"] == 6, status
+        code, _, err = cli("blob", "get", "ab" * 32, "--out", path("none"), "--node", url, check=False)
+        assert code == 1 and "does not hold" in err and not os.path.exists(path("none")), err
+    print(f"     CLI put {a['id'][:12]}... ({a['length']} bytes), Python got it; Python put {b['id'][:12]}..., CLI got it")
+
+
 def test_wallet_errors():
     url = urls()[0]
     missing = os.path.join(DIR, "no-such-key.json")
@@ -445,6 +491,7 @@ try:
     check("market: a silent provider's job is refunded at its deadline and the provider penalised", test_market_silent)
     check("market: block intervals during replay of 10^9-unit jobs stay within 20% of idle", test_heavy_replay_keeps_block_pace)
     check("the outside Python client's transfer and job are committed", test_python_client)
+    check("blobs: the CLI and the Python client upload and download each other's blobs", test_blobs_cli_and_python)
     check("wallet commands fail clearly with a non-zero exit", test_wallet_errors)
     check("credits are conserved: supply total equals the genesis supply", test_supply_conserved)
 finally:

@@ -39,3 +39,12 @@ public struct BlobHasher: Sendable {
         pending.removeAll(keepingCapacity: true)
     }
 }
+
+extension BlobRef {
+    /// The reference of bytes held in memory (a small tensor a kernel produced, or a test's data).
+    public init(of bytes: [UInt8]) {
+        var hasher = BlobHasher()
+        hasher.update(bytes)
+        self = hasher.finish().ref
+    }
+}

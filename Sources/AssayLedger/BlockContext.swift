@@ -13,10 +13,12 @@ public struct BlockContext: Sendable {
     public var validators: ValidatorSet
     /// False when every signature was already verified (the mempool's cache, or a benchmark).
     public var checkSignatures: Bool
+    /// Where model, input and output bytes are read from (the node's blob store).
+    public var blobs: any BlobSource
 
     public init(
         chainID: String, height: Height, timeMs: UInt64, proposer: PublicKey, validators: ValidatorSet,
-        checkSignatures: Bool = true
+        checkSignatures: Bool = true, blobs: any BlobSource = NoBlobs()
     ) {
         self.chainID = chainID
         self.height = height
@@ -24,6 +26,7 @@ public struct BlockContext: Sendable {
         self.proposer = proposer
         self.validators = validators
         self.checkSignatures = checkSignatures
+        self.blobs = blobs
     }
 }
 

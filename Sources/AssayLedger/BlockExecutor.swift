@@ -46,13 +46,16 @@ final class BlockExecutor {
         let hash = transaction.hash
         let sender = transaction.senderAddress
         var account = try state.account(sender)
-        if let rejection = check(transaction, account: account) {
+        let blobCharge = blobFee(transaction.body)
+        if let rejection = check(transaction, account: account, blobFee: blobCharge) {
             return TransactionResult(transactionHash: hash, status: .excluded(rejection), events: [])
         }
-        // The fee and the nonce are taken whatever the body does.
-        account.balance -= transaction.fee
+        // The fee, the blob fee (burned) and the nonce are taken whatever the body does.
+        let burned = blobCharge ?? 0
+        account.balance -= transaction.fee + burned
         account.nonce += 1
         state.setAccount(sender, account)
+        try burn(burned)
         // Fees are bounded by the supply, so their sum cannot overflow.
         feesCollected += transaction.fee
         state.commitTransaction()
@@ -66,11 +69,13 @@ final class BlockExecutor {
     }
 
     /// The checks that keep a transaction out of the block altogether.
-    private func check(_ transaction: Transaction, account: Account) -> Rejection? {
+    private func check(_ transaction: Transaction, account: Account, blobFee: Amount?) -> Rejection? {
         if transaction.chainID != context.chainID { return .wrongChainID }
         if transaction.nonce != account.nonce { return .wrongNonce(expected: account.nonce) }
         if transaction.fee < params.minFee { return .feeBelowMinimum(minimum: params.minFee) }
-        if transaction.fee > account.balance { return .cannotPayFee }
+        guard let blobFee, let due = try? transaction.fee.adding(blobFee), due <= account.balance else {
+            return .cannotPayFee
+        }
         if context.checkSignatures && !transaction.hasValidSignature { return .badSignature }
         return nil
     }
@@ -100,7 +105,7 @@ final class BlockExecutor {
         case let .unstake(unstake): try unbond(unstake.amount, for: address)
         case let .offer(offer): try createOffer(offer, provider: address)
         case let .withdrawOffer(withdraw): try withdrawOffer(withdraw.offerID, by: address)
-        case let .registerModel(model): try registerModel(model.model)
+        case let .registerModel(model): try registerModel(model.modelBlob)
         case let .job(job): try createJob(job, client: address)
         case let .result(result): try postResult(result, by: address)
         case let .challenge(challenge): try adjudicate(challenge, by: address)
@@ -142,6 +147,7 @@ final class BlockExecutor {
         case .proposal: try expireProposal(Self.hash(id))
         case .offer: try expireOffer(Self.hash(id))
         case .unbonding: try releaseUnbonding(try Address(bytes: id))
+        case .blobRelease: try releaseJobBlobs(Self.hash(id))
         }
     }
 

@@ -48,6 +48,8 @@ extension LedgerEvent {
                                    ("effective_height", "\(effectiveHeight)")])
         case let .parameterChanged(name, value):
             ("parameter_changed", [("name", name), ("value", "\(value)")])
+        case let .blobReleased(blob):
+            ("blob_released", [("blob", hex(blob))])
         }
     }
 }

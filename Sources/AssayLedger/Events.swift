@@ -28,4 +28,6 @@ public enum LedgerEvent: Hashable, Sendable {
     /// The validator's power from `effectiveHeight` on (0: removed).
     case validatorUpdated(validator: PublicKey, power: UInt64, effectiveHeight: Height)
     case parameterChanged(name: String, value: UInt64)
+    /// No registered model or retained job uses this blob any more: nodes may delete it.
+    case blobReleased(blob: Hash)
 }

@@ -1,3 +1,4 @@
+import AssayBlobs
 import AssayCrypto
 import AssayStorage
 import AssayTypes
@@ -11,6 +12,8 @@ public enum LedgerError: Error, Equatable, Sendable, CustomStringConvertible {
     case parentRootMismatch(expected: Hash, stored: Hash)
     /// Genesis applies only to an empty store.
     case storeNotEmpty
+    /// A blob the block needs is not held by this node: the block cannot be executed here (yet).
+    case blobUnavailable(BlobRef)
 
     public var description: String {
         switch self {
@@ -18,6 +21,7 @@ public enum LedgerError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .corruptState(key, reason): "corrupt state at \(key): \(reason)"
         case let .parentRootMismatch(expected, stored): "parent root \(expected) is not the stored root \(stored)"
         case .storeNotEmpty: "genesis needs an empty store"
+        case let .blobUnavailable(ref): "block invalid: blob \(ref.id) unavailable (\(ref.length) bytes not held)"
         }
     }
 }
@@ -36,7 +40,7 @@ public enum Rejection: Hashable, Sendable, CustomStringConvertible {
         case .badSignature: "signature does not verify"
         case let .wrongNonce(expected): "nonce must be exactly \(expected)"
         case let .feeBelowMinimum(minimum): "fee is below the minimum \(minimum)"
-        case .cannotPayFee: "sender's balance cannot pay the fee"
+        case .cannotPayFee: "sender's balance cannot pay the fee and the blob fee"
         }
     }
 }

@@ -1,3 +1,4 @@
+import AssayBlobs
 import AssayCodec
 import AssayCrypto
 import AssayStorage
@@ -25,7 +26,8 @@ public struct LedgerQuery<Reader: KeyValueReader> {
     public func validator(_ key: PublicKey) throws(LedgerError) -> ValidatorRecord? {
         try value(StateKey.validator(key))
     }
-    public func model(_ hash: Hash) throws(LedgerError) -> [UInt8]? { try raw(StateKey.model(hash)) }
+    /// The registered model's blob (its id is the model hash).
+    public func model(_ hash: Hash) throws(LedgerError) -> BlobRef? { try value(StateKey.model(hash)) }
 
     public func params() throws(LedgerError) -> Params {
         guard let params: Params = try value(StateKey.params) else {

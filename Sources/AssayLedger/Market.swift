@@ -1,3 +1,4 @@
+import AssayBlobs
 import AssayCrypto
 import AssayTypes
 
@@ -28,13 +29,14 @@ extension BlockExecutor {
         emit(.offerRemoved(offer: id))
     }
 
-    func registerModel(_ bytes: [UInt8]) throws {
-        guard UInt64(bytes.count) <= params.maxModelBytes, KernelBridge.isValidModel(bytes) else {
-            throw TxFailure(.invalidModel)
-        }
-        let hash = SHA256.hash(bytes)
+    /// The model blob is named by its id; its bytes must be a valid model within `max_model_bytes`.
+    func registerModel(_ blob: BlobRef) throws {
+        guard blob.length <= params.maxModelBytes else { throw TxFailure(.invalidModel) }
+        let hash = blob.id.digest
         guard try state.get(StateKey.model(hash)) == nil else { throw TxFailure(.modelExists) }
-        state.set(StateKey.model(hash), bytes)
+        guard KernelBridge.isValidModel(try blobBytes(blob)) else { throw TxFailure(.invalidModel) }
+        state.write(StateKey.model(hash), blob)
+        try retainBlob(hash)
         emit(.modelRegistered(model: hash))
     }
 
@@ -51,11 +53,13 @@ extension BlockExecutor {
         guard job.maxWorkUnits > 0, job.maxWorkUnits <= params.maxJobWorkUnits else {
             throw TxFailure(.workUnitsOverLimit)
         }
-        guard let model = try state.get(StateKey.model(job.modelHash)) else { throw TxFailure(.modelNotFound) }
+        guard let model: BlobRef = try state.read(StateKey.model(job.modelHash)) else {
+            throw TxFailure(.modelNotFound)
+        }
+        guard job.inputBlob.length <= params.maxInputBytes else { throw TxFailure(.invalidInput) }
         // Only jobs the kernel accepts within their work limit are taken, so every job can be delivered.
-        guard UInt64(job.input.count) <= params.maxInputBytes, let cost = KernelBridge.cost(job, model: model),
-            cost <= job.maxWorkUnits
-        else { throw TxFailure(.invalidInput) }
+        let cost = KernelBridge.cost(job, model: try blobBytes(model), input: try blobBytes(job.inputBlob))
+        guard let cost, cost <= job.maxWorkUnits else { throw TxFailure(.invalidInput) }
         let escrow = try offer.terms.pricePerWorkUnit.times(job.maxWorkUnits)
         try debit(client, escrow)
         offer.openJobs += 1
@@ -65,6 +69,7 @@ extension BlockExecutor {
             client: client, provider: offer.provider, request: job, pricePerWorkUnit: offer.terms.pricePerWorkUnit,
             escrow: escrow, createdHeight: height, status: .open)
         state.write(StateKey.job(id), record)
+        try retainBlob(job.inputBlob.id.digest)
         addTimeout(at: job.deadline, .job, id: id.bytes)
         emit(.jobCreated(job: id, client: client, provider: offer.provider, escrow: escrow))
     }
@@ -74,13 +79,14 @@ extension BlockExecutor {
         guard job.provider == sender else { throw TxFailure(.notJobProvider) }
         guard job.status == .open else { throw TxFailure(.wrongJobState) }
         guard height < job.request.deadline else { throw TxFailure(.deadlinePassed) }
-        guard UInt64(result.output.count) <= params.maxOutputBytes, SHA256.hash(result.output) == result.outputHash
-        else { throw TxFailure(.invalidOutput) }
+        // The output's bytes are not read here: a challenge re-executes the job and compares blob ids.
+        guard result.outputBlob.length <= params.maxOutputBytes else { throw TxFailure(.invalidOutput) }
         guard result.workUnits <= job.request.maxWorkUnits else { throw TxFailure(.workUnitsOverLimit) }
         let windowEnd = height + params.challengeWindowBlocks
         job.status = .resultPosted(
             outputHash: result.outputHash, workUnits: result.workUnits, resultTx: transactionHash, windowEnd: windowEnd)
         state.write(StateKey.job(result.jobID), job)
+        try retainBlob(result.outputHash)
         removeTimeout(at: job.request.deadline, .job, id: result.jobID.bytes)
         addTimeout(at: windowEnd, .job, id: result.jobID.bytes)
         emit(.resultPosted(job: result.jobID, outputHash: result.outputHash, workUnits: result.workUnits, windowEnd: windowEnd))

@@ -1,3 +1,4 @@
+import AssayBlobs
 import AssayCrypto
 import AssayTypes
 
@@ -63,6 +64,7 @@ extension BlockExecutor {
         closed.status = status
         closed.escrow = 0
         state.write(StateKey.job(id), closed)
+        scheduleBlobRelease(id, job)
         if var offer: OfferRecord = try state.read(StateKey.offer(job.request.offerID)), offer.openJobs > 0 {
             offer.openJobs -= 1
             state.write(StateKey.offer(job.request.offerID), offer)
@@ -82,12 +84,19 @@ extension BlockExecutor {
         guard challenger != job.provider else { throw TxFailure(.providerCannotChallenge) }
         guard challenge.bond >= params.challengeBondMin else { throw TxFailure(.bondTooSmall) }
         guard try state.account(challenger).balance >= challenge.bond else { throw TxFailure(.insufficientBalance) }
-        guard let model = try state.get(StateKey.model(job.request.modelHash)),
-            let cost = KernelBridge.cost(job.request, model: model)
-        else { throw TxFailure(.invalidInput) }
+        guard let modelBlob: BlobRef = try state.read(StateKey.model(job.request.modelHash)) else {
+            throw TxFailure(.invalidInput)
+        }
+        let model = try blobBytes(modelBlob)
+        let input = try blobBytes(job.request.inputBlob)
+        guard let cost = KernelBridge.cost(job.request, model: model, input: input) else {
+            throw TxFailure(.invalidInput)
+        }
         guard cost <= workRemaining else { throw TxFailure(.workBudgetExhausted) }
         workRemaining -= cost
-        guard let replay = KernelBridge.execute(job.request, model: model) else { throw TxFailure(.invalidInput) }
+        guard let replay = KernelBridge.execute(job.request, model: model, input: input) else {
+            throw TxFailure(.invalidInput)
+        }
 
         if replay.outputHash == outputHash && replay.workUnits == workUnits {
             try debit(challenger, challenge.bond)

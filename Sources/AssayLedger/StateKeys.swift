@@ -23,6 +23,10 @@ public enum StateKey {
     static let totalsKey: [UInt8] = [0x09]
     /// Timeouts: prefix, height (8 bytes big-endian so that one height's entries are contiguous), kind, id.
     static let timeoutPrefix: UInt8 = 0x0a
+    /// How many registered models and retained jobs use a blob (u64), by blob id.
+    static let blobUsesPrefix: UInt8 = 0x0b
+    /// The blob ids (32 bytes each) an ended job releases when its retention ends, by job id.
+    static let blobReleasePrefix: UInt8 = 0x0c
 
     public static func account(_ address: Address) -> [UInt8] { accountKey(address).bytes }
     /// The account key built in place (an account is read and written several times per transfer).
@@ -33,6 +37,8 @@ public enum StateKey {
     public static func job(_ id: Hash) -> [UInt8] { [jobPrefix] + id.bytes }
     public static func validator(_ key: PublicKey) -> [UInt8] { [validatorPrefix] + key.bytes }
     public static func proposal(_ id: Hash) -> [UInt8] { [proposalPrefix] + id.bytes }
+    public static func blobUses(_ id: Hash) -> [UInt8] { [blobUsesPrefix] + id.bytes }
+    public static func blobRelease(_ job: Hash) -> [UInt8] { [blobReleasePrefix] + job.bytes }
     public static var params: [UInt8] { paramsKey }
     public static var totals: [UInt8] { totalsKey }
 
@@ -54,4 +60,6 @@ enum TimeoutKind: UInt8 {
     case proposal = 1
     case offer = 2
     case unbonding = 3
+    /// A job's input and output blobs, `blob_retention_blocks` after it ended.
+    case blobRelease = 4
 }

@@ -1,3 +1,4 @@
+import AssayBlobs
 import AssayCodec
 import AssayTypes
 
@@ -18,6 +19,8 @@ public enum AdmissionError: Error, Equatable, Sendable, CustomStringConvertible 
     /// The pool is at its count or byte cap and the cheapest evictable transaction pays `feeToBeat` or more
     /// (nil: nothing is evictable; a gapped transaction never evicts an executable one, nor any of its sender's).
     case mempoolFull(feeToBeat: Amount?)
+    /// The transaction references a blob this node does not hold in full.
+    case blobNotHeld(BlobID)
 
     public var description: String {
         switch self {
@@ -38,6 +41,7 @@ public enum AdmissionError: Error, Equatable, Sendable, CustomStringConvertible 
             "the sender already has \(max) transactions waiting behind a missing nonce: send the missing nonce first"
         case let .mempoolFull(feeToBeat?): "mempool is full: a fee above \(feeToBeat) is needed to enter"
         case .mempoolFull(nil): "mempool is full and holds nothing this transaction may evict"
+        case let .blobNotHeld(id): "blob \(id) is not held by this node; upload it first (PUT /blobs/\(id))"
         }
     }
 }

@@ -12,11 +12,16 @@ public final class GossipAdmission: Sendable {
     private let queue = DispatchQueue(label: "assay.mempool.gossip", qos: .utility)
     private let waiting = Mutex(0)
     private let dropped = Atomic<Int>(0)
+    private let blobsMissing: (@Sendable (Transaction) -> Void)?
 
-    public init(mempool: Mempool, capacity: Int) {
+    /// `blobsMissing` receives a transaction refused only because this node lacks a blob it references (the
+    /// availability rule): the node fetches the blobs from peers and admits it afterwards. Without it such a
+    /// transaction is dropped like any refusal.
+    public init(mempool: Mempool, capacity: Int, blobsMissing: (@Sendable (Transaction) -> Void)? = nil) {
         precondition(capacity > 0)
         self.mempool = mempool
         self.capacity = capacity
+        self.blobsMissing = blobsMissing
     }
 
     /// Queues the batch for admission and returns at once: true if queued, false if dropped for lack of room.
@@ -33,10 +38,18 @@ public final class GossipAdmission: Sendable {
         }
         queue.async {
             // Refusals are normal here: a peer forwards what its own pool admitted under its own state.
-            for transaction in transactions { _ = try? self.mempool.admit(transaction.canonicalBytes) }
+            for transaction in transactions { self.admit(transaction) }
             self.waiting.withLock { $0 -= transactions.count }
         }
         return true
+    }
+
+    private func admit(_ transaction: Transaction) {
+        do throws(AdmissionError) {
+            try mempool.admit(transaction.canonicalBytes)
+        } catch .blobNotHeld {
+            blobsMissing?(transaction)
+        } catch {}
     }
 
     /// Transactions dropped because the queue was full.

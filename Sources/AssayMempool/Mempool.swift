@@ -1,3 +1,4 @@
+import AssayBlobs
 import AssayCodec
 import AssayCrypto
 import AssayTypes
@@ -29,11 +30,18 @@ public final class Mempool: Sendable {
     private let pool: Mutex<PoolState>
     private let signatures: Mutex<SignatureCache>
     private let feeFloor: Atomic<Amount>
+    private let holdsBlob: @Sendable (BlobID) -> Bool
 
-    /// `committedHeight` is the chain's height when the pool starts; `update` advances it.
-    public init(config: MempoolConfig, accounts: any AccountStateReader, committedHeight: Height = 0) {
+    /// `committedHeight` is the chain's height when the pool starts; `update` advances it. `holdsBlob` says whether
+    /// the node holds a complete blob (its blob store); a pool without one admits no transaction that references a
+    /// blob.
+    public init(
+        config: MempoolConfig, accounts: any AccountStateReader, committedHeight: Height = 0,
+        holdsBlob: @escaping @Sendable (BlobID) -> Bool = { _ in false }
+    ) {
         self.config = config
         self.accounts = accounts
+        self.holdsBlob = holdsBlob
         feeFloor = Atomic(config.feeMin)
         pool = Mutex(PoolState(config: config, committedHeight: committedHeight))
         signatures = Mutex(SignatureCache(capacity: config.signatureCacheCapacity))
@@ -54,6 +62,10 @@ public final class Mempool: Sendable {
         }
         let minimumFee = self.minimumFee
         guard transaction.fee >= minimumFee else { throw .feeTooLow(fee: transaction.fee, min: minimumFee) }
+        // The availability rule (docs/consensus.md): only what this node could put in a block enters its pool.
+        if let missing = transaction.body.referencedBlobIDs.first(where: { !holdsBlob($0) }) {
+            throw .blobNotHeld(missing)
+        }
         let account = AccountSnapshot(reading: accounts, address: transaction.senderAddress)
         // A cheap refusal before the expensive signature check; the rules run again under the lock below.
         _ = try pool.withLock { pool throws(AdmissionError) in try pool.plan(for: entry, account: account) }

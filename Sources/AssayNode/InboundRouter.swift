@@ -55,13 +55,22 @@ struct InboundRouter: Service {
         return height..<(height > Height.max - count ? Height.max : height + count)
     }
 
+    /// Sends the stored blocks of `heights`, stopping at the first missing one and before the answer would
+    /// outgrow one frame (which the peer would refuse by disconnecting).
     private func answerSync(to peer: AssayCrypto.PublicKey, heights: Range<Height>) {
         let chain = ChainStore(store: store)
         var blocks: [CommittedBlock] = []
+        var bytes = Self.syncResponseOverheadBytes
         for next in heights {
             guard let stored = try? chain.block(at: next) else { break }
-            blocks.append(CommittedBlock(block: stored.block, commit: stored.commit))
+            let committed = CommittedBlock(block: stored.block, commit: stored.commit)
+            bytes += committed.canonicalBytes.count
+            guard bytes <= p2p.config.messageBytesMax else { break }
+            blocks.append(committed)
         }
         if !blocks.isEmpty { _ = p2p.send(to: peer, WireMessage.syncResponse(blocks).canonicalBytes) }
     }
+
+    /// The tag and the array length in front of the blocks of a `syncResponse` of at most 64 blocks.
+    static let syncResponseOverheadBytes = 2
 }

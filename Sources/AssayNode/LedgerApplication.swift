@@ -1,3 +1,4 @@
+import AssayBlobs
 import AssayCrypto
 import AssayEngine
 import AssayLedger
@@ -28,6 +29,9 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
     private let mempool: Mempool
     private let blockTransactionsMax: Int
     private let blockBytesMax: Int
+    private let blobs: BlobStore
+    /// Starts fetching a blob from peers (a no-op until the node has a fetcher); never waits for it.
+    private let requestBlob: @Sendable (BlobRef) -> Void
     private var committedRoot: Hash
     /// Outcomes of blocks executed at the current height, so a block is executed once however often it is seen.
     private var outcomes: [OutcomeKey: BlockOutcome] = [:]
@@ -42,7 +46,8 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
 
     init(
         chainID: String, validators: ValidatorSet, ledger: Ledger, store: RocksDBStore, mempool: Mempool,
-        committed: ChainSnapshot, blockTransactionsMax: Int, blockBytesMax: Int
+        committed: ChainSnapshot, blockTransactionsMax: Int, blockBytesMax: Int, blobs: BlobStore,
+        requestBlob: @escaping @Sendable (BlobRef) -> Void = { _ in }
     ) {
         self.chainID = chainID
         self.validators = validators
@@ -51,12 +56,17 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
         self.mempool = mempool
         self.blockTransactionsMax = blockTransactionsMax
         self.blockBytesMax = blockBytesMax
+        self.blobs = blobs
+        self.requestBlob = requestBlob
         committedRoot = committed.stateRoot
         snapshot = Mutex(committed)
     }
 
     func transactionsForNewBlock(_ context: ExecutionContext) -> [Transaction] {
+        // The proposer never includes a transaction whose blobs it lacks (the pool admitted it while they were
+        // held, but a blob can be collected since).
         let candidates = mempool.reap(maxBytes: blockBytesMax, maxCount: blockTransactionsMax)
+            .filter { $0.body.referencedBlobIDs.allSatisfy(blobs.has) }
         guard !candidates.isEmpty, let outcome = try? run(context, candidates) else { return [] }
         // Transactions that fail their checks against the latest state (a stale nonce, say) are left out.
         let included = zip(candidates, outcome.results).filter { $0.1.isIncluded }.map(\.0)
@@ -106,18 +116,34 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
     {
         let key = OutcomeKey(context: context, transactionsRoot: Block.transactionsRoot(transactions))
         if let known = outcomes[key] { return known }
+        // The availability rule: a block is executed (and so prevoted) only with every blob it carries held.
+        // The ledger reads models and inputs itself; outputs it never reads, so they are checked here.
+        if let missing = transactions.lazy.flatMap(\.body.carriedBlobs).first(where: { !holds($0) }) {
+            throw unavailable(missing)
+        }
         let allVerified = transactions.allSatisfy { mempool.hasValidSignature($0, hash: $0.hash) }
         let blockContext = BlockContext(
             chainID: chainID, height: context.height, timeMs: context.timeMs, proposer: context.proposer,
-            validators: validators, checkSignatures: !allVerified)
+            validators: validators, checkSignatures: !allVerified, blobs: StoreBlobSource(store: blobs))
         do {
             let outcome = try ledger.execute(
                 parentRoot: committedRoot, store: store, context: blockContext, transactions: transactions)
             outcomes[key] = outcome
             return outcome
+        } catch .blobUnavailable(let ref) {
+            throw unavailable(ref)
         } catch {
             throw ExecutionError("ledger: \(error)")
         }
+    }
+
+    private func holds(_ ref: BlobRef) -> Bool { blobs.status(ref) == .complete(ref: ref) }
+
+    /// A block this node cannot execute for lack of a blob: it prevotes nil and fetches the blob, so that a
+    /// later round (or its commit) finds it.
+    private func unavailable(_ ref: BlobRef) -> ExecutionError {
+        requestBlob(ref)
+        return ExecutionError("block invalid: blob \(ref.id) unavailable (\(ref.length) bytes not held)")
     }
 }
 
@@ -130,5 +156,19 @@ struct CommittedAccounts: AccountStateReader {
 
     private func account(_ address: Address) -> Account {
         (try? LedgerQuery(store: store).account(address)) ?? Account()
+    }
+}
+
+/// The ledger's view of the node's blob store: the bytes of a complete blob of exactly the referenced length.
+struct StoreBlobSource: BlobSource {
+    let store: BlobStore
+
+    func read(_ ref: BlobRef) throws -> [UInt8] {
+        guard store.status(ref) == .complete(ref: ref) else { throw BlobError.notFound(ref.id) }
+        let reader = try store.open(ref.id)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(Int(ref.length))
+        while let piece = try reader.next() { bytes += piece }
+        return bytes
     }
 }

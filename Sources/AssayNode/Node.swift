@@ -33,9 +33,10 @@ public enum Node {
 
     public static func run(home: NodeHome, key: SecretKey, logger: Logger) async throws {
         let config = try NodeConfig.load(path: home.configPath)
-        guard frameCarriesBlobChunks(frameBytesMax: config.p2p.frameBytesMax) else {
+        let p2pSettings = try config.p2p.validated()
+        guard frameCarriesBlobChunks(frameBytesMax: p2pSettings.frameBytesMax) else {
             throw StartError(
-                "p2p frame_bytes_max \(config.p2p.frameBytesMax) is too small to carry a blob chunk: at least "
+                "p2p frame_bytes_max \(p2pSettings.frameBytesMax) is too small to carry a blob chunk: at least "
                     + "\(WireMessage.blobChunkFrameBytesMax) bytes")
         }
         let genesis = try loadGenesis(home.resolve(config.node.genesisFile))
@@ -43,50 +44,60 @@ public enum Node {
             path: home.resolve(config.node.dataDir), namespaces: namespaces, createIfMissing: true)
         let ledger = Ledger()
         let committed = try reconcile(store: store, ledger: ledger, genesis: genesis, logger: logger)
-        let blobs = try BlobStore(
-            directory: home.resolve(config.node.dataDir) + "/blobs",
-            maxBlobBytes: try LedgerQuery(store: store).params().maxBlobBytes)
+        // The node's one blob store: HTTP uploads, P2P fetches, admission and the replay worker all share it.
+        let blobs = try openBlobs(dataDir: home.resolve(config.node.dataDir), store: store, genesis: genesis)
+
+        let peerKeys = genesis.validators.validators.map(\.publicKey)
+        let p2p = P2PService(
+            config: try p2pConfig(
+                p2pSettings, chainID: genesis.chainID, key: key,
+                allowedKeys: Set(peerKeys.filter { $0 != key.publicKey })),
+            logger: logger)
+        _ = try await p2p.start()
+        let blobTraffic = BlobTraffic()
+        let fetcher = BlobFetcher(store: blobs, p2p: p2p, traffic: blobTraffic, logger: logger)
+        // Blobs this node lacks (a gossiped transaction's, a proposed block's) are fetched from peers within a time
+        // that grows with their size: 10 s plus 100 ms per MiB.
+        let fetchBlob: @Sendable (BlobRef) async throws -> Void = { ref in
+            try await fetcher.fetch(ref, deadline: .now + .seconds(10) + .milliseconds(100 * Int(ref.length >> 20)))
+        }
 
         let mempool = Mempool(
             config: try config.mempool.poolConfig(chainID: genesis.chainID, feeMin: genesis.params.minFee),
-            accounts: CommittedAccounts(store: store), committedHeight: committed.height)
-        // Governance can change min_fee; the pool admits only what a block may include.
-        @Sendable func followMinimumFee() {
-            if let params = try? LedgerQuery(store: store).params() { mempool.setMinimumFee(params.minFee) }
+            accounts: CommittedAccounts(store: store), committedHeight: committed.height,
+            holdsBlob: { blobs.has($0) })
+        // Governance can change min_fee and max_blob_bytes; the pool and the blob store follow the committed values.
+        @Sendable func followParams() {
+            guard let params = try? LedgerQuery(store: store).params() else { return }
+            mempool.setMinimumFee(params.minFee)
+            blobs.maxBlobBytes = params.maxBlobBytes
         }
-        followMinimumFee()
-        let maintenance = MempoolMaintenance(mempool: mempool, beforePass: followMinimumFee)
-        let gossip = GossipAdmission(mempool: mempool, capacity: config.mempool.gossipQueueMax)
+        followParams()
+        let maintenance = MempoolMaintenance(mempool: mempool, beforePass: followParams)
+        let gossip = GossipAdmission(
+            mempool: mempool, capacity: config.mempool.gossipQueueMax,
+            blobsMissing: GossipBlobFetch(store: store, mempool: mempool, fetch: fetchBlob).fetchThenAdmit)
         let application = LedgerApplication(
             chainID: genesis.chainID, validators: genesis.validators, ledger: ledger, store: store, mempool: mempool,
             committed: committed, blockTransactionsMax: config.consensus.blockTransactionsMax,
-            blockBytesMax: 16 << 20)
-
-        let listen = try NodeHome.hostAndPort(config.p2p.listen)
-        let peerKeys = genesis.validators.validators.map(\.publicKey)
-        let p2p = P2PService(
-            config: P2PConfig(
-                chainID: genesis.chainID, identity: key, listenHost: listen.host, listenPort: listen.port,
-                peers: try config.p2p.peers.map { let (host, port) = try NodeHome.hostAndPort($0); return PeerAddress(host: host, port: port) },
-                allowedKeys: Set(peerKeys.filter { $0 != key.publicKey }), frameBytesMax: config.p2p.frameBytesMax,
-                outboundMessagesMax: config.p2p.sendQueueMax),
-            logger: logger)
-        _ = try await p2p.start()
+            blockBytesMax: blockBytesMax(frameBytesMax: p2pSettings.frameBytesMax), blobs: blobs,
+            requestBlob: { ref in Task { try? await fetchBlob(ref) } })
 
         let service = NodeService(
             chainID: genesis.chainID, nodeKey: key.publicKey, validators: genesis.validators, store: store,
-            mempool: mempool, p2p: p2p, p2pListen: config.p2p.listen, application: application)
+            mempool: mempool, p2p: p2p, p2pListen: config.p2p.listen, application: application, blobs: blobs)
         let replayConfig = config.replay ?? .defaults
         let replay = ReplayWorker(
             selection: try replayConfig.selection(), threads: replayConfig.threads, key: key, chainID: genesis.chainID,
-            store: store, mempool: mempool,
+            store: store, mempool: mempool, blobs: blobs,
             gossip: { p2p.broadcast(WireMessage.transactions([$0]).canonicalBytes) }, logger: logger)
-        let hub = SubscriptionHub()
+        let rpcConfig = try config.rpc.serverConfig()
+        let hub = SubscriptionHub(queueBytesMax: config.rpc.webSocketQueueBytesMax)
         let feed = SubscriptionFeed(hub: hub, service: service, logger: logger)
-        let blobTraffic = BlobTraffic()
+        let collector = BlobCollector(store: blobs, logger: logger)
         let metrics = NodeMetrics(
             application: application, mempool: mempool, gossip: gossip, p2p: p2p, replay: replay, hub: hub,
-            blobTraffic: blobTraffic)
+            blobs: collector, blobTraffic: blobTraffic)
         application.onCommit = { block, outcome in
             service.committed(block)
             metrics.committed(block, outcome)
@@ -96,6 +107,8 @@ public enum Node {
             // Re-checking the rest of the pool against the new state happens off the engine's queue, one pass
             // at a time however fast blocks commit.
             maintenance.committed(block.transactions, height: block.header.height)
+            // Deleting released blobs is local file I/O, also off the engine's queue.
+            DispatchQueue.global(qos: .utility).async { collector.collect(outcome) }
         }
 
         let fatal = FatalSignal()
@@ -120,11 +133,10 @@ public enum Node {
             host: host, transport: transport, gossip: gossip, p2p: p2p, store: store,
             blobs: BlobRouting(
                 server: BlobServer(store: blobs, p2p: p2p, traffic: blobTraffic),
-                fetcher: BlobFetcher(store: blobs, p2p: p2p, traffic: blobTraffic, logger: logger)))
+                fetcher: fetcher))
 
-        let rpcListen = try NodeHome.hostAndPort(config.rpc.listen)
         let rpc = RPCServer(
-            config: RPCServerConfig(host: rpcListen.host, port: rpcListen.port, bodyBytesMax: config.rpc.bodyBytesMax),
+            config: rpcConfig,
             node: service, hub: hub, metrics: { config.metrics.enabled ? await metrics.text() : "" }, logger: logger)
         logger.info(
             "node \(config.node.moniker) started at height \(committed.height), p2p \(config.p2p.listen), rpc \(config.rpc.listen)")
@@ -140,6 +152,34 @@ public enum Node {
         await p2p.stop()
         if let reason = fatal.reason { throw StartError("stopped on a fatal error: \(reason)") }
         logger.info("node \(config.node.moniker) stopped")
+    }
+
+    /// Opens `<data dir>/blobs` with the committed `max_blob_bytes` (genesis's before the first block).
+    static func openBlobs(dataDir: String, store: RocksDBStore, genesis: Genesis) throws -> BlobStore {
+        let maxBlobBytes = (try? LedgerQuery(store: store).params())?.maxBlobBytes ?? genesis.params.maxBlobBytes
+        do { return try BlobStore(directory: dataDir + "/blobs", maxBlobBytes: maxBlobBytes) } catch {
+            throw StartError("cannot open the blob store in \(dataDir)/blobs: \(error)")
+        }
+    }
+
+    /// Room in a proposal's frame for all but the transactions: the proposal, the header, a last commit of up to
+    /// `ValidatorSet.sizeMax` signatures, length prefixes and the cipher's tag.
+    static let proposalOverheadBytes = 256 << 10
+
+    /// Transaction bytes per block: a proposal must fit one P2P frame, or every peer would refuse it.
+    static func blockBytesMax(frameBytesMax: Int) -> Int { min(16 << 20, frameBytesMax - proposalOverheadBytes) }
+
+    static func p2pConfig(_ p2p: NodeConfig.P2P, chainID: String, key: SecretKey, allowedKeys: Set<AssayCrypto.PublicKey>)
+        throws -> P2PConfig
+    {
+        let listen = try NodeHome.hostAndPort(p2p.listen)
+        return P2PConfig(
+            chainID: chainID, identity: key, listenHost: listen.host, listenPort: listen.port,
+            peers: try p2p.peers.map { let (host, port) = try NodeHome.hostAndPort($0); return PeerAddress(host: host, port: port) },
+            allowedKeys: allowedKeys, frameBytesMax: p2p.frameBytesMax, handshakeFrameBytesMax: p2p.handshakeFrameBytesMax,
+            pendingHandshakesMax: p2p.pendingHandshakesMax, pendingHandshakesPerIPMax: p2p.pendingHandshakesPerIPMax,
+            outboundMessagesMax: p2p.sendQueueMax, keepaliveInterval: .milliseconds(Int64(p2p.keepaliveIntervalMs)),
+            peerTimeout: .milliseconds(Int64(p2p.peerTimeoutMs)))
     }
 
     /// Whether an encrypted frame of this limit holds the largest blob chunk message (peers would disconnect

@@ -1,4 +1,5 @@
 import AssayMempool
+import AssayRPC
 import AssayTypes
 import Foundation
 import TOMLKit
@@ -27,12 +28,84 @@ public struct NodeConfig: Codable, Equatable, Sendable {
         public var peers: [String]
         public var frameBytesMax: Int
         public var sendQueueMax: Int
+        /// The keys below were added after the first release; a config without them gets `P2P.defaults`.
+        public var handshakeFrameBytesMax: Int
+        public var pendingHandshakesMax: Int
+        public var pendingHandshakesPerIPMax: Int
+        public var keepaliveIntervalMs: Int
+        public var peerTimeoutMs: Int
 
         enum CodingKeys: String, CodingKey {
             case listen
             case peers
             case frameBytesMax = "frame_bytes_max"
             case sendQueueMax = "send_queue_max"
+            case handshakeFrameBytesMax = "handshake_frame_bytes_max"
+            case pendingHandshakesMax = "pending_handshakes_max"
+            case pendingHandshakesPerIPMax = "pending_handshakes_per_ip_max"
+            case keepaliveIntervalMs = "keepalive_interval_ms"
+            case peerTimeoutMs = "peer_timeout_ms"
+        }
+
+        public static func defaults(listen: String, peers: [String]) -> P2P {
+            P2P(
+                listen: listen, peers: peers, frameBytesMax: 8 << 20, sendQueueMax: 4_096, handshakeFrameBytesMax: 1_024,
+                pendingHandshakesMax: 64, pendingHandshakesPerIPMax: 8, keepaliveIntervalMs: 1_000, peerTimeoutMs: 3_000)
+        }
+
+        init(
+            listen: String, peers: [String], frameBytesMax: Int, sendQueueMax: Int, handshakeFrameBytesMax: Int,
+            pendingHandshakesMax: Int, pendingHandshakesPerIPMax: Int, keepaliveIntervalMs: Int, peerTimeoutMs: Int
+        ) {
+            self.listen = listen
+            self.peers = peers
+            self.frameBytesMax = frameBytesMax
+            self.sendQueueMax = sendQueueMax
+            self.handshakeFrameBytesMax = handshakeFrameBytesMax
+            self.pendingHandshakesMax = pendingHandshakesMax
+            self.pendingHandshakesPerIPMax = pendingHandshakesPerIPMax
+            self.keepaliveIntervalMs = keepaliveIntervalMs
+            self.peerTimeoutMs = peerTimeoutMs
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let values = try decoder.container(keyedBy: CodingKeys.self)
+            let fallback = P2P.defaults(listen: "", peers: [])
+            func optional(_ key: CodingKeys, _ value: Int) throws -> Int {
+                try values.decodeIfPresent(Int.self, forKey: key) ?? value
+            }
+            self.init(
+                listen: try values.decode(String.self, forKey: .listen),
+                peers: try values.decode([String].self, forKey: .peers),
+                frameBytesMax: try values.decode(Int.self, forKey: .frameBytesMax),
+                sendQueueMax: try values.decode(Int.self, forKey: .sendQueueMax),
+                handshakeFrameBytesMax: try optional(.handshakeFrameBytesMax, fallback.handshakeFrameBytesMax),
+                pendingHandshakesMax: try optional(.pendingHandshakesMax, fallback.pendingHandshakesMax),
+                pendingHandshakesPerIPMax: try optional(.pendingHandshakesPerIPMax, fallback.pendingHandshakesPerIPMax),
+                keepaliveIntervalMs: try optional(.keepaliveIntervalMs, fallback.keepaliveIntervalMs),
+                peerTimeoutMs: try optional(.peerTimeoutMs, fallback.peerTimeoutMs))
+        }
+
+        /// The transport settings these describe, or why they are invalid.
+        public func validated() throws(NodeConfig.LoadError) -> P2P {
+            func check(_ holds: Bool, _ reason: String) throws(NodeConfig.LoadError) {
+                if !holds { throw .invalid(path: "[p2p]", reason: reason) }
+            }
+            // A frame must hold a gossiped transaction of the largest size, and a proposal's overhead besides.
+            try check(
+                (2 << 20...Int(UInt32.max)).contains(frameBytesMax),
+                "frame_bytes_max \(frameBytesMax) is not within 2097152...4294967295")
+            try check(
+                (256...frameBytesMax).contains(handshakeFrameBytesMax),
+                "handshake_frame_bytes_max \(handshakeFrameBytesMax) is not within 256...frame_bytes_max")
+            try check(sendQueueMax >= 1, "send_queue_max \(sendQueueMax) is below 1")
+            try check(
+                pendingHandshakesMax >= 1 && pendingHandshakesPerIPMax >= 1,
+                "pending_handshakes_max and pending_handshakes_per_ip_max must be at least 1")
+            try check(
+                keepaliveIntervalMs >= 1 && keepaliveIntervalMs < peerTimeoutMs,
+                "keepalive_interval_ms \(keepaliveIntervalMs) must be at least 1 and below peer_timeout_ms \(peerTimeoutMs)")
+            return self
         }
     }
 
@@ -110,13 +183,63 @@ public struct NodeConfig: Codable, Equatable, Sendable {
         }
     }
 
+    /// The JSON-RPC listener and its bounds (docs/rpc.md, "Limits"). Every bound but `listen` may be left out
+    /// (configs written before it existed): then `RPCServerConfig`'s and `SubscriptionHub`'s defaults apply.
     public struct RPC: Codable, Equatable, Sendable {
         public var listen: String
         public var bodyBytesMax: Int
+        public var responseBytesMax: Int
+        public var webSocketQueueBytesMax: Int
+        public var idleTimeoutMs: Int
+        public var requestTimeoutMs: Int
 
         enum CodingKeys: String, CodingKey {
             case listen
             case bodyBytesMax = "body_bytes_max"
+            case responseBytesMax = "response_bytes_max"
+            case webSocketQueueBytesMax = "websocket_queue_bytes_max"
+            case idleTimeoutMs = "idle_timeout_ms"
+            case requestTimeoutMs = "request_timeout_ms"
+        }
+
+        /// The defaults, listening on `listen`.
+        public init(listen: String) {
+            let server = RPCServerConfig()
+            self.listen = listen
+            bodyBytesMax = server.bodyBytesMax
+            responseBytesMax = server.responseBytesMax
+            webSocketQueueBytesMax = SubscriptionHub.queueBytesMaxDefault
+            idleTimeoutMs = server.idleTimeoutMs
+            requestTimeoutMs = server.requestTimeoutMs
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(listen: try container.decode(String.self, forKey: .listen))
+            func bound(_ key: CodingKeys, _ value: inout Int) throws {
+                value = try container.decodeIfPresent(Int.self, forKey: key) ?? value
+            }
+            try bound(.bodyBytesMax, &bodyBytesMax)
+            try bound(.responseBytesMax, &responseBytesMax)
+            try bound(.webSocketQueueBytesMax, &webSocketQueueBytesMax)
+            try bound(.idleTimeoutMs, &idleTimeoutMs)
+            try bound(.requestTimeoutMs, &requestTimeoutMs)
+        }
+
+        /// The server settings these describe, or why they are invalid.
+        public func serverConfig() throws -> RPCServerConfig {
+            let bounds: [(String, Int)] = [
+                ("body_bytes_max", bodyBytesMax), ("response_bytes_max", responseBytesMax),
+                ("websocket_queue_bytes_max", webSocketQueueBytesMax), ("idle_timeout_ms", idleTimeoutMs),
+                ("request_timeout_ms", requestTimeoutMs),
+            ]
+            if let (name, value) = bounds.first(where: { $0.1 <= 0 }) {
+                throw LoadError.invalid(path: "[rpc]", reason: "\(name) \(value) is not positive")
+            }
+            let (host, port) = try NodeHome.hostAndPort(listen)
+            return RPCServerConfig(
+                host: host, port: port, bodyBytesMax: bodyBytesMax, responseBytesMax: responseBytesMax,
+                idleTimeoutMs: idleTimeoutMs, requestTimeoutMs: requestTimeoutMs)
         }
     }
 
@@ -175,7 +298,7 @@ public struct NodeConfig: Codable, Equatable, Sendable {
     public static func defaults(moniker: String, p2pListen: String, rpcListen: String, peers: [String]) -> NodeConfig {
         NodeConfig(
             node: Node(moniker: moniker, keyFile: "node_key.json", genesisFile: "genesis.json", dataDir: "data"),
-            p2p: P2P(listen: p2pListen, peers: peers, frameBytesMax: 8 << 20, sendQueueMax: 4_096),
+            p2p: .defaults(listen: p2pListen, peers: peers),
             consensus: Consensus(
                 timeoutProposeMs: 1_000, timeoutProposeDeltaMs: 500, timeoutPrevoteMs: 500,
                 timeoutPrevoteDeltaMs: 250, timeoutPrecommitMs: 500, timeoutPrecommitDeltaMs: 250,
@@ -183,7 +306,7 @@ public struct NodeConfig: Codable, Equatable, Sendable {
             mempool: Mempool(
                 transactionsMax: 100_000, bytesMax: 128 << 20, gappedPerSenderMax: 16, gappedMax: 10_000,
                 gappedLifetimeBlocks: 100, gossipQueueTransactionsMax: Mempool.gossipQueueDefault),
-            rpc: RPC(listen: rpcListen, bodyBytesMax: 8 << 20),
+            rpc: RPC(listen: rpcListen),
             metrics: Metrics(enabled: true),
             replay: .defaults,
             log: Log(level: "info"))

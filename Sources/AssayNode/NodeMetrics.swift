@@ -8,8 +8,8 @@ import Synchronization
 
 /// Prometheus text-format metrics at `/metrics`: chain progress, block interval, transactions per block,
 /// mempool size (with its gapped share and dropped gossip), peers, jobs created, results posted, job endings by
-/// outcome, slashes, WebSocket connections, the replay worker's counters, and blob bytes fetched from and served
-/// to peers.
+/// outcome, slashes, WebSocket connections, the replay worker's counters, blob bytes fetched from and served
+/// to peers, and the blobs held and collected.
 final class NodeMetrics: Sendable {
     private struct Counters {
         var lastCommitMs: UInt64 = 0
@@ -28,15 +28,17 @@ final class NodeMetrics: Sendable {
     private let p2p: P2PService
     private let replay: ReplayWorker
     private let hub: SubscriptionHub
+    private let blobs: BlobCollector
     private let blobTraffic: BlobTraffic
     private let counters = Mutex(Counters())
 
     init(
         application: LedgerApplication, mempool: Mempool, gossip: GossipAdmission, p2p: P2PService,
-        replay: ReplayWorker, hub: SubscriptionHub, blobTraffic: BlobTraffic
+        replay: ReplayWorker, hub: SubscriptionHub, blobs: BlobCollector, blobTraffic: BlobTraffic
     ) {
         self.blobTraffic = blobTraffic
         self.application = application
+        self.blobs = blobs
         self.mempool = mempool
         self.gossip = gossip
         self.p2p = p2p
@@ -99,6 +101,13 @@ final class NodeMetrics: Sendable {
             "assay_blob_fetched_bytes_total \(blobTraffic.fetchedBytes.load(ordering: .relaxed))",
             "# TYPE assay_blob_served_bytes_total counter",
             "assay_blob_served_bytes_total \(blobTraffic.servedBytes.load(ordering: .relaxed))",
+        ]
+        let collected = blobs.total
+        lines += [
+            "# TYPE assay_blobs_held gauge", "assay_blobs_held \(blobs.store.heldCount)",
+            "# TYPE assay_blob_bytes_held gauge", "assay_blob_bytes_held \(blobs.store.heldBytes)",
+            "# TYPE assay_blobs_collected_total counter", "assay_blobs_collected_total \(collected.blobs)",
+            "# TYPE assay_blob_bytes_collected_total counter", "assay_blob_bytes_collected_total \(collected.bytes)",
         ]
         return lines.joined(separator: "\n") + "\n"
     }

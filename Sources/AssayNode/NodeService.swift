@@ -1,3 +1,4 @@
+import AssayBlobs
 import AssayCrypto
 import AssayEngine
 import AssayLedger
@@ -20,13 +21,14 @@ final class NodeService: NodeAPI, @unchecked Sendable {
     let p2p: P2PService
     let p2pListen: String
     let application: LedgerApplication
+    let blobs: BlobStore
     /// Waiters of `broadcast_tx_commit`, resumed from the commit callback.
     private let waiters = Mutex<[Hash: [CheckedContinuation<Void, Never>]]>([:])
     static let commitWaitSeconds: UInt64 = 30
 
     init(
         chainID: String, nodeKey: PublicKey, validators: ValidatorSet, store: RocksDBStore, mempool: Mempool,
-        p2p: P2PService, p2pListen: String, application: LedgerApplication
+        p2p: P2PService, p2pListen: String, application: LedgerApplication, blobs: BlobStore
     ) {
         self.chainID = chainID
         self.nodeKey = nodeKey
@@ -36,6 +38,7 @@ final class NodeService: NodeAPI, @unchecked Sendable {
         self.p2p = p2p
         self.p2pListen = p2pListen
         self.application = application
+        self.blobs = blobs
     }
 
     /// Wakes the waiters of the block's transactions.
@@ -90,7 +93,9 @@ final class NodeService: NodeAPI, @unchecked Sendable {
                 return .failure(error)
             }
         }
-        if !accepted.isEmpty { p2p.broadcast(WireMessage.transactions(accepted).canonicalBytes) }
+        for batch in WireMessage.transactionBatches(accepted, bytesMax: p2p.config.messageBytesMax) {
+            p2p.broadcast(batch.canonicalBytes)
+        }
         return results
     }
 

@@ -1,3 +1,4 @@
+import AssayBlobs
 import AssayCrypto
 import AssayLedger
 import AssayMempool
@@ -79,6 +80,8 @@ final class ReplayWorker: Sendable {
     private let chainID: String
     private let store: RocksDBStore
     private let mempool: Mempool
+    /// Where the job's model and input are read (the node's blob store).
+    private let blobs: BlobStore
     /// Sends an admitted transaction to the peers.
     private let gossip: @Sendable (Transaction) -> Void
     private let logger: Logger
@@ -90,7 +93,7 @@ final class ReplayWorker: Sendable {
 
     init(
         selection: ReplaySelection, threads: Int, key: SecretKey, chainID: String, store: RocksDBStore,
-        mempool: Mempool, gossip: @escaping @Sendable (Transaction) -> Void, logger: Logger
+        mempool: Mempool, blobs: BlobStore, gossip: @escaping @Sendable (Transaction) -> Void, logger: Logger
     ) {
         self.selection = selection
         threadCount = max(1, threads)
@@ -98,6 +101,7 @@ final class ReplayWorker: Sendable {
         self.chainID = chainID
         self.store = store
         self.mempool = mempool
+        self.blobs = blobs
         self.gossip = gossip
         self.logger = logger
     }
@@ -177,10 +181,13 @@ final class ReplayWorker: Sendable {
             guard let job = try query.job(item.job),
                 case let .resultPosted(outputHash, workUnits, _, _) = job.status,
                 outputHash == item.outputHash, workUnits == item.workUnits,
-                let model = try query.model(job.request.modelHash)
+                let modelBlob = try query.model(job.request.modelHash)
             else { return nil }
+            let source = StoreBlobSource(store: blobs)
+            let model = try source.read(modelBlob)
+            let input = try source.read(job.request.inputBlob)
             let started = ContinuousClock.now
-            guard let honest = JobReplay.execute(job.request, model: model) else {
+            guard let honest = JobReplay.execute(job.request, model: model, input: input) else {
                 logger.error("replay of job \(item.job): the kernel refused a job the ledger accepted")
                 return nil
             }

@@ -15,7 +15,13 @@ public enum ConnectionError: Error, Equatable, Sendable, CustomStringConvertible
     case duplicateConnection(PublicKey)
     case outboundQueueFull(messages: Int, bytes: Int)
     case handshakeTimedOut
-    case closedDuringHandshake
+    case weakEphemeralKey
+    case pendingHandshakesFull(max: Int)
+    case pendingHandshakesFromIPFull(ip: String, max: Int)
+    case peerSilent(milliseconds: Int64)
+    case closedBeforeHello
+    case closedBeforeAuth
+    case closedAfterOwnAuth
 
     public var description: String {
         switch self {
@@ -33,8 +39,16 @@ public enum ConnectionError: Error, Equatable, Sendable, CustomStringConvertible
         case let .outboundQueueFull(messages, bytes):
             "peer is too slow: \(messages) messages (\(bytes) bytes) are waiting to be written"
         case .handshakeTimedOut: "handshake did not complete in time"
-        case .closedDuringHandshake:
-            "peer closed the connection during the handshake (is this node's key in its validator list?)"
+        case .weakEphemeralKey: "peer's X25519 key is a low-order point (the shared secret would be all zeros)"
+        case let .pendingHandshakesFull(max): "\(max) connections are already in their handshake"
+        case let .pendingHandshakesFromIPFull(ip, max):
+            "\(max) connections from \(ip) are already in their handshake"
+        case let .peerSilent(milliseconds): "peer sent nothing for \(milliseconds) ms (dead, stalled or cut off)"
+        case .closedBeforeHello: "peer closed the connection before sending its hello"
+        case .closedBeforeAuth: "peer closed the connection during the handshake, before authenticating itself"
+        case .closedAfterOwnAuth:
+            "peer closed the connection right after this node authenticated, so it refused this node "
+                + "(is this node's key in its validator list? its log says why)"
         }
     }
 }

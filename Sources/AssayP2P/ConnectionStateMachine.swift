@@ -9,7 +9,10 @@ import Crypto
 /// Both sides send a hello frame at once and derive the session keys from the peer's hello. The initiator
 /// then sends its encrypted auth frame; the responder checks it (signature, allowed key) and only then answers
 /// with its own; each side is established once it has accepted the other's auth. Every later frame is one
-/// encrypted application message.
+/// encrypted application message, or an encrypted empty keepalive that is not delivered.
+///
+/// Until the peer has authenticated, frames are limited to `handshakeFrameBytesMax` (hello and auth are about
+/// 100 bytes), so an unauthenticated peer cannot make this node buffer a large frame.
 struct ConnectionStateMachine {
     enum Action: Equatable {
         case write([UInt8])
@@ -30,23 +33,36 @@ struct ConnectionStateMachine {
     private let chainID: String
     private let ephemeral: Curve25519.KeyAgreement.PrivateKey
     private let isAllowed: (PublicKey) -> Bool
+    private let frameBytesMax: Int
     private var decoder: FrameDecoder
     private var state = State.awaitingHello
 
     init(
         role: ConnectionRole, identity: SecretKey, chainID: String,
-        ephemeral: Curve25519.KeyAgreement.PrivateKey = .init(), frameBytesMax: Int,
+        ephemeral: Curve25519.KeyAgreement.PrivateKey = .init(), handshakeFrameBytesMax: Int, frameBytesMax: Int,
         isAllowed: @escaping (PublicKey) -> Bool
     ) {
+        precondition(handshakeFrameBytesMax <= frameBytesMax)
         self.role = role
         self.identity = identity
         self.chainID = chainID
         self.ephemeral = ephemeral
         self.isAllowed = isAllowed
-        decoder = FrameDecoder(frameBytesMax: frameBytesMax)
+        self.frameBytesMax = frameBytesMax
+        decoder = FrameDecoder(frameBytesMax: handshakeFrameBytesMax)
     }
 
     var isEstablished: Bool { if case .established = state { true } else { false } }
+
+    /// Why the connection ended when the peer closed it before this side did: where the handshake stood tells
+    /// a crashed or foreign peer apart from one that refused this node after reading its auth.
+    var closedByPeerReason: ConnectionError? {
+        switch state {
+        case .awaitingHello: .closedBeforeHello
+        case .awaitingAuth: role == .initiator ? .closedAfterOwnAuth : .closedBeforeAuth
+        case .established, .closed: nil
+        }
+    }
 
     /// The hello frame to write as soon as the connection is up.
     func start() -> [Action] {
@@ -81,6 +97,11 @@ struct ConnectionStateMachine {
         return FrameDecoder.frame(sealed)
     }
 
+    /// An encrypted empty frame: it tells the peer this side is alive and is never delivered.
+    mutating func keepalive() throws(ConnectionError) -> [UInt8] { try send(Self.keepaliveMessage) }
+
+    static let keepaliveMessage: [UInt8] = []
+
     private mutating func handle(_ frame: [UInt8]) throws(ConnectionError) -> [Action] {
         switch state {
         case .awaitingHello: return try receiveHello(frame)
@@ -89,7 +110,7 @@ struct ConnectionStateMachine {
         case .established(let peer, let sending, var receiving):
             let message = try receiving.open(frame)
             state = .established(peer: peer, sending: sending, receiving: receiving)
-            return [.deliver(message)]
+            return message == Self.keepaliveMessage ? [] : [.deliver(message)]
         case .closed: return []
         }
     }
@@ -102,6 +123,8 @@ struct ConnectionStateMachine {
         guard let peerKey = try? Curve25519.KeyAgreement.PublicKey(rawRepresentation: hello.ephemeralKey),
             let secret = try? ephemeral.sharedSecretFromKeyAgreement(with: peerKey)
         else { throw .malformedHandshake("ephemeral key is not a usable X25519 key") }
+        // A low-order point (all zeros among them) forces a known all-zero secret (RFC 7748, section 6.1).
+        guard secret.withUnsafeBytes({ $0.contains { $0 != 0 } }) else { throw .weakEphemeralKey }
         let ownKey = Array(ephemeral.publicKey.rawRepresentation)
         let transcript = Handshake.transcript(
             chainID: chainID, initiatorKey: role == .initiator ? ownKey : hello.ephemeralKey,
@@ -137,6 +160,7 @@ struct ConnectionStateMachine {
         var sending = sending
         let reply = role == .responder ? [Action.write(try authFrame(transcript: transcript, sending: &sending))] : []
         state = .established(peer: auth.nodeKey, sending: sending, receiving: receiving)
+        decoder.frameBytesMax = frameBytesMax
         return reply + [.established(auth.nodeKey)]
     }
 }

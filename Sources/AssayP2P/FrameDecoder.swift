@@ -3,7 +3,10 @@
 public struct FrameDecoder: Sendable {
     public static let headerBytes = 4
 
-    public let frameBytesMax: Int
+    /// The largest payload accepted; raised once the peer has authenticated (see `ConnectionStateMachine`).
+    public var frameBytesMax: Int {
+        didSet { precondition(frameBytesMax > 0 && frameBytesMax <= Int(UInt32.max)) }
+    }
     private var buffer: [UInt8] = []
     private var readIndex = 0
 

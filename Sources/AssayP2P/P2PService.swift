@@ -37,6 +37,8 @@ public final class P2PService: Sendable {
         var dialers: [Task<Void, Never>] = []
         var keysByAddress: [PeerAddress: PublicKey] = [:]
         var establishedDials: Set<ObjectIdentifier> = []
+        /// Accepted connections still in their handshake, with the peer's IP address.
+        var pendingAccepts: [ObjectIdentifier: String] = [:]
         var droppedInbound = 0
         var stopped = false
     }
@@ -74,7 +76,8 @@ public final class P2PService: Sendable {
         return port
     }
 
-    /// Sends one message to a connected peer; false when that peer is not connected.
+    /// Sends one message to a connected peer; false when that peer is not connected. `message` must not be
+    /// empty (an empty frame is a keepalive) and must fit `config.messageBytesMax` for the peer to accept it.
     @discardableResult
     public func send(to peer: PublicKey, _ message: [UInt8]) -> Bool {
         guard let channel = state.withLock({ $0.connections[peer]?.channel }) else { return false }
@@ -126,17 +129,42 @@ public final class P2PService: Sendable {
     }
 
     private func install(on channel: any Channel, role: ConnectionRole, dialed: PeerAddress?) throws {
-        let accepted = state.withLock { state in
-            guard !state.stopped else { return false }
-            state.openChannels[ObjectIdentifier(channel)] = channel
-            return true
+        let id = ObjectIdentifier(channel)
+        let ip = channel.remoteAddress?.ipAddress ?? "unknown"
+        let refusal: (any Error)? = state.withLock { state in
+            guard !state.stopped else { return ChannelError.ioOnClosedChannel }
+            if role == .responder {
+                if let full = pendingAcceptsFull(state.pendingAccepts, ip: ip) { return full }
+                state.pendingAccepts[id] = ip
+            }
+            state.openChannels[id] = channel
+            return nil
         }
-        guard accepted else { throw ChannelError.ioOnClosedChannel }
+        if let refusal = refusal as? ConnectionError {
+            logger.warning("refused peer \(ip):\(channel.remoteAddress?.port ?? 0): \(refusal)")
+        }
+        if let refusal { throw refusal }
         channel.closeFuture.whenComplete { [self] _ in
-            _ = state.withLock { $0.openChannels.removeValue(forKey: ObjectIdentifier(channel)) }
+            state.withLock { state in
+                state.openChannels.removeValue(forKey: id)
+                state.pendingAccepts.removeValue(forKey: id)
+            }
         }
         let handler = PeerChannelHandler(role: role, config: config, dialed: dialed, events: self, logger: logger)
         try channel.pipeline.syncOperations.addHandler(handler)
+    }
+
+    /// Why one more unauthenticated connection from `ip` is refused, if it is: a bound on the memory and
+    /// handshake work that peers who have not proven a key can claim.
+    private func pendingAcceptsFull(_ pending: [ObjectIdentifier: String], ip: String) -> ConnectionError? {
+        guard pending.count < config.pendingHandshakesMax else {
+            return .pendingHandshakesFull(max: config.pendingHandshakesMax)
+        }
+        let fromAddress = pending.values.count { $0 == ip }
+        guard fromAddress < config.pendingHandshakesPerIPMax else {
+            return .pendingHandshakesFromIPFull(ip: ip, max: config.pendingHandshakesPerIPMax)
+        }
+        return nil
     }
 
     /// Dials `address` until stopped, waiting while a connection to its key (either direction) is up and
@@ -182,6 +210,7 @@ extension P2PService: PeerEvents {
     func established(_ connection: PeerConnection) -> Bool {
         let ownKey = config.identity.publicKey
         let (kept, replaced): (Bool, (any Channel)?) = state.withLock { state in
+            state.pendingAccepts.removeValue(forKey: ObjectIdentifier(connection.channel))
             guard !state.stopped, state.allowedKeys.contains(connection.key) else { return (false, nil) }
             if let dialed = connection.dialed {
                 state.keysByAddress[dialed] = connection.key

@@ -24,8 +24,13 @@ protocol PeerEvents: Sendable {
 /// Fired through the pipeline when the handshake time is up.
 private struct HandshakeDeadline: Sendable {}
 
+/// Fired through the pipeline every keepalive interval of an established connection.
+private struct KeepaliveTick: Sendable {}
+
 /// Performs the actions of a `ConnectionStateMachine` on a NIO channel, and bounds what waits to be written.
-/// Outbound data is one plaintext application message per write.
+/// Outbound data is one plaintext application message per write. Once established, it sends a keepalive when it
+/// wrote nothing for a keepalive interval and closes the link when the peer sent nothing for `peerTimeout`, so a
+/// dead or cut-off peer is noticed (and redialed) in seconds rather than after TCP's retransmission backoff.
 final class PeerChannelHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = [UInt8]
@@ -38,6 +43,9 @@ final class PeerChannelHandler: ChannelDuplexHandler {
     private let dialed: PeerAddress?
     private var connection: PeerConnection?
     private var handshakeTimeout: Scheduled<Void>?
+    private var keepalive: RepeatedTask?
+    private var lastReadAt = NIODeadline.now()
+    private var wroteSinceTick = false
     private var closing = false
     private var remote = "unknown"
     private var pendingMessages = 0
@@ -45,7 +53,8 @@ final class PeerChannelHandler: ChannelDuplexHandler {
 
     init(role: ConnectionRole, config: P2PConfig, dialed: PeerAddress?, events: any PeerEvents, logger: Logger) {
         machine = ConnectionStateMachine(
-            role: role, identity: config.identity, chainID: config.chainID, frameBytesMax: config.frameBytesMax,
+            role: role, identity: config.identity, chainID: config.chainID,
+            handshakeFrameBytesMax: config.handshakeFrameBytesMax, frameBytesMax: config.frameBytesMax,
             isAllowed: events.isAllowed)
         self.events = events
         self.logger = logger
@@ -65,16 +74,18 @@ final class PeerChannelHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
+        lastReadAt = .now()
         perform(machine.receive(buffer.readableBytesView), context: context)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         handshakeTimeout?.cancel()
+        keepalive?.cancel()
         if let connection {
             logger.info("disconnected from peer \(connection.key) at \(remote)")
             events.closed(connection)
-        } else if !closing {
-            logger.warning("peer \(remote): \(ConnectionError.closedDuringHandshake)")
+        } else if !closing, let reason = machine.closedByPeerReason {
+            logger.warning("peer \(remote): \(reason)")
         }
         context.fireChannelInactive()
     }
@@ -82,6 +93,8 @@ final class PeerChannelHandler: ChannelDuplexHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is HandshakeDeadline, connection == nil {
             close(context: context, reason: .handshakeTimedOut)
+        } else if event is KeepaliveTick {
+            keepaliveTick(context: context)
         } else {
             context.fireUserInboundEventTriggered(event)
         }
@@ -94,6 +107,12 @@ final class PeerChannelHandler: ChannelDuplexHandler {
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let message = unwrapOutboundIn(data)
+        precondition(message != ConnectionStateMachine.keepaliveMessage, "an empty message would read as a keepalive")
+        enqueue(message, context: context, promise: promise)
+    }
+
+    /// Encrypts `message` and writes it, unless the peer is too slow: then it is disconnected.
+    private func enqueue(_ message: [UInt8], context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
         guard machine.isEstablished, !closing else {
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
@@ -112,6 +131,7 @@ final class PeerChannelHandler: ChannelDuplexHandler {
         }
         pendingMessages += 1
         pendingBytes += frame.count
+        wroteSinceTick = true
         let written = context.eventLoop.makePromise(of: Void.self)
         written.futureResult.assumeIsolated().whenComplete { _ in
             self.pendingMessages -= 1
@@ -119,6 +139,24 @@ final class PeerChannelHandler: ChannelDuplexHandler {
         }
         written.futureResult.cascade(to: promise)
         context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: frame)), promise: written)
+    }
+
+    private func startKeepalive(context: ChannelHandlerContext) {
+        let pipeline = context.pipeline
+        keepalive = context.eventLoop.scheduleRepeatedTask(
+            initialDelay: config.keepaliveInterval, delay: config.keepaliveInterval
+        ) { _ in pipeline.fireUserInboundEventTriggered(KeepaliveTick()) }
+    }
+
+    private func keepaliveTick(context: ChannelHandlerContext) {
+        let silence = NIODeadline.now() - lastReadAt
+        if silence >= config.peerTimeout {
+            close(context: context, reason: .peerSilent(milliseconds: silence.nanoseconds / 1_000_000))
+        } else if !wroteSinceTick {
+            enqueue(ConnectionStateMachine.keepaliveMessage, context: context, promise: nil)
+            context.flush()
+        }
+        wroteSinceTick = false
     }
 
     private func perform(_ actions: [ConnectionStateMachine.Action], context: ChannelHandlerContext) {
@@ -135,6 +173,8 @@ final class PeerChannelHandler: ChannelDuplexHandler {
                     return
                 }
                 connection = candidate
+                lastReadAt = .now()
+                startKeepalive(context: context)
                 logger.info("connected to peer \(key) at \(remote) as \(machine.role)")
             case let .deliver(message):
                 if let connection { events.received(message, from: connection.key) }

@@ -54,6 +54,29 @@ public enum WireMessage: Hashable, Sendable {
     /// Tag 8: "I do not hold these chunks": the sender has no complete copy of the blob, or the indices are out
     /// of range, or it is too busy to read them now. The asker tries elsewhere.
     case blobChunksNotHeld(BlobRef, indices: [UInt32])
+
+    /// `transactions` as gossip messages of at most `transactionsMax` transactions and `bytesMax` encoded bytes
+    /// each (a peer refuses more of either), in order. `bytesMax` must hold one transaction of the largest size.
+    public static func transactionBatches(_ transactions: [Transaction], bytesMax: Int) -> [WireMessage] {
+        precondition(bytesMax >= Transaction.encodedBytesMax + batchOverheadBytes)
+        var batches: [WireMessage] = []
+        var batch: [Transaction] = []
+        var bytes = batchOverheadBytes
+        for transaction in transactions {
+            let size = transaction.canonicalBytes.count
+            if batch.count == transactionsMax || bytes + size > bytesMax {
+                batches.append(.transactions(batch))
+                (batch, bytes) = ([], batchOverheadBytes)
+            }
+            batch.append(transaction)
+            bytes += size
+        }
+        if !batch.isEmpty { batches.append(.transactions(batch)) }
+        return batches
+    }
+
+    /// The tag and the array length (ULEB128 of at most `transactionsMax`) in front of gossiped transactions.
+    static let batchOverheadBytes = 3
 }
 
 extension WireMessage: CanonicalCodable {

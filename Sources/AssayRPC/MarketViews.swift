@@ -1,3 +1,4 @@
+import AssayBlobs
 import AssayCodec
 import AssayCrypto
 import AssayLedger
@@ -44,6 +45,7 @@ struct JobView: Encodable, Sendable {
     let kernel: String
     let modelHash: String
     let inputHash: String
+    let inputBytes: UInt64
     let maxWorkUnits: UInt64
     let pricePerWorkUnit: UInt64
     let escrow: UInt64
@@ -61,7 +63,8 @@ struct JobView: Encodable, Sendable {
         offerId = job.request.offerID.description
         kernel = job.request.kernel
         modelHash = job.request.modelHash.description
-        inputHash = SHA256.hash(job.request.input).description
+        inputHash = job.request.inputBlob.id.hex
+        inputBytes = job.request.inputBlob.length
         maxWorkUnits = job.request.maxWorkUnits
         pricePerWorkUnit = job.pricePerWorkUnit
         escrow = job.escrow
@@ -89,7 +92,7 @@ struct JobView: Encodable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case id, client, provider, offerId, kernel, modelHash, inputHash, maxWorkUnits, pricePerWorkUnit, escrow,
+        case id, client, provider, offerId, kernel, modelHash, inputHash, inputBytes, maxWorkUnits, pricePerWorkUnit, escrow,
             deadline, createdHeight, state, reason, result
     }
 
@@ -102,6 +105,7 @@ struct JobView: Encodable, Sendable {
         try container.encode(kernel, forKey: .kernel)
         try container.encode(modelHash, forKey: .modelHash)
         try container.encode(inputHash, forKey: .inputHash)
+        try container.encode(inputBytes, forKey: .inputBytes)
         try container.encode(maxWorkUnits, forKey: .maxWorkUnits)
         try container.encode(pricePerWorkUnit, forKey: .pricePerWorkUnit)
         try container.encode(escrow, forKey: .escrow)

@@ -1,3 +1,4 @@
+import AssayBlobs
 import AssayCrypto
 import AssayLedger
 import AssayMempool
@@ -37,6 +38,8 @@ public protocol NodeAPI: Sendable {
     func params() async throws(NodeAPIError) -> Params
     /// The mempool's size and up to `limit` of its transactions, in the order a proposer would take them.
     func unconfirmedTransactions(limit: Int) async -> UnconfirmedRecord
+    /// The node's one blob store (`<data dir>/blobs`), which HTTP uploads and downloads and `blob_status` use.
+    var blobs: BlobStore { get }
 }
 
 public struct UnconfirmedRecord: Equatable, Sendable {

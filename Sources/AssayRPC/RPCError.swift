@@ -1,3 +1,4 @@
+import AssayBlobs
 import AssayMempool
 
 /// A JSON-RPC error object: a code, a sentence for people, and a stable machine-readable reason in `data`.
@@ -34,8 +35,14 @@ public struct RPCError: Error, Equatable, Sendable, Encodable {
     public static func notFound(_ what: String) -> RPCError {
         RPCError(code: -32020, message: "\(what) not found", reason: "not_found")
     }
+    /// The response would pass the node's response byte budget (`RPCDispatcher.responseBytesMax`).
+    public static func responseTooLarge(_ budget: Int, detail: String) -> RPCError {
+        RPCError(
+            code: -32023, message: "response exceeds the budget of \(budget) bytes: \(detail)",
+            reason: "response_too_large")
+    }
 
-    /// Application codes -32001 ... -32012, one per admission rule, so clients can react without parsing text.
+    /// Application codes -32001 ... -32013, one per admission rule, so clients can react without parsing text.
     public static func rejected(_ error: AdmissionError) -> RPCError {
         let (code, reason): (Int, String) =
             switch error {
@@ -51,6 +58,7 @@ public struct RPCError: Error, Equatable, Sendable, Encodable {
             case .replacementUnderpriced: (-32010, "replacement_underpriced")
             case .mempoolFull: (-32011, "mempool_full")
             case .tooManyGapped: (-32012, "too_many_gapped")
+            case .blobNotHeld: (-32013, "blob_not_held")
             }
         return RPCError(code: code, message: "transaction rejected: \(error)", reason: reason)
     }

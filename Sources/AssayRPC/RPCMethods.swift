@@ -89,7 +89,7 @@ public enum RPCMethods {
         ) { params, node in
             AccountView(await node.account(try parseAddress(params.address, name: "address")))
         },
-    ] + MarketMethods.all
+    ] + MarketMethods.all + BlobMethods.all
 
     struct NoParams: Decodable, Sendable {}
     struct HeightParams: Decodable, Sendable { let height: UInt64? }

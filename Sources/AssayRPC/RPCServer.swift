@@ -1,26 +1,46 @@
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import NIOCore
 
+/// The RPC listener and its bounds; docs/rpc.md ("Limits") and docs/ARCHITECTURE.md ("Bounds") list them.
 public struct RPCServerConfig: Sendable {
+    /// Request heads (request line and headers) over this many bytes get HTTP 431 and the connection is closed.
+    public static let headerBytesMax = 32 << 10
+
     /// Loopback unless the operator opens it up on purpose.
     public var host: String
     /// 0 picks a free port (reported through `onRunning`).
     public var port: Int
     /// Larger request bodies get HTTP 413 with a JSON-RPC error, unread.
     public var bodyBytesMax: Int
+    /// The most bytes one response body may take (`RPCDispatcher.responseBytesMax`).
+    public var responseBytesMax: Int
+    /// A connection with no request in progress for this long is closed; this also bounds the time a request
+    /// head may take to arrive.
+    public var idleTimeoutMs: Int
+    /// A request whose body has not arrived whole this long after its head is cut off (the connection closed).
+    public var requestTimeoutMs: Int
 
-    public init(host: String = "127.0.0.1", port: Int = 26657, bodyBytesMax: Int = 1 << 20) {
+    public init(
+        host: String = "127.0.0.1", port: Int = 26657, bodyBytesMax: Int = 8 << 20,
+        responseBytesMax: Int = RPCDispatcher.responseBytesMaxDefault, idleTimeoutMs: Int = 30_000,
+        requestTimeoutMs: Int = 30_000
+    ) {
         self.host = host
         self.port = port
         self.bodyBytesMax = bodyBytesMax
+        self.responseBytesMax = responseBytesMax
+        self.idleTimeoutMs = idleTimeoutMs
+        self.requestTimeoutMs = requestTimeoutMs
     }
 }
 
 /// The HTTP face of the dispatcher: `POST /` takes a JSON-RPC body, `GET /health` answers 200 or 503,
-/// `GET /metrics` serves the Prometheus text the node supplies, and `/websocket` upgrades to a WebSocket session
-/// with subscriptions (`WebSocketSession`) fed by `hub`.
+/// `GET /metrics` serves the Prometheus text the node supplies, `/blobs/...` moves blobs in and out of the node's
+/// store (`BlobRoutes`: streamed bodies bounded by `max_blob_bytes`, not `bodyBytesMax`), and `/websocket`
+/// upgrades to a WebSocket session with subscriptions (`WebSocketSession`) fed by `hub`.
 public struct RPCServer: Sendable {
     public let config: RPCServerConfig
     public let hub: SubscriptionHub
@@ -36,7 +56,7 @@ public struct RPCServer: Sendable {
         self.config = config
         self.hub = hub
         self.node = node
-        dispatcher = RPCDispatcher(node: node)
+        dispatcher = RPCDispatcher(node: node, responseBytesMax: config.responseBytesMax)
         self.metrics = metrics
         self.logger = logger
     }
@@ -45,12 +65,30 @@ public struct RPCServer: Sendable {
     public func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         Application(
             router: router(),
-            server: .http1WebSocketUpgrade(
-                webSocketRouter: webSocketRouter(),
-                configuration: .init(ws: WebSocketServerConfiguration(maxFrameSize: WebSocketSession.frameBytesMax))),
+            server: server(),
             configuration: ApplicationConfiguration(address: .hostname(config.host, port: config.port)),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
+    }
+
+    /// HTTP/1 with the WebSocket upgrade, text messages checked for valid UTF-8 (else close 1007), behind the
+    /// guards of `RPCChannel`.
+    private func server() -> HTTPServerBuilder {
+        let webSocketResponder = webSocketRouter().buildResponder()
+        let deadlines = HTTPConnectionGuard.Timeouts(
+            idle: .milliseconds(Int64(config.idleTimeoutMs)), request: .milliseconds(Int64(config.requestTimeoutMs)))
+        var http1 = HTTP1Channel.Configuration()
+        http1.httpDecoder.maxHeaderListSize = RPCServerConfig.headerBytesMax
+        http1.httpDecoder.maxHeaderFieldSize = RPCServerConfig.headerBytesMax
+        let configuration = HTTP1WebSocketUpgradeChannel.Configuration(
+            http1: http1,
+            ws: WebSocketServerConfiguration(maxFrameSize: WebSocketSession.frameBytesMax, validateUTF8: true))
+        return HTTPServerBuilder { responder in
+            RPCChannel(
+                inner: HTTP1WebSocketUpgradeChannel(
+                    responder: responder, webSocketResponder: webSocketResponder, configuration: configuration),
+                deadlines: deadlines)
+        }
     }
 
     func router() -> Router<BasicRequestContext> {
@@ -80,13 +118,14 @@ public struct RPCServer: Sendable {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                 body: ResponseBody(byteBuffer: ByteBuffer(string: await metrics())))
         }
+        BlobRoutes(store: node.blobs).register(on: router)
         return router
     }
 
     func webSocketRouter() -> Router<BasicWebSocketRequestContext> {
         let router = Router(context: BasicWebSocketRequestContext.self)
         let session = WebSocketSession(hub: hub, dispatcher: dispatcher, node: node)
-        router.ws("/websocket") { inbound, outbound, _ in await session.run(inbound: inbound, outbound: outbound) }
+        router.ws("/websocket") { inbound, outbound, _ in try await session.run(inbound: inbound, outbound: outbound) }
         return router
     }
 

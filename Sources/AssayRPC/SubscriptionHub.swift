@@ -2,13 +2,18 @@ import AssayCrypto
 import AssayTypes
 import Synchronization
 
-/// Who listens for what over WebSocket, and each connection's bounded queue of outgoing messages.
+/// Who listens for what over WebSocket, and each connection's queue of outgoing messages, bounded in messages and
+/// in bytes.
 ///
 /// Publishing never waits: a message goes into the connection's queue or, when the queue is full (the client reads
-/// too slowly), the connection is dropped. So a slow subscriber can never hold up the node's commit path.
+/// too slowly), the connection is dropped. So a slow subscriber can never hold up the node's commit path, nor hold
+/// more than `queueBytesMax` of the node's memory (or one message, however large, in an empty queue).
 public final class SubscriptionHub: Sendable {
     public static let queueMessagesMax = 1_024
+    public static let queueBytesMaxDefault = 4 << 20
     public static let subscriptionsPerConnectionMax = 256
+
+    public let queueBytesMax: Int
 
     public enum Topic: Hashable, Sendable {
         case newBlock
@@ -21,6 +26,9 @@ public final class SubscriptionHub: Sendable {
     struct Connection {
         let outbox: AsyncStream<[UInt8]>.Continuation
         var subscriptions: [String: Topic] = [:]
+        /// Queued and not yet taken by the writer (`dequeued`).
+        var queuedMessages = 0
+        var queuedBytes = 0
     }
 
     struct State {
@@ -31,12 +39,16 @@ public final class SubscriptionHub: Sendable {
 
     private let state = Mutex(State())
 
-    public init() {}
+    public init(queueBytesMax: Int = SubscriptionHub.queueBytesMaxDefault) {
+        precondition(queueBytesMax > 0)
+        self.queueBytesMax = queueBytesMax
+    }
 
-    /// A new connection: its id and the messages to write to it, which end when the connection is dropped.
+    /// A new connection: its id and the messages to write to it, which end when the connection is dropped. The
+    /// writer reports each message it takes with `dequeued`, which frees its place in the queue.
     public func connect() -> (id: UInt64, outbox: AsyncStream<[UInt8]>) {
-        let (stream, continuation) = AsyncStream.makeStream(
-            of: [UInt8].self, bufferingPolicy: .bufferingOldest(Self.queueMessagesMax))
+        // The hub counts messages and bytes itself, so the stream's own buffer need not be bounded.
+        let (stream, continuation) = AsyncStream.makeStream(of: [UInt8].self, bufferingPolicy: .unbounded)
         let id = state.withLock { state in
             state.nextConnection += 1
             state.connections[state.nextConnection] = Connection(outbox: continuation)
@@ -63,7 +75,7 @@ public final class SubscriptionHub: Sendable {
             let id = String(state.nextSubscription)
             entry.subscriptions[id] = topic
             state.connections[connection] = entry
-            if let bytes = response(id) { Self.enqueue(bytes, to: connection, in: &state) }
+            if let bytes = response(id) { enqueue(bytes, to: connection, in: &state) }
         }
     }
 
@@ -74,9 +86,20 @@ public final class SubscriptionHub: Sendable {
         }
     }
 
+    /// The writer took a message of `byteCount` bytes out of the connection's queue.
+    public func dequeued(_ connection: UInt64, byteCount: Int) {
+        state.withLock { state in
+            guard var entry = state.connections[connection] else { return }
+            entry.queuedMessages -= 1
+            entry.queuedBytes -= byteCount
+            assert(entry.queuedMessages >= 0 && entry.queuedBytes >= 0, "dequeued more than was queued")
+            state.connections[connection] = entry
+        }
+    }
+
     /// Queues a message (a response) for one connection.
     public func send(_ bytes: [UInt8], to connection: UInt64) {
-        state.withLock { state in Self.enqueue(bytes, to: connection, in: &state) }
+        state.withLock { state in enqueue(bytes, to: connection, in: &state) }
     }
 
     /// True when anyone listens for `topic` (so the node can skip building payloads nobody wants).
@@ -115,7 +138,7 @@ public final class SubscriptionHub: Sendable {
         state.withLock { state in
             for (connection, entry) in state.connections {
                 for (id, topic) in entry.subscriptions where topics.contains(topic) {
-                    Self.enqueue(Self.notification(id, view), to: connection, in: &state)
+                    enqueue(Self.notification(id, view), to: connection, in: &state)
                 }
             }
         }
@@ -126,7 +149,7 @@ public final class SubscriptionHub: Sendable {
             for (connection, entry) in state.connections {
                 for (id, subscribed) in entry.subscriptions where subscribed == topic {
                     if once { state.connections[connection]?.subscriptions.removeValue(forKey: id) }
-                    Self.enqueue(Self.notification(id, payload), to: connection, in: &state)
+                    enqueue(Self.notification(id, payload), to: connection, in: &state)
                 }
             }
         }
@@ -136,16 +159,20 @@ public final class SubscriptionHub: Sendable {
         RPCDispatcher.encode(Notification(params: .init(subscription: subscription, result: payload)))
     }
 
-    /// Queues or, when the queue is full, drops the connection: its stream ends and the session closes it.
-    private static func enqueue(_ bytes: [UInt8], to connection: UInt64, in state: inout State) {
-        guard let entry = state.connections[connection] else { return }
-        switch entry.outbox.yield(bytes) {
-        case .enqueued: break
-        case .dropped, .terminated:
+    /// Queues or, when the queue is full in messages or bytes, drops the connection: its stream ends and the
+    /// session closes it. An empty queue takes any one message, so a single large response still goes out.
+    private func enqueue(_ bytes: [UInt8], to connection: UInt64, in state: inout State) {
+        guard var entry = state.connections[connection] else { return }
+        let fits = entry.queuedMessages == 0
+            || (entry.queuedMessages < Self.queueMessagesMax && entry.queuedBytes + bytes.count <= queueBytesMax)
+        guard fits, case .enqueued = entry.outbox.yield(bytes) else {
             state.connections.removeValue(forKey: connection)
             entry.outbox.finish()
-        @unknown default: break
+            return
         }
+        entry.queuedMessages += 1
+        entry.queuedBytes += bytes.count
+        state.connections[connection] = entry
     }
 
     private struct Notification<Payload: Encodable & Sendable>: Encodable, Sendable {

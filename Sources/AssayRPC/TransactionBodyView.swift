@@ -1,10 +1,11 @@
+import AssayBlobs
 import AssayCodec
 import AssayCrypto
 import AssayTypes
 
 /// A transaction body's fields as JSON, so clients read what a transaction did without decoding its bytes.
-/// Amounts are integers; hashes, keys and byte strings hex. A result carries its `output` bytes: this is where a
-/// client fetches a job's output (from the transaction named in the job's `result.result_tx`).
+/// Amounts are integers; hashes, keys and byte strings hex. Blobs appear as `<name>_hash` (the blob id) and
+/// `<name>_bytes` (its length); their bytes are fetched with `GET /blobs/{id}`.
 enum TransactionBodyView {
     static func json(_ body: TransactionBody) -> JSONValue {
         switch body {
@@ -21,18 +22,18 @@ enum TransactionBodyView {
         case let .withdrawOffer(withdraw): object(["offer_id": hash(withdraw.offerID)])
         case let .registerModel(register):
             object([
-                "model_hash": hash(SHA256.hash(register.model)), "model_bytes": .unsigned(UInt64(register.model.count)),
+                "model_hash": hash(register.modelBlob.id.digest), "model_bytes": .unsigned(register.modelBlob.length),
             ])
         case let .job(job):
             object([
                 "offer_id": hash(job.offerID), "kernel": .string(job.kernel), "model_hash": hash(job.modelHash),
-                "input": .string(Hex.encode(job.input)), "input_hash": hash(SHA256.hash(job.input)),
+                "input_hash": hash(job.inputBlob.id.digest), "input_bytes": .unsigned(job.inputBlob.length),
                 "max_work_units": .unsigned(job.maxWorkUnits), "deadline": .unsigned(job.deadline),
             ])
         case let .result(result):
             object([
-                "job_id": hash(result.jobID), "output": .string(Hex.encode(result.output)),
-                "output_hash": hash(result.outputHash), "work_units": .unsigned(result.workUnits),
+                "job_id": hash(result.jobID), "output_hash": hash(result.outputHash),
+                "output_bytes": .unsigned(result.outputBlob.length), "work_units": .unsigned(result.workUnits),
             ])
         case let .challenge(challenge): object(["job_id": hash(challenge.jobID), "bond": .unsigned(challenge.bond)])
         case let .settle(settle): object(["job_id": hash(settle.jobID)])

@@ -1,6 +1,5 @@
 import AssayCrypto
 import AssayTypes
-import Foundation
 import HummingbirdWebSocket
 import NIOCore
 
@@ -18,46 +17,57 @@ struct WebSocketSession {
     let dispatcher: RPCDispatcher
     let node: any NodeAPI
 
-    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
+    /// Serves one connection until either side ends it. What ended the reading (invalid UTF-8 in a text message,
+    /// a message over the limit) is thrown, so that the WebSocket layer closes with its code (1007, 1009).
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
         let (connection, outbox) = hub.connect()
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for await message in outbox {
-                    do { try await Self.write(message, to: outbound) } catch { return }
-                }
-                // Not cancelled by the session, so the hub ended the queue: the client fell too far behind.
-                if !Task.isCancelled { try? await outbound.close(.policyViolation, reason: "subscriber too slow") }
+        defer { hub.disconnect(connection) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await writeQueued(outbox, of: connection, to: outbound) }
+            group.addTask { try await readRequests(inbound, connection: connection) }
+            defer { group.cancelAll() }
+            try await group.next()
+        }
+    }
+
+    /// Writes the connection's queue out; a message keeps its place in the queue's byte count until written.
+    private func writeQueued(_ outbox: AsyncStream<[UInt8]>, of connection: UInt64, to outbound: WebSocketOutboundWriter)
+        async
+    {
+        for await message in outbox {
+            do { try await Self.write(message, to: outbound) } catch { return }
+            hub.dequeued(connection, byteCount: message.count)
+        }
+        // Not cancelled by the session, so the hub ended the queue: the client fell too far behind.
+        if !Task.isCancelled { try? await outbound.close(.policyViolation, reason: "subscriber too slow") }
+    }
+
+    private func readRequests(_ inbound: WebSocketInboundStream, connection: UInt64) async throws {
+        for try await message in inbound.messages(maxSize: Self.frameBytesMax) {
+            guard case let .text(text) = message else {
+                reply(RPCResponse(id: .null, error: .invalidRequest("send JSON-RPC as text frames")), connection)
+                continue
             }
-            group.addTask {
-                do {
-                    for try await message in inbound.messages(maxSize: Self.frameBytesMax) {
-                        guard case let .text(text) = message else {
-                            reply(RPCResponse(id: .null, error: .invalidRequest("send JSON-RPC as text frames")), connection)
-                            continue
-                        }
-                        await handle(Array(text.utf8), connection: connection)
-                    }
-                } catch {}
-            }
-            await group.next()
-            group.cancelAll()
-            hub.disconnect(connection)
+            await handle(Array(text.utf8), connection: connection)
         }
     }
 
     private func handle(_ body: [UInt8], connection: UInt64) async {
-        guard let request = try? JSONDecoder().decode(JSONValue.self, from: Data(body)),
-            case let .object(fields) = request, fields["jsonrpc"] == .string("2.0"),
-            case let .string(method)? = fields["method"], method == "subscribe" || method == "unsubscribe"
+        let request: JSONValue
+        switch RPCDispatcher.parse(body) {
+        case let .success(parsed): request = parsed
+        case let .failure(error): return reply(RPCResponse(id: .null, error: error), connection)
+        }
+        guard case let .call(call) = RPCDispatcher.check(request), call.method == "subscribe" || call.method == "unsubscribe"
         else {
-            if let response = await dispatcher.handle(body: body) { hub.send(response, to: connection) }
+            if let response = await dispatcher.handle(request) { hub.send(response, to: connection) }
             return
         }
         // A request without an id is a notification: it runs and gets no response.
-        let id = fields["id"]
+        let id = call.id
         do throws(RPCError) {
-            let params = try Self.params(fields["params"])
-            if method == "subscribe" {
+            let params = try Self.params(call.params)
+            if call.method == "subscribe" {
                 let topic = try Self.topic(params)
                 try hub.subscribe(connection, to: topic) { subscription in
                     id.map { RPCDispatcher.encode(RPCResponse(id: $0, result: ["subscription": subscription])) }

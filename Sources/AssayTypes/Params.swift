@@ -14,9 +14,9 @@ public struct Params: Hashable, Sendable {
     public var nondeliveryPenalty: Amount = 10 * Amount.baseUnitsPerCredit
     public var doubleSignSlashFraction: UInt64 = 500
     public var governanceVotingBlocks: UInt64 = 100
-    public var maxModelBytes: UInt64 = 256 * 1024
-    public var maxInputBytes: UInt64 = 64 * 1024
-    public var maxOutputBytes: UInt64 = 64 * 1024
+    public var maxModelBytes: UInt64 = 64 << 20
+    public var maxInputBytes: UInt64 = 64 << 20
+    public var maxOutputBytes: UInt64 = 64 << 20
     public var maxJobWorkUnits: UInt64 = 100_000_000
     public var blockWorkBudget: UInt64 = 1_000_000_000
     public var maxJobDeadlineBlocks: UInt64 = 200
@@ -48,9 +48,9 @@ public struct Params: Hashable, Sendable {
         Spec(name: "nondelivery_penalty", keyPath: \.nondeliveryPenalty, range: 0...1_000_000_000_000_000),
         Spec(name: "double_sign_slash_fraction", keyPath: \.doubleSignSlashFraction, range: 0...basisPoints),
         Spec(name: "governance_voting_blocks", keyPath: \.governanceVotingBlocks, range: 1...1_000_000),
-        Spec(name: "max_model_bytes", keyPath: \.maxModelBytes, range: 1...UInt64(RegisterModel.modelBytesBound)),
-        Spec(name: "max_input_bytes", keyPath: \.maxInputBytes, range: 1...UInt64(Job.inputBytesBound)),
-        Spec(name: "max_output_bytes", keyPath: \.maxOutputBytes, range: 1...UInt64(JobResult.outputBytesBound)),
+        Spec(name: "max_model_bytes", keyPath: \.maxModelBytes, range: 1...(4 << 30)),
+        Spec(name: "max_input_bytes", keyPath: \.maxInputBytes, range: 1...(4 << 30)),
+        Spec(name: "max_output_bytes", keyPath: \.maxOutputBytes, range: 1...(4 << 30)),
         Spec(name: "max_job_work_units", keyPath: \.maxJobWorkUnits, range: 1...1_000_000_000_000),
         Spec(name: "block_work_budget", keyPath: \.blockWorkBudget, range: 1...1_000_000_000_000),
         Spec(name: "max_job_deadline_blocks", keyPath: \.maxJobDeadlineBlocks, range: 1...100_000),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AssayBlobs
 import AssayCodec
 import AssayCrypto
 import AssayKernels
@@ -14,8 +15,9 @@ struct JobRequestOptions: ParsableArguments {
     var maxUnits: UInt64?
     @Option(help: "Blocks from now by which the result must arrive.") var deadlineBlocks: UInt64 = 50
 
-    /// The job and the escrow it locks (the offer's price x max units). `model`, when known here, gives the
-    /// default max units and a local check that the kernel accepts the job.
+    /// The job and the escrow it locks (the offer's price x max units), after uploading the input blob to the
+    /// node. `model`, when known here, gives the default max units and a local check that the kernel accepts
+    /// the job.
     func request(modelHash: Hash, model: Model? = nil, _ client: RPCClient) async throws -> (job: Job, escrow: UInt64) {
         let kernelID: KernelID
         do { kernelID = try KernelID(kernel) } catch { throw CommandFailure("--kernel: \(error)") }
@@ -38,8 +40,9 @@ struct JobRequestOptions: ParsableArguments {
         let (escrow, overflow) = offer.terms.pricePerWorkUnit.multipliedReportingOverflow(by: units)
         guard !overflow else { throw CommandFailure("price x max units overflows 64 bits") }
         let deadline = try await ChainReads.latestHeight(client) + deadlineBlocks
+        let inputBlob = try await BlobClient(client).upload(tensor.canonicalBytes)
         let job = Job(
-            offerID: offerID, kernel: kernel, modelHash: modelHash, input: tensor.canonicalBytes, maxWorkUnits: units,
+            offerID: offerID, kernel: kernel, modelHash: modelHash, inputBlob: inputBlob, maxWorkUnits: units,
             deadline: deadline)
         return (job, escrow)
     }
@@ -61,10 +64,11 @@ struct JobClientCommand: AsyncParsableCommand {
         func run() async throws {
             let model = try KernelFiles.model(at: model)
             let wallet = try await signing.wallet()
-            let hash = model.hash
+            let hash = BlobRef(of: model.canonicalBytes).id.digest
             if try await !ChainReads.modelExists(hash, wallet.client) {
+                let modelBlob = try await BlobClient(wallet.client).upload(model.canonicalBytes)
                 let registered = try await wallet.submit(
-                    .registerModel(RegisterModel(model: model.canonicalBytes)), fee: try await signing.fee(for: wallet),
+                    .registerModel(RegisterModel(modelBlob: modelBlob)), fee: try await signing.fee(for: wallet),
                     wait: true)
                 let code = registered["code"] as? Int ?? -1
                 // Someone else registering the same model first is fine: the job only needs it to exist.
@@ -81,7 +85,7 @@ struct JobClientCommand: AsyncParsableCommand {
 
     struct OutputCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "output", abstract: "Fetch a job's posted output, check it against the job's output hash, write .npy.")
+            commandName: "output", abstract: "Download a job's output blob, check it against the job's output hash, write .npy.")
         @OptionGroup var options: NodeOptions
         @Argument(help: "The job id.") var id: String
         @Option(help: "Where to write the output tensor (.npy).") var out: String
@@ -97,12 +101,14 @@ struct JobClientCommand: AsyncParsableCommand {
                 let transaction = try? Transaction(canonicalBytes: bytes), case let .result(body) = transaction.body,
                 body.jobID == jobID
             else { throw CommandFailure("transaction \(resultTx) is not the result of job \(jobID)") }
-            let hash = SHA256.hash(body.output)
-            guard hash.description == expected else {
-                throw CommandFailure("the output's hash \(hash) is not the job's output_hash \(expected)")
+            // The download is checked against the blob id, which is the job's output hash.
+            guard body.outputBlob.id.hex == expected else {
+                throw CommandFailure("the result's output blob \(body.outputBlob.id) is not the job's output_hash \(expected)")
             }
+            let output = try await BlobClient(client).download(body.outputBlob)
+            let hash = body.outputBlob.id
             let tensor: Tensor
-            do { tensor = try Tensor(canonicalBytes: body.output) } catch {
+            do { tensor = try Tensor(canonicalBytes: output) } catch {
                 throw CommandFailure("the posted output is not a tensor: \(error)")
             }
             try KernelFiles.write(NPY.encode(tensor), to: out)

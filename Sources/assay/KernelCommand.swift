@@ -1,4 +1,5 @@
 import ArgumentParser
+import AssayBlobs
 import AssayKernels
 import Foundation
 
@@ -25,6 +26,8 @@ struct KernelCommand: ParsableCommand {
             try KernelFiles.write(NPY.encode(result.output), to: out)
             print("work_units \(result.workUnits)")
             print("output_hash \(result.outputHash)")
+            // What a result on chain names the output by (its blob id).
+            print("output_blob \(BlobRef(of: result.output.canonicalBytes).id)")
         }
     }
 

@@ -1,3 +1,4 @@
+import AssayBlobs
 import AssayCodec
 import AssayCrypto
 import AssayKernels
@@ -172,7 +173,8 @@ final class ProviderWorker {
         let output: KernelOutput
         do {
             output = try Kernels.execute(
-                try KernelID(job.kernel), model: try await model(job.modelHash), input: try Tensor(canonicalBytes: job.input),
+                try KernelID(job.kernel), model: try await model(job.modelHash),
+                input: try Tensor(canonicalBytes: try await blobs.download(job.inputBlob)),
                 limits: .forJob(maxWorkUnits: job.maxWorkUnits))
         } catch {
             served.insert(id)
@@ -184,7 +186,8 @@ final class ProviderWorker {
             log("job \(id.prefix(12)): cheating: posting a wrong output")
         }
         if settings.cheat == .late { try await waitForHeight(job.deadline) }
-        let result = JobResult(jobID: jobID, output: bytes, outputHash: SHA256.hash(bytes), workUnits: output.workUnits)
+        // The output goes to the node first: it admits the result only while it holds the blob.
+        let result = JobResult(jobID: jobID, outputBlob: try await blobs.upload(bytes), workUnits: output.workUnits)
         let sent = try await send(.result(result), wait: false)
         served.insert(id)
         log("job \(id.prefix(12)): ran \(job.kernel), \(output.workUnits) work units, posted result \(sent["hash"] ?? "?")")
@@ -200,13 +203,15 @@ final class ProviderWorker {
 
     private func model(_ hash: Hash) async throws -> Model {
         if let cached = models[hash.description] { return cached }
-        guard let bytes = try await ChainReads.proven(StateKey.model(hash), wallet.client).value else {
+        guard let entry = try await ChainReads.proven(StateKey.model(hash), wallet.client).value else {
             throw CommandFailure("model \(hash) is not registered")
         }
-        let model = try Model(canonicalBytes: bytes)
+        let model = try Model(canonicalBytes: try await blobs.download(try BlobRef(canonicalBytes: entry)))
         models[hash.description] = model
         return model
     }
+
+    private var blobs: BlobClient { BlobClient(wallet.client) }
 
     private func waitForHeight(_ height: UInt64) async throws {
         while try await ChainReads.latestHeight(wallet.client) < height { try await Task.sleep(for: .milliseconds(500)) }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AssayBlobs
 import AssayCodec
 import AssayCrypto
 import AssayKernels
@@ -148,14 +149,15 @@ struct Tx: AsyncParsableCommand {
 
     struct RegisterModelCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "register-model", abstract: "Store a model (.npz) on chain; jobs refer to it by hash.")
+            commandName: "register-model", abstract: "Upload a model (.npz) as a blob and register it; jobs refer to it by its blob id.")
         @OptionGroup var signing: SigningOptions
         @Option(help: "The model arrays (.npz, names in docs/kernels.md).") var model: String
 
         func run() async throws {
             let model = try KernelFiles.model(at: model)
-            if !signing.node.json { print("model_hash: \(model.hash)") }
-            try await signing.submit(.registerModel(RegisterModel(model: model.canonicalBytes)))
+            let modelBlob = try await BlobClient(try signing.node.client()).upload(model.canonicalBytes)
+            if !signing.node.json { print("model_hash: \(modelBlob.id)") }
+            try await signing.submit(.registerModel(RegisterModel(modelBlob: modelBlob)))
         }
     }
 
@@ -185,8 +187,8 @@ struct Tx: AsyncParsableCommand {
         func run() async throws {
             let wallet = try await signing.wallet()
             let id = try await ChainReads.existingJob(job, wallet.client).id
-            let bytes = try KernelFiles.tensor(at: output).canonicalBytes
-            let result = JobResult(jobID: id, output: bytes, outputHash: SHA256.hash(bytes), workUnits: workUnits)
+            let outputBlob = try await BlobClient(wallet.client).upload(try KernelFiles.tensor(at: output).canonicalBytes)
+            let result = JobResult(jobID: id, outputBlob: outputBlob, workUnits: workUnits)
             try await signing.submit(.result(result), wallet: wallet)
         }
     }

@@ -1,9 +1,11 @@
+import AssayBlobs
 import AssayCodec
 import AssayCrypto
 import AssayKernels
 import AssayLedger
 import AssayStorage
 import AssayTypes
+import Synchronization
 import Testing
 
 /// Fixed test keys: scalar n for key n (n >= 1).
@@ -30,7 +32,31 @@ func testParams() -> Params {
     params.maxJobDeadlineBlocks = 10
     params.maxJobWorkUnits = 10_000
     params.blockWorkBudget = 100_000
+    // Balances in the scenarios are checked to the unit; the blob fee has its own tests.
+    params.blobByteFee = 0
     return params
+}
+
+/// Blobs held in memory for the ledger tests (a node reads its `BlobStore` through this protocol).
+final class MemoryBlobs: BlobSource {
+    private let held = Mutex<[BlobID: [UInt8]]>([:])
+
+    /// Holds `bytes` and returns their reference.
+    @discardableResult
+    func add(_ bytes: [UInt8]) -> BlobRef {
+        let ref = BlobRef(of: bytes)
+        held.withLock { $0[ref.id] = bytes }
+        return ref
+    }
+
+    func remove(_ id: BlobID) { _ = held.withLock { $0.removeValue(forKey: id) } }
+
+    func read(_ ref: BlobRef) throws -> [UInt8] {
+        guard let bytes = held.withLock({ $0[ref.id] }), UInt64(bytes.count) == ref.length else {
+            throw BlobError.notFound(ref.id)
+        }
+        return bytes
+    }
 }
 
 /// A small gemm-i8/1 job: A [2x4] times the model's b [4x3].
@@ -38,17 +64,28 @@ enum GemmFixture {
     static let kernel = KernelID.gemmI8.rawValue
     static let model = try! Model(arrays: [("b", try! Tensor(int8: [1, -2, 3, 4, 5, -6, 7, 8, 9, -10, 11, 12], shape: [4, 3]))])
     static let modelBytes = model.canonicalBytes
-    static let modelHash = SHA256.hash(modelBytes)
+    static let modelBlob = BlobRef(of: modelBytes)
+    static let modelHash = modelBlob.id.digest
     static let input = try! Tensor(int8: [1, 2, 3, 4, -1, -2, -3, -4], shape: [2, 4])
     static let inputBytes = input.canonicalBytes
+    static let inputBlob = BlobRef(of: inputBytes)
     static let honest = try! Kernels.execute(.gemmI8, model: model, input: input, limits: .default)
     static var workUnits: UInt64 { honest.workUnits }
 
-    static func result(job: Hash, wrongOutput: Bool = false, workUnits: UInt64? = nil) -> JobResult {
+    /// Holds the model and the input in `blobs`.
+    static func hold(in blobs: MemoryBlobs) {
+        blobs.add(modelBytes)
+        blobs.add(inputBytes)
+    }
+
+    /// The result (its output held in `blobs` when given).
+    static func result(job: Hash, wrongOutput: Bool = false, workUnits: UInt64? = nil, blobs: MemoryBlobs? = nil)
+        -> JobResult
+    {
         var output = honest.output.canonicalBytes
         if wrongOutput { output[output.count - 1] ^= 1 }
-        return JobResult(
-            jobID: job, output: output, outputHash: SHA256.hash(output), workUnits: workUnits ?? honest.workUnits)
+        let blob = blobs?.add(output) ?? BlobRef(of: output)
+        return JobResult(jobID: job, outputBlob: blob, workUnits: workUnits ?? honest.workUnits)
     }
 }
 
@@ -59,20 +96,25 @@ final class Chain<Store: KeyValueStore> {
     let store: Store
     let ledger = Ledger()
     let genesis: Genesis
+    /// The blobs every block of this chain reads; the gemm fixture's model and input are held from the start.
+    let blobs: MemoryBlobs
     private(set) var root: Hash
     private(set) var height: Height = 0
     private(set) var validatorSets: [Height: ValidatorSet] = [:]
     var proposer: PublicKey
 
-    init(store: Store, genesis: Genesis) throws {
+    /// `blobs` may be shared with another chain that replays the same blocks.
+    init(store: Store, genesis: Genesis, blobs: MemoryBlobs = MemoryBlobs()) throws {
         self.store = store
         self.genesis = genesis
+        self.blobs = blobs
         let (changes, root) = try ledger.genesis(genesis, store: store)
         try store.write(changes, durability: .buffered)
         self.root = root
         validatorSets[1] = genesis.validators
         validatorSets[2] = genesis.validators
         proposer = genesis.validators.validators[0].publicKey
+        GemmFixture.hold(in: blobs)
     }
 
     var query: LedgerQuery<Store> { LedgerQuery(store: store) }
@@ -93,7 +135,7 @@ final class Chain<Store: KeyValueStore> {
         let next = height + 1
         let context = BlockContext(
             chainID: chainID, height: next, timeMs: 1_000 * next, proposer: proposer,
-            validators: validators(at: next), checkSignatures: checkSignatures)
+            validators: validators(at: next), checkSignatures: checkSignatures, blobs: blobs)
         let outcome = try ledger.execute(parentRoot: root, store: store, context: context, transactions: transactions)
         try store.write(outcome.changes, durability: .buffered)
         root = outcome.stateRoot

@@ -16,12 +16,12 @@ import Testing
         let offer = try chain.sign(provider, .offer(Offer(kernels: [GemmFixture.kernel], pricePerWorkUnit: 2, capacity: 4, expiryHeight: 100)), offset: 1)
         let block1 = try chain.commit([
             try chain.sign(provider, .stake(Stake(amount: 5_000))), offer,
-            try chain.sign(client, .registerModel(RegisterModel(model: GemmFixture.modelBytes))),
+            try chain.sign(client, .registerModel(RegisterModel(modelBlob: GemmFixture.modelBlob))),
         ])
         #expect(block1.results.map { chain.included(block1, block1.results.firstIndex(of: $0)!) } == [.ok, .ok, .ok])
         let job = try chain.sign(client, .job(Job(
             offerID: offer.hash, kernel: GemmFixture.kernel, modelHash: GemmFixture.modelHash,
-            input: GemmFixture.inputBytes, maxWorkUnits: 100, deadline: 2 + deadlineIn)))
+            inputBlob: GemmFixture.inputBlob, maxWorkUnits: 100, deadline: 2 + deadlineIn)))
         let block2 = try chain.commit([job])
         #expect(chain.included(block2) == .ok)
         #expect(try chain.query.job(job.hash)?.escrow == 200)

@@ -19,7 +19,7 @@ import Testing
         let memory = try Chain(store: InMemoryStore(), genesis: genesis)
         let rocks = try Chain(
             store: try RocksDBStore(path: directory.path, namespaces: LedgerNamespace.all, createIfMissing: true),
-            genesis: genesis)
+            genesis: genesis, blobs: memory.blobs)
         #expect(memory.root == rocks.root)
         var random = RandomTransactions(seed: seed)
         var kinds: [String: Int] = [:]
@@ -65,7 +65,7 @@ import Testing
     func checkFailuresChangeOnlyFeeAndNonce(_ chain: Chain<InMemoryStore>, _ transactions: [Transaction]) throws {
         let context = BlockContext(
             chainID: chain.chainID, height: chain.height + 1, timeMs: 0, proposer: chain.proposer,
-            validators: chain.validators(at: chain.height + 1))
+            validators: chain.validators(at: chain.height + 1), blobs: chain.blobs)
         let baseline = try chain.ledger.execute(parentRoot: chain.root, store: chain.store, context: context, transactions: [])
         for transaction in transactions {
             let alone = try chain.ledger.execute(parentRoot: chain.root, store: chain.store, context: context, transactions: [transaction])

@@ -68,15 +68,19 @@ struct RandomTransactions {
             let kernels = chance(90) ? [GemmFixture.kernel] : ["no-such/1"]
             return .offer(Offer(kernels: kernels, pricePerWorkUnit: amount(0...5), capacity: UInt32(amount(0...3)), expiryHeight: height + amount(0...30)))
         case 4: return .withdrawOffer(WithdrawOffer(offerID: offers.isEmpty || chance(20) ? randomHash() : pick(offers)))
-        case 5: return .registerModel(RegisterModel(model: chance(70) ? GemmFixture.modelBytes : generator.bytes(20)))
+        case 5:
+            let model = chance(70) ? GemmFixture.modelBlob : chain.blobs.add(generator.bytes(20))
+            return .registerModel(RegisterModel(modelBlob: model))
         case 6:
             return .job(Job(
                 offerID: offers.isEmpty || chance(10) ? randomHash() : pick(offers), kernel: GemmFixture.kernel,
-                modelHash: GemmFixture.modelHash, input: chance(90) ? GemmFixture.inputBytes : generator.bytes(8),
+                modelHash: GemmFixture.modelHash,
+                inputBlob: chance(90) ? GemmFixture.inputBlob : chain.blobs.add(generator.bytes(8)),
                 maxWorkUnits: amount(10...200), deadline: height + amount(0...12)))
         case 7:
             guard !jobs.isEmpty else { return .settle(Settle(jobID: randomHash())) }
-            return .result(GemmFixture.result(job: pick(jobs), wrongOutput: chance(30), workUnits: chance(10) ? 20 : nil))
+            return .result(GemmFixture.result(
+                job: pick(jobs), wrongOutput: chance(30), workUnits: chance(10) ? 20 : nil, blobs: chain.blobs))
         case 8: return .challenge(Challenge(jobID: jobs.isEmpty ? randomHash() : pick(jobs), bond: amount(5...100)))
         case 9: return .settle(Settle(jobID: jobs.isEmpty ? randomHash() : pick(jobs)))
         case 10: return .evidence(try evidence(chain: chain, height: height))

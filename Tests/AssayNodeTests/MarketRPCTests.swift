@@ -1,3 +1,4 @@
+import AssayBlobs
 import AssayCodec
 import AssayCrypto
 import AssayLedger
@@ -29,7 +30,7 @@ import Testing
         let offer = try node.openMarket()
         let first = try node.job(offer: offer), second = try node.job(offer: offer, offset: 1)
         try node.commit([first, second])
-        let result = try node.sign(node.provider, .result(GemmJob.result(job: first.hash)))
+        let result = try node.sign(node.provider, .result(try node.result(job: first.hash)))
         try node.commit([result])
         let provider = address(node.provider).description, client = address(node.client).description
 
@@ -46,13 +47,14 @@ import Testing
         #expect(posted["escrow"] == .integer(Int64(GemmJob.honest.workUnits * 2 * 2)))
         #expect(posted["result"]?["result_tx"] == .string(result.hash.description))
         #expect(posted["result"]?["work_units"] == .integer(Int64(GemmJob.honest.workUnits)))
-        #expect(posted["input_hash"] == .string(SHA256.hash(GemmJob.input).description))
+        #expect(posted["input_hash"] == .string(GemmJob.inputBlob.id.hex))
+        #expect(posted["input_bytes"] == .integer(Int64(GemmJob.input.count)))
         let open = try await call("job", #"{"id":"\#(second.hash)"}"#)
         #expect(open["state"] == .string("open") && open["result"] == .null)
 
         let resultTx = try await call("tx", #"{"hash":"\#(result.hash)"}"#)
         #expect(resultTx["kind"] == .string("result"))
-        #expect(resultTx["body"]?["output"] == .string(Hex.encode(GemmJob.honest.output.canonicalBytes)))
+        #expect(resultTx["body"]?["output_hash"] == .string(BlobRef(of: GemmJob.output()).id.hex))
 
         let missing = try await call("job", #"{"id":"\#(Hash.zero)"}"#)
         #expect(missing["error"]?["code"] == .integer(-32020))

@@ -1,3 +1,4 @@
+import AssayBlobs
 import AssayCodec
 import AssayCrypto
 import AssayEngine
@@ -22,15 +23,18 @@ func address(_ key: SecretKey) -> Address { Address(publicKey: key.publicKey) }
 enum GemmJob {
     static let model = try! Model(arrays: [("b", try! Tensor(int8: [1, -2, 3, 4, 5, -6, 7, 8, 9, -10, 11, 12], shape: [4, 3]))])
     static let modelBytes = model.canonicalBytes
-    static let modelHash = SHA256.hash(modelBytes)
+    static let modelBlob = BlobRef(of: modelBytes)
+    static let modelHash = modelBlob.id.digest
     static let input = try! Tensor(int8: [1, 2, 3, 4, -1, -2, -3, -4], shape: [2, 4]).canonicalBytes
+    static let inputBlob = BlobRef(of: input)
     static let honest = try! Kernels.execute(
         .gemmI8, model: model, input: try! Tensor(canonicalBytes: input), limits: .default)
 
-    static func result(job: Hash, wrong: Bool = false) -> JobResult {
+    /// The output bytes an honest provider posts, or a wrong one.
+    static func output(wrong: Bool = false) -> [UInt8] {
         var output = honest.output.canonicalBytes
         if wrong { output[output.count - 1] ^= 1 }
-        return JobResult(jobID: job, output: output, outputHash: SHA256.hash(output), workUnits: honest.workUnits)
+        return output
     }
 }
 
@@ -45,6 +49,7 @@ final class NodeFixture: @unchecked Sendable {
     let directory: URL
     let genesis: Genesis
     let store: RocksDBStore
+    let blobs: BlobStore
     let mempool: Mempool
     let application: LedgerApplication
     let service: NodeService
@@ -54,9 +59,12 @@ final class NodeFixture: @unchecked Sendable {
     /// The outcomes of the committed blocks, in order, as the node's commit callback receives them.
     final class OutcomeLog: Sendable {
         let outcomes = Mutex<[BlockOutcome]>([])
+        /// The blobs the application asked to fetch, in order.
+        let requestedBlobs = Mutex<[BlobRef]>([])
     }
 
     var outcomes: [BlockOutcome] { log.outcomes.withLock { $0 } }
+    var requestedBlobs: [BlobRef] { log.requestedBlobs.withLock { $0 } }
 
     static func params() -> Params {
         var params = Params()
@@ -68,6 +76,7 @@ final class NodeFixture: @unchecked Sendable {
         params.maxJobDeadlineBlocks = 10
         params.maxJobWorkUnits = 10_000
         params.blockWorkBudget = 100_000
+        params.blobRetentionBlocks = 2
         return params
     }
 
@@ -85,21 +94,41 @@ final class NodeFixture: @unchecked Sendable {
         let ledger = Ledger()
         let committed = try Node.reconcile(
             store: store, ledger: ledger, genesis: genesis, logger: Logger(label: "test"))
+        let blobs = try Node.openBlobs(dataDir: directory.path, store: store, genesis: genesis)
+        self.blobs = blobs
         mempool = Mempool(
-            config: MempoolConfig(chainID: Self.chainID, feeMin: 1), accounts: CommittedAccounts(store: store))
+            config: MempoolConfig(chainID: Self.chainID, feeMin: 1), accounts: CommittedAccounts(store: store),
+            holdsBlob: { blobs.has($0) })
         application = LedgerApplication(
             chainID: Self.chainID, validators: genesis.validators, ledger: ledger, store: store, mempool: mempool,
-            committed: committed, blockTransactionsMax: 1_000, blockBytesMax: 16 << 20)
+            committed: committed, blockTransactionsMax: 1_000, blockBytesMax: 16 << 20, blobs: blobs,
+            requestBlob: { [log] ref in log.requestedBlobs.withLock { $0.append(ref) } })
         application.onCommit = { [log] _, outcome in log.outcomes.withLock { $0.append(outcome) } }
         let p2p = P2PService(config: P2PConfig(chainID: Self.chainID, identity: validator, allowedKeys: []))
         service = NodeService(
             chainID: Self.chainID, nodeKey: validator.publicKey, validators: genesis.validators, store: store,
-            mempool: mempool, p2p: p2p, p2pListen: "127.0.0.1:0", application: application)
+            mempool: mempool, p2p: p2p, p2pListen: "127.0.0.1:0", application: application, blobs: blobs)
+        try hold(GemmJob.modelBytes)
+        try hold(GemmJob.input)
     }
 
     deinit { try? FileManager.default.removeItem(at: directory) }
 
     var height: Height { application.snapshot.withLock { $0.height } }
+
+    /// Puts `bytes` (at most one chunk) into the node's blob store.
+    @discardableResult
+    func hold(_ bytes: [UInt8]) throws -> BlobRef {
+        let ref = BlobRef(of: bytes)
+        precondition(ref.chunkCount == 1, "test blobs are one chunk")
+        try blobs.writeChunk(ref: ref, index: 0, bytes: bytes)
+        return ref
+    }
+
+    /// A result for `job` whose output blob the node holds.
+    func result(job: Hash, wrong: Bool = false) throws -> JobResult {
+        JobResult(jobID: job, outputBlob: try hold(GemmJob.output(wrong: wrong)), workUnits: GemmJob.honest.workUnits)
+    }
 
     /// A signed transaction from `key` with its next committed nonce plus `offset`.
     func sign(_ key: SecretKey, _ body: TransactionBody, offset: UInt64 = 0) throws -> Transaction {
@@ -132,7 +161,7 @@ final class NodeFixture: @unchecked Sendable {
     func openMarket(capacity: UInt32 = 4) throws -> Hash {
         try commit([
             try sign(provider, .stake(Stake(amount: 5_000))),
-            try sign(client, .registerModel(RegisterModel(model: GemmJob.modelBytes))),
+            try sign(client, .registerModel(RegisterModel(modelBlob: GemmJob.modelBlob))),
         ])
         let offer = try sign(
             provider,
@@ -145,7 +174,7 @@ final class NodeFixture: @unchecked Sendable {
         try sign(
             client,
             .job(Job(
-                offerID: offer, kernel: KernelID.gemmI8.rawValue, modelHash: GemmJob.modelHash, input: GemmJob.input,
+                offerID: offer, kernel: KernelID.gemmI8.rawValue, modelHash: GemmJob.modelHash, inputBlob: GemmJob.inputBlob,
                 maxWorkUnits: GemmJob.honest.workUnits * 2, deadline: height + 8)),
             offset: offset)
     }

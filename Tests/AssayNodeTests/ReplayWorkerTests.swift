@@ -22,7 +22,7 @@ final class Gossiped: Sendable {
         let gossiped = gossiped
         return ReplayWorker(
             selection: selection, threads: 1, key: node.validator, chainID: NodeFixture.chainID, store: node.store,
-            mempool: node.mempool, gossip: { transaction in gossiped.transactions.withLock { $0.append(transaction) } },
+            mempool: node.mempool, blobs: node.blobs, gossip: { transaction in gossiped.transactions.withLock { $0.append(transaction) } },
             logger: Logger(label: "test"))
     }
 
@@ -31,8 +31,8 @@ final class Gossiped: Sendable {
         let honest = try node.job(offer: offer), cheated = try node.job(offer: offer, offset: 1)
         try node.commit([honest, cheated])
         try node.commit([
-            try node.sign(node.provider, .result(GemmJob.result(job: honest.hash))),
-            try node.sign(node.provider, .result(GemmJob.result(job: cheated.hash, wrong: true)), offset: 1),
+            try node.sign(node.provider, .result(try node.result(job: honest.hash))),
+            try node.sign(node.provider, .result(try node.result(job: cheated.hash, wrong: true)), offset: 1),
         ])
         let worker = worker()
         let items = worker.items(in: try #require(node.outcomes.last))
@@ -62,7 +62,7 @@ final class Gossiped: Sendable {
         let offer = try node.openMarket()
         let job = try node.job(offer: offer)
         try node.commit([job])
-        try node.commit([try node.sign(node.provider, .result(GemmJob.result(job: job.hash, wrong: true)))])
+        try node.commit([try node.sign(node.provider, .result(try node.result(job: job.hash, wrong: true)))])
         let worker = worker()
         worker.committed(try #require(node.outcomes.last))
         #expect(worker.queuedCount == 1)
@@ -77,7 +77,7 @@ final class Gossiped: Sendable {
         let offer = try node.openMarket()
         let job = try node.job(offer: offer)
         try node.commit([job])
-        try node.commit([try node.sign(node.provider, .result(GemmJob.result(job: job.hash, wrong: true)))])
+        try node.commit([try node.sign(node.provider, .result(try node.result(job: job.hash, wrong: true)))])
         let worker = worker()
         worker.start()
         worker.committed(try #require(node.outcomes.last))

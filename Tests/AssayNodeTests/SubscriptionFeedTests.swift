@@ -22,7 +22,7 @@ import Testing
         let offer = try node.openMarket()
         let job = try node.job(offer: offer)
         var blocks = [try node.commit([job])]
-        let result = try node.sign(node.provider, .result(GemmJob.result(job: job.hash)))
+        let result = try node.sign(node.provider, .result(try node.result(job: job.hash)))
         blocks.append(try node.commit([result]))
         for _ in 0..<3 { blocks.append(try node.commit([])) }
         // Delivered late, after the job already settled: each notice still shows the job as of its block.

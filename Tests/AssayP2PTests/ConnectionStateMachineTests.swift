@@ -14,11 +14,11 @@ struct Pair {
     {
         let allowed = allowed ?? [initiatorKey.publicKey, responderKey.publicKey]
         initiator = ConnectionStateMachine(
-            role: .initiator, identity: initiatorKey, chainID: "chain", frameBytesMax: 1 << 16,
-            isAllowed: { allowed.contains($0) })
+            role: .initiator, identity: initiatorKey, chainID: "chain", handshakeFrameBytesMax: 1_024,
+            frameBytesMax: 1 << 16, isAllowed: { allowed.contains($0) })
         responder = ConnectionStateMachine(
-            role: .responder, identity: responderKey, chainID: responderChain, frameBytesMax: 1 << 16,
-            isAllowed: { allowed.contains($0) })
+            role: .responder, identity: responderKey, chainID: responderChain, handshakeFrameBytesMax: 1_024,
+            frameBytesMax: 1 << 16, isAllowed: { allowed.contains($0) })
     }
 
     /// Runs the handshake, feeding each side's writes to the other in chunks of `chunk` bytes; returns
@@ -131,5 +131,54 @@ func chunks(_ bytes: [UInt8], _ size: Int) -> [ArraySlice<UInt8>] {
         let smallerDials = a < b
         #expect(aKeepsItsOwnDial == smallerDials && bKeepsTheDialFromA == smallerDials)
         #expect(!DuplicateConnections.keepsExisting(existing: .initiator, new: .initiator, ownKey: a, peerKey: b))
+    }
+
+    @Test(arguments: [
+        [UInt8](repeating: 0, count: 32),  // the all-zero key of issue 15
+        [1] + [UInt8](repeating: 0, count: 31),  // u = 1, order 4
+        hex("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800"),  // order 8
+        hex("5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157"),  // order 8
+    ])
+    func aLowOrderHelloKeyIsRefused(key: [UInt8]) {
+        var responder = Pair().responder
+        let hello = HandshakeHello(version: Handshake.version, chainID: "chain", ephemeralKey: key)
+        #expect(responder.receive(FrameDecoder.frame(hello.canonicalBytes)) == [.close(.weakEphemeralKey)])
+    }
+
+    @Test func framesAreSmallUntilThePeerHasAuthenticated() throws {
+        var early = Pair().responder
+        #expect(early.receive([0xD0, 0x07, 0, 0]) == [.close(.frameTooLarge(bytes: 2_000, max: 1_024))])
+        var pair = Pair()
+        _ = pair.handshake()
+        let large = [UInt8](repeating: 7, count: 2_000)
+        #expect(pair.responder.receive(try pair.initiator.send(large)) == [.deliver(large)])
+    }
+
+    @Test func keepalivesAreNotDeliveredAndKeepTheSessionInStep() throws {
+        var pair = Pair()
+        _ = pair.handshake()
+        #expect(pair.responder.receive(try pair.initiator.keepalive()) == [])
+        #expect(pair.responder.receive(try pair.initiator.send([5])) == [.deliver([5])])
+    }
+
+    @Test func whereTheHandshakeStoodSaysWhyThePeerClosed() {
+        var pair = Pair()
+        #expect(pair.initiator.closedByPeerReason == .closedBeforeHello)
+        // The initiator answers the responder's hello with its auth; a close now is the responder refusing it.
+        _ = pair.initiator.receive(writes(pair.responder.start()))
+        #expect(pair.initiator.closedByPeerReason == .closedAfterOwnAuth)
+        // The responder that has the initiator's hello but not its auth saw it stop mid-handshake.
+        _ = pair.responder.receive(writes(pair.initiator.start()))
+        #expect(pair.responder.closedByPeerReason == .closedBeforeAuth)
+        var established = Pair()
+        _ = established.handshake()
+        #expect(established.initiator.closedByPeerReason == nil)
+    }
+}
+
+func hex(_ text: String) -> [UInt8] {
+    stride(from: 0, to: text.count, by: 2).map {
+        let start = text.index(text.startIndex, offsetBy: $0)
+        return UInt8(text[start..<text.index(start, offsetBy: 2)], radix: 16)!
     }
 }

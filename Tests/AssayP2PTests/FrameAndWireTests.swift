@@ -44,4 +44,22 @@ import Testing
         #expect(throws: CodecError.self) { try WireMessage(canonicalBytes: greedy) }
         #expect(throws: CodecError.unknownTag(9, type: "WireMessage")) { try WireMessage(canonicalBytes: [9]) }
     }
+
+    @Test func gossipBatchesStayUnderTheCountAndByteBoundsAPeerEnforces() throws {
+        let key = node(3)
+        func signed(_ body: TransactionBody, nonce: UInt64) throws -> Transaction {
+            try Transaction.signed(chainID: "chain", nonce: nonce, fee: 1, body: body, key: key)
+        }
+        let small = try signed(.transfer(Transfer(recipient: Address(publicKey: key.publicKey), amount: 5)), nonce: 1)
+        let bytesMax = Transaction.encodedBytesMax + WireMessage.batchOverheadBytes
+        // The byte bound, not the count bound, is the binding one here.
+        let fitting = (bytesMax - WireMessage.batchOverheadBytes) / small.canonicalBytes.count
+        try #require(fitting < WireMessage.transactionsMax)
+        let byBytes = WireMessage.transactionBatches(Array(repeating: small, count: 2 * fitting + 1), bytesMax: bytesMax)
+        #expect(byBytes.map { if case let .transactions(batch) = $0 { batch.count } else { 0 } } == [fitting, fitting, 1])
+        #expect(byBytes.allSatisfy { $0.canonicalBytes.count <= bytesMax })
+        let byCount = WireMessage.transactionBatches(Array(repeating: small, count: 10_001), bytesMax: 8 << 20)
+        #expect(byCount.map { if case let .transactions(batch) = $0 { batch.count } else { 0 } } == [10_000, 1])
+        #expect(WireMessage.transactionBatches([], bytesMax: bytesMax).isEmpty)
+    }
 }

@@ -52,11 +52,16 @@ import Testing
         let (logger, lines) = capturingLogger()
         let validator = service(node(1), allowed: [node(1), node(2)], logger: logger)
         let port = try await validator.start()
-        let stranger = service(node(7), peers: [port], allowed: [node(1), node(7)])
+        let (strangerLogger, strangerLines) = capturingLogger()
+        let stranger = service(node(7), peers: [port], allowed: [node(1), node(7)], logger: strangerLogger)
         try await stranger.start()
         let expected = "node key \(node(7).publicKey) is not in the chain's validator list"
         #expect(await eventually {
             lines.all.contains { $0.hasPrefix("refused peer 127.0.0.1:") && $0.hasSuffix(expected) }
+        })
+        // The refused dialer is told where to look: it was refused right after proving its key.
+        #expect(await eventually {
+            strangerLines.all.contains { $0 == "peer 127.0.0.1:\(port): \(ConnectionError.closedAfterOwnAuth)" }
         })
         #expect(validator.connectedPeers.isEmpty && stranger.connectedPeers.isEmpty)
         await stranger.stop()
@@ -71,7 +76,7 @@ import Testing
             .connect(host: "127.0.0.1", port: port).get()
         try await raw.writeAndFlush(ByteBuffer(bytes: [0xFF, 0xFF, 0xFF, 0x7F]))
         try await raw.closeFuture.get()
-        #expect(lines.all.contains { $0.hasSuffix("frame of 2147483647 bytes exceeds the limit of 65536 bytes") })
+        #expect(lines.all.contains { $0.hasSuffix("frame of 2147483647 bytes exceeds the limit of 1024 bytes") })
         await validator.stop()
     }
 
@@ -103,5 +108,89 @@ import Testing
         #expect(await inbox.next() == InboundMessage(peer: keys[0].publicKey, bytes: [42]))
         await dialer.stop()
         await restarted.stop()
+    }
+
+    @Test func aPeerThatStopsMidHandshakeIsNotTakenForARefusal() async throws {
+        let (logger, lines) = capturingLogger()
+        let validator = service(node(1), allowed: [node(1), node(2)], logger: logger, handshakeTimeout: .seconds(30))
+        let port = try await validator.start()
+        let peer = try await RawPeer(key: node(2), port: port)
+        try await peer.write(peer.machine.start())  // its hello, then it dies before authenticating
+        try await peer.channel.close()
+        #expect(await eventually {
+            lines.all.contains { $0.hasSuffix(": \(ConnectionError.closedBeforeAuth)") }
+        })
+        #expect(!lines.all.contains { $0.contains("validator list") })
+        await validator.stop()
+    }
+
+    @Test func largeFramesBeforeTheHandshakeCloseEveryConnectionFromTheHeader() async throws {
+        let (logger, lines) = capturingLogger()
+        // The handshake timeout is far away: only the pre-authentication frame limit can close these.
+        let validator = service(node(1), allowed: [node(1)], logger: logger, handshakeTimeout: .seconds(30))
+        let port = try await validator.start()
+        let announcement: [UInt8] = [0x60, 0xEA, 0, 0] + [UInt8](repeating: 1, count: 1_000)  // 60000 bytes
+        var raws: [any Channel] = []
+        for index in 0..<8 {
+            let raw = try await rawConnection(to: port, from: "127.0.0.\(2 + index)")
+            try await raw.writeAndFlush(ByteBuffer(bytes: announcement))
+            raws.append(raw)
+        }
+        for raw in raws { try await raw.closeFuture.get() }
+        let refusals = lines.all.filter { $0.hasSuffix("frame of 60000 bytes exceeds the limit of 1024 bytes") }
+        #expect(refusals.count == 8)
+        await validator.stop()
+    }
+
+    @Test func connectionsBeyondThePendingCapsAreClosedAtOnce() async throws {
+        let (logger, lines) = capturingLogger()
+        let validator = service(
+            node(1), allowed: [node(1), node(2)], logger: logger, handshakeTimeout: .seconds(30), pendingMax: 5,
+            pendingPerIPMax: 3)
+        let port = try await validator.start()
+        var pending: [any Channel] = []
+        for _ in 0..<3 { pending.append(try await rawConnection(to: port, from: "127.0.0.2")) }
+        let fourthFromOneAddress = try await rawConnection(to: port, from: "127.0.0.2")
+        try await fourthFromOneAddress.closeFuture.get()
+        for _ in 0..<2 { pending.append(try await rawConnection(to: port, from: "127.0.0.3")) }
+        let sixthInAll = try await rawConnection(to: port, from: "127.0.0.4")
+        try await sixthInAll.closeFuture.get()
+        #expect(pending.allSatisfy { $0.isActive })
+        #expect(lines.all.contains { $0.hasSuffix("3 connections from 127.0.0.2 are already in their handshake") })
+        #expect(lines.all.contains { $0.hasSuffix("5 connections are already in their handshake") })
+        // Once the pending ones go away, an authenticated peer gets in.
+        for channel in pending { try await channel.close() }
+        let peer = service(node(2), peers: [port], allowed: [node(1), node(2)])
+        try await peer.start()
+        #expect(await eventually { validator.connectedPeers.map(\.key) == [node(2).publicKey] })
+        await peer.stop()
+        await validator.stop()
+    }
+
+    @Test func aSilentPeerIsClosedWhileAnIdleLiveLinkStaysUp() async throws {
+        let (logger, lines) = capturingLogger()
+        let keys = [node(1), node(2), node(3)]
+        let validator = service(
+            keys[0], allowed: keys, logger: logger, keepalive: .milliseconds(100), peerTimeout: .milliseconds(400))
+        let port = try await validator.start()
+        let live = service(
+            keys[1], peers: [port], allowed: keys, keepalive: .milliseconds(100), peerTimeout: .milliseconds(400))
+        try await live.start()
+        var silent = try await RawPeer(key: keys[2], port: port)
+        #expect(try await silent.handshake() == keys[0].publicKey)
+        #expect(await eventually { validator.connectedPeers.count == 2 })
+        // The raw peer now neither reads nor writes, like a process that was stopped or cut off.
+        try await silent.channel.setOption(ChannelOptions.autoRead, value: false).get()
+        #expect(await eventually { validator.connectedPeers.map(\.key) == [keys[1].publicKey] })
+        #expect(lines.all.contains {
+            $0.hasPrefix("closing peer \(keys[2].publicKey)") && $0.contains("peer sent nothing for")
+        })
+        // The other link carried no messages over many timeouts; keepalives alone kept it.
+        try await Task.sleep(for: .milliseconds(1_500))
+        #expect(validator.connectedPeers.map(\.key) == [keys[1].publicKey])
+        #expect(!lines.all.contains { $0.contains("\(keys[1].publicKey)") && !$0.hasPrefix("connected to peer") })
+        try? await silent.channel.close()  // the validator has closed it already
+        await live.stop()
+        await validator.stop()
     }
 }

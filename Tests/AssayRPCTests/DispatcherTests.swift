@@ -1,7 +1,8 @@
 import AssayCodec
 import AssayCrypto
-import AssayRPC
+@testable import AssayRPC
 import AssayTypes
+import Foundation
 import Testing
 
 @Suite struct DispatcherTests {
@@ -95,5 +96,84 @@ import Testing
         #expect(try await call("tx", #"{"hash":"\#(Hash.zero)"}"#)["error"]?["code"] == .integer(-32020))
         let address = Address(publicKey: key(1).publicKey).description
         #expect(try await call("account", #"["\#(address)"]"#)["result"]?["balance"] == .string("5"))
+    }
+
+    @Test func invalidRequestObjectsWithoutAnIdGetAnErrorWithIdNull() async throws {
+        for body in [#"{"method":"status"}"#, #"{"jsonrpc":"2.0","method":5}"#, #"{"jsonrpc":"1.0","method":"status"}"#] {
+            let response = try await call(body)
+            #expect(response["error"]?["code"] == .integer(-32600), "\(body)")
+            #expect(response["id"] == .null, "\(body)")
+        }
+        let batch = try await call(#"[{"jsonrpc":"2.0","method":"status"},{"method":"status"}]"#)
+        #expect(batch[0]?["error"]?["code"] == .integer(-32600) && batch[1] == nil, "the notification is not answered")
+    }
+
+    @Test func deeplyNestedJSONIsRefusedBeforeParsing() async throws {
+        let depth = 100_000
+        let nested = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
+        let response = try await call(#"{"jsonrpc":"2.0","id":1,"method":"status","params":\#(nested)}"#)
+        #expect(response["error"]?["code"] == .integer(-32600))
+        #expect(response["error"]?["message"] == .string("invalid request: JSON nested deeper than 64 levels"))
+        // Brackets inside strings are text, not nesting.
+        let bracketsInAString = String(repeating: "[", count: 100)
+        let status = try await call(#"{"jsonrpc":"2.0","id":2,"method":"status","params":{"x":"\#(bracketsInAString)"}}"#)
+        #expect(status["result"]?["latest_height"] == .integer(1))
+    }
+
+    @Test func theParserAgreesWithFoundationAndRefusesWhatIsNotJSON() throws {
+        let documents = [
+            #"{"a":[1,-2,3.5,1.5e-3,18446744073709551615,-9223372036854775808,true,false,null],"b":{}}"#,
+            #"  ["x\"y\\z\/\n\t\u00e9\ud83d\ude00", "é", []]  "#, #""plain""#, "0", "-0.5E-2",
+        ]
+        for text in documents {
+            let expected = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+            #expect(try JSONValue(parsing: Array(text.utf8), depthMax: 64) == expected, "\(text)")
+        }
+        let invalid = [
+            "", "[", "[1,]", #"{"a"}"#, "01", "1.", "-", "tru", "[1] 2", #""\u12""#, #""\ud800""#, "\"a\nb\"", "{1:2}",
+            "1e", #""\x""#,
+        ]
+        for text in invalid {
+            #expect(throws: JSONParseError.self, "\(text)") { try JSONValue(parsing: Array(text.utf8), depthMax: 64) }
+        }
+        #expect(throws: JSONParseError.self) { try JSONValue(parsing: [0x22, 0xFF, 0x22], depthMax: 64) }
+        #expect(throws: JSONParseError.tooDeep) { try JSONValue(parsing: Array("[[1]]".utf8), depthMax: 1) }
+        #expect(try JSONValue(parsing: Array(#"{"a":[{}]}"#.utf8), depthMax: 3) == .object(["a": .array([.object([:])])]))
+    }
+
+    @Test func manyShallowValuesParseInLinearTime() throws {
+        // Foundation's decoder through Decodable took about 2 minutes here (debug build); this is about 1 MiB.
+        let body = "[" + Array(repeating: "[[]]", count: 200_000).joined(separator: ",") + "]"
+        guard case let .array(items) = try JSONValue(parsing: Array(body.utf8), depthMax: 64) else {
+            Issue.record("not an array")
+            return
+        }
+        #expect(items.count == 200_000)
+    }
+
+    @Test func aBatchIsCutOffWhenItsResponsesPassTheBudget() async throws {
+        let one = try #require(await RPCDispatcher(node: node).handle(body: Array(#"{"jsonrpc":"2.0","id":0,"method":"block"}"#.utf8)))
+        // Room for two block responses and not a third.
+        let budgeted = RPCDispatcher(node: node, responseBytesMax: 2 * (one.count + 1) + 2)
+        let requests = (1...5).map { #"{"jsonrpc":"2.0","id":\#($0),"method":"block"}"# }
+        let body = "[" + requests.joined(separator: ",") + #",{"jsonrpc":"2.0","method":"status"}]"#
+        let response = try JSONValue.parse(await budgeted.handle(body: Array(body.utf8)))
+        #expect(response[0]?["result"]?["hash"] == .string(node.block.hash.description))
+        #expect(response[1]?["result"] != nil)
+        for index in 2...4 {
+            #expect(response[index]?["id"] == .integer(Int64(index + 1)))
+            #expect(response[index]?["error"]?["code"] == .integer(-32023))
+            #expect(response[index]?["error"]?["data"]?["reason"] == .string("response_too_large"))
+        }
+        #expect(response[5] == nil, "the notification is neither run nor answered")
+    }
+
+    @Test func aSingleResponseOverTheBudgetIsAnError() async throws {
+        let budgeted = RPCDispatcher(node: node, responseBytesMax: 200)
+        let response = try JSONValue.parse(
+            await budgeted.handle(body: Array(#"{"jsonrpc":"2.0","id":9,"method":"block"}"#.utf8)))
+        #expect(response["id"] == .integer(9))
+        #expect(response["error"]?["code"] == .integer(-32023))
+        #expect(response["error"]?["message"] == .string("response exceeds the budget of 200 bytes: ask for less"))
     }
 }

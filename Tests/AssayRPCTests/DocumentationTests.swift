@@ -4,12 +4,15 @@ import Testing
 
 /// docs/rpc.md documents every method the node serves, and nothing else.
 @Suite struct DocumentationTests {
-    /// The names of the `### \`name\`` headings of docs/rpc.md.
-    static func documentedMethods() throws -> [String] {
+    static func rpcDocument() throws -> String {
         let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("docs/rpc.md")
-        let text = try String(contentsOf: docs, encoding: .utf8)
-        return text.split(separator: "\n").compactMap { line in
+        return try String(contentsOf: docs, encoding: .utf8)
+    }
+
+    /// The names of the `### \`name\`` headings of docs/rpc.md.
+    static func documentedMethods() throws -> [String] {
+        try rpcDocument().split(separator: "\n").compactMap { line in
             guard line.hasPrefix("### `") else { return nil }
             let rest = line.dropFirst(5)
             return rest.firstIndex(of: "`").map { String(rest[..<$0]) }
@@ -41,5 +44,25 @@ import Testing
         let jobs = methods.first { $0["name"] == .string("jobs") }
         #expect(jobs?["params"]?[3]?["name"] == .string("limit"))
         #expect(jobs?["params"]?[3]?["required"] == .bool(false))
+    }
+
+    @Test func limitsStateTheDefaultsTheServerUses() throws {
+        let text = try Self.rpcDocument()
+        let server = RPCServerConfig()
+        func mebibytes(_ bytes: Int) -> String { "\(bytes >> 20) MiB" }
+        let rows = [
+            "| request body | \(mebibytes(server.bodyBytesMax)) | `body_bytes_max` |",
+            "| request head (request line and headers) | \(RPCServerConfig.headerBytesMax >> 10) KiB |",
+            "| JSON nesting (arrays and objects) | \(RPCDispatcher.jsonDepthMax) levels |",
+            "| batch | \(RPCDispatcher.batchRequestsMax) requests |",
+            "| `broadcast_txs` | \(RPCMethods.broadcastBatchMax) transactions |",
+            "| response body | \(mebibytes(server.responseBytesMax)) | `response_bytes_max` |",
+            "| idle connection | \(server.idleTimeoutMs / 1000) s | `idle_timeout_ms` |",
+            "| request body arrival | \(server.requestTimeoutMs / 1000) s after the head | `request_timeout_ms` |",
+            "| WebSocket queue out, per connection | \(SubscriptionHub.queueMessagesMax) messages and "
+                + "\(mebibytes(SubscriptionHub.queueBytesMaxDefault)) | `websocket_queue_bytes_max` |",
+            "| WebSocket subscriptions | \(SubscriptionHub.subscriptionsPerConnectionMax) per connection |",
+        ]
+        for row in rows { #expect(text.contains(row), "docs/rpc.md, Limits, lacks: \(row)") }
     }
 }

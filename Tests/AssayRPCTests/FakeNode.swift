@@ -1,3 +1,4 @@
+import AssayBlobs
 import AssayCodec
 import AssayCrypto
 import AssayLedger
@@ -27,8 +28,12 @@ final class FakeNode: NodeAPI {
     let mempool = Mempool(config: MempoolConfig(chainID: chain), accounts: FixedAccounts())
     let committed = transfer(key(1), nonce: 2)
     let block: Block
+    /// A real store in a fresh temporary directory, deleted with the node.
+    let blobs: BlobStore
 
-    init() {
+    init(maxBlobBytes: UInt64 = 256 << 20, blobDirectory: String? = nil) {
+        let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("assay-rpc-blobs-\(UUID().uuidString)")
+        blobs = try! BlobStore(directory: blobDirectory ?? temporary.path, maxBlobBytes: maxBlobBytes)
         let header = Header(
             chainID: chain, height: 1, timeMs: 1_700_000_000_000, previousBlockHash: .zero, lastCommitHash: .zero,
             transactionsRoot: .zero, stateRoot: .zero, validatorSetHash: .zero, proposer: key(5).publicKey)
@@ -86,6 +91,8 @@ final class FakeNode: NodeAPI {
     }
     func supply() async throws(NodeAPIError) -> SupplyRecord { throw .unavailable("no ledger state") }
     func params() async throws(NodeAPIError) -> Params { Params() }
+    deinit { try? FileManager.default.removeItem(atPath: blobs.directory) }
+
     func unconfirmedTransactions(limit: Int) async -> UnconfirmedRecord {
         UnconfirmedRecord(
             count: mempool.count, totalBytes: mempool.byteCount, transactions: mempool.reap(maxBytes: .max, maxCount: limit))

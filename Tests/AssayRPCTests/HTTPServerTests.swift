@@ -28,3 +28,69 @@ import Testing
         }
     }
 }
+
+/// Issue 15: malformed HTTP got no answer and connections never timed out.
+@Suite struct HTTPConnectionBoundsTests {
+    /// Runs `body` against a live server on a free loopback port, with short deadlines.
+    func withServer(_ body: @escaping @Sendable (Int) async throws -> Void) async throws {
+        let config = RPCServerConfig(port: 0, idleTimeoutMs: 300, requestTimeoutMs: 300)
+        try await RPCServer(config: config, node: FakeNode()).application().test(.live) { client in
+            try await body(try #require(client.port))
+        }
+    }
+
+    @Test func aBadRequestLineGets400AndTheConnectionCloses() async throws {
+        try await withServer { port in
+            let reply = try await RawTCP.exchange(port: port, sending: Array("NOT AN HTTP REQUEST\r\n\r\n".utf8))
+            #expect(reply.ended)
+            #expect(reply.text.hasPrefix("HTTP/1.1 400 "), "\(reply.text)")
+        }
+    }
+
+    @Test func headersOverTheLimitGet431AndTheConnectionCloses() async throws {
+        try await withServer { port in
+            let padding = String(repeating: "a", count: 100_000)
+            let request = "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: \(padding)\r\n\r\n"
+            let reply = try await RawTCP.exchange(port: port, sending: Array(request.utf8))
+            #expect(reply.ended)
+            #expect(reply.text.hasPrefix("HTTP/1.1 431 "), "\(reply.text.prefix(200))")
+        }
+    }
+
+    @Test func aRequestHeadThatNeverCompletesIsCutOff() async throws {
+        try await withServer { port in
+            let reply = try await RawTCP.exchange(port: port, sending: Array("POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n".utf8))
+            #expect(reply.ended, "a slowloris connection is closed")
+            #expect(reply.bytes.isEmpty)
+        }
+    }
+
+    @Test func aRequestBodyThatNeverCompletesIsCutOff() async throws {
+        try await withServer { port in
+            let head = "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n"
+            let reply = try await RawTCP.exchange(port: port, sending: Array((head + #"{"jsonrpc":"#).utf8))
+            #expect(reply.ended, "a request whose body stalls is closed")
+        }
+    }
+
+    @Test func anIdleConnectionIsClosedAfterItsResponse() async throws {
+        try await withServer { port in
+            let body = #"{"jsonrpc":"2.0","id":1,"method":"health"}"#
+            let request = "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+            let reply = try await RawTCP.exchange(port: port, sending: Array(request.utf8))
+            #expect(reply.ended, "a kept-alive connection with nothing to do is closed")
+            #expect(reply.text.hasPrefix("HTTP/1.1 200 "))
+            #expect(reply.text.hasSuffix(#"{"id":1,"jsonrpc":"2.0","result":{}}"#))
+        }
+    }
+
+    @Test func anInvalidRequestWithoutIdIsAnsweredNot204() async throws {
+        try await withServer { port in
+            let body = #"{"method":"status"}"#
+            let request = "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+            let reply = try await RawTCP.exchange(port: port, sending: Array(request.utf8))
+            #expect(reply.text.hasPrefix("HTTP/1.1 200 "), "\(reply.text)")
+            #expect(reply.text.contains(#""code":-32600"#) && reply.text.hasSuffix(#""id":null,"jsonrpc":"2.0"}"#))
+        }
+    }
+}

@@ -58,16 +58,14 @@ import Testing
                 #expect(immediate["params"]?["result"]?["hash"] == .string(node.committed.hash.description))
 
                 // A message larger than a client's default 16 KiB frame limit arrives whole, in fragments.
-                let output = [UInt8](repeating: 7, count: 40_000)
+                let log = String(repeating: "x", count: 40_000)
                 let big = try Transaction.signed(
-                    chainID: chain, nonce: 3, fee: 10,
-                    body: .result(JobResult(jobID: .zero, output: output, outputHash: SHA256.hash(output), workUnits: 1)),
-                    key: key(4))
+                    chainID: chain, nonce: 3, fee: 10, body: .settle(Settle(jobID: .zero)), key: key(4))
                 try await outbound.write(.text(#"{"jsonrpc":"2.0","id":7,"method":"subscribe","params":{"event":"tx","hash":"\#(big.hash)"}}"#))
                 #expect(try await Self.next(&messages)["id"] == .integer(7))
-                hub.publish(transaction: TransactionRecord(transaction: big, height: 3, index: 0, code: 0, log: "", events: []))
+                hub.publish(transaction: TransactionRecord(transaction: big, height: 3, index: 0, code: 0, log: log, events: []))
                 let bigNotice = try await Self.next(&messages)
-                #expect(bigNotice["params"]?["result"]?["body"]?["output"] == .string(Hex.encode(output)))
+                #expect(bigNotice["params"]?["result"]?["log"] == .string(log))
 
                 guard case let .string(id) = blockSubscription else { throw WebSocketTestError("id is not a string") }
                 try await outbound.write(.text(#"{"jsonrpc":"2.0","id":4,"method":"unsubscribe","params":{"subscription":"\#(id)"}}"#))
@@ -96,6 +94,71 @@ import Testing
         var received = 0
         for await _ in outbox { received += 1 }
         #expect(received == SubscriptionHub.queueMessagesMax, "the queue ends after what fitted")
+    }
+}
+
+/// Issue 15: invalid UTF-8 and unmasked frames were accepted; queues were bounded in messages only.
+@Suite struct WebSocketBoundsTests {
+    /// Upgrades a raw connection, sends one frame right behind the request and returns the close code the server
+    /// answers with.
+    func closeCode(answering frame: [UInt8]) async throws -> UInt16? {
+        try await RPCServer(config: RPCServerConfig(port: 0), node: FakeNode()).application().test(.live) { client in
+            let reply = try await RawTCP.exchange(
+                port: try #require(client.port), sending: RawTCP.webSocketUpgrade() + frame,
+                until: { RawTCP.closeCode($0) != nil })
+            #expect(reply.text.hasPrefix("HTTP/1.1 101 "), "\(reply.text)")
+            return RawTCP.closeCode(reply)
+        }
+    }
+
+    @Test func invalidUTF8InATextMessageClosesWith1007() async throws {
+        let frame = RawTCP.webSocketFrame(opcode: 0x1, payload: [0x22, 0xff, 0xfe, 0x22], mask: [1, 2, 3, 4])
+        #expect(try await closeCode(answering: frame) == 1007)
+    }
+
+    @Test func anUnmaskedClientFrameClosesWith1002() async throws {
+        let request = Array(#"{"jsonrpc":"2.0","id":1,"method":"health"}"#.utf8)
+        #expect(try await closeCode(answering: RawTCP.webSocketFrame(opcode: 0x1, payload: request, mask: nil)) == 1002)
+    }
+
+    @Test func aMaskedValidRequestIsAnswered() async throws {
+        let request = Array(#"{"jsonrpc":"2.0","id":1,"method":"health"}"#.utf8)
+        let frame = RawTCP.webSocketFrame(opcode: 0x1, payload: request, mask: [9, 8, 7, 6])
+        try await RPCServer(config: RPCServerConfig(port: 0), node: FakeNode()).application().test(.live) { client in
+            let answer = Array(#"{"id":1,"jsonrpc":"2.0","result":{}}"#.utf8)
+            let reply = try await RawTCP.exchange(
+                port: try #require(client.port), sending: RawTCP.webSocketUpgrade() + frame,
+                until: { $0.afterHead.count >= answer.count + 2 })
+            #expect(Array(reply.afterHead.prefix(answer.count + 2)) == [0x81, UInt8(answer.count)] + answer)
+        }
+    }
+
+    @Test func aQueueOverItsByteBoundDropsTheConnection() async throws {
+        let hub = SubscriptionHub(queueBytesMax: 10_000)
+        let (connection, outbox) = hub.connect()
+        let message = [UInt8](repeating: 0x20, count: 4_000)
+        hub.send(message, to: connection)
+        hub.send(message, to: connection)
+        hub.dequeued(connection, byteCount: message.count)  // the writer took one out
+        hub.send(message, to: connection)
+        #expect(hub.connectionCount == 1, "8,000 bytes queued fit in 10,000")
+        hub.send(message, to: connection)
+        #expect(hub.connectionCount == 0, "12,000 bytes do not")
+        var received = 0
+        for await _ in outbox { received += 1 }
+        #expect(received == 3)
+    }
+
+    @Test func anEmptyQueueTakesOneMessageLargerThanTheBound() async throws {
+        let hub = SubscriptionHub(queueBytesMax: 1_000)
+        let (connection, outbox) = hub.connect()
+        hub.send([UInt8](repeating: 0x20, count: 5_000), to: connection)
+        #expect(hub.connectionCount == 1)
+        hub.send([0x20], to: connection)
+        #expect(hub.connectionCount == 0)
+        var received: [Int] = []
+        for await message in outbox { received.append(message.count) }
+        #expect(received == [5_000])
     }
 }
 

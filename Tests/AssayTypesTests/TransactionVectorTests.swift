@@ -1,3 +1,4 @@
+import AssayBlobs
 import AssayCodec
 import AssayCrypto
 import AssayTypes
@@ -41,17 +42,19 @@ import Testing
 
     /// The bodies the vectors sign, in file order.
     static func bodies() throws -> [(String, TransactionBody)] {
-        let output: [UInt8] = [0x0d, 0x0e, 0x0f]
+        let model = BlobRef(of: [0x01, 0x02, 0x03])
+        let input = BlobRef(of: [0x0a, 0x0b, 0x0c])
+        let output = BlobRef(of: [0x0d, 0x0e, 0x0f])
         return [
             ("transfer", .transfer(Transfer(recipient: try Address(bytes: [UInt8](repeating: 0x11, count: 20)), amount: 5_000_000))),
             ("stake", .stake(Stake(amount: 1_000_000_000))),
             ("unstake", .unstake(Unstake(amount: 250_000_000))),
             ("offer", .offer(Offer(kernels: ["mlp-q8/1", "gemm-i8/1"], pricePerWorkUnit: 3, capacity: 8, expiryHeight: 5_000))),
             ("withdraw_offer", .withdrawOffer(WithdrawOffer(offerID: filled(0x22)))),
-            ("register_model", .registerModel(RegisterModel(model: [0x01, 0x02, 0x03]))),
-            ("job", .job(Job(offerID: filled(0x22), kernel: "gemm-i8/1", modelHash: filled(0x33), input: [0x0a, 0x0b, 0x0c],
+            ("register_model", .registerModel(RegisterModel(modelBlob: model))),
+            ("job", .job(Job(offerID: filled(0x22), kernel: "gemm-i8/1", modelHash: filled(0x33), inputBlob: input,
                              maxWorkUnits: 1_000, deadline: 120))),
-            ("result", .result(JobResult(jobID: filled(0x44), output: output, outputHash: SHA256.hash(output), workUnits: 24))),
+            ("result", .result(JobResult(jobID: filled(0x44), outputBlob: output, workUnits: 24))),
             ("challenge", .challenge(Challenge(jobID: filled(0x44), bond: 1_000_000))),
             ("settle", .settle(Settle(jobID: filled(0x44)))),
             ("evidence", .evidence(try doubleSign())),
@@ -109,10 +112,9 @@ import Testing
         writer.write(Self.filled(1))
         writer.write("gemm-i8/1")
         writer.write(Self.filled(2))
-        writer.writeULEB128(UInt64(Job.inputBytesBound + 1))
-        #expect(throws: CodecError.overLengthBound(length: UInt64(Job.inputBytesBound + 1), bound: Job.inputBytesBound)) {
-            try TransactionBody(canonicalBytes: writer.bytes)
-        }
+        writer.write(Self.filled(3))  // the input blob's id, then a length cut short
+        writer.write(UInt32(7))
+        #expect(throws: CodecError.self) { try TransactionBody(canonicalBytes: writer.bytes) }
         var unsorted = CanonicalWriter()
         unsorted.writeULEB128(2)
         unsorted.write("mlp-q8/1")

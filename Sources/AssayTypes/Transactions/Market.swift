@@ -1,3 +1,4 @@
+import AssayBlobs
 import AssayCodec
 
 /// Kernel identifiers such as "gemm-i8/1": short UTF-8 names from the kernel catalogue.
@@ -57,43 +58,37 @@ public struct WithdrawOffer: Hashable, Sendable, CanonicalCodable {
     public init(from reader: inout CanonicalReader) throws(CodecError) { offerID = try reader.read() }
 }
 
-/// Registers model weights: the canonical bytes of an AssayKernels `Model`. The model hash is their SHA-256.
+/// Registers model weights: a blob holding the canonical bytes of an AssayKernels `Model`. The model is named by
+/// the blob's id (its "model hash").
 public struct RegisterModel: Hashable, Sendable, CanonicalCodable {
-    /// The codec's bound; the `max_model_bytes` parameter is the (smaller) limit the ledger enforces.
-    public static let modelBytesBound = 960 * 1024
+    public var modelBlob: BlobRef
 
-    public var model: [UInt8]
+    public init(modelBlob: BlobRef) { self.modelBlob = modelBlob }
 
-    public init(model: [UInt8]) { self.model = model }
-
-    public func encode(to writer: inout CanonicalWriter) { writer.writeBytes(model) }
-    public init(from reader: inout CanonicalReader) throws(CodecError) {
-        model = try reader.readBytes(bound: Self.modelBytesBound)
-    }
+    public func encode(to writer: inout CanonicalWriter) { modelBlob.encode(to: &writer) }
+    public init(from reader: inout CanonicalReader) throws(CodecError) { modelBlob = try BlobRef(from: &reader) }
 }
 
-/// A client's job under an offer: run `kernel` with the registered model on `input`. Escrows
+/// A client's job under an offer: run `kernel` with the registered model on the input blob. Escrows
 /// price x `maxWorkUnits`. Its id is the hash of this transaction.
 public struct Job: Hashable, Sendable, CanonicalCodable {
-    /// The codec's bound on the input tensor; the `max_input_bytes` parameter is the enforced limit.
-    public static let inputBytesBound = 256 * 1024
-
     public var offerID: Hash
     public var kernel: String
+    /// The registered model's blob id.
     public var modelHash: Hash
-    /// Canonical bytes of an AssayKernels `Tensor`.
-    public var input: [UInt8]
+    /// A blob holding the canonical bytes of an AssayKernels `Tensor`; `max_input_bytes` bounds its length.
+    public var inputBlob: BlobRef
     public var maxWorkUnits: UInt64
     /// The result must arrive at a height below this one; at this height the job is refunded.
     public var deadline: Height
 
     public init(
-        offerID: Hash, kernel: String, modelHash: Hash, input: [UInt8], maxWorkUnits: UInt64, deadline: Height
+        offerID: Hash, kernel: String, modelHash: Hash, inputBlob: BlobRef, maxWorkUnits: UInt64, deadline: Height
     ) {
         self.offerID = offerID
         self.kernel = kernel
         self.modelHash = modelHash
-        self.input = input
+        self.inputBlob = inputBlob
         self.maxWorkUnits = maxWorkUnits
         self.deadline = deadline
     }
@@ -102,7 +97,7 @@ public struct Job: Hashable, Sendable, CanonicalCodable {
         writer.write(offerID)
         writer.write(kernel)
         writer.write(modelHash)
-        writer.writeBytes(input)
+        inputBlob.encode(to: &writer)
         writer.write(maxWorkUnits)
         writer.write(deadline)
     }
@@ -111,43 +106,38 @@ public struct Job: Hashable, Sendable, CanonicalCodable {
         offerID = try reader.read()
         kernel = try reader.readString(bound: KernelName.bytesMax)
         modelHash = try reader.read()
-        input = try reader.readBytes(bound: Self.inputBytesBound)
+        inputBlob = try BlobRef(from: &reader)
         maxWorkUnits = try reader.readUInt64()
         deadline = try reader.readUInt64()
     }
 }
 
-/// The assigned provider's answer to a job: the output tensor, its hash, and the work units used.
-/// Opens the challenge window.
+/// The assigned provider's answer to a job: the output blob and the work units used. The output blob's id is the
+/// result's output hash. Opens the challenge window.
 public struct JobResult: Hashable, Sendable, CanonicalCodable {
-    /// The codec's bound on the output tensor; the `max_output_bytes` parameter is the enforced limit.
-    public static let outputBytesBound = 256 * 1024
-
     public var jobID: Hash
-    /// Canonical bytes of an AssayKernels `Tensor`.
-    public var output: [UInt8]
-    /// SHA-256 of `output`.
-    public var outputHash: Hash
+    /// A blob holding the canonical bytes of the output `Tensor`; `max_output_bytes` bounds its length.
+    public var outputBlob: BlobRef
     public var workUnits: UInt64
 
-    public init(jobID: Hash, output: [UInt8], outputHash: Hash, workUnits: UInt64) {
+    public init(jobID: Hash, outputBlob: BlobRef, workUnits: UInt64) {
         self.jobID = jobID
-        self.output = output
-        self.outputHash = outputHash
+        self.outputBlob = outputBlob
         self.workUnits = workUnits
     }
 
+    /// The output blob's id, as the ledger records and compares it.
+    public var outputHash: Hash { outputBlob.id.digest }
+
     public func encode(to writer: inout CanonicalWriter) {
         writer.write(jobID)
-        writer.writeBytes(output)
-        writer.write(outputHash)
+        outputBlob.encode(to: &writer)
         writer.write(workUnits)
     }
 
     public init(from reader: inout CanonicalReader) throws(CodecError) {
         jobID = try reader.read()
-        output = try reader.readBytes(bound: Self.outputBytesBound)
-        outputHash = try reader.read()
+        outputBlob = try BlobRef(from: &reader)
         workUnits = try reader.readUInt64()
     }
 }
@@ -181,4 +171,25 @@ public struct Settle: Hashable, Sendable, CanonicalCodable {
 
     public func encode(to writer: inout CanonicalWriter) { writer.write(jobID) }
     public init(from reader: inout CanonicalReader) throws(CodecError) { jobID = try reader.read() }
+}
+
+extension TransactionBody {
+    /// The blobs this transaction brings to the chain, each paid for with `blob_byte_fee` per byte by its sender:
+    /// the model of `register_model`, the input of `job`, the output of `result`.
+    public var carriedBlobs: [BlobRef] {
+        switch self {
+        case let .registerModel(register): [register.modelBlob]
+        case let .job(job): [job.inputBlob]
+        case let .result(result): [result.outputBlob]
+        default: []
+        }
+    }
+
+    /// Every blob a node must hold to admit or execute this transaction: the carried ones and, for a job, its
+    /// (already registered) model.
+    public var referencedBlobIDs: [BlobID] {
+        var ids = carriedBlobs.map(\.id)
+        if case let .job(job) = self { ids.append(BlobID(job.modelHash)) }
+        return ids
+    }
 }

@@ -7,11 +7,14 @@
   assay_client.py job --node URL --secret HEX --offer ID [--m 4 --k 8 --n 4] [--deadline-blocks 50]
       registers a small random gemm-i8/1 model (B, int8 [k, n]) if the chain lacks it, then submits a job with a
       random int8 A [m, k]; max_work_units = m*k*n.
+  assay_client.py blob-put --node URL FILE                 upload FILE as a blob (resuming), print its id
+  assay_client.py blob-get --node URL ID --out FILE        download blob ID into FILE, verified against ID
+      (docs/encoding.md "Blobs" and docs/rpc.md "Blobs over HTTP")
 
 Every transaction is sent with broadcast_tx_commit; the script exits 1 if the node rejects it or the committed
 result code is not 0.
 """
-import argparse, hashlib, json, os, struct, sys
+import argparse, hashlib, json, os, struct, sys, tempfile
 
 import coincurve
 import requests
@@ -131,12 +134,19 @@ def transfer_body(recipient20, amount):
     return uleb(0) + recipient20 + u64(amount)
 
 
+def blob_ref(data):
+    """How a transaction names a blob: its id (BlobHasher, below), then its length (u64)."""
+    hasher = BlobHasher()
+    hasher.update(data)
+    return bytes.fromhex(hasher.blob_id()) + u64(len(data))
+
+
 def register_model_body(model_bytes):
-    return uleb(5) + var_bytes(model_bytes)
+    return uleb(5) + blob_ref(model_bytes)
 
 
 def job_body(offer_id, kernel, model_hash, input_bytes, max_work_units, deadline):
-    return uleb(6) + offer_id + string(kernel) + model_hash + var_bytes(input_bytes) + u64(max_work_units) + u64(deadline)
+    return uleb(6) + offer_id + string(kernel) + model_hash + blob_ref(input_bytes) + u64(max_work_units) + u64(deadline)
 
 
 # ---- tensors and models (docs/kernels.md, "Values") ----
@@ -174,6 +184,155 @@ class Node:
         return result
 
 
+# ---- blobs (docs/encoding.md, "Blobs"; docs/rpc.md, "Blobs over HTTP") ----
+
+CHUNK = 1 << 20
+REQUEST_CHUNKS = 8  # chunks per upload request: bounds memory on both sides
+
+
+def blob_root(leaves):
+    """RFC 6962 shape: the left subtree of n > 1 leaves holds the largest power of two below n."""
+    if len(leaves) == 1:
+        return leaves[0]
+    split = 1
+    while split * 2 < len(leaves):
+        split *= 2
+    return sha256(b"\x01" + blob_root(leaves[:split]) + blob_root(leaves[split:]))
+
+
+class BlobHasher:
+    """Leaf hashes of bytes fed in pieces of any size; holds at most one chunk."""
+
+    def __init__(self):
+        self.pending, self.leaves, self.length = bytearray(), [], 0
+
+    def update(self, data):
+        self.length += len(data)
+        view = memoryview(data)
+        while view:
+            take = CHUNK - len(self.pending)
+            self.pending += view[:take]
+            view = view[take:]
+            if len(self.pending) == CHUNK:
+                self.leaves.append(sha256(b"\x00" + self.pending))
+                self.pending = bytearray()
+
+    def blob_id(self):
+        leaves = list(self.leaves)
+        if self.pending or not leaves:  # the empty blob is one empty chunk
+            leaves.append(sha256(b"\x00" + self.pending))
+        return blob_root(leaves).hex()
+
+
+class Progress:
+    """A progress line on stderr, only when stderr is a terminal."""
+
+    def __init__(self, label, total):
+        self.label, self.total, self.visible = label, total, sys.stderr.isatty()
+
+    def show(self, done):
+        if self.visible:
+            fraction = done / self.total if self.total else 1.0
+            bar = "#" * int(fraction * 30)
+            print(f"\r{self.label} [{bar:.<30}] {int(fraction * 100)}% {done / CHUNK:.1f}/{self.total / CHUNK:.1f} MiB",
+                  end="", file=sys.stderr, flush=True)
+
+    def end(self):
+        if self.visible:
+            print(file=sys.stderr)
+
+
+def blob_error(response):
+    try:
+        error = response.json()["error"]
+        return f"{error['message']} (HTTP {response.status_code}, {error['reason']})"
+    except (ValueError, KeyError, TypeError):
+        return f"HTTP {response.status_code}"
+
+
+def blob_status(url, blob_id, length=None):
+    """The node's status object for the blob, or None when it holds nothing of it."""
+    query = {} if length is None else {"length": length}
+    response = requests.get(f"{url}/blobs/{blob_id}/status", params=query, timeout=30)
+    if response.status_code == 404:
+        return None
+    if response.status_code != 200:
+        raise RuntimeError(f"blob status refused: {blob_error(response)}")
+    return response.json()
+
+
+def blob_put(url, path):
+    """Uploads the file at path (only the chunks the node lacks) and returns (blob id, length)."""
+    hasher = BlobHasher()
+    with open(path, "rb") as file:
+        while piece := file.read(CHUNK):
+            hasher.update(piece)
+    blob_id, length = hasher.blob_id(), hasher.length
+    count = max(1, -(-length // CHUNK))
+    status = blob_status(url, blob_id, length) or {"complete": False, "held_chunks": []}
+    if status["complete"]:
+        return blob_id, length
+    held = set(status["held_chunks"])
+    missing = [i for i in range(count) if i not in held]
+    progress = Progress("uploading", length)
+    sent = sum(min(CHUNK, length - i * CHUNK) for i in held)
+    with open(path, "rb") as file:
+        while missing:
+            run = [missing.pop(0)]
+            while missing and missing[0] == run[-1] + 1 and len(run) < REQUEST_CHUNKS:
+                run.append(missing.pop(0))
+            start = run[0] * CHUNK
+            file.seek(start)
+            data = file.read(min(length, (run[-1] + 1) * CHUNK) - start)
+            headers = {"Content-Range": f"bytes {start}-{start + len(data) - 1}/{length}"} if data else {}
+            response = requests.put(f"{url}/blobs/{blob_id}", params={"length": length}, data=data, headers=headers,
+                                    timeout=120)
+            if response.status_code != 200:
+                raise RuntimeError(f"upload refused: {blob_error(response)}")
+            status = response.json()
+            sent += len(data)
+            progress.show(sent)
+    progress.end()
+    if not status["complete"]:
+        raise RuntimeError(f"the node did not report blob {blob_id} complete after the upload")
+    return blob_id, length
+
+
+def put_bytes(url, data):
+    """Uploads bytes held in memory (a tensor or model this client encoded) through a temporary file."""
+    with tempfile.NamedTemporaryFile() as file:
+        file.write(data)
+        file.flush()
+        return blob_put(url, file.name)
+
+
+def blob_get(url, blob_id, out):
+    """Streams blob_id into a temporary file beside out while hashing it; renames it to out only if it matches."""
+    temporary = f"{out}.partial-{os.getpid()}"
+    hasher = BlobHasher()
+    try:
+        with requests.get(f"{url}/blobs/{blob_id}", stream=True, timeout=120) as response:
+            if response.status_code != 200:
+                raise RuntimeError(f"download refused: {blob_error(response)}")
+            progress = Progress("downloading", int(response.headers.get("Content-Length", 0)))
+            with open(temporary, "wb") as file:
+                for piece in response.iter_content(chunk_size=256 << 10):
+                    hasher.update(piece)
+                    file.write(piece)
+                    progress.show(hasher.length)
+                file.flush()
+                os.fsync(file.fileno())
+            progress.end()
+        actual = hasher.blob_id()
+        if actual != blob_id:
+            raise RuntimeError(f"the downloaded bytes hash to {actual}, not to {blob_id}; {out} was not written")
+        os.replace(temporary, out)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+    return hasher.length
+
+
 def sender_state(node, key):
     account = node.call("account", {"address": key.address})
     return node.call("status")["chain_id"], int(account["nonce"]), int(account["balance"])
@@ -192,13 +351,15 @@ def cmd_job(args):
     rng = os.urandom
     b = tensor(INT8, [args.k, args.n], rng(args.k * args.n))
     model_bytes = model([("b", b)])
-    model_hash = sha256(model_bytes)
+    model_hash = blob_ref(model_bytes)[:32]
+    put_bytes(node.url, model_bytes)
     tx = transaction(key, chain, nonce, args.fee, register_model_body(model_bytes))
     node.commit(tx, f"register_model {model_hash.hex()}")
     nonce += 1
     a = tensor(INT8, [args.m, args.k], rng(args.m * args.k))
     deadline = node.call("status")["latest_height"] + args.deadline_blocks
     units = args.m * args.k * args.n
+    put_bytes(node.url, a)
     body = job_body(bytes.fromhex(args.offer), "gemm-i8/1", model_hash, a, units, deadline)
     tx = transaction(key, chain, nonce, args.fee, body)
     node.commit(tx, f"job on offer {args.offer[:12]}... ({units} work units)")
@@ -225,6 +386,13 @@ def main():
             sub.add_argument("--k", type=int, default=8)
             sub.add_argument("--n", type=int, default=4)
             sub.add_argument("--deadline-blocks", type=int, default=50)
+    put = commands.add_parser("blob-put")
+    put.add_argument("--node", required=True)
+    put.add_argument("file")
+    get = commands.add_parser("blob-get")
+    get.add_argument("--node", required=True)
+    get.add_argument("id")
+    get.add_argument("--out", required=True)
     args = parser.parse_args()
     try:
         if args.command == "new-key":
@@ -234,9 +402,15 @@ def main():
             print(Key(args.secret).address)
         elif args.command == "transfer":
             cmd_transfer(args)
+        elif args.command == "blob-put":
+            blob_id, length = blob_put(args.node.rstrip("/"), args.file)
+            print(json.dumps({"id": blob_id, "length": length}))
+        elif args.command == "blob-get":
+            length = blob_get(args.node.rstrip("/"), args.id, args.out)
+            print(json.dumps({"id": args.id, "length": length, "file": args.out}))
         else:
             cmd_job(args)
-    except (RuntimeError, ValueError, requests.RequestException) as error:
+    except (RuntimeError, ValueError, OSError, requests.RequestException) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)
 

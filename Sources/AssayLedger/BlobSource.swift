@@ -1,0 +1,39 @@
+import AssayBlobs
+import AssayTypes
+
+/// Read-only access to the blobs that block execution needs: a model's bytes to validate it at registration, a
+/// job's input and model to price it and to re-execute it for a challenge.
+///
+/// Blobs are content-addressed and, by the availability rule (docs/consensus.md), held by every validator that
+/// executes a block referencing them, so reading one is deterministic. A blob that is not held is a local fault:
+/// the block cannot be executed here (`LedgerError.blobUnavailable`), never a different state.
+public protocol BlobSource: Sendable {
+    /// The bytes of the complete blob `ref`; throws when it is not held under exactly this id and length.
+    func read(_ ref: BlobRef) throws -> [UInt8]
+}
+
+/// A source that holds nothing: for contexts that execute no blob-referencing transaction.
+public struct NoBlobs: BlobSource {
+    public init() {}
+
+    public func read(_ ref: BlobRef) throws -> [UInt8] { throw BlobError.notFound(ref.id) }
+}
+
+extension BlockExecutor {
+    /// The bytes of a blob this block needs; a blob that is not held makes the whole block unexecutable here.
+    func blobBytes(_ ref: BlobRef) throws(LedgerError) -> [UInt8] {
+        do { return try context.blobs.read(ref) } catch { throw .blobUnavailable(ref) }
+    }
+
+    /// `blob_byte_fee` times the length of every blob the transaction carries; nil on overflow (then it cannot
+    /// be paid).
+    func blobFee(_ body: TransactionBody) -> Amount? {
+        var total: Amount = 0
+        for blob in body.carriedBlobs {
+            let (fee, overflow) = params.blobByteFee.multipliedReportingOverflow(by: blob.length)
+            guard !overflow, let sum = try? total.adding(fee) else { return nil }
+            total = sum
+        }
+        return total
+    }
+}
