@@ -21,6 +21,7 @@ enum BlobBench {
         let shaBytesPerSecond = sha256BytesPerSecond()
         Measure.line("sha256 1 MiB, one core", shaBytesPerSecond / 1e6, "MB/s")
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("assay-blob-bench-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let rssBefore = peakRSSBytes()
         let seconds = try blocking { try await transfer(in: directory) }
