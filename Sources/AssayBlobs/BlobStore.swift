@@ -60,7 +60,10 @@ public final class BlobStore: Sendable {
     // MARK: Queries
 
     /// Whether the complete blob is held.
-    public func has(_ id: BlobID) -> Bool { index.withLock { $0.complete[id] != nil } }
+    public func has(_ id: BlobID) -> Bool { heldLength(id) != nil }
+
+    /// The length of the complete blob `id`, or nil when it is not held in full.
+    public func heldLength(_ id: BlobID) -> UInt64? { index.withLock { $0.complete[id] } }
 
     /// The status of `ref`: complete, partial under exactly this length, or absent. A complete blob of another
     /// length is reported as it is (its `ref` shows the true length).

@@ -30,18 +30,18 @@ public final class Mempool: Sendable {
     private let pool: Mutex<PoolState>
     private let signatures: Mutex<SignatureCache>
     private let feeFloor: Atomic<Amount>
-    private let holdsBlob: @Sendable (BlobID) -> Bool
+    private let heldBlobLength: @Sendable (BlobID) -> UInt64?
 
-    /// `committedHeight` is the chain's height when the pool starts; `update` advances it. `holdsBlob` says whether
-    /// the node holds a complete blob (its blob store); a pool without one admits no transaction that references a
-    /// blob.
+    /// `committedHeight` is the chain's height when the pool starts; `update` advances it. `heldBlobLength` gives the
+    /// length of a blob the node holds in full (its blob store), nil otherwise; a pool without one admits no
+    /// transaction that references a blob.
     public init(
         config: MempoolConfig, accounts: any AccountStateReader, committedHeight: Height = 0,
-        holdsBlob: @escaping @Sendable (BlobID) -> Bool = { _ in false }
+        heldBlobLength: @escaping @Sendable (BlobID) -> UInt64? = { _ in nil }
     ) {
         self.config = config
         self.accounts = accounts
-        self.holdsBlob = holdsBlob
+        self.heldBlobLength = heldBlobLength
         feeFloor = Atomic(config.feeMin)
         pool = Mutex(PoolState(config: config, committedHeight: committedHeight))
         signatures = Mutex(SignatureCache(capacity: config.signatureCacheCapacity))
@@ -62,14 +62,15 @@ public final class Mempool: Sendable {
         }
         let minimumFee = self.minimumFee
         guard transaction.fee >= minimumFee else { throw .feeTooLow(fee: transaction.fee, min: minimumFee) }
-        // The availability rule (docs/consensus.md): only what this node could put in a block enters its pool.
-        if let missing = transaction.body.referencedBlobIDs.first(where: { !holdsBlob($0) }) {
-            throw .blobNotHeld(missing)
-        }
         let account = AccountSnapshot(reading: accounts, address: transaction.senderAddress)
         // A cheap refusal before the expensive signature check; the rules run again under the lock below.
         _ = try pool.withLock { pool throws(AdmissionError) in try pool.plan(for: entry, account: account) }
         guard hasValidSignature(transaction, hash: entry.hash) else { throw .badSignature }
+        // The availability rule (docs/consensus.md): only what this node could put in a block enters its pool.
+        // Checked after the signature, so a peer's unsigned or unpayable transaction never starts a blob fetch.
+        if let missing = transaction.body.firstMissingBlob(heldLength: heldBlobLength) {
+            throw .blobNotHeld(missing)
+        }
         return try pool.withLock { pool throws(AdmissionError) in
             let plan = try pool.plan(for: entry, account: account)
             pool.apply(plan, inserting: entry, account: account)

@@ -189,6 +189,8 @@ private final class BlobTransfer {
         switch fetcher.store.status(ref) {
         case .complete(ref): return
         case let .partial(_, held):
+            // Every chunk already here (a crash or a full disk cut the assembly short): assemble, nothing to ask.
+            if held.count == ref.chunkCount, try fetcher.store.finish(ref) { return }
             let heldSet = Set(held)
             heldChunks = held.count
             unasked = (0..<ref.chunkCount).reversed().filter { !heldSet.contains($0) }

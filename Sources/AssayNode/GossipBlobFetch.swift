@@ -3,17 +3,34 @@ import AssayLedger
 import AssayMempool
 import AssayRocksDB
 import AssayTypes
+import Synchronization
 
 /// The availability rule for gossip: a transaction refused for a blob this node lacks is admitted only after the
 /// blobs it references have been fetched from peers (the P2P blob fetcher), never before.
-struct GossipBlobFetch: Sendable {
-    let store: RocksDBStore
-    let mempool: Mempool
-    let fetch: @Sendable (BlobRef) async throws -> Void
+final class GossipBlobFetch: Sendable {
+    /// Fetches for gossiped transactions running at once; a transaction arriving beyond this is dropped (the node
+    /// that gossiped it keeps it, and a proposer holding its blobs can still include it).
+    static let fetchesMax = 16
+
+    private let store: RocksDBStore
+    private let mempool: Mempool
+    private let fetch: @Sendable (BlobRef) async throws -> Void
+    private let running = Atomic<Int>(0)
+
+    init(store: RocksDBStore, mempool: Mempool, fetch: @escaping @Sendable (BlobRef) async throws -> Void) {
+        self.store = store
+        self.mempool = mempool
+        self.fetch = fetch
+    }
 
     func fetchThenAdmit(_ transaction: Transaction) {
+        guard running.add(1, ordering: .relaxed).newValue <= Self.fetchesMax else {
+            running.subtract(1, ordering: .relaxed)
+            return
+        }
         let refs = blobRefs(of: transaction.body)
         Task {
+            defer { running.subtract(1, ordering: .relaxed) }
             for ref in refs { try await fetch(ref) }
             _ = try? mempool.admit(transaction.canonicalBytes)
         }

@@ -66,7 +66,7 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
         // The proposer never includes a transaction whose blobs it lacks (the pool admitted it while they were
         // held, but a blob can be collected since).
         let candidates = mempool.reap(maxBytes: blockBytesMax, maxCount: blockTransactionsMax)
-            .filter { $0.body.referencedBlobIDs.allSatisfy(blobs.has) }
+            .filter { $0.body.firstMissingBlob(heldLength: blobs.heldLength) == nil }
         guard !candidates.isEmpty, let outcome = try? run(context, candidates) else { return [] }
         // Transactions that fail their checks against the latest state (a stale nonce, say) are left out.
         let included = zip(candidates, outcome.results).filter { $0.1.isIncluded }.map(\.0)

@@ -65,7 +65,7 @@ public enum Node {
         let mempool = Mempool(
             config: try config.mempool.poolConfig(chainID: genesis.chainID, feeMin: genesis.params.minFee),
             accounts: CommittedAccounts(store: store), committedHeight: committed.height,
-            holdsBlob: { blobs.has($0) })
+            heldBlobLength: { blobs.heldLength($0) })
         // Governance can change min_fee and max_blob_bytes; the pool and the blob store follow the committed values.
         @Sendable func followParams() {
             guard let params = try? LedgerQuery(store: store).params() else { return }

@@ -170,10 +170,10 @@ struct UploadPlan: Equatable, Sendable {
                 .badRequest, "wrong_length", "Content-Range total \(range.total) differs from length \(total)")
         }
         ref = BlobRef(id: id, length: total)
-        let bytes = range.map { $0.first..<($0.last + 1) } ?? 0..<total
-        guard bytes.upperBound <= total else {
+        if let range, range.last >= total {
             throw BlobHTTPError(.badRequest, "bad_range", "Content-Range ends past the blob's \(total) bytes")
         }
+        let bytes = range.map { $0.first..<($0.last + 1) } ?? 0..<total
         let chunk = UInt64(blobChunkBytes)
         guard bytes.lowerBound % chunk == 0, bytes.upperBound % chunk == 0 || bytes.upperBound == total else {
             throw BlobHTTPError(
@@ -182,7 +182,7 @@ struct UploadPlan: Equatable, Sendable {
         }
         let first = Int(bytes.lowerBound / chunk)
         chunks = first..<(bytes.isEmpty ? first + (total == 0 ? 1 : 0) : Int((bytes.upperBound - 1) / chunk) + 1)
-        bodyBytes = UInt64(bytes.count)
+        bodyBytes = bytes.upperBound - bytes.lowerBound
         statedBodyBytes = sent
     }
 
@@ -233,7 +233,7 @@ enum ByteRange: Equatable {
         case let (first?, last):
             if let last, last < first { return .whole }
             guard first < length else { return .unsatisfiable }
-            return .part(first..<min(length, (last ?? length - 1) + 1))
+            return .part(first..<(min(last ?? .max, length - 1) + 1))
         case let (nil, suffix?):
             guard suffix > 0, length > 0 else { return .unsatisfiable }
             return .part((length - min(suffix, length))..<length)

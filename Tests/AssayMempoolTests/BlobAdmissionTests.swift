@@ -13,14 +13,14 @@ import Testing
 
     /// The blobs the node holds, as its blob store would answer.
     final class Held: Sendable {
-        let ids = Mutex<Set<BlobID>>([])
-        func insert(_ id: BlobID) { _ = ids.withLock { $0.insert(id) } }
+        let lengths = Mutex<[BlobID: UInt64]>([:])
+        func insert(_ ref: BlobRef) { lengths.withLock { $0[ref.id] = ref.length } }
     }
 
     func pool(holding held: Held) -> Mempool {
         Mempool(
             config: MempoolConfig(chainID: chain, countMax: 100, bytesMax: 1 << 20, feeMin: 2),
-            accounts: FakeAccounts(), holdsBlob: { id in held.ids.withLock { $0.contains(id) } })
+            accounts: FakeAccounts(), heldBlobLength: { id in held.lengths.withLock { $0[id] } })
     }
 
     func job(nonce: UInt64) throws -> Transaction {
@@ -35,11 +35,27 @@ import Testing
         let pool = pool(holding: held)
         let transaction = try job(nonce: 0)
         #expect(throws: AdmissionError.blobNotHeld(input.id)) { try pool.admit(transaction.canonicalBytes) }
-        held.insert(input.id)
+        held.insert(input)
         #expect(throws: AdmissionError.blobNotHeld(model.id)) { try pool.admit(transaction.canonicalBytes) }
         #expect(pool.count == 0)
-        held.insert(model.id)
+        held.insert(model)
         #expect(try pool.admit(transaction.canonicalBytes).hash == transaction.hash)
+    }
+
+    @Test func aCarriedBlobHeldAtAnotherLengthCountsAsNotHeld() throws {
+        let held = Held()
+        held.insert(model)
+        held.insert(BlobRef(id: input.id, length: input.length + 1))
+        let pool = pool(holding: held)
+        #expect(throws: AdmissionError.blobNotHeld(input.id)) { try pool.admit(job(nonce: 0).canonicalBytes) }
+        #expect(pool.count == 0)
+    }
+
+    @Test func anUnsignedTransactionIsRefusedForItsSignatureBeforeItsBlobsAreLookedAt() throws {
+        let pool = pool(holding: Held())
+        var forged = try job(nonce: 0)
+        forged.signature = try job(nonce: 1).signature
+        #expect(throws: AdmissionError.badSignature) { try pool.admit(forged.canonicalBytes) }
     }
 
     @Test func theRefusalSaysHowToUploadTheBlob() {

@@ -98,7 +98,7 @@ final class NodeFixture: @unchecked Sendable {
         self.blobs = blobs
         mempool = Mempool(
             config: MempoolConfig(chainID: Self.chainID, feeMin: 1), accounts: CommittedAccounts(store: store),
-            holdsBlob: { blobs.has($0) })
+            heldBlobLength: { blobs.heldLength($0) })
         application = LedgerApplication(
             chainID: Self.chainID, validators: genesis.validators, ledger: ledger, store: store, mempool: mempool,
             committed: committed, blockTransactionsMax: 1_000, blockBytesMax: 16 << 20, blobs: blobs,

@@ -192,4 +192,12 @@ extension TransactionBody {
         if case let .job(job) = self { ids.append(BlobID(job.modelHash)) }
         return ids
     }
+
+    /// The first blob this transaction needs that a node does not hold, given the length of each blob the node
+    /// holds in full (nil when it does not): a carried blob must be held at exactly the length the transaction
+    /// states (execution reads it at that length); a job's model, named by id alone, at any length.
+    public func firstMissingBlob(heldLength: (BlobID) -> UInt64?) -> BlobID? {
+        if let missing = carriedBlobs.first(where: { heldLength($0.id) != $0.length }) { return missing.id }
+        return referencedBlobIDs.first { heldLength($0) == nil }
+    }
 }
