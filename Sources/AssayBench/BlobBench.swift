@@ -11,7 +11,7 @@ import Glibc
 
 /// `Tools/bench blobs`: one node holding a 256 MiB blob, three peers fetching it at once over real encrypted P2P
 /// links on 127.0.0.1 (four `P2PService`s and blob stores in this process), against single-core SHA-256 on
-/// 1 MiB measured in the same run. Each fetcher writes every chunk durably and hashes it twice (proof check, then
+/// 1 MiB measured in the same run. Each fetcher writes every chunk to a file and hashes it twice (proof check, then
 /// assembly), and every byte is encrypted and decrypted once, so the transfer cannot reach SHA-256's speed.
 enum BlobBench {
     static let blobBytes = 256 << 20

@@ -27,11 +27,14 @@ public enum ChunkWriteOutcome: Equatable, Sendable {
 /// - `<id>`: a complete blob, `<id>.leaves`: its leaf hashes (32 bytes per chunk, for proofs). The leaves are
 ///   made durable first and the data file last, each under a temporary name, fsynced and renamed, then the
 ///   directory fsynced: a blob is complete exactly when `<id>` exists.
-/// - `partial/<id>-<length>/<index>`: one file per chunk received, each verified as far as the writer can
-///   (always its length; against its proof when one is given) and written the same durable way. The length is
-///   in the name because it is part of what a writer claims: partials of one id under different claimed lengths
-///   never mix. Leaf hashes of partials are not kept: assembly reads every chunk to copy it anyway, and hashing
-///   during that copy re-verifies what is on disk for the price of a sidecar read.
+/// - `partial/<id>-<length>/<index>`: one file per chunk received, each verified as far as the writer can (always its
+///   length; against its proof when one is given) and written under a temporary name and renamed, but not fsynced: a
+///   SIGKILL keeps the page cache, so a chunk file is absent or whole; after a power loss one may be torn, and then its
+///   length check on open or assembly's root check fails, the partial is discarded and the blob fetched again. (Two
+///   fsyncs per chunk cost a P2P transfer about a sixth of its speed, for a durability the assembled blob, fsynced
+///   itself, does not need.) The length is in the name because it is part of what a writer claims: partials of one id
+///   under different claimed lengths never mix. Leaf hashes of partials are not kept: assembly reads every chunk to
+///   copy it anyway, and hashing during that copy re-verifies what is on disk for the price of a sidecar read.
 /// - Anything named `*.tmp-*` is a write cut short by a crash and is deleted on open.
 ///
 /// After a SIGKILL at any point a blob is therefore complete and verified, or absent (possibly with a resumable
@@ -246,10 +249,11 @@ public final class BlobStore: Sendable {
         let directory = partialPath(ref)
         do throws(BlobError) {
             try FileIO.makeDirectory(directory, parent: partialDirectory)
-            try FileIO.writeDurably(
-                directory + "/\(chunkIndex)", directory: directory,
-                temporary: temporaryPath(directory + "/\(chunkIndex)")
-            ) { (file) throws(BlobError) in try file.write(bytes) }
+            // Not fsynced: assembly re-hashes every chunk, so one torn by a power loss fails the root check.
+            let path = directory + "/\(chunkIndex)"
+            try FileIO.writeAtomically(path, temporary: temporaryPath(path)) { (file) throws(BlobError) in
+                try file.write(bytes)
+            }
         } catch {
             // A concurrent writer may have completed (and so removed) this partial meanwhile.
             if has(ref.id) { return }

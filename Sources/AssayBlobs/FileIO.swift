@@ -10,21 +10,31 @@ enum FileIO {
         return code == ENOSPC || code == EDQUOT ? .diskFull(path: path) : .io(operation: operation, path: path, errno: code)
     }
 
-    /// Writes a file so that after a crash it is either absent or complete: a temporary name, fsync, rename,
-    /// then fsync of the directory so the rename itself is durable. On failure nothing is left behind.
+    /// Writes a file so that after a crash of the machine it is either absent or complete: `writeAtomically`
+    /// with an fsync before the rename, then an fsync of the directory so the rename itself is durable.
     static func writeDurably(
         _ path: String, directory: String, temporary: String, _ fill: (Descriptor) throws(BlobError) -> Void
     ) throws(BlobError) {
-        do throws(BlobError) {
-            let file = try Descriptor(creating: temporary)
+        try writeAtomically(path, temporary: temporary) { (file) throws(BlobError) in
             try fill(file)
             try file.sync()
+        }
+        try syncDirectory(directory)
+    }
+
+    /// Writes a file under a temporary name and renames it: after a crash of the process (the page cache
+    /// survives) it is absent or complete, but after a power loss it may be torn, so callers must be able to
+    /// detect that. On failure nothing is left behind.
+    static func writeAtomically(
+        _ path: String, temporary: String, _ fill: (Descriptor) throws(BlobError) -> Void
+    ) throws(BlobError) {
+        do throws(BlobError) {
+            try fill(try Descriptor(creating: temporary))
             try rename(temporary, to: path)
         } catch {
             unlink(temporary)
             throw error
         }
-        try syncDirectory(directory)
     }
 
     static func rename(_ from: String, to: String) throws(BlobError) {

@@ -41,7 +41,7 @@ public final class BlobFetcher: Sendable {
     /// How long a peer that said "not held" (or timed out) rests before it is asked about that blob again.
     let peerRest: Duration
     let logger: Logger
-    /// Chunk writes hash and fsync: they run here, several at once, never on the cooperative pool.
+    /// Chunk writes hash and block on the disk: they run here, several at once, never on the cooperative pool.
     private let writes = DispatchQueue(label: "assay.blobs.fetch", attributes: .concurrent)
     private let state = Mutex(State())
 
