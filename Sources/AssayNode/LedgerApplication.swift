@@ -137,7 +137,7 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
         while true {
             switch try attempt(ExecutionContext(block.header), block.transactions) {
             case let .done(outcome): return outcome
-            case let .lacking(ref): awaitBlob(ref, decidedAt: block.height)
+            case let .lacking(ref): try awaitBlob(ref, decidedAt: block.height)
             }
         }
     }
@@ -177,7 +177,9 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
 
     /// Blocks the engine's queue until `ref` is held, fetching it again each time a fetch fails. The fetch never
     /// needs this queue: chunk answers go from the P2P inbound loop straight to the fetcher.
-    private func awaitBlob(_ ref: BlobRef, decidedAt height: Height) {
+    private func awaitBlob(_ ref: BlobRef, decidedAt height: Height) throws(ExecutionError) {
+        // Held yet unreadable (a disk fault): fetching cannot help, and trying again would spin.
+        guard !holds(ref) else { throw ExecutionError("blob \(ref.id) is held but cannot be read") }
         var attempts = 0
         while !holds(ref) {
             attempts += 1
@@ -192,7 +194,8 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
         logger.info("blob \(ref.id) for decided block \(height) arrived", metadata: ["attempts": "\(attempts)"])
     }
 
-    /// Runs `operation` to its end from synchronous code (off the cooperative pool) and returns its error, if any.
+    /// Runs `operation` to its end from synchronous code and returns its error, if any. The caller must not be a
+    /// thread of the cooperative pool (the engine's queue is not).
     private static func waitFor(_ operation: @escaping @Sendable () async throws -> Void) -> (any Error)? {
         let outcome = Outcome()
         Task {
