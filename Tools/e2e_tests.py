@@ -159,7 +159,7 @@ def test_unknown_peer_is_refused():
 # ---- the compute market (issue 7): CLI and RPC only ----
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from market_files import gemm_job, heavy_mlp_job  # noqa: E402
+from market_files import gemm_job, heavy_mlp_job, large_gemm_job, read_npy_int32  # noqa: E402
 
 PYTHON_CLIENT = os.path.join(ROOT, "Tools", "clients", "python", "run")
 TERMINAL = ("settled", "refunded", "slashed")
@@ -449,6 +449,43 @@ def test_blobs_cli_and_python():
     print(f"     CLI put {a['id'][:12]}... ({a['length']} bytes), Python got it; Python put {b['id'][:12]}..., CLI got it")
 
 
+def test_large_blob_job_across_nodes():
+    """Issue 10 acceptance: a 64 MiB input uploaded through node 0, computed by a provider attached to node 2,
+    replayed by every validator, settled, and its output fetched through node 3 and checked."""
+    nodes = urls()
+    log = open(os.path.join(DIR, "node2-provider.log"), "w")
+    provider = address_of("account-0")
+    worker = subprocess.Popen([ASSAY, "provider", "start", "--key", key_path("account-0"), "--node", nodes[2],
+                               "--price", "1"], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        offer = offer_of(nodes[0], provider)
+        replayed_before = [replayed(u) for u in nodes]
+        with tempfile.TemporaryDirectory() as scratch:
+            m, k, n = 65536, 1024, 8
+            x, model, data, b = large_gemm_job(scratch, m, k, n)
+            out = cli_json("job", "submit", "--node", nodes[0], "--key", key_path("account-5"), "--input", x,
+                           "--model", model, "--offer", offer["id"], "--deadline-blocks", "100", "--wait")
+            assert out["code"] == 0, out
+            view = wait_terminal(nodes[0], [out["hash"]], 300)[out["hash"]]
+            assert (view["state"], view["reason"]) == ("settled", "window_passed"), view
+            assert view["result"]["work_units"] == m * k * n, view
+            wait_for(lambda: all(replayed(u) > before for u, before in zip(nodes, replayed_before)), 120,
+                     "every validator to replay the result")
+            cli("job", "output", out["hash"], "--out", os.path.join(scratch, "y.npy"), "--node", nodes[3])
+            shape, y = read_npy_int32(os.path.join(scratch, "y.npy"))
+            assert shape == [m, n], shape
+            # Rows checked exactly against a sample of 256 (all of them would take minutes in pure Python).
+            for row in range(0, m, m // 256):
+                a = data[row * k:(row + 1) * k]
+                expected = [sum(a[i] * b[i * n + j] for i in range(k)) for j in range(n)]
+                assert list(y[row * n:(row + 1) * n]) == expected, f"row {row}"
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=20)
+    print(f"     job {out['hash'][:12]}...: {len(data) >> 20} MiB input put through node 0, computed via node 2 "
+          f"({m * k * n} work units), replayed by 4 validators, settled; output fetched through node 3 matches")
+
+
 def test_wallet_errors():
     url = urls()[0]
     missing = os.path.join(DIR, "no-such-key.json")
@@ -476,7 +513,9 @@ def test_wallet_errors():
 
 DIR = tempfile.mkdtemp(prefix="assay-e2e-")
 try:
-    up = subprocess.run([DEVNET, "up", "-n", "4", "--providers", "2", "--cheater", "1", "--dir", DIR], cwd=ROOT,
+    up = subprocess.run([DEVNET, "up", "-n", "4", "--providers", "2", "--cheater", "1", "--dir", DIR,
+                         # a 64 MiB tensor's canonical bytes are its 64 MiB of data plus a short header
+                         "--param", f"max_input_bytes={65 << 20}"], cwd=ROOT,
                         text=True, capture_output=True)
     print(up.stdout[-2000:], up.stderr[-3000:] if up.returncode else "", flush=True)
     if up.returncode != 0:
@@ -492,6 +531,8 @@ try:
     check("market: block intervals during replay of 10^9-unit jobs stay within 20% of idle", test_heavy_replay_keeps_block_pace)
     check("the outside Python client's transfer and job are committed", test_python_client)
     check("blobs: the CLI and the Python client upload and download each other's blobs", test_blobs_cli_and_python)
+    check("blobs: a 64 MiB-input job put through node 0, computed via node 2, replayed, output fetched via node 3",
+          test_large_blob_job_across_nodes)
     check("wallet commands fail clearly with a non-zero exit", test_wallet_errors)
     check("credits are conserved: supply total equals the genesis supply", test_supply_conserved)
 finally:

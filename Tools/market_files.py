@@ -5,12 +5,16 @@ import io, random, struct, zipfile
 DESCR = {"int8": ("|i1", "b"), "int32": ("<i4", "i"), "uint8": ("|u1", "B")}
 
 
-def npy_bytes(dtype, shape, values):
-    descr, code = DESCR[dtype]
+def npy_header(dtype, shape):
+    descr = DESCR[dtype][0]
     dims = "(" + "".join(f"{d}, " for d in shape).rstrip(" ") + ")" if len(shape) != 1 else f"({shape[0]},)"
     header = f"{{'descr': '{descr}', 'fortran_order': False, 'shape': {dims}, }}"
     header += " " * ((64 - (10 + len(header) + 1) % 64) % 64) + "\n"
-    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + struct.pack(f"<{len(values)}{code}", *values)
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode()
+
+
+def npy_bytes(dtype, shape, values):
+    return npy_header(dtype, shape) + struct.pack(f"<{len(values)}{DESCR[dtype][1]}", *values)
 
 
 def write_npy(path, dtype, shape, values):
@@ -35,6 +39,33 @@ def gemm_job(directory, tag, m=4, k=8, n=4, seed=0):
     write_npy(x, "int8", [m, k], [rng.randrange(-128, 128) for _ in range(m * k)])
     write_npz(model, {"b": ("int8", [k, n], [rng.randrange(-128, 128) for _ in range(k * n)])})
     return x, model, m * k * n
+
+
+def large_gemm_job(directory, m=65536, k=1024, n=8, seed=0):
+    """A uint8 x int8 gemm with a large input (64 MiB by default), written without packing it value by value:
+    returns (input.npy, model.npz, the input bytes, the model's values row-major)."""
+    rng = random.Random(seed)
+    data = rng.randbytes(m * k)
+    b_values = [rng.randrange(-128, 128) for _ in range(k * n)]
+    x, model = f"{directory}/large-a.npy", f"{directory}/large-b.npz"
+    with open(x, "wb") as out:
+        out.write(npy_header("uint8", [m, k]) + data)
+    write_npz(model, {"b": ("int8", [k, n], b_values)})
+    return x, model, data, b_values
+
+
+def read_npy_int32(path):
+    """The shape and values of an int32 .npy as the CLI writes it (format 1.0, C order)."""
+    with open(path, "rb") as file:
+        blob = file.read()
+    length = struct.unpack("<H", blob[8:10])[0]
+    header = blob[10:10 + length].decode()
+    assert "'<i4'" in header and "False" in header, header
+    shape = [int(d) for d in header.split("(")[1].split(")")[0].split(",") if d.strip()]
+    count = 1
+    for d in shape:
+        count *= d
+    return shape, struct.unpack(f"<{count}i", blob[10 + length:])
 
 
 def heavy_mlp_job(directory, batch=17200, width=240, seed=0):

@@ -6,6 +6,8 @@ import AssayMempool
 import AssayRocksDB
 import AssayStorage
 import AssayTypes
+import Foundation
+import Logging
 import Synchronization
 
 /// The latest committed block as the RPC layer sees it, published after each commit so that readers
@@ -32,6 +34,11 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
     private let blobs: BlobStore
     /// Starts fetching a blob from peers (a no-op until the node has a fetcher); never waits for it.
     private let requestBlob: @Sendable (BlobRef) -> Void
+    /// Fetches a blob from peers and returns once it is held; throws when its deadline passes first.
+    private let fetchBlob: @Sendable (BlobRef) async throws -> Void
+    /// How long to rest after a fetch that failed before trying again (a fetch with no peer can fail at once).
+    private let fetchRetryPause: Duration
+    private let logger: Logger
     private var committedRoot: Hash
     /// Outcomes of blocks executed at the current height, so a block is executed once however often it is seen.
     private var outcomes: [OutcomeKey: BlockOutcome] = [:]
@@ -47,7 +54,9 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
     init(
         chainID: String, validators: ValidatorSet, ledger: Ledger, store: RocksDBStore, mempool: Mempool,
         committed: ChainSnapshot, blockTransactionsMax: Int, blockBytesMax: Int, blobs: BlobStore,
-        requestBlob: @escaping @Sendable (BlobRef) -> Void = { _ in }
+        requestBlob: @escaping @Sendable (BlobRef) -> Void = { _ in },
+        fetchBlob: @escaping @Sendable (BlobRef) async throws -> Void, fetchRetryPause: Duration = .seconds(1),
+        logger: Logger
     ) {
         self.chainID = chainID
         self.validators = validators
@@ -58,6 +67,9 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
         self.blockBytesMax = blockBytesMax
         self.blobs = blobs
         self.requestBlob = requestBlob
+        self.fetchBlob = fetchBlob
+        self.fetchRetryPause = fetchRetryPause
+        self.logger = logger
         committedRoot = committed.stateRoot
         snapshot = Mutex(committed)
     }
@@ -83,7 +95,7 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
     }
 
     func commitWrites(for block: Block, into batch: inout WriteBatch) throws(ExecutionError) {
-        let outcome = try run(ExecutionContext(block.header), block.transactions)
+        let outcome = try runDecided(block)
         guard outcome.stateRoot == block.header.stateRoot else {
             throw ExecutionError("state root of block \(block.height) differs from its header")
         }
@@ -109,17 +121,43 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
         if let outcome { onCommit?(block, outcome) }
     }
 
-    /// Executes (or recalls) the block on the committed state. Signatures the mempool already verified are
-    /// not verified again.
+    /// Executes (or recalls) the block on the committed state; a block lacking a blob is invalid here.
     private func run(_ context: ExecutionContext, _ transactions: [Transaction]) throws(ExecutionError)
         -> BlockOutcome
     {
+        switch try attempt(context, transactions) {
+        case let .done(outcome): return outcome
+        case let .lacking(ref): throw unavailable(ref)
+        }
+    }
+
+    /// Executes a decided block, waiting for every blob it lacks: the block cannot be skipped, and validators
+    /// with more than 2/3 of the power held its blobs when they voted for it, so peers can serve them.
+    private func runDecided(_ block: Block) throws(ExecutionError) -> BlockOutcome {
+        while true {
+            switch try attempt(ExecutionContext(block.header), block.transactions) {
+            case let .done(outcome): return outcome
+            case let .lacking(ref): try awaitBlob(ref, decidedAt: block.height)
+            }
+        }
+    }
+
+    private enum Attempt {
+        case done(BlockOutcome)
+        case lacking(BlobRef)
+    }
+
+    /// Executes (or recalls) the block on the committed state. Signatures the mempool already verified are
+    /// not verified again.
+    private func attempt(_ context: ExecutionContext, _ transactions: [Transaction]) throws(ExecutionError)
+        -> Attempt
+    {
         let key = OutcomeKey(context: context, transactionsRoot: Block.transactionsRoot(transactions))
-        if let known = outcomes[key] { return known }
+        if let known = outcomes[key] { return .done(known) }
         // The availability rule: a block is executed (and so prevoted) only with every blob it carries held.
         // The ledger reads models and inputs itself; outputs it never reads, so they are checked here.
         if let missing = transactions.lazy.flatMap(\.body.carriedBlobs).first(where: { !holds($0) }) {
-            throw unavailable(missing)
+            return .lacking(missing)
         }
         let allVerified = transactions.allSatisfy { mempool.hasValidSignature($0, hash: $0.hash) }
         let blockContext = BlockContext(
@@ -129,12 +167,48 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
             let outcome = try ledger.execute(
                 parentRoot: committedRoot, store: store, context: blockContext, transactions: transactions)
             outcomes[key] = outcome
-            return outcome
+            return .done(outcome)
         } catch .blobUnavailable(let ref) {
-            throw unavailable(ref)
+            return .lacking(ref)
         } catch {
             throw ExecutionError("ledger: \(error)")
         }
+    }
+
+    /// Blocks the engine's queue until `ref` is held, fetching it again each time a fetch fails. The fetch never
+    /// needs this queue: chunk answers go from the P2P inbound loop straight to the fetcher.
+    private func awaitBlob(_ ref: BlobRef, decidedAt height: Height) throws(ExecutionError) {
+        // Held yet unreadable (a disk fault): fetching cannot help, and trying again would spin.
+        guard !holds(ref) else { throw ExecutionError("blob \(ref.id) is held but cannot be read") }
+        var attempts = 0
+        while !holds(ref) {
+            attempts += 1
+            logger.warning(
+                "block \(height) is decided but blob \(ref.id) (\(ref.length) bytes) is not held: awaiting it from peers",
+                metadata: ["attempt": "\(attempts)"])
+            if let error = Self.waitFor({ [fetchBlob] in try await fetchBlob(ref) }) {
+                logger.warning("fetching blob \(ref.id) for decided block \(height) failed: \(error); retrying")
+                Thread.sleep(forTimeInterval: Double(fetchRetryPause / .milliseconds(1)) / 1_000)
+            }
+        }
+        logger.info("blob \(ref.id) for decided block \(height) arrived", metadata: ["attempts": "\(attempts)"])
+    }
+
+    /// Runs `operation` to its end from synchronous code and returns its error, if any. The caller must not be a
+    /// thread of the cooperative pool (the engine's queue is not).
+    private static func waitFor(_ operation: @escaping @Sendable () async throws -> Void) -> (any Error)? {
+        let outcome = Outcome()
+        Task {
+            do { try await operation() } catch { outcome.failure.withLock { $0 = error } }
+            outcome.finished.signal()
+        }
+        outcome.finished.wait()
+        return outcome.failure.withLock { $0 }
+    }
+
+    private final class Outcome: Sendable {
+        let finished = DispatchSemaphore(value: 0)
+        let failure = Mutex<(any Error)?>(nil)
     }
 
     private func holds(_ ref: BlobRef) -> Bool { blobs.status(ref) == .complete(ref: ref) }

@@ -81,7 +81,7 @@ public enum Node {
             chainID: genesis.chainID, validators: genesis.validators, ledger: ledger, store: store, mempool: mempool,
             committed: committed, blockTransactionsMax: config.consensus.blockTransactionsMax,
             blockBytesMax: blockBytesMax(frameBytesMax: p2pSettings.frameBytesMax), blobs: blobs,
-            requestBlob: { ref in Task { try? await fetchBlob(ref) } })
+            requestBlob: { ref in Task { try? await fetchBlob(ref) } }, fetchBlob: fetchBlob, logger: logger)
 
         let service = NodeService(
             chainID: genesis.chainID, nodeKey: key.publicKey, validators: genesis.validators, store: store,

@@ -51,7 +51,9 @@ struct RPCChannel: ServerChildChannel {
 ///
 /// - No request in progress (from the connection's start, or since the last response ended) for `idle`: closed.
 ///   This also bounds how long a request head may take to arrive, so a client trickling its headers is cut off.
-/// - A request whose body has not fully arrived `request` after its head: closed.
+/// - A request whose body has not fully arrived `request` after its head: closed. A blob upload (`PUT /blobs/...`,
+///   hundreds of MiB in one request) is exempt from that whole-body deadline; it is closed instead when no body
+///   bytes arrive for `request` (it stalls).
 /// - While a response is owed, no deadline: the method's own bounds apply (e.g. `broadcast_tx_commit`'s timeout).
 /// - A request the decoder cannot parse (bad request line, headers over the limit) is answered with 400 or 431 and
 ///   `Connection: close`, then the connection is closed.
@@ -71,6 +73,8 @@ final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var state = HTTPConnectionState()
     private var armed: HTTPConnectionState.Deadline?
     private var timer: Scheduled<Void>?
+    /// When the current request's body last made progress (a stalled upload is measured from here).
+    private var lastProgress = NIODeadline.now()
 
     init(timeouts: Timeouts, logger: Logger) {
         self.timeouts = timeouts
@@ -93,8 +97,8 @@ final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
-        case .head: state.requestHeadRead()
-        case .body: break
+        case let .head(head): state.requestHeadRead(streamsUpload: Self.streamsUpload(head))
+        case .body: lastProgress = .now()
         case .end: state.requestEndRead()
         }
         rearm(context)
@@ -131,34 +135,52 @@ final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in loopBound.value.close(promise: nil) }
     }
 
+    /// A blob upload: its body may take longer than any fixed deadline, so only a stall cuts it off (BlobRoutes).
+    static func streamsUpload(_ head: HTTPRequestHead) -> Bool {
+        head.method == .PUT && head.uri.hasPrefix("/blobs/")
+    }
+
     /// Arms the timer the state calls for, unless it already runs: a deadline runs from when it began.
     private func rearm(_ context: ChannelHandlerContext) {
         let deadline = state.deadline
         guard deadline != armed else { return }
         timer?.cancel()
         armed = deadline
-        let delay: TimeAmount
         switch deadline {
-        case nil:
-            timer = nil
-            return
-        case .idle: delay = timeouts.idle
-        case .request: delay = timeouts.request
+        case nil: timer = nil
+        case .idle, .request: schedule(context, in: deadline == .idle ? timeouts.idle : timeouts.request)
+        case .stall:
+            lastProgress = .now()
+            schedule(context, in: timeouts.request)
         }
+    }
+
+    /// Closes the connection after `delay`, unless a streaming upload made progress meanwhile: then it waits for
+    /// `request` after that progress (one timer per connection, not one per body part).
+    private func schedule(_ context: ChannelHandlerContext, in delay: TimeAmount) {
         let loopBound = context.loopBound
-        timer = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [logger] in
-            logger.debug("closing an HTTP connection: \(deadline.map { "\($0)" } ?? "") deadline passed")
-            loopBound.value.close(promise: nil)
+        timer = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
+            let context = loopBound.value
+            let quiet = NIODeadline.now() - lastProgress
+            if armed == .stall, quiet < timeouts.request {
+                schedule(context, in: timeouts.request - quiet)
+                return
+            }
+            logger.debug("closing an HTTP connection: \(armed.map { "\($0)" } ?? "") deadline passed")
+            context.close(promise: nil)
         }
     }
 }
 
 /// What an HTTP/1 connection is doing, as far as deadlines and error answers care.
 struct HTTPConnectionState: Equatable {
-    enum Deadline: Equatable { case idle, request }
+    /// `stall`: a streaming upload is being read, cut off only when it stops making progress.
+    enum Deadline: Equatable { case idle, request, stall }
 
     /// A request head arrived and its end has not.
     private(set) var readingRequest = false
+    /// The request being read is a streaming upload.
+    private(set) var readingUpload = false
     /// Requests whose response has not ended (several when the client pipelines).
     private(set) var responsesOwed = 0
     /// A response head went out and its end has not.
@@ -167,12 +189,13 @@ struct HTTPConnectionState: Equatable {
     /// The deadline that applies now: the request's while one is being read, none while a response is owed,
     /// otherwise the idle one.
     var deadline: Deadline? {
-        if readingRequest { return .request }
+        if readingRequest { return readingUpload ? .stall : .request }
         return responsesOwed == 0 ? .idle : nil
     }
 
-    mutating func requestHeadRead() {
+    mutating func requestHeadRead(streamsUpload: Bool) {
         readingRequest = true
+        readingUpload = streamsUpload
         responsesOwed += 1
     }
 

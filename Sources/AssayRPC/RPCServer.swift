@@ -20,7 +20,8 @@ public struct RPCServerConfig: Sendable {
     /// A connection with no request in progress for this long is closed; this also bounds the time a request
     /// head may take to arrive.
     public var idleTimeoutMs: Int
-    /// A request whose body has not arrived whole this long after its head is cut off (the connection closed).
+    /// A request whose body has not arrived whole this long after its head is cut off (the connection closed);
+    /// a blob upload (`PUT /blobs/...`) is cut off only when no body bytes arrive for this long.
     public var requestTimeoutMs: Int
 
     public init(

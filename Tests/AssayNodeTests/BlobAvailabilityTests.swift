@@ -4,7 +4,10 @@ import AssayKernels
 import AssayLedger
 import AssayMempool
 import AssayTypes
+import AssayStorage
+import Dispatch
 import Logging
+import Synchronization
 import Testing
 
 @testable import AssayNode
@@ -35,6 +38,35 @@ import Testing
         try node.hold(input)
         try node.commit([job])
         #expect(try LedgerQuery(store: node.store).job(job.hash)?.request.inputBlob == inputBlob)
+    }
+
+    /// A node that applies a block decided by others (a commit certificate, block sync) lacking one of its blobs
+    /// fetches it and waits, retrying after a failed fetch, instead of stopping.
+    @Test func aDecidedBlockWhoseInputIsNotHeldIsAppliedOnceTheFetchBringsIt() async throws {
+        let proposer = try NodeFixture()
+        let offer = try proposer.openMarket()
+        let input = try Tensor(int8: [4, 3, 2, 1, 0, 1, 2, 3], shape: [2, 4]).canonicalBytes
+        try proposer.hold(input)
+        let job = try proposer.sign(
+            proposer.client,
+            .job(Job(
+                offerID: offer, kernel: KernelID.gemmI8.rawValue, modelHash: GemmJob.modelHash,
+                inputBlob: BlobRef(of: input), maxWorkUnits: GemmJob.honest.workUnits * 2,
+                deadline: proposer.height + 8)))
+        try proposer.commit([job])
+        let chain = ChainStore(store: proposer.store)
+        let decided = try (1...proposer.height).compactMap { height in try chain.block(at: height)?.block }
+        #expect(decided.count == Int(proposer.height))
+
+        let peers = FlakyPeers(serving: input)
+        let follower = try NodeFixture(fetchBlob: peers.fetch)
+        peers.target.withLock { $0 = follower.blobs }
+        try await onOwnThread { for block in decided { try follower.apply(block) } }
+
+        #expect(peers.attempts.withLock { $0 } == 2)
+        #expect(follower.height == proposer.height)
+        #expect(follower.application.snapshot.withLock { $0.stateRoot } == proposer.application.snapshot.withLock { $0.stateRoot })
+        #expect(try LedgerQuery(store: follower.store).job(job.hash)?.request.inputBlob == BlobRef(of: input))
     }
 
     @Test func aResultWhoseOutputIsNotHeldIsRefused() throws {
@@ -90,5 +122,28 @@ import Testing
         #expect(!node.blobs.has(GemmJob.inputBlob.id) && !node.blobs.has(result.outputBlob.id))
         #expect(node.blobs.has(GemmJob.modelBlob.id))
         #expect(collector.total == .init(blobs: 2, bytes: GemmJob.inputBlob.length + result.outputBlob.length))
+    }
+}
+
+/// Peers whose first fetch fails (its deadline passed) and whose second brings the blob into `target`.
+private final class FlakyPeers: Sendable {
+    let bytes: [UInt8]
+    let attempts = Mutex(0)
+    let target = Mutex<BlobStore?>(nil)
+
+    init(serving bytes: [UInt8]) { self.bytes = bytes }
+
+    @Sendable func fetch(_ ref: BlobRef) async throws {
+        guard ref == BlobRef(of: bytes) else { throw CancellationError() }
+        let attempt = attempts.withLock { $0 += 1; return $0 }
+        guard attempt > 1, let store = target.withLock({ $0 }) else { throw CancellationError() }
+        try store.writeChunk(ref: ref, index: 0, bytes: bytes)
+    }
+}
+
+/// Runs blocking work (the engine's queue waiting on a fetch) on a thread of its own, not the cooperative pool.
+private func onOwnThread(_ work: @escaping @Sendable () throws -> Void) async throws {
+    try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
+        DispatchQueue(label: "test.engine").async { done.resume(with: Result { try work() }) }
     }
 }

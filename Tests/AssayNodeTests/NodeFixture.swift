@@ -80,7 +80,8 @@ final class NodeFixture: @unchecked Sendable {
         return params
     }
 
-    init() throws {
+    /// `fetchBlob` stands for the node's fetch from peers, which a decided block lacking a blob waits on.
+    init(fetchBlob: @escaping @Sendable (BlobRef) async throws -> Void = { _ in throw CancellationError() }) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("assay-node-\(UUID().uuidString)")
         genesis = Genesis(
             chainID: Self.chainID, genesisTimeMs: 0,
@@ -102,7 +103,8 @@ final class NodeFixture: @unchecked Sendable {
         application = LedgerApplication(
             chainID: Self.chainID, validators: genesis.validators, ledger: ledger, store: store, mempool: mempool,
             committed: committed, blockTransactionsMax: 1_000, blockBytesMax: 16 << 20, blobs: blobs,
-            requestBlob: { [log] ref in log.requestedBlobs.withLock { $0.append(ref) } })
+            requestBlob: { [log] ref in log.requestedBlobs.withLock { $0.append(ref) } }, fetchBlob: fetchBlob,
+            fetchRetryPause: .zero, logger: Logger(label: "test"))
         application.onCommit = { [log] _, outcome in log.outcomes.withLock { $0.append(outcome) } }
         let p2p = P2PService(config: P2PConfig(chainID: Self.chainID, identity: validator, allowedKeys: []))
         service = NodeService(
@@ -146,14 +148,21 @@ final class NodeFixture: @unchecked Sendable {
             lastCommitHash: .zero, transactionsRoot: Block.transactionsRoot(transactions), stateRoot: root,
             validatorSetHash: genesis.validators.hash, proposer: validator.publicKey)
         let block = Block(header: header, transactions: transactions, lastCommit: nil)
+        try apply(block)
+        return block
+    }
+
+    /// What the engine does with a block decided by others: its writes, the block and its commit in one batch.
+    func apply(_ block: Block) throws {
         var batch = WriteBatch()
         try application.commitWrites(for: block, into: &batch)
         try BlockStore<Block, Commit, RocksDBStore>(store, namespace: ChainStore.blocksNamespace)
-            .put(block, commit: Commit(height: height, round: 0, blockHash: block.hash, signatures: []), into: &batch)
+            .put(
+                block, commit: Commit(height: block.height, round: 0, blockHash: block.hash, signatures: []),
+                into: &batch)
         try store.write(batch, durability: .buffered)
         application.didCommit(block)
         previousBlockHash = block.hash
-        return block
     }
 
     /// The market world: a staked provider with a gemm-i8/1 offer and a client with a registered model.

@@ -73,6 +73,18 @@ import Testing
         }
     }
 
+    @Test func aBodyThatTricklesPastTheRequestDeadlineIsCutOff() async throws {
+        try await withServer { port in
+            // A valid body in 10 pieces 100 ms apart: steady progress, yet about three times the 300 ms deadline.
+            let body = Array((String(repeating: " ", count: 58) + #"{"jsonrpc":"2.0","id":1,"method":"health"}"#).utf8)
+            let head = "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: \(body.count)\r\n\r\n"
+            let pieces = stride(from: 0, to: body.count, by: 10).map { Array(body[$0..<$0 + 10]) }
+            let reply = try await RawTCP.exchange(
+                port: port, sending: Array(head.utf8), then: pieces, pause: .milliseconds(100))
+            #expect(reply.ended && reply.bytes.isEmpty, "a JSON-RPC body must arrive whole within the deadline")
+        }
+    }
+
     @Test func anIdleConnectionIsClosedAfterItsResponse() async throws {
         try await withServer { port in
             let body = #"{"jsonrpc":"2.0","id":1,"method":"health"}"#
@@ -92,5 +104,46 @@ import Testing
             #expect(reply.text.hasPrefix("HTTP/1.1 200 "), "\(reply.text)")
             #expect(reply.text.contains(#""code":-32600"#) && reply.text.hasSuffix(#""id":null,"jsonrpc":"2.0"}"#))
         }
+    }
+}
+
+/// A blob upload is exempt from the whole-body deadline (hundreds of MiB in one `PUT`) and closed only when it
+/// stops making progress for `request_timeout_ms`.
+@Suite struct BlobUploadDeadlineTests {
+    static let timeoutMs = 600
+
+    func withServer(_ node: FakeNode, _ body: @escaping @Sendable (Int) async throws -> Void) async throws {
+        let config = RPCServerConfig(port: 0, idleTimeoutMs: Self.timeoutMs, requestTimeoutMs: Self.timeoutMs)
+        try await RPCServer(config: config, node: node).application().test(.live) { client in
+            try await body(try #require(client.port))
+        }
+    }
+
+    func head(_ blob: PatternBlob) -> [UInt8] {
+        Array("PUT /blobs/\(blob.id)?length=\(blob.length) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: \(blob.length)\r\n\r\n".utf8)
+    }
+
+    @Test func aSlowButSteadyUploadOutlastingTheRequestDeadlineCompletes() async throws {
+        let node = FakeNode()
+        let blob = PatternBlob(length: 1_600)
+        let pieces = stride(from: 0, to: blob.length, by: 100).map { Array(blob.bytes[$0..<$0 + 100]) }
+        // 16 pieces 150 ms apart: about 2.4 s in all, four times the deadline, each gap a quarter of it.
+        try await withServer(node) { [head = head(blob)] port in
+            let reply = try await RawTCP.exchange(
+                port: port, sending: head, then: pieces, pause: .milliseconds(150),
+                until: { $0.text.contains(#""complete":true"#) })
+            #expect(reply.text.hasPrefix("HTTP/1.1 200 "), "\(reply.text)")
+        }
+        #expect(node.blobs.has(blob.id))
+    }
+
+    @Test func aStalledUploadIsClosed() async throws {
+        let node = FakeNode()
+        let blob = PatternBlob(length: 1_600)
+        try await withServer(node) { [head = head(blob)] port in
+            let reply = try await RawTCP.exchange(port: port, sending: head + blob.bytes[0..<700])
+            #expect(reply.ended && reply.bytes.isEmpty, "an upload that stops sending is closed without an answer")
+        }
+        #expect(!node.blobs.has(blob.id))
     }
 }

@@ -19,12 +19,12 @@ enum RawTCP {
         }
     }
 
-    /// Connects to 127.0.0.1:`port`, sends `bytes` and reads until the server closes the connection or what it sent
-    /// satisfies `until`. `giveUp` only keeps a broken server from hanging the test; tests assert `ended`, never a
-    /// duration.
+    /// Connects to 127.0.0.1:`port`, sends `bytes` (then each of `pieces`, `pause` apart) and reads until the server
+    /// closes the connection or what it sent satisfies `until`. `giveUp` only keeps a broken server from hanging the
+    /// test; tests assert `ended`, never a duration.
     static func exchange(
-        port: Int, sending bytes: [UInt8], until: @escaping @Sendable (Reply) -> Bool = { _ in false },
-        giveUp: Duration = .seconds(30)
+        port: Int, sending bytes: [UInt8], then pieces: [[UInt8]] = [], pause: Duration = .zero,
+        until: @escaping @Sendable (Reply) -> Bool = { _ in false }, giveUp: Duration = .seconds(30)
     ) async throws -> Reply {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: "127.0.0.1", port: port) { channel in
@@ -47,6 +47,15 @@ enum RawTCP {
                     return Task.isCancelled ? nil : Reply(bytes: received, ended: true)
                 }
                 group.addTask {
+                    try? await Task.sleep(for: giveUp)
+                    return nil
+                }
+                // The writer ends without a reply of its own: the reader or the give-up timer decides.
+                group.addTask {
+                    for piece in pieces {
+                        try? await Task.sleep(for: pause)
+                        guard (try? await outbound.write(ByteBuffer(bytes: piece))) != nil else { break }
+                    }
                     try? await Task.sleep(for: giveUp)
                     return nil
                 }
