@@ -110,7 +110,8 @@ import Testing
 /// A blob upload is exempt from the whole-body deadline (hundreds of MiB in one `PUT`) and closed only when it
 /// stops making progress for `request_timeout_ms`.
 @Suite struct BlobUploadDeadlineTests {
-    static let timeoutMs = 600
+    // Generous against the test machine's scheduling: the gaps below are a quarter of it.
+    static let timeoutMs = 2_000
 
     func withServer(_ node: FakeNode, _ body: @escaping @Sendable (Int) async throws -> Void) async throws {
         let config = RPCServerConfig(port: 0, idleTimeoutMs: Self.timeoutMs, requestTimeoutMs: Self.timeoutMs)
@@ -126,11 +127,11 @@ import Testing
     @Test func aSlowButSteadyUploadOutlastingTheRequestDeadlineCompletes() async throws {
         let node = FakeNode()
         let blob = PatternBlob(length: 1_600)
-        let pieces = stride(from: 0, to: blob.length, by: 100).map { Array(blob.bytes[$0..<$0 + 100]) }
-        // 16 pieces 150 ms apart: about 2.4 s in all, four times the deadline, each gap a quarter of it.
+        let pieces = stride(from: 0, to: blob.length, by: 200).map { Array(blob.bytes[$0..<$0 + 200]) }
+        // 8 pieces 500 ms apart: about 4 s in all, twice the deadline, each gap a quarter of it.
         try await withServer(node) { [head = head(blob)] port in
             let reply = try await RawTCP.exchange(
-                port: port, sending: head, then: pieces, pause: .milliseconds(150),
+                port: port, sending: head, then: pieces, pause: .milliseconds(500),
                 until: { $0.text.contains(#""complete":true"#) })
             #expect(reply.text.hasPrefix("HTTP/1.1 200 "), "\(reply.text)")
         }
