@@ -15,7 +15,8 @@ import Testing
         let third = service(keys[2], peers: [firstPort, secondPort], allowed: keys)
         try await third.start()
         let all = [first, second, third]
-        #expect(await eventually { all.allSatisfy { $0.connectedPeers.count == 2 } })
+        // Required: the inbox reads below would wait forever for messages that unconnected services cannot send.
+        try #require(await eventually(seconds: 30) { all.allSatisfy { $0.connectedPeers.count == 2 } })
 
         #expect(first.send(to: keys[2].publicKey, [1, 2, 3]))
         third.broadcast([4, 5])
@@ -149,10 +150,14 @@ import Testing
             pendingPerIPMax: 3)
         let port = try await validator.start()
         var pending: [any Channel] = []
+        // Accepted connections are installed on either event loop, so one connected later can be installed
+        // earlier: let each group settle before the connection that must find the cap full.
         for _ in 0..<3 { pending.append(try await rawConnection(to: port, from: "127.0.0.2")) }
+        try await Task.sleep(for: .milliseconds(500))
         let fourthFromOneAddress = try await rawConnection(to: port, from: "127.0.0.2")
         try await fourthFromOneAddress.closeFuture.get()
         for _ in 0..<2 { pending.append(try await rawConnection(to: port, from: "127.0.0.3")) }
+        try await Task.sleep(for: .milliseconds(500))
         let sixthInAll = try await rawConnection(to: port, from: "127.0.0.4")
         try await sixthInAll.closeFuture.get()
         #expect(pending.allSatisfy { $0.isActive })

@@ -43,7 +43,7 @@ func eventually(seconds: Double = 10, _ condition: () -> Bool) async -> Bool {
 
 func service(
     _ key: SecretKey, port: Int = 0, peers: [Int] = [], allowed: [SecretKey], logger: Logger? = nil,
-    handshakeTimeout: TimeAmount = .milliseconds(300), pendingMax: Int = 64, pendingPerIPMax: Int = 8,
+    handshakeTimeout: TimeAmount = .seconds(1), pendingMax: Int = 64, pendingPerIPMax: Int = 8,
     keepalive: TimeAmount = .seconds(1), peerTimeout: TimeAmount = .seconds(3)
 ) -> P2PService {
     let config = P2PConfig(
