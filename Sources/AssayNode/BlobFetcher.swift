@@ -177,6 +177,11 @@ private final class BlobTransfer {
         self.events = events
     }
 
+    /// Returns chunk `index`'s bytes to `peer`'s in-flight budget.
+    private func releaseChunk(_ index: Int, of peer: PublicKey) {
+        fetcher.release(chunkLength(index: index, length: ref.length), of: peer)
+    }
+
     func run(_ stream: AsyncStream<FetchEvent>) async throws {
         let ticker = Task { [events] in
             while (try? await Task.sleep(for: .milliseconds(50))) != nil { events.yield(.tick) }
@@ -184,7 +189,7 @@ private final class BlobTransfer {
         defer {
             ticker.cancel()
             events.finish()
-            for (index, request) in asked { fetcher.release(chunkLength(index: index, length: ref.length), of: request.peer) }
+            for (index, request) in asked { releaseChunk(index, of: request.peer) }
         }
         switch fetcher.store.status(ref) {
         case .complete(ref): return
@@ -217,7 +222,7 @@ private final class BlobTransfer {
                 ReceivedChunk(ref: ref, index: Int(index), bytes: bytes, proof: proof, peer: peer), events: events)
         case let .answer(.blobChunksNotHeld(_, indices), peer):
             for index in indices where accept(Int(index), from: peer) {
-                fetcher.release(chunkLength(index: Int(index), length: ref.length), of: peer)
+                releaseChunk(Int(index), of: peer)
                 unasked.append(Int(index))
             }
             restingUntil[peer] = .now + fetcher.peerRest
@@ -256,7 +261,7 @@ private final class BlobTransfer {
         fetcher.logger.warning("dropping peer \(peer) for blob \(ref.id): it served chunk \(index), which fails its proof")
         for (owed, request) in asked where request.peer == peer {
             asked[owed] = nil
-            fetcher.release(chunkLength(index: owed, length: ref.length), of: peer)
+            releaseChunk(owed, of: peer)
             unasked.append(owed)
         }
     }
@@ -269,7 +274,7 @@ private final class BlobTransfer {
         for (index, request) in asked
         where now - request.at >= fetcher.chunkTimeout || !connected.contains(request.peer) {
             asked[index] = nil
-            fetcher.release(chunkLength(index: index, length: ref.length), of: request.peer)
+            releaseChunk(index, of: request.peer)
             unasked.append(index)
             restingUntil[request.peer] = now + fetcher.peerRest
         }
@@ -301,7 +306,7 @@ private final class BlobTransfer {
     private func send(_ indices: [Int], to peer: PublicKey, at now: ContinuousClock.Instant) {
         let request = WireMessage.blobChunkRequest(ref, indices: indices.map { UInt32($0) })
         guard fetcher.p2p.send(to: peer, request.canonicalBytes) else {
-            for index in indices { fetcher.release(chunkLength(index: index, length: ref.length), of: peer) }
+            for index in indices { releaseChunk(index, of: peer) }
             unasked += indices
             return
         }
