@@ -44,8 +44,8 @@ public struct P2PConfig: Sendable {
     public var keepaliveInterval: TimeAmount
     /// ... and one that received nothing for this long is closed as dead (and redialed if configured).
     public var peerTimeout: TimeAmount
-    public var reconnectDelayInitial: Duration
-    public var reconnectDelayMax: Duration
+    public var reconnectDelayInitial: TimeAmount
+    public var reconnectDelayMax: TimeAmount
 
     /// The largest application message that fits one frame once encrypted.
     public var messageBytesMax: Int { frameBytesMax - DirectionalCipher.tagBytes }
@@ -56,8 +56,8 @@ public struct P2PConfig: Sendable {
         handshakeFrameBytesMax: Int = 1_024, pendingHandshakesMax: Int = 64, pendingHandshakesPerIPMax: Int = 8,
         outboundMessagesMax: Int = 4_096, outboundBytesMax: Int = 64 << 20, inboundMessagesMax: Int = 16_384,
         handshakeTimeout: TimeAmount = .seconds(10), keepaliveInterval: TimeAmount = .seconds(1),
-        peerTimeout: TimeAmount = .seconds(3), reconnectDelayInitial: Duration = .milliseconds(100),
-        reconnectDelayMax: Duration = .seconds(1)
+        peerTimeout: TimeAmount = .seconds(3), reconnectDelayInitial: TimeAmount = .milliseconds(100),
+        reconnectDelayMax: TimeAmount = .seconds(1)
     ) {
         precondition(handshakeFrameBytesMax <= frameBytesMax && frameBytesMax > DirectionalCipher.tagBytes)
         precondition(keepaliveInterval < peerTimeout, "a live peer must get to send a keepalive before its timeout")

@@ -34,7 +34,8 @@ public final class P2PService: Sendable {
         /// Every open channel, established or still in its handshake, so that `stop` closes them all.
         var openChannels: [ObjectIdentifier: any Channel] = [:]
         var server: (any Channel)?
-        var dialers: [Task<Void, Never>] = []
+        /// The pending redial of each configured peer that is waiting out its backoff.
+        var redials: [PeerAddress: Scheduled<Void>] = [:]
         var keysByAddress: [PeerAddress: PublicKey] = [:]
         var establishedDials: Set<ObjectIdentifier> = []
         /// Accepted connections still in their handshake, with the peer's IP address.
@@ -66,11 +67,8 @@ public final class P2PService: Sendable {
                 channel.eventLoop.makeCompletedFuture { try self.install(on: channel, role: .responder, dialed: nil) }
             }
             .bind(host: config.listenHost, port: config.listenPort).get()
-        let dialers = config.peers.map { address in Task { await self.keepConnected(to: address) } }
-        state.withLock { state in
-            state.server = server
-            state.dialers = dialers
-        }
+        state.withLock { $0.server = server }
+        for address in config.peers { keepConnected(to: address, backoff: config.reconnectDelayInitial) }
         let port = server.localAddress?.port ?? config.listenPort
         logger.info("p2p listening on \(config.listenHost):\(port) as node \(config.identity.publicKey)")
         return port
@@ -116,14 +114,13 @@ public final class P2PService: Sendable {
 
     /// Stops dialing, closes the listener and every connection, and finishes `inbound`.
     public func stop() async {
-        let (server, channels, dialers) = state.withLock { state in
+        let (server, channels, redials) = state.withLock { state in
             state.stopped = true
-            return (state.server, Array(state.openChannels.values), state.dialers)
+            return (state.server, Array(state.openChannels.values), Array(state.redials.values))
         }
-        for dialer in dialers { dialer.cancel() }
+        for redial in redials { redial.cancel() }
         try? await server?.close()
         for channel in channels { try? await channel.close() }
-        for dialer in dialers { await dialer.value }
         continuation.finish()
         logger.info("p2p stopped")
     }
@@ -168,22 +165,33 @@ public final class P2PService: Sendable {
     }
 
     /// Dials `address` until stopped, waiting while a connection to its key (either direction) is up and
-    /// backing off exponentially between failed attempts.
-    private func keepConnected(to address: PeerAddress) async {
-        var delay = config.reconnectDelayInitial
-        while !Task.isCancelled {
-            if let live = liveConnection(to: address) {
-                try? await live.closeFuture.get()
-                delay = config.reconnectDelayInitial
-                continue
+    /// backing off exponentially between failed attempts. It runs on event-loop futures and timers, not in a task,
+    /// so that redialing never waits for the cooperative thread pool, which synchronous work elsewhere in the
+    /// process can hold for seconds.
+    private func keepConnected(to address: PeerAddress, backoff: TimeAmount) {
+        guard !state.withLock({ $0.stopped }) else { return }
+        if let live = liveConnection(to: address) {
+            live.closeFuture.whenComplete { [self] _ in
+                keepConnected(to: address, backoff: config.reconnectDelayInitial)
             }
-            if let channel = try? await connect(to: address) {
-                try? await channel.closeFuture.get()
+            return
+        }
+        connect(to: address).whenComplete { [self] result in
+            guard case let .success(channel) = result else { return redial(address, after: backoff) }
+            channel.closeFuture.whenComplete { [self] _ in
                 let wasEstablished = state.withLock { $0.establishedDials.remove(ObjectIdentifier(channel)) != nil }
-                if wasEstablished { delay = config.reconnectDelayInitial }
+                redial(address, after: wasEstablished ? config.reconnectDelayInitial : backoff)
             }
-            guard (try? await Task.sleep(for: delay)) != nil else { return }
-            delay = min(delay * 2, config.reconnectDelayMax)
+        }
+    }
+
+    private func redial(_ address: PeerAddress, after delay: TimeAmount) {
+        let next = min(delay * 2, config.reconnectDelayMax)
+        state.withLock { state in
+            guard !state.stopped else { return }
+            state.redials[address] = group.next().scheduleTask(in: delay) { [self] in
+                keepConnected(to: address, backoff: next)
+            }
         }
     }
 
@@ -191,8 +199,8 @@ public final class P2PService: Sendable {
         state.withLock { state in state.keysByAddress[address].flatMap { state.connections[$0]?.channel } }
     }
 
-    private func connect(to address: PeerAddress) async throws -> any Channel {
-        try await ClientBootstrap(group: group)
+    private func connect(to address: PeerAddress) -> EventLoopFuture<any Channel> {
+        ClientBootstrap(group: group)
             .connectTimeout(.seconds(3))
             .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { [self] channel in
@@ -200,7 +208,7 @@ public final class P2PService: Sendable {
                     try self.install(on: channel, role: .initiator, dialed: address)
                 }
             }
-            .connect(host: address.host, port: address.port).get()
+            .connect(host: address.host, port: address.port)
     }
 }
 

@@ -1,4 +1,5 @@
 import AssayCrypto
+import Foundation
 import NIOCore
 import NIOPosix
 import Testing
@@ -28,6 +29,41 @@ import Testing
         #expect(await secondInbox.next() == InboundMessage(peer: keys[2].publicKey, bytes: [4, 5]))
         for service in all { await service.stop() }
         #expect(first.connectedPeers.isEmpty)
+    }
+
+    /// Dialing runs on event loops, not in tasks: a dialer connects even while synchronous work holds every
+    /// thread of the cooperative pool (in a busy test process, or a node doing blocking work on it).
+    @Test func aDialerConnectsWhileTheCooperativePoolIsHeld() async throws {
+        let keys = [node(1), node(2)]
+        let (logger, lines) = capturingLogger()
+        let first = service(keys[0], allowed: [keys[0]], logger: logger)
+        let port = try await first.start()
+        let second = service(keys[1], peers: [port], allowed: keys)
+        try await second.start()
+        // Refused until `first` allows it, so from now on only a redial can connect.
+        try #require(await eventually { lines.all.contains { $0.contains("refused peer") } })
+        let poolWidth = ProcessInfo.processInfo.activeProcessorCount
+        let sawConnection = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<poolWidth {
+                group.addTask {
+                    first.setAllowedKeys(Set(keys.map(\.publicKey)))
+                    return Self.blockUntil(seconds: 10) { first.connectedPeers.count == 1 }
+                }
+            }
+            return await group.reduce(true) { $0 && $1 }
+        }
+        #expect(sawConnection)
+        await second.stop()
+        await first.stop()
+    }
+
+    /// Polls `condition` while holding the calling thread, as synchronous work does.
+    private static func blockUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
+        for _ in 0..<Int(seconds * 100) {
+            if condition() { return true }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        return condition()
     }
 
     @Test func nodesDialingEachOtherKeepOneConnection() async throws {
