@@ -123,10 +123,12 @@ public struct RPCServer: Sendable {
         return router
     }
 
-    func webSocketRouter() -> Router<BasicWebSocketRequestContext> {
-        let router = Router(context: BasicWebSocketRequestContext.self)
+    func webSocketRouter() -> Router<WebSocketChannelContext> {
+        let router = Router(context: WebSocketChannelContext.self)
         let session = WebSocketSession(hub: hub, dispatcher: dispatcher, node: node)
-        router.ws("/websocket") { inbound, outbound, _ in try await session.run(inbound: inbound, outbound: outbound) }
+        router.ws("/websocket") { inbound, outbound, context in
+            try await session.run(inbound: inbound, outbound: outbound, channel: context.requestContext.channel)
+        }
         return router
     }
 
@@ -134,5 +136,19 @@ public struct RPCServer: Sendable {
         Response(
             status: status, headers: [.contentType: "application/json"],
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}
+
+/// The WebSocket route's request context. It keeps the connection's channel so that a session can close a
+/// connection whose client stopped reading, which no close frame would reach.
+struct WebSocketChannelContext: RequestContext, WebSocketRequestContext {
+    var coreContext: CoreRequestContextStorage
+    let webSocket: WebSocketHandlerReference<Self>
+    let channel: any Channel
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = CoreRequestContextStorage(source: source)
+        webSocket = WebSocketHandlerReference()
+        channel = source.channel
     }
 }

@@ -25,6 +25,8 @@ public final class SubscriptionHub: Sendable {
 
     struct Connection {
         let outbox: AsyncStream<[UInt8]>.Continuation
+        /// Called (under the hub's lock, so it must only schedule work) when the hub drops the connection.
+        let dropped: @Sendable () -> Void
         var subscriptions: [String: Topic] = [:]
         /// Queued and not yet taken by the writer (`dequeued`).
         var queuedMessages = 0
@@ -35,6 +37,8 @@ public final class SubscriptionHub: Sendable {
         var nextConnection: UInt64 = 0
         var nextSubscription: UInt64 = 0
         var connections: [UInt64: Connection] = [:]
+        /// Connected and not yet disconnected, including those dropped for a full queue whose socket is still open.
+        var open: Set<UInt64> = []
     }
 
     private let state = Mutex(State())
@@ -45,24 +49,33 @@ public final class SubscriptionHub: Sendable {
     }
 
     /// A new connection: its id and the messages to write to it, which end when the connection is dropped. The
-    /// writer reports each message it takes with `dequeued`, which frees its place in the queue.
-    public func connect() -> (id: UInt64, outbox: AsyncStream<[UInt8]>) {
+    /// writer reports each message it takes with `dequeued`, which frees its place in the queue. `dropped` runs
+    /// when a full queue drops the connection; it is called under the hub's lock, so it must only schedule work.
+    public func connect(dropped: @escaping @Sendable () -> Void = {}) -> (id: UInt64, outbox: AsyncStream<[UInt8]>) {
         // The hub counts messages and bytes itself, so the stream's own buffer need not be bounded.
         let (stream, continuation) = AsyncStream.makeStream(of: [UInt8].self, bufferingPolicy: .unbounded)
         let id = state.withLock { state in
             state.nextConnection += 1
-            state.connections[state.nextConnection] = Connection(outbox: continuation)
+            state.connections[state.nextConnection] = Connection(outbox: continuation, dropped: dropped)
+            state.open.insert(state.nextConnection)
             return state.nextConnection
         }
         return (id, stream)
     }
 
     public func disconnect(_ connection: UInt64) {
-        let removed = state.withLock { $0.connections.removeValue(forKey: connection) }
+        let removed = state.withLock { state in
+            state.open.remove(connection)
+            return state.connections.removeValue(forKey: connection)
+        }
         removed?.outbox.finish()
     }
 
-    public var connectionCount: Int { state.withLock { $0.connections.count } }
+    /// Connections not yet disconnected, whether their queue is live or was dropped.
+    public var connectionCount: Int { state.withLock { $0.open.count } }
+
+    /// False once the connection was dropped (its queue overflowed) or disconnected.
+    public func isLive(_ connection: UInt64) -> Bool { state.withLock { $0.connections[connection] != nil } }
 
     /// Adds a subscription and queues `response(id)` (if any) before any notification of it can be queued.
     public func subscribe(_ connection: UInt64, to topic: Topic, response: (String) -> [UInt8]?) throws(RPCError) {
@@ -168,6 +181,7 @@ public final class SubscriptionHub: Sendable {
         guard fits, case .enqueued = entry.outbox.yield(bytes) else {
             state.connections.removeValue(forKey: connection)
             entry.outbox.finish()
+            entry.dropped()
             return
         }
         entry.queuedMessages += 1

@@ -12,6 +12,9 @@ struct WebSocketSession {
     /// Messages go out in frames of at most this size, the default frame limit of common WebSocket clients; a
     /// client reads them as one message (e.g. swift-websocket's `inbound.messages(maxSize:)`).
     static let fragmentBytesMax = 1 << 14
+    /// How long a dropped connection's close frame may wait for a client that stopped reading before the
+    /// connection is closed without it.
+    static let closeGrace = TimeAmount.seconds(1)
 
     let hub: SubscriptionHub
     let dispatcher: RPCDispatcher
@@ -19,8 +22,8 @@ struct WebSocketSession {
 
     /// Serves one connection until either side ends it. What ended the reading (invalid UTF-8 in a text message,
     /// a message over the limit) is thrown, so that the WebSocket layer closes with its code (1007, 1009).
-    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
-        let (connection, outbox) = hub.connect()
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel) async throws {
+        let (connection, outbox) = hub.connect(dropped: { Self.close(channel, after: Self.closeGrace) })
         defer { hub.disconnect(connection) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await writeQueued(outbox, of: connection, to: outbound) }
@@ -35,11 +38,19 @@ struct WebSocketSession {
         async
     {
         for await message in outbox {
+            guard hub.isLive(connection) else { break }  // dropped: what is still queued goes nowhere
             do { try await Self.write(message, to: outbound) } catch { return }
             hub.dequeued(connection, byteCount: message.count)
         }
-        // Not cancelled by the session, so the hub ended the queue: the client fell too far behind.
+        // Not cancelled by the session, so the hub ended the queue: the client fell too far behind. If it reads
+        // nothing, this close frame waits forever; `close(_:after:)` ends the connection anyway.
         if !Task.isCancelled { try? await outbound.close(.policyViolation, reason: "subscriber too slow") }
+    }
+
+    /// Closes the connection after `delay` without waiting for any write: a client that stopped reading would
+    /// otherwise hold its socket, its session and its queued messages for good.
+    private static func close(_ channel: any Channel, after delay: TimeAmount) {
+        channel.eventLoop.scheduleTask(in: delay) { channel.close(promise: nil) }
     }
 
     private func readRequests(_ inbound: WebSocketInboundStream, connection: UInt64) async throws {

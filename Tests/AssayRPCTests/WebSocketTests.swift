@@ -6,6 +6,8 @@ import Hummingbird
 import HummingbirdTesting
 import HummingbirdWSClient
 import Logging
+import NIOCore
+import NIOPosix
 import Testing
 
 @Suite struct WebSocketTests {
@@ -88,9 +90,10 @@ import Testing
         try hub.subscribe(connection, to: .newBlock) { Array("subscribed \($0)".utf8) }
         // The response to subscribe takes the first place in the queue.
         for _ in 0..<(SubscriptionHub.queueMessagesMax - 1) { hub.publish(block: NewBlockView(node.block)) }
-        #expect(hub.connectionCount == 1, "a full queue is still a live connection")
+        #expect(hub.isLive(connection), "a full queue is still a live connection")
         hub.publish(block: NewBlockView(node.block))
-        #expect(hub.connectionCount == 0)
+        #expect(!hub.isLive(connection))
+        #expect(hub.connectionCount == 1, "dropped, but open until its session disconnects")
         var received = 0
         for await _ in outbox { received += 1 }
         #expect(received == SubscriptionHub.queueMessagesMax, "the queue ends after what fitted")
@@ -133,6 +136,35 @@ import Testing
         }
     }
 
+    /// A client that pipelines requests and never reads: its socket stops taking bytes, so the close frame of a
+    /// dropped connection cannot be written. The node still ends the session and closes the socket.
+    @Test func aClientThatNeverReadsIsDisconnectedOnceItsQueueOverflows() async throws {
+        let request = Array(#"{"jsonrpc":"2.0","id":1,"method":"status"}"#.utf8)
+        let frame = RawTCP.webSocketFrame(opcode: 0x1, payload: request, mask: [1, 2, 3, 4])
+        let server = RPCServer(config: RPCServerConfig(port: 0), node: FakeNode(), hub: SubscriptionHub(queueBytesMax: 64 << 10))
+        try await server.application().test(.live) { client in
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .channelOption(ChannelOptions.autoRead, value: false)
+                .connect(host: "127.0.0.1", port: try #require(client.port)).get()
+            // Far more answers than the socket buffers and the queue hold together.
+            let requests = RawTCP.webSocketUpgrade() + Array(repeating: frame, count: 100_000).flatMap { $0 }
+            channel.writeAndFlush(ByteBuffer(bytes: requests), promise: nil)
+            #expect(await eventually { server.hub.connectionCount == 1 })
+            #expect(await eventually { server.hub.connectionCount == 0 }, "the session of a client that never reads ended")
+            try? await channel.close()
+        }
+    }
+
+    /// Polls `condition` until it holds or `seconds` pass.
+    func eventually(seconds: Double = 30, _ condition: () -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1_000))
+        while ContinuousClock.now < deadline {
+            if condition() { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return condition()
+    }
+
     @Test func aQueueOverItsByteBoundDropsTheConnection() async throws {
         let hub = SubscriptionHub(queueBytesMax: 10_000)
         let (connection, outbox) = hub.connect()
@@ -141,9 +173,9 @@ import Testing
         hub.send(message, to: connection)
         hub.dequeued(connection, byteCount: message.count)  // the writer took one out
         hub.send(message, to: connection)
-        #expect(hub.connectionCount == 1, "8,000 bytes queued fit in 10,000")
+        #expect(hub.isLive(connection), "8,000 bytes queued fit in 10,000")
         hub.send(message, to: connection)
-        #expect(hub.connectionCount == 0, "12,000 bytes do not")
+        #expect(!hub.isLive(connection), "12,000 bytes do not")
         var received = 0
         for await _ in outbox { received += 1 }
         #expect(received == 3)
@@ -153,9 +185,9 @@ import Testing
         let hub = SubscriptionHub(queueBytesMax: 1_000)
         let (connection, outbox) = hub.connect()
         hub.send([UInt8](repeating: 0x20, count: 5_000), to: connection)
-        #expect(hub.connectionCount == 1)
+        #expect(hub.isLive(connection))
         hub.send([0x20], to: connection)
-        #expect(hub.connectionCount == 0)
+        #expect(!hub.isLive(connection))
         var received: [Int] = []
         for await message in outbox { received.append(message.count) }
         #expect(received == [5_000])
