@@ -373,11 +373,16 @@ def test_market_silent():
     print(f"     refunded at its deadline; provider stake {stake_before} -> {stake_after} (nondelivery_penalty)")
 
 
-def replayed(url):
-    """Results this validator's replay worker has re-executed (its Prometheus counter)."""
+def metric(url, name):
+    """A counter or gauge from the node's Prometheus /metrics."""
     with urllib.request.urlopen(url + "/metrics", timeout=5) as response:
         text = response.read().decode()
-    return int(re.search(r"^assay_replay_results_total (\d+)", text, re.M).group(1))
+    return int(re.search(rf"^{name} (\d+)", text, re.M).group(1))
+
+
+def replayed(url):
+    """Results this validator's replay worker has re-executed."""
+    return metric(url, "assay_replay_results_total")
 
 
 def test_heavy_replay_keeps_block_pace():
@@ -550,12 +555,6 @@ def node_pid(index):
     return int(open(os.path.join(DIR, f"node{index}", "pid")).read())
 
 
-def metric(url, name):
-    with urllib.request.urlopen(url + "/metrics", timeout=5) as response:
-        text = response.read().decode()
-    return int(re.search(rf"^{name} (\d+)", text, re.M).group(1))
-
-
 def downloaded_sha256(url, blob_id, scratch):
     """Downloads a blob with `assay blob get` (which checks it against its id) and returns its bytes' SHA-256."""
     path = os.path.join(scratch, f"{blob_id[:12]}-{url.rsplit(':', 1)[1]}.bin")
@@ -682,6 +681,59 @@ def test_unavailable_proposal_goes_to_a_later_round():
           f"clean-up every node refuses the job with -32013: {refusal['message']}")
 
 
+def http(url, method, body=None, headers=None):
+    """One HTTP request; returns (status, headers, body bytes) whatever the status."""
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+def test_blob_bad_input_is_refused_and_changes_nothing():
+    """Issue 10's bad input against a real node: each gets its documented status and reason, and the node's blobs
+    are as before (the complete one still served whole, the refused ones not held at all)."""
+    node1, node0 = urls()[1], urls()[0]
+    max_blob = params(node1)["max_blob_bytes"]
+    with tempfile.TemporaryDirectory() as scratch:
+        held_path, fresh_path = os.path.join(scratch, "held.bin"), os.path.join(scratch, "fresh.bin")
+        for path in (held_path, fresh_path):
+            with open(path, "wb") as file:
+                file.write(os.urandom(2 * (1 << 20) + 5))
+        held = cli_json("blob", "put", held_path, "--node", node1)
+        fresh = cli_json("blob", "put", fresh_path, "--node", node0)  # its id is real; node 1 never gets its bytes
+        fresh_bytes, length = open(fresh_path, "rb").read(), held["length"]
+        blobs_before = metric(node1, "assay_blobs_held"), metric(node1, "assay_blob_bytes_held")
+        put = lambda blob_id, query, body: http(f"{node1}/blobs/{blob_id}?{query}", "PUT", body)  # noqa: E731
+        cases = [
+            ("an id that is not hex", put("xyz", "length=1", b"\x01"), 400, "bad_id"),
+            ("an upload larger than max_blob_bytes", put(fresh["id"], f"length={max_blob + 1}", b"\x01"), 413, "too_large"),
+            ("a length that disagrees with the body", put(fresh["id"], f"length={length + 1}", fresh_bytes), 400,
+             "wrong_length"),
+            ("chunks that do not hash to the id", put(fresh["id"], f"length={length}", os.urandom(length)), 422,
+             "root_mismatch"),
+            ("a held blob claimed at another length", put(held["id"], f"length={length - 1}", fresh_bytes[:-1]), 422,
+             "length_mismatch"),
+            ("a Range past the end", http(f"{node1}/blobs/{held['id']}", "GET", headers={"Range": f"bytes={length}-"}),
+             416, "range_not_satisfiable"),
+            ("a status for an id that is not hex", http(f"{node1}/blobs/nothex/status", "GET"), 400, "bad_id"),
+        ]
+        for what, (status, headers, body), expected_status, reason in cases:
+            error = json.loads(body)["error"]
+            assert (status, error["reason"]) == (expected_status, reason), f"{what}: {status} {error}"
+            print(f"     {what}: HTTP {status} {reason}: {error['message']}")
+        assert cases[5][1][1]["Content-Range"] == f"bytes */{length}", cases[5][1][1]
+        assert rpc(node1, "blob_status", ["nothex"])["error"]["code"] == -32602
+        code, _, err = cli("blob", "get", "NOTHEX", "--out", os.path.join(scratch, "none"), "--node", node1, check=False)
+        assert code == 1 and "hex" in err and not os.path.exists(os.path.join(scratch, "none")), (code, err)
+        # Nothing changed: the refused blob is not held even in part, the held one is served whole and intact.
+        assert rpc(node1, "blob_status", [fresh["id"]])["error"]["code"] == -32020
+        assert (metric(node1, "assay_blobs_held"), metric(node1, "assay_blob_bytes_held")) == blobs_before
+        assert downloaded_sha256(node1, held["id"], scratch) == hashlib.sha256(open(held_path, "rb").read()).hexdigest()
+    print(f"     CLI: blob get NOTHEX: exit 1: {err.strip().splitlines()[-1]}")
+
+
 def test_wallet_errors():
     url = urls()[0]
     missing = os.path.join(DIR, "no-such-key.json")
@@ -733,6 +785,8 @@ try:
           test_large_model_job_across_nodes)
     check("blobs: a node SIGKILLed while receiving a blob resumes it after restart, holds it verified, catches up",
           test_node_killed_while_receiving_a_blob_resumes_it)
+    check("blobs: bad input (id, length, proof, Range, size) gets its documented error and changes nothing",
+          test_blob_bad_input_is_refused_and_changes_nothing)
     check("blobs: a proposal whose blob nobody else can fetch is not committed; the chain goes on in a later round",
           test_unavailable_proposal_goes_to_a_later_round)
     check("wallet commands fail clearly with a non-zero exit", test_wallet_errors)
