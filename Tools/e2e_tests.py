@@ -1,5 +1,5 @@
 """End-to-end tests of the node (issue 6): real processes from Network/devnet, checked over JSON-RPC only."""
-import contextlib, hashlib, json, os, random, re, shutil, signal, subprocess, sys, tempfile, threading, time, urllib.request, urllib.error
+import contextlib, hashlib, json, os, random, re, shutil, signal, socket, subprocess, sys, tempfile, threading, time, urllib.request, urllib.error
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEVNET = os.path.join(ROOT, "Network", "devnet")
@@ -734,6 +734,83 @@ def test_blob_bad_input_is_refused_and_changes_nothing():
     print(f"     CLI: blob get NOTHEX: exit 1: {err.strip().splitlines()[-1]}")
 
 
+def blob_id_of(data):
+    """The blob id of `data`, from docs/encoding.md (Blobs): an RFC 6962-shaped SHA-256 tree over 1 MiB chunks."""
+    chunk = 1 << 20
+    leaves = [hashlib.sha256(b"\x00" + data[i:i + chunk]).digest() for i in range(0, max(len(data), 1), chunk)]
+
+    def root(nodes):
+        if len(nodes) == 1:
+            return nodes[0]
+        split = 1 << ((len(nodes) - 1).bit_length() - 1)  # the largest power of two below len(nodes)
+        return hashlib.sha256(b"\x01" + root(nodes[:split]) + root(nodes[split:])).digest()
+
+    return root(leaves).hex()
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def node_process(home):
+    """`assay node start` on `home`, stopped (SIGTERM) on the way out; yields the Popen."""
+    log = open(os.path.join(DIR, os.path.basename(home) + ".log"), "a")
+    process = subprocess.Popen([ASSAY, "node", "start", "--home", home], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=20)
+
+
+def test_blob_upload_filling_the_disk():
+    """A one-validator chain of its own whose blob directory (`<data dir>/blobs`) is an 8 MiB tmpfs: a 12 MiB upload
+    gets a clear disk_full error, the chunks that fit stay held and resumable (also across a SIGKILL), nothing is
+    complete, and the node keeps committing blocks (its RocksDB is on another disk)."""
+    home, genesis = os.path.join(DIR, "full-disk-node"), os.path.join(DIR, "full-disk-genesis")
+    assay("genesis", "init", "--validators", "1", "--accounts", "1", "--out", genesis)
+    url = f"http://127.0.0.1:{free_port()}"
+    assay("node", "init", "--home", home, "--genesis", os.path.join(genesis, "genesis.json"), "--key",
+          os.path.join(genesis, "validator-0.json"), "--p2p-listen", "127.0.0.1:0", "--rpc-listen", url[len("http://"):])
+    blobs = os.path.join(home, "data", "blobs")
+    os.makedirs(blobs)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", blobs], capture_output=True).returncode:
+        print("     skipped: cannot mount a tmpfs here (the disk-full check needs root)")
+        return
+    try:
+        with tempfile.TemporaryDirectory() as scratch:
+            path, data = os.path.join(scratch, "big.bin"), os.urandom(12 << 20)
+            with open(path, "wb") as file:
+                file.write(data)
+            blob_id = blob_id_of(data)
+            with node_process(home) as node:
+                wait_for(lambda: height(url) >= 1, 60, "the one-validator chain to commit")
+                code, _, err = cli("blob", "put", path, "--node", url, "--json", check=False)
+                assert code == 1 and "disk is full" in err and "507, disk_full" in err, (code, err)
+                held = blob_status(url, blob_id)["held_chunks"]
+                assert len(held) <= 8, f"an 8 MiB disk took {len(held)} of the 12 chunks"
+                committed = height(url)
+                wait_for(lambda: height(url) >= committed + 3, 30, "3 more blocks on the full blob disk")
+                node.send_signal(signal.SIGKILL)
+                node.wait(timeout=20)
+            with node_process(home):
+                wait_for(lambda: height(url) > committed, 60, "the restarted node to answer")
+                after = blob_status(url, blob_id)
+                assert (after["complete"], after["held_chunks"]) == (False, held), after
+                assert http(f"{url}/blobs/{blob_id}", "GET")[0] == 404
+                assert (metric(url, "assay_blobs_held"), metric(url, "assay_blob_bytes_held")) == (0, 0)
+                code, _, again = cli("blob", "put", path, "--node", url, "--json", check=False)
+                assert code == 1 and "507, disk_full" in again, (code, again)
+    finally:
+        subprocess.run(["umount", blobs], capture_output=True)
+    print(f"     {len(held)} of 12 chunks fit, kept across a SIGKILL, blob not complete; blob put: exit 1: "
+          f"{err.strip().splitlines()[-1]}")
+
+
 def test_wallet_errors():
     url = urls()[0]
     missing = os.path.join(DIR, "no-such-key.json")
@@ -787,6 +864,8 @@ try:
           test_node_killed_while_receiving_a_blob_resumes_it)
     check("blobs: bad input (id, length, proof, Range, size) gets its documented error and changes nothing",
           test_blob_bad_input_is_refused_and_changes_nothing)
+    check("blobs: an upload that fills the disk (a tmpfs) fails clearly; what fit stays, resumable, across a SIGKILL",
+          test_blob_upload_filling_the_disk)
     check("blobs: a proposal whose blob nobody else can fetch is not committed; the chain goes on in a later round",
           test_unavailable_proposal_goes_to_a_later_round)
     check("wallet commands fail clearly with a non-zero exit", test_wallet_errors)
