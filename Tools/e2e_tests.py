@@ -602,12 +602,10 @@ def test_node_killed_while_receiving_a_blob_resumes_it():
           f"caught up to height {target}")
 
 
-def blobs_directory(index):
-    """Node `index`'s blob store directory (`<data dir>/blobs`, docs/rpc.md)."""
-    for parent, names, _ in os.walk(os.path.join(DIR, f"node{index}")):
-        if "blobs" in names:
-            return os.path.join(parent, "blobs")
-    raise AssertionError(f"node {index} has no blobs directory")
+def blobs_directory(home):
+    """A node's blob store directory: `<data dir>/blobs` (docs/rpc.md), the data dir being `data` as `node init`
+    writes it."""
+    return os.path.join(home, "data", "blobs")
 
 
 def corrupt_every_chunk(path, length):
@@ -649,7 +647,8 @@ def test_unavailable_proposal_goes_to_a_later_round():
                      "--print-hex")[1].strip().splitlines()[-1]  # uploads the input to node 0 only
     job = hashlib.sha256(bytes.fromhex(signed)).hexdigest()
     input_id, length = blob_ref_in(signed, 16)
-    corrupt_every_chunk(os.path.join(blobs_directory(0), input_id), length)
+    stored = os.path.join(blobs_directory(os.path.join(DIR, "node0")), input_id)  # a complete blob's file is its id
+    corrupt_every_chunk(stored, length)
     first = height(nodes[0]) + 1
     assert "error" not in rpc(nodes[0], "broadcast_tx_sync", {"tx": signed}), "node 0 refused the job"
     wait_for(lambda: min(height(u) for u in nodes) >= first + 12, 120, "12 more blocks")
@@ -665,7 +664,7 @@ def test_unavailable_proposal_goes_to_a_later_round():
         assert not (blob_status(nodes[index], input_id) or {}).get("complete"), f"node {index} holds the input"
     # Clean up: node 0 restarted without the corrupt blob (its mempool goes with the process).
     devnet("kill", "0")
-    os.remove(os.path.join(blobs_directory(0), input_id))
+    os.remove(stored)
     devnet("start", "0")
     restart = max(height(u) for u in nodes[1:])
     wait_for(lambda: height(nodes[0]) >= restart, 60, "node 0 to catch up")
@@ -776,7 +775,7 @@ def test_blob_upload_filling_the_disk():
     url = f"http://127.0.0.1:{free_port()}"
     assay("node", "init", "--home", home, "--genesis", os.path.join(genesis, "genesis.json"), "--key",
           os.path.join(genesis, "validator-0.json"), "--p2p-listen", "127.0.0.1:0", "--rpc-listen", url[len("http://"):])
-    blobs = os.path.join(home, "data", "blobs")
+    blobs = blobs_directory(home)
     os.makedirs(blobs)
     if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", blobs], capture_output=True).returncode:
         print("     skipped: cannot mount a tmpfs here (the disk-full check needs root)")
