@@ -633,7 +633,9 @@ def proposers(url, first, last):
 def test_unavailable_proposal_goes_to_a_later_round():
     """docs/consensus.md, Blob availability rule: node 0 holds the only copy of a job's input, corrupt on its disk, so
     every chunk it serves fails its proof; its peers never hold the input, so they prevote nil on each block node 0
-    proposes with the job. The job never commits, node 0's heights commit in a later round, and the chain goes on."""
+    proposes with the job. The job never commits, node 0's heights commit in a later round, and the chain goes on.
+    Then node 1 gets an intact copy: the others drop node 0 for the blob, fetch it from node 1, and the job commits
+    (a peer serving corrupt chunks is detected and the blob still arrives)."""
     nodes = urls()
     node0 = proposer_of(os.path.join(DIR, "genesis", "validator-0.json"))
     offer = offer_of(nodes[0], address_of("provider-0"))
@@ -642,27 +644,46 @@ def test_unavailable_proposal_goes_to_a_later_round():
         x, model, _, _ = large_gemm_job(scratch, m, k, n, seed=4)  # a 4 MiB input, five chunks
         model_hash = re.search(r"model_hash: (\S+)", cli("tx", "register-model", "--model", model, "--node", nodes[0],
                                                           "--key", key_path("account-6"), "--wait")[1]).group(1)
-        signed = cli("tx", "job", "--offer", offer["id"], "--model-hash", model_hash, "--input", x, "--max-units",
-                     str(m * k * n), "--deadline-blocks", "100", "--node", nodes[0], "--key", key_path("account-6"),
-                     "--print-hex")[1].strip().splitlines()[-1]  # uploads the input to node 0 only
-    job = hashlib.sha256(bytes.fromhex(signed)).hexdigest()
-    input_id, length = blob_ref_in(signed, 16)
-    stored = os.path.join(blobs_directory(os.path.join(DIR, "node0")), input_id)  # a complete blob's file is its id
-    corrupt_every_chunk(stored, length)
-    first = height(nodes[0]) + 1
-    assert "error" not in rpc(nodes[0], "broadcast_tx_sync", {"tx": signed}), "node 0 refused the job"
-    wait_for(lambda: min(height(u) for u in nodes) >= first + 12, 120, "12 more blocks")
-    last = min(height(u) for u in nodes)
-    blocks = [rpc(nodes[1], "block", {"height": h})["result"] for h in range(first, last + 1)]
-    later_rounds = [b["header"]["height"] for b in blocks if b["commit"]["round"] > 0]
-    assert all(b["header"]["proposer"] != node0 for b in blocks), "a block node 0 proposed was committed"
-    assert len(later_rounds) >= 2, f"no height went to a later round: {[b['commit']['round'] for b in blocks]}"
-    assert all(job not in [t["hash"] for t in b["transactions"]] for b in blocks), "the job was committed"
-    for index in (1, 2, 3):
-        log = open(os.path.join(DIR, f"node{index}", "node.log")).read()
-        assert f"for blob {input_id}" in log and "fails its proof" in log, f"node {index} never dropped node 0"
-        assert not (blob_status(nodes[index], input_id) or {}).get("complete"), f"node {index} holds the input"
-    # Clean up: node 0 restarted without the corrupt blob (its mempool goes with the process).
+
+        def sign_job(url):  # uploads the input to that node only
+            return cli("tx", "job", "--offer", offer["id"], "--model-hash", model_hash, "--input", x, "--max-units",
+                       str(m * k * n), "--deadline-blocks", "100", "--node", url, "--key", key_path("account-6"),
+                       "--print-hex")[1].strip().splitlines()[-1]
+
+        signed = sign_job(nodes[0])
+        job = hashlib.sha256(bytes.fromhex(signed)).hexdigest()
+        input_id, length = blob_ref_in(signed, 16)
+        stored = os.path.join(blobs_directory(os.path.join(DIR, "node0")), input_id)  # a complete blob's file is its id
+        corrupt_every_chunk(stored, length)
+        first = height(nodes[0]) + 1
+        assert "error" not in rpc(nodes[0], "broadcast_tx_sync", {"tx": signed}), "node 0 refused the job"
+        wait_for(lambda: min(height(u) for u in nodes) >= first + 12, 120, "12 more blocks")
+        last = min(height(u) for u in nodes)
+        blocks = [rpc(nodes[1], "block", {"height": h})["result"] for h in range(first, last + 1)]
+        later_rounds = [b["header"]["height"] for b in blocks if b["commit"]["round"] > 0]
+        assert all(b["header"]["proposer"] != node0 for b in blocks), "a block node 0 proposed was committed"
+        assert len(later_rounds) >= 2, f"no height went to a later round: {[b['commit']['round'] for b in blocks]}"
+        assert "error" in rpc(nodes[1], "tx", {"hash": job}), "the job was committed"
+        for index in (1, 2, 3):
+            log = open(os.path.join(DIR, f"node{index}", "node.log")).read()
+            assert f"for blob {input_id}" in log and "fails its proof" in log, f"node {index} never dropped node 0"
+            assert not (blob_status(nodes[index], input_id) or {}).get("complete"), f"node {index} holds the input"
+            # No node holds the input intact: each refuses the job at admission, with the upload hint.
+            refusal = rpc(nodes[index], "broadcast_tx_sync", {"tx": signed}).get("error") or {}
+            assert refusal.get("code") == -32013 and refusal["data"]["reason"] == "blob_not_held", refusal
+            assert f"blob {input_id} is not held by this node; upload it first" in refusal["message"], refusal
+
+        sign_job(nodes[1])  # an intact copy appears on node 1; node 0 goes on serving its corrupt one
+        wait_for(lambda: all((blob_status(u, input_id) or {}).get("complete") for u in nodes[2:]), 60,
+                 "nodes 2 and 3 to fetch the input from node 1")
+        wait_for(lambda: "result" in rpc(nodes[1], "tx", {"hash": job}), 60, "the job to commit")
+    committed = rpc(nodes[1], "tx", {"hash": job})["result"]
+    assert committed["code"] == 0, committed
+    with tempfile.TemporaryDirectory() as scratch:
+        digests = {downloaded_sha256(u, input_id, scratch) for u in nodes[1:]}
+    assert len(digests) == 1, f"nodes 1-3 hold different inputs: {digests}"
+    # Clean up: node 0 restarted without its corrupt copy (provider 0, attached to node 0, cannot run the job: its
+    # download fails its check against the id, so the job is refunded at its deadline).
     devnet("kill", "0")
     os.remove(stored)
     devnet("start", "0")
@@ -670,14 +691,10 @@ def test_unavailable_proposal_goes_to_a_later_round():
     wait_for(lambda: height(nodes[0]) >= restart, 60, "node 0 to catch up")
     wait_for(lambda: node0 in proposers(nodes[1], restart + 1, height(nodes[1])), 60,
              "a block proposed by node 0 to commit again")
-    # Now no node holds the input: the job is refused at admission everywhere, with the upload hint.
-    for url in nodes:
-        refusal = rpc(url, "broadcast_tx_sync", {"tx": signed}).get("error") or {}
-        assert refusal.get("code") == -32013 and refusal["data"]["reason"] == "blob_not_held", refusal
-        assert f"blob {input_id} is not held by this node; upload it first" in refusal["message"], refusal
-    print(f"     job {job[:12]}... never committed; {len(later_rounds)} of heights {first}-{last} committed in a "
-          f"later round ({later_rounds}), none proposed by node 0; peers dropped node 0 for the input; after the "
-          f"clean-up every node refuses the job with -32013: {refusal['message']}")
+    print(f"     job {job[:12]}... not committed while only node 0 held its input (corrupt): {len(later_rounds)} of "
+          f"heights {first}-{last} committed in a later round ({later_rounds}), none proposed by node 0; nodes 1-3 "
+          f"dropped node 0 for the input and refused the job with -32013: {refusal['message'][:90]}...; once node 1 "
+          f"held an intact copy, nodes 2-3 fetched it and the job committed at height {committed['height']}")
 
 
 def http(url, method, body=None, headers=None):
