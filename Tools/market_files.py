@@ -54,6 +54,16 @@ def large_gemm_job(directory, m=65536, k=1024, n=8, seed=0):
     return x, model, data, b_values
 
 
+def large_gemm_model(directory, k=4096, n=4096, seed=1):
+    """A gemm model b, int8 [k, n], of k x n random bytes (16 MiB by default), written without packing it value by
+    value: returns (model.npz, b's bytes; read them as signed with memoryview(...).cast("b"))."""
+    data = random.Random(seed).randbytes(k * n)
+    path = f"{directory}/large-model-{k}x{n}.npz"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("b.npy", npy_header("int8", [k, n]) + data)
+    return path, data
+
+
 def read_npy_int32(path):
     """The shape and values of an int32 .npy as the CLI writes it (format 1.0, C order)."""
     with open(path, "rb") as file:
