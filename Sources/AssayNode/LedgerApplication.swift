@@ -162,7 +162,7 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
         let allVerified = transactions.allSatisfy { mempool.hasValidSignature($0, hash: $0.hash) }
         let blockContext = BlockContext(
             chainID: chainID, height: context.height, timeMs: context.timeMs, proposer: context.proposer,
-            validators: validators, checkSignatures: !allVerified, blobs: StoreBlobSource(store: blobs))
+            validators: validators, checkSignatures: !allVerified, blobs: StoreBlobSource(store: blobs, logger: logger))
         do {
             let outcome = try ledger.execute(
                 parentRoot: committedRoot, store: store, context: blockContext, transactions: transactions)
@@ -234,15 +234,29 @@ struct CommittedAccounts: AccountStateReader {
 }
 
 /// The ledger's view of the node's blob store: the bytes of a complete blob of exactly the referenced length.
+/// The ledger's and the replay worker's view of the blob store. A whole blob is checked against its id as it is
+/// read: a copy corrupted on this node's disk would otherwise make this node's execution differ from every other
+/// node's. A corrupt copy is removed and reported as not held, so the node fetches it again from peers.
 struct StoreBlobSource: BlobSource {
     let store: BlobStore
+    let logger: Logger
 
     func read(_ ref: BlobRef) throws -> [UInt8] {
         guard store.status(ref) == .complete(ref: ref) else { throw BlobError.notFound(ref.id) }
         let reader = try store.open(ref.id)
         var bytes: [UInt8] = []
         bytes.reserveCapacity(Int(ref.length))
-        while let piece = try reader.next() { bytes += piece }
+        var hasher = BlobHasher()
+        while let piece = try reader.next() {
+            bytes += piece
+            hasher.update(piece)
+        }
+        let found = hasher.finish().ref
+        guard found == ref else {
+            logger.error("blob \(ref.id) held on disk is corrupt (its bytes hash to \(found.id)): removed, to be fetched again")
+            _ = try? store.remove(ref.id)
+            throw BlobError.notFound(ref.id)
+        }
         return bytes
     }
 }

@@ -183,7 +183,7 @@ final class ReplayWorker: Sendable {
                 outputHash == item.outputHash, workUnits == item.workUnits,
                 let modelBlob = try query.model(job.request.modelHash)
             else { return nil }
-            let source = StoreBlobSource(store: blobs)
+            let source = StoreBlobSource(store: blobs, logger: logger)
             let model = try source.read(modelBlob)
             let input = try source.read(job.request.inputBlob)
             let started = ContinuousClock.now

@@ -6,6 +6,7 @@ import AssayMempool
 import AssayTypes
 import AssayStorage
 import Dispatch
+import Foundation
 import Logging
 import Synchronization
 import Testing
@@ -67,6 +68,22 @@ import Testing
         #expect(follower.height == proposer.height)
         #expect(follower.application.snapshot.withLock { $0.stateRoot } == proposer.application.snapshot.withLock { $0.stateRoot })
         #expect(try LedgerQuery(store: follower.store).job(job.hash)?.request.inputBlob == BlobRef(of: input))
+    }
+
+    /// A blob corrupted on this node's disk is caught when the ledger reads it: removed and reported as not held
+    /// (so the node fetches it again), instead of making this node's execution differ from its peers'.
+    @Test func aBlobCorruptedOnDiskIsRemovedWhenReadAndCountsAsNotHeld() throws {
+        let node = try NodeFixture()
+        try node.hold(GemmJob.input)
+        let file = node.directory.appendingPathComponent("blobs/\(GemmJob.inputBlob.id.hex)")
+        var bytes = [UInt8](try Data(contentsOf: file))
+        bytes[bytes.count - 1] ^= 1
+        try Data(bytes).write(to: file)
+        let source = StoreBlobSource(store: node.blobs, logger: Logger(label: "test"))
+        #expect(throws: BlobError.notFound(GemmJob.inputBlob.id)) { try source.read(GemmJob.inputBlob) }
+        #expect(node.blobs.status(GemmJob.inputBlob) != .complete(ref: GemmJob.inputBlob))
+        try node.hold(GemmJob.input)
+        #expect(try source.read(GemmJob.inputBlob) == GemmJob.input, "fetched again, it reads intact")
     }
 
     @Test func aResultWhoseOutputIsNotHeldIsRefused() throws {
