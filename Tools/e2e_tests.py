@@ -608,17 +608,16 @@ def blobs_directory(home):
     return os.path.join(home, "data", "blobs")
 
 
-def corrupt_every_chunk(path, length):
-    """Flips one byte in the middle of each 1 MiB chunk of a stored blob, in place."""
-    chunk = 1 << 20
+def corrupt_every_leaf(path, length):
+    """Flips one byte of each 32-byte leaf hash in a complete blob's leaf file (`<id>.leaves`), in place: the data
+    stays intact, so the holder reads it fine, but every proof it builds from these leaves fails at its peers."""
+    chunks = max(1, -(-length // (1 << 20)))
     with open(path, "r+b") as file:
-        for start in range(0, length, chunk):
-            offset = start + (min(chunk, length - start) // 2)
-            file.seek(offset)
+        for leaf in range(chunks):
+            file.seek(leaf * 32)
             byte = file.read(1)[0]
-            file.seek(offset)
+            file.seek(leaf * 32)
             file.write(bytes([byte ^ 0xFF]))
-
 
 def proposer_of(validator_key):
     """The proposer field of the blocks a genesis validator proposes (its public key, as in headers)."""
@@ -631,8 +630,9 @@ def proposers(url, first, last):
 
 
 def test_unavailable_proposal_goes_to_a_later_round():
-    """docs/consensus.md, Blob availability rule: node 0 holds the only copy of a job's input, corrupt on its disk, so
-    every chunk it serves fails its proof; its peers never hold the input, so they prevote nil on each block node 0
+    """docs/consensus.md, Blob availability rule: node 0 holds the only copy of a job's input; the leaf hashes it keeps
+    beside it are corrupt on its disk (its data is intact, so node 0 itself reads it fine), so every chunk it serves
+    fails its proof; its peers never hold the input, so they prevote nil on each block node 0
     proposes with the job. The job never commits, node 0's heights commit in a later round, and the chain goes on.
     Then node 1 gets an intact copy: the others drop node 0 for the blob, fetch it from node 1, and the job commits
     (a peer serving corrupt chunks is detected and the blob still arrives)."""
@@ -653,8 +653,9 @@ def test_unavailable_proposal_goes_to_a_later_round():
         signed = sign_job(nodes[0])
         job = hashlib.sha256(bytes.fromhex(signed)).hexdigest()
         input_id, length = blob_ref_in(signed, 16)
-        stored = os.path.join(blobs_directory(os.path.join(DIR, "node0")), input_id)  # a complete blob's file is its id
-        corrupt_every_chunk(stored, length)
+        # A complete blob's data file is named by its id, its leaf hashes by the id and ".leaves".
+        stored = os.path.join(blobs_directory(os.path.join(DIR, "node0")), input_id)
+        corrupt_every_leaf(stored + ".leaves", length)
         first = height(nodes[0]) + 1
         assert "error" not in rpc(nodes[0], "broadcast_tx_sync", {"tx": signed}), "node 0 refused the job"
         wait_for(lambda: min(height(u) for u in nodes) >= first + 12, 120, "12 more blocks")
@@ -673,7 +674,7 @@ def test_unavailable_proposal_goes_to_a_later_round():
             assert refusal.get("code") == -32013 and refusal["data"]["reason"] == "blob_not_held", refusal
             assert f"blob {input_id} is not held by this node; upload it first" in refusal["message"], refusal
 
-        sign_job(nodes[1])  # an intact copy appears on node 1; node 0 goes on serving its corrupt one
+        sign_job(nodes[1])  # an intact copy appears on node 1; node 0 goes on serving proofs that fail
         wait_for(lambda: all((blob_status(u, input_id) or {}).get("complete") for u in nodes[2:]), 60,
                  "nodes 2 and 3 to fetch the input from node 1")
         wait_for(lambda: "result" in rpc(nodes[1], "tx", {"hash": job}), 60, "the job to commit")
@@ -682,16 +683,17 @@ def test_unavailable_proposal_goes_to_a_later_round():
     with tempfile.TemporaryDirectory() as scratch:
         digests = {downloaded_sha256(u, input_id, scratch) for u in nodes[1:]}
     assert len(digests) == 1, f"nodes 1-3 hold different inputs: {digests}"
-    # Clean up: node 0 restarted without its corrupt copy (provider 0, attached to node 0, cannot run the job: its
-    # download fails its check against the id, so the job is refunded at its deadline).
+    # Clean up: node 0 restarted without its copy and its corrupt leaf hashes (it fetches the input again to apply
+    # the job's block). Provider 0 may run the job meanwhile; it ends settled or refunded like any other.
     devnet("kill", "0")
     os.remove(stored)
+    os.remove(stored + ".leaves")
     devnet("start", "0")
     restart = max(height(u) for u in nodes[1:])
     wait_for(lambda: height(nodes[0]) >= restart, 60, "node 0 to catch up")
     wait_for(lambda: node0 in proposers(nodes[1], restart + 1, height(nodes[1])), 60,
              "a block proposed by node 0 to commit again")
-    print(f"     job {job[:12]}... not committed while only node 0 held its input (corrupt): {len(later_rounds)} of "
+    print(f"     job {job[:12]}... not committed while only node 0 held its input (with corrupt leaf hashes): {len(later_rounds)} of "
           f"heights {first}-{last} committed in a later round ({later_rounds}), none proposed by node 0; nodes 1-3 "
           f"dropped node 0 for the input and refused the job with -32013: {refusal['message'][:90]}...; once node 1 "
           f"held an intact copy, nodes 2-3 fetched it and the job committed at height {committed['height']}")
