@@ -288,13 +288,13 @@ public final class BlobStore: Sendable {
                 }
                 return .complete
             }
-            var partial = try index.partials[ref] ?? Partial(files: PartialFiles(ref, dataPath: partialPath(ref)))
-            if partial.leaves[chunkIndex] != nil || partial.writing.contains(chunkIndex) {
-                index.partials[ref] = partial
-                return .held
+            if index.partials[ref] == nil {
+                index.partials[ref] = Partial(files: try PartialFiles(ref, dataPath: partialPath(ref)))
             }
-            partial.writing.insert(chunkIndex)
-            index.partials[ref] = partial
+            guard let partial = index.partials[ref], partial.leaves[chunkIndex] == nil,
+                !partial.writing.contains(chunkIndex)
+            else { return .held }
+            index.partials[ref]?.writing.insert(chunkIndex)
             return .write(partial.files)
         }
     }
