@@ -91,14 +91,14 @@ enum BlobBench {
             let node = try blocking { try await BenchNode(number: number, dialing: [port], directory: directory) }
             try blocking { while node.p2p.connectedPeers.isEmpty { try await Task.sleep(for: .milliseconds(20)) } }
             print("ready")
-            fflush(stdout)
+            fflush(nil)
             guard readLine() == "go" else { return }
             try blocking { try await node.fetcher.fetch(ref, deadline: .now + .seconds(600)) }
             precondition(node.blobs.status(ref) == .complete(ref: ref))
             print("fetched")
         default: throw BenchError("unknown blob-node role '\(arguments[0])'")
         }
-        fflush(stdout)
+        fflush(nil)
         // Stay alive (and connected) until the parent has read the peak RSS of every node.
         while let line = readLine(), line != "exit" {}
     }
