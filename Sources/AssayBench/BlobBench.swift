@@ -78,6 +78,7 @@ enum BlobBench {
             throw BenchError("usage: blob-node holder|fetcher <number> <dir> [<port> <blob id> <length>]")
         }
         let directory = URL(fileURLWithPath: arguments[2])
+        MallocTuning.forBlobTraffic()  // as `Node.run` does
         switch arguments[0] {
         case "holder":
             let node = try blocking { try await BenchNode(number: number, dialing: [], directory: directory) }

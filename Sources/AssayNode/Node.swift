@@ -32,6 +32,7 @@ public enum Node {
     }
 
     public static func run(home: NodeHome, key: SecretKey, logger: Logger) async throws {
+        MallocTuning.forBlobTraffic()
         let config = try NodeConfig.load(path: home.configPath)
         let p2pSettings = try config.p2p.validated()
         guard frameCarriesBlobChunks(frameBytesMax: p2pSettings.frameBytesMax) else {
