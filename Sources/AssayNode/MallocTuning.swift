@@ -8,10 +8,17 @@ import Glibc
 /// and unmapping. A fixed mmap threshold of 4 MiB (so 1 MiB buffers come from the heap) and a trim threshold of
 /// 32 MiB (so the heap keeps a few of them) doubled its throughput for a few MB of resident memory per node.
 public enum MallocTuning {
+    /// `<malloc.h>` parameters (not in Swift's Glibc module).
+    private static let trimThreshold: Int32 = -1
+    private static let mmapThreshold: Int32 = -3
+
     public static func forBlobTraffic() {
         #if canImport(Glibc)
-        mallopt(M_MMAP_THRESHOLD, 4 << 20)
-        mallopt(M_TRIM_THRESHOLD, 32 << 20)
+        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
+        let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
+        _ = mallopt(mmapThreshold, 4 << 20)
+        _ = mallopt(trimThreshold, 32 << 20)
         #endif
     }
 }
