@@ -19,6 +19,11 @@ struct BenchMain {
 
     static func main() throws {
         let requested = Array(CommandLine.arguments.dropFirst())
+        // The blob bench runs each node in a process of its own: this binary, started with a hidden role.
+        if requested.first == BlobBench.nodeRole {
+            try BlobBench.runNode(Array(requested.dropFirst()))
+            return
+        }
         let names = requested.isEmpty ? ["foundation"] : requested
         for name in names {
             guard let suite = suites.first(where: { $0.name == name }) else {

@@ -25,22 +25,23 @@ public enum ChunkWriteOutcome: Equatable, Sendable {
 ///
 /// Layout (docs/ARCHITECTURE.md, Blobs):
 /// - `<id>`: a complete blob, `<id>.leaves`: its leaf hashes (32 bytes per chunk, for proofs). The leaves are
-///   made durable first and the data file last, each under a temporary name, fsynced and renamed, then the
-///   directory fsynced: a blob is complete exactly when `<id>` exists.
-/// - `partial/<id>-<length>/<index>`: one file per chunk received, each verified as far as the writer can (always its
-///   length; against its proof when one is given) and written under a temporary name and renamed, but not fsynced: a
-///   SIGKILL keeps the page cache, so a chunk file is absent or whole; after a power loss one may be torn, and then its
-///   length check on open or assembly's root check fails, the partial is discarded and the blob fetched again. (Two
-///   fsyncs per chunk cost a P2P transfer about a sixth of its speed, for a durability the assembled blob, fsynced
-///   itself, does not need.) The length is in the name because it is part of what a writer claims: partials of one id
-///   under different claimed lengths never mix. Leaf hashes of partials are not kept: assembly reads every chunk to
-///   copy it anyway, and hashing during that copy re-verifies what is on disk for the price of a sidecar read.
+///   made durable first and the data file last (fsynced, renamed into place, the directory fsynced): a blob is
+///   complete exactly when `<id>` exists.
+/// - `partial/<id>-<length>`: a blob being received, one file of its final length; each chunk is written at its
+///   offset once it is verified as far as the writer can (always its length; against its proof when one is given).
+///   `partial/<id>-<length>.leaves` records the leaf hash of each chunk written (all zeros where none is), after
+///   the chunk's bytes. Neither is fsynced per chunk: a SIGKILL keeps the page cache, but a power loss may keep a
+///   record without its bytes, so on open every recorded chunk is read and hashed again and kept only if it still
+///   matches its record. Completion computes the root from the recorded leaves (no re-read, no re-hash), fsyncs
+///   the data once and renames it to `<id>`. The length is in the name because it is part of what a writer
+///   claims: partials of one id under different claimed lengths never mix.
 /// - Anything named `*.tmp-*` is a write cut short by a crash and is deleted on open.
 ///
 /// After a SIGKILL at any point a blob is therefore complete and verified, or absent (possibly with a resumable
-/// partial). No call holds more than one chunk in memory. Thread-safe: a mutex guards the index; file I/O runs
-/// outside it, so writers and readers of different blobs (and of different chunks of one blob) do not wait on
-/// each other.
+/// partial). No call holds more than one chunk in memory. Thread-safe: a mutex guards the index, and the few
+/// metadata operations that must agree with it (creating a partial's files, renames into place, unlinks) run
+/// under it; reads, writes, hashing and fsyncs run outside it, so writers and readers of different blobs (and of
+/// different chunks of one blob) do not wait on each other.
 public final class BlobStore: Sendable {
     public let directory: String
     private let partialDirectory: String
@@ -48,7 +49,7 @@ public final class BlobStore: Sendable {
     private let temporaryCounter = Atomic<UInt64>(0)
 
     /// Opens (creating if needed) the store in `directory`, deleting what a crash left half-written and
-    /// re-reading the partial blobs so that they can be resumed.
+    /// re-reading the partial blobs (re-hashing their recorded chunks) so that they can be resumed.
     public init(directory: String, maxBlobBytes: UInt64) throws(BlobError) {
         self.directory = directory
         partialDirectory = directory + "/partial"
@@ -74,7 +75,7 @@ public final class BlobStore: Sendable {
         index.withLock { index in
             if let length = index.complete[ref.id] { return .complete(ref: BlobRef(id: ref.id, length: length)) }
             guard let partial = index.partials[ref] else { return .absent }
-            return .partial(ref: ref, heldChunks: partial.held.sorted())
+            return .partial(ref: ref, heldChunks: partial.leaves.keys.sorted())
         }
     }
 
@@ -84,7 +85,7 @@ public final class BlobStore: Sendable {
         let best = index.withLock { index -> BlobRef? in
             if let length = index.complete[id] { return BlobRef(id: id, length: length) }
             return index.partials.filter { $0.key.id == id }
-                .max { ($0.value.held.count, $1.key.length) < ($1.value.held.count, $0.key.length) }?.key
+                .max { ($0.value.leaves.count, $1.key.length) < ($1.value.leaves.count, $0.key.length) }?.key
         }
         return best.map(status) ?? .absent
     }
@@ -96,6 +97,11 @@ public final class BlobStore: Sendable {
     /// Every complete blob, sorted by id (for garbage collection and metrics).
     public var heldRefs: [BlobRef] {
         index.withLock { $0.complete.map { BlobRef(id: $0.key, length: $0.value) } }.sorted { $0.id < $1.id }
+    }
+    /// Every partial blob with the number of chunks it holds, sorted by id and length (for garbage collection).
+    public var partials: [(ref: BlobRef, heldChunks: Int)] {
+        index.withLock { $0.partials.map { (ref: $0.key, heldChunks: $0.value.leaves.count) } }
+            .sorted { ($0.ref.id, $0.ref.length) < ($1.ref.id, $1.ref.length) }
     }
 
     public var maxBlobBytes: UInt64 {
@@ -111,58 +117,72 @@ public final class BlobStore: Sendable {
 
     // MARK: Writing
 
-    /// Stores chunk `index` of `ref`, and assembles the blob when this was the last missing chunk.
+    /// Stores chunk `index` of `ref`, and completes the blob when this was the last missing chunk.
     ///
     /// The chunk must have the length its position implies. With a `proof` (P2P: required) it must hash up to
     /// the id, or nothing is stored; without one (an HTTP upload, whose client sends bare bytes) it is checked
     /// when the last chunk arrives: if the chunks then do not hash to the id the partial blob is discarded
     /// (`rootMismatch`). Whatever the proofs, the blob becomes complete only if all its chunks hash to the id,
     /// which also proves the length. Partials are kept per claimed length, so a writer claiming a wrong length
-    /// cannot spoil the partial of the right one; when one completes, the others of that id are deleted.
+    /// cannot spoil the partial of the right one; when one completes, the others of that id are deleted. A chunk
+    /// that another call is writing at the moment counts as held (if that write fails, `status` shows it missing).
     @discardableResult
     public func writeChunk(ref: BlobRef, index chunkIndex: Int, bytes: [UInt8], proof: ChunkProof? = nil)
         throws(BlobError) -> ChunkWriteOutcome
     {
         try checkSize(ref)
-        if let proof { try verify(chunk: bytes, index: chunkIndex, proof: proof, ref: ref) } else {
+        let leaf: Digest32
+        if let proof { leaf = try verifiedLeaf(chunk: bytes, index: chunkIndex, proof: proof, ref: ref) } else {
             try checkShape(chunk: bytes, index: chunkIndex, ref: ref)
+            leaf = blobLeafHash(bytes)
         }
         switch try reserve(ref, chunkIndex) {
         case .complete: return .complete
-        case .held: return try assembleIfFull(ref)
-        case .write:
-            try writeChunkFile(ref, chunkIndex, bytes)
-            return try assembleIfFull(ref)
+        case .held: return try completeIfFull(ref)
+        case .write(let files):
+            try write(bytes, leaf: leaf, of: ref, index: chunkIndex, into: files)
+            return try completeIfFull(ref)
         }
     }
 
-    /// Assembles the blob if every chunk is held (after a crash cut an assembly short, say); true if the blob
-    /// is complete afterwards.
+    /// Completes the blob if every chunk is held (after a crash or a full disk cut a completion short, say); true
+    /// if the blob is complete afterwards.
     @discardableResult
     public func finish(_ ref: BlobRef) throws(BlobError) -> Bool {
         switch status(ref) {
         case .absent: return false
         case .complete: return true
-        case .partial: return try assembleIfFull(ref) == .complete
+        case .partial: return try completeIfFull(ref) == .complete
         }
     }
 
     /// Deletes a complete or partial blob; false if there was none.
     @discardableResult
     public func remove(_ id: BlobID) throws(BlobError) -> Bool {
-        let removed = index.withLock { index -> (complete: Bool, partials: [BlobRef]) in
-            let length = index.complete.removeValue(forKey: id)
-            if let length { index.heldBytes -= length }
-            return (length != nil, index.removePartials(of: id))
+        let removed = try index.withLock { (index) throws(BlobError) -> Bool in
+            var removed = try removePartials(of: id, from: &index)
+            if let length = index.complete[id] {
+                // Data first: without `<id>` the blob is absent even if the leaves outlive a crash here.
+                try FileIO.remove(dataPath(id))
+                try FileIO.remove(leavesPath(id))
+                index.complete[id] = nil
+                index.heldBytes -= length
+                removed = true
+            }
+            return removed
         }
-        if removed.complete {
-            // Data first: without `<id>` the blob is absent even if the leaves outlive a crash here.
-            try FileIO.remove(dataPath(id))
-            try FileIO.remove(leavesPath(id))
-            try FileIO.syncDirectory(directory)
+        if removed { try FileIO.syncDirectory(directory) }
+        return removed
+    }
+
+    /// Deletes one partial blob (an upload or fetch that stopped); false if there was none.
+    @discardableResult
+    public func removePartial(_ ref: BlobRef) throws(BlobError) -> Bool {
+        try index.withLock { (index) throws(BlobError) -> Bool in
+            guard index.partials.removeValue(forKey: ref) != nil else { return false }
+            try removePartialFiles(ref)
+            return true
         }
-        for partial in removed.partials { try FileIO.removeTree(partialPath(partial)) }
-        return removed.complete || !removed.partials.isEmpty
     }
 
     // MARK: Reading
@@ -212,25 +232,54 @@ public final class BlobStore: Sendable {
         var partials: [BlobRef: Partial] = [:]
         var heldBytes: UInt64 = 0
         var maxBlobBytes: UInt64
-
-        /// Drops every partial of `id` from the index, returning them sorted (their directories are the
-        /// caller's to delete).
-        mutating func removePartials(of id: BlobID) -> [BlobRef] {
-            let refs = partials.keys.filter { $0.id == id }.sorted { $0.length < $1.length }
-            for ref in refs { partials[ref] = nil }
-            return refs
-        }
     }
 
     struct Partial {
-        var held: Set<Int> = []
-        /// One thread at a time assembles a blob; others see the flag and leave it to that thread.
-        var assembling = false
+        let files: PartialFiles
+        /// The leaf hash of each chunk held, by index.
+        var leaves: [Int: Digest32] = [:]
+        /// Chunks some call is writing now: a second writer of one leaves it to the first, so the recorded leaf
+        /// is always that of the bytes in the file.
+        var writing: Set<Int> = []
+        /// One thread at a time completes a blob; others see the flag and leave it to that thread.
+        var completing = false
     }
 
-    private enum Reservation { case complete, held, write }
+    /// A partial blob's data file and leaf record, open while it is in the index.
+    final class PartialFiles: Sendable {
+        let data: Descriptor
+        let leaves: Descriptor
 
-    /// Decides under the lock what the caller does outside it, creating the partial's index entry if needed.
+        init(_ ref: BlobRef, dataPath: String) throws(BlobError) {
+            data = try Descriptor(updating: dataPath, size: ref.length)
+            leaves = try Descriptor(updating: dataPath + ".leaves", size: UInt64(ref.chunkCount * Digest32.byteCount))
+        }
+
+        /// The recorded leaves whose chunk still hashes to them; records that do not (a power loss kept the
+        /// record but not the bytes) are cleared.
+        func verifiedLeaves(_ ref: BlobRef) throws(BlobError) -> [Int: Digest32] {
+            let records = try leaves.read(count: ref.chunkCount * Digest32.byteCount, at: 0)
+            var held: [Int: Digest32] = [:]
+            for chunkIndex in 0..<ref.chunkCount {
+                let start = chunkIndex * Digest32.byteCount
+                let record = Digest32(Array(records[start..<start + Digest32.byteCount]))
+                guard record != .zero else { continue }
+                let offset = UInt64(chunkIndex) * UInt64(blobChunkBytes)
+                let bytes = try data.read(count: chunkLength(index: chunkIndex, length: ref.length), at: offset)
+                if blobLeafHash(bytes) == record {
+                    held[chunkIndex] = record
+                } else {
+                    try leaves.write(Digest32.zero.bytes, at: UInt64(start))
+                }
+            }
+            return held
+        }
+    }
+
+    private enum Reservation { case complete, held, write(PartialFiles) }
+    private enum CompletionClaim { case outcome(ChunkWriteOutcome), completeNow(Partial) }
+
+    /// Decides under the lock what the caller does outside it, creating the partial (and its files) if needed.
     private func reserve(_ ref: BlobRef, _ chunkIndex: Int) throws(BlobError) -> Reservation {
         try index.withLock { (index) throws(BlobError) -> Reservation in
             if let length = index.complete[ref.id] {
@@ -239,89 +288,108 @@ public final class BlobStore: Sendable {
                 }
                 return .complete
             }
-            if index.partials[ref]?.held.contains(chunkIndex) == true { return .held }
-            if index.partials[ref] == nil { index.partials[ref] = Partial() }
-            return .write
-        }
-    }
-
-    private func writeChunkFile(_ ref: BlobRef, _ chunkIndex: Int, _ bytes: [UInt8]) throws(BlobError) {
-        let directory = partialPath(ref)
-        do throws(BlobError) {
-            try FileIO.makeDirectory(directory, parent: partialDirectory)
-            // Not fsynced: assembly re-hashes every chunk, so one torn by a power loss fails the root check.
-            let path = directory + "/\(chunkIndex)"
-            try FileIO.writeAtomically(path, temporary: temporaryPath(path)) { (file) throws(BlobError) in
-                try file.write(bytes)
+            if index.partials[ref] == nil {
+                index.partials[ref] = Partial(files: try PartialFiles(ref, dataPath: partialPath(ref)))
             }
-        } catch {
-            // A concurrent writer may have completed (and so removed) this partial meanwhile.
-            if has(ref.id) { return }
-            throw error
+            guard let partial = index.partials[ref], partial.leaves[chunkIndex] == nil,
+                !partial.writing.contains(chunkIndex)
+            else { return .held }
+            index.partials[ref]?.writing.insert(chunkIndex)
+            return .write(partial.files)
         }
-        index.withLock { index in _ = index.partials[ref]?.held.insert(chunkIndex) }
     }
 
-    /// Assembles `ref` if all its chunks are held and no other thread is doing so.
-    private func assembleIfFull(_ ref: BlobRef) throws(BlobError) -> ChunkWriteOutcome {
-        let progress = index.withLock { index -> ChunkWriteOutcome? in
-            if index.complete[ref.id] != nil { return .complete }
+    /// Writes the chunk at its offset, then its leaf record, then counts it as held (unless the partial was
+    /// removed meanwhile: `files` identify the partial this write belongs to).
+    private func write(
+        _ bytes: [UInt8], leaf: Digest32, of ref: BlobRef, index chunkIndex: Int, into files: PartialFiles
+    ) throws(BlobError) {
+        var failure: BlobError?
+        do throws(BlobError) {
+            try files.data.write(bytes, at: UInt64(chunkIndex) * UInt64(blobChunkBytes))
+            try files.leaves.write(leaf.bytes, at: UInt64(chunkIndex * Digest32.byteCount))
+        } catch {
+            failure = error
+        }
+        index.withLock { index in
+            guard index.partials[ref]?.files === files else { return }
+            index.partials[ref]?.writing.remove(chunkIndex)
+            if failure == nil { index.partials[ref]?.leaves[chunkIndex] = leaf }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Completes `ref` if all its chunks are held and no other thread is doing so.
+    private func completeIfFull(_ ref: BlobRef) throws(BlobError) -> ChunkWriteOutcome {
+        let claim = index.withLock { index -> CompletionClaim in
+            if index.complete[ref.id] != nil { return .outcome(.complete) }
             // A partial removed meanwhile (by `remove`) counts as nothing held.
-            guard var partial = index.partials[ref] else { return .stored(held: 0, of: ref.chunkCount) }
-            let held = ChunkWriteOutcome.stored(held: partial.held.count, of: ref.chunkCount)
-            guard partial.held.count == ref.chunkCount, !partial.assembling else { return held }
-            partial.assembling = true
-            index.partials[ref] = partial
-            return nil
-        }
-        if let progress { return progress }
-        do throws(BlobError) {
-            try assemble(ref)
-        } catch {
-            index.withLock { index in
-                if case .rootMismatch = error { index.partials[ref] = nil } else {
-                    index.partials[ref]?.assembling = false
-                }
+            guard var partial = index.partials[ref] else { return .outcome(.stored(held: 0, of: ref.chunkCount)) }
+            guard partial.leaves.count == ref.chunkCount, !partial.completing else {
+                return .outcome(.stored(held: partial.leaves.count, of: ref.chunkCount))
             }
-            if case .rootMismatch = error { try? FileIO.removeTree(partialPath(ref)) }
+            partial.completing = true
+            index.partials[ref] = partial
+            return .completeNow(partial)
+        }
+        let partial: Partial
+        switch claim {
+        case .outcome(let progress): return progress
+        case .completeNow(let claimed): partial = claimed
+        }
+        do throws(BlobError) {
+            try complete(ref, partial)
+        } catch {
+            try index.withLock { (index) throws(BlobError) in
+                guard case .rootMismatch = error else {
+                    index.partials[ref]?.completing = false
+                    return
+                }
+                index.partials[ref] = nil
+                try removePartialFiles(ref)
+            }
             throw error
         }
         return .complete
     }
 
-    /// Streams the chunk files into `<id>` while hashing them, and makes it visible only if they hash to the id.
-    private func assemble(_ ref: BlobRef) throws(BlobError) {
-        let temporary = temporaryPath(dataPath(ref.id))
-        let leaves: BlobTree
+    /// Makes the partial `ref` the complete blob, if its recorded leaves hash to the id: leaf file durable, data
+    /// fsynced, then renamed into place.
+    private func complete(_ ref: BlobRef, _ partial: Partial) throws(BlobError) {
+        let tree = try BlobTree(leaves: (0..<ref.chunkCount).map { partial.leaves[$0]! }, length: ref.length)
+        guard tree.id == ref.id else { throw .rootMismatch(expected: ref.id, actual: tree.id) }
         do throws(BlobError) {
-            let file = try Descriptor(creating: temporary)
-            var hashes: [Digest32] = []
-            for chunkIndex in 0..<ref.chunkCount {
-                let chunk = try Descriptor(reading: partialPath(ref) + "/\(chunkIndex)")
-                let bytes = try chunk.read(count: chunkLength(index: chunkIndex, length: ref.length), at: 0)
-                hashes.append(blobLeafHash(bytes))
-                try file.write(bytes)
-            }
-            leaves = try BlobTree(leaves: hashes, length: ref.length)
-            guard leaves.id == ref.id else { throw .rootMismatch(expected: ref.id, actual: leaves.id) }
             try FileIO.writeDurably(
                 leavesPath(ref.id), directory: directory, temporary: temporaryPath(leavesPath(ref.id))
-            ) { (leafFile) throws(BlobError) in try leafFile.write(leaves.leafBytes) }
-            try file.sync()
-            try FileIO.rename(temporary, to: dataPath(ref.id))
-            try FileIO.syncDirectory(directory)
+            ) { (leafFile) throws(BlobError) in try leafFile.write(tree.leafBytes) }
+            try partial.files.data.sync()
+            try index.withLock { (index) throws(BlobError) in
+                try FileIO.rename(partialPath(ref), to: dataPath(ref.id))
+                index.complete[ref.id] = ref.length
+                index.heldBytes += ref.length
+                // The blob is complete; a crash before these removals leaves partials that the next open deletes.
+                _ = try? removePartials(of: ref.id, from: &index)
+            }
         } catch {
-            unlink(temporary)
             if FileIO.fileSize(dataPath(ref.id)) == nil { unlink(leavesPath(ref.id)) }
             throw error
         }
-        let partials = index.withLock { index in
-            index.complete[ref.id] = ref.length
-            index.heldBytes += ref.length
-            return index.removePartials(of: ref.id)
+        try FileIO.syncDirectory(directory)
+    }
+
+    /// Drops every partial of `id` from the index and deletes their files; true if there was one.
+    private func removePartials(of id: BlobID, from index: inout Index) throws(BlobError) -> Bool {
+        let refs = index.partials.keys.filter { $0.id == id }.sorted { $0.length < $1.length }
+        for ref in refs {
+            index.partials[ref] = nil
+            try removePartialFiles(ref)
         }
-        // The blob is complete; a crash before these removals leaves partials that the next open deletes.
-        for partial in partials { try? FileIO.removeTree(partialPath(partial)) }
+        return !refs.isEmpty
+    }
+
+    private func removePartialFiles(_ ref: BlobRef) throws(BlobError) {
+        try FileIO.remove(partialPath(ref))
+        try FileIO.remove(partialPath(ref) + ".leaves")
     }
 
     private func completeRef(_ id: BlobID) throws(BlobError) -> BlobRef {
@@ -335,7 +403,7 @@ public final class BlobStore: Sendable {
     private func leavesPath(_ id: BlobID) -> String { dataPath(id) + ".leaves" }
     private func partialPath(_ ref: BlobRef) -> String { partialDirectory + "/\(ref.id.hex)-\(ref.length)" }
 
-    /// A name no other write uses, so concurrent writers of one chunk never share a temporary file.
+    /// A name no other write uses, so concurrent writers of one file never share a temporary file.
     private func temporaryPath(_ path: String) -> String {
         path + ".tmp-\(temporaryCounter.add(1, ordering: .relaxed).newValue)"
     }
@@ -343,7 +411,7 @@ public final class BlobStore: Sendable {
     static func isTemporary(_ name: String) -> Bool { name.contains(".tmp-") }
 
     /// Complete blobs: `<id>` with a leaf file of the right size. A leaf file without data (a crash between the
-    /// two renames of an assembly or a removal) and temporary files are deleted.
+    /// two renames of a completion or a removal) and temporary files are deleted.
     private static func loadComplete(_ directory: String, into index: inout Index) throws(BlobError) {
         for name in try FileIO.list(directory) where name != "partial" {
             let path = directory + "/" + name
@@ -366,30 +434,26 @@ public final class BlobStore: Sendable {
         }
     }
 
-    /// Partial blobs: chunk files of the right length are held; anything else in a partial directory, and the
-    /// partials of blobs already complete, are deleted.
+    /// Partial blobs: `<id>-<length>` files, each holding the recorded chunks that still hash to their records.
+    /// A record file without its data file, anything else in the partial directory, and the partials of blobs
+    /// already complete are deleted.
     private static func loadPartials(_ directory: String, into index: inout Index) throws(BlobError) {
         for name in try FileIO.list(directory) {
             let path = directory + "/" + name
+            if name.hasSuffix(".leaves"), FileIO.fileSize(String(path.dropLast(".leaves".count))) != nil { continue }
             let parts = name.split(separator: "-")
             guard parts.count == 2, let id = BlobID(hex: String(parts[0])), let length = UInt64(parts[1]),
-                String(length) == parts[1], index.complete[id] == nil, FileIO.isDirectory(path)
+                String(length) == parts[1], index.complete[id] == nil,
+                FileIO.fileSize(path) != nil
             else {
+                // Directories are partials of an older layout (one file per chunk): fetched again.
                 try FileIO.isDirectory(path) ? FileIO.removeTree(path) : FileIO.remove(path)
+                try FileIO.remove(path + ".leaves")
                 continue
             }
-            var partial = Partial()
-            let count = chunkCount(length: length)
-            for chunkName in try FileIO.list(path) {
-                if let chunkIndex = Int(chunkName), String(chunkIndex) == chunkName, chunkIndex < count,
-                    FileIO.fileSize(path + "/" + chunkName) == UInt64(chunkLength(index: chunkIndex, length: length))
-                {
-                    partial.held.insert(chunkIndex)
-                } else {
-                    try FileIO.remove(path + "/" + chunkName)
-                }
-            }
-            index.partials[BlobRef(id: id, length: length)] = partial
+            let ref = BlobRef(id: id, length: length)
+            let files = try PartialFiles(ref, dataPath: path)
+            index.partials[ref] = Partial(files: files, leaves: try files.verifiedLeaves(ref))
         }
     }
 }

@@ -130,10 +130,17 @@ public struct ChunkProof: Hashable, Sendable, CanonicalCodable {
 /// this chunk's path passes too. The root binds the chunk count, so the length is proven when the whole blob is
 /// (`BlobStore` checks the root over all leaves before a blob counts as complete).
 public func verify(chunk: some ContiguousBytes, index: Int, proof: ChunkProof, ref: BlobRef) throws(BlobError) {
+    _ = try verifiedLeaf(chunk: chunk, index: index, proof: proof, ref: ref)
+}
+
+/// `verify`, returning the chunk's leaf hash (so a store records it without hashing the chunk again).
+func verifiedLeaf(chunk: some ContiguousBytes, index: Int, proof: ChunkProof, ref: BlobRef) throws(BlobError) -> Digest32 {
     try checkShape(chunk: chunk, index: index, ref: ref)
-    guard proof.leads(from: blobLeafHash(chunk), index: index, leafCount: ref.chunkCount, to: ref.id.digest) else {
+    let leaf = blobLeafHash(chunk)
+    guard proof.leads(from: leaf, index: index, leafCount: ref.chunkCount, to: ref.id.digest) else {
         throw .chunkMismatch(id: ref.id, index: index)
     }
+    return leaf
 }
 
 /// The checks that need no proof: the index is in range and the chunk has the length its position implies.

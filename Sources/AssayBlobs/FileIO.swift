@@ -96,8 +96,9 @@ enum FileIO {
     }
 }
 
-/// An open file descriptor, closed when the value is released.
-final class Descriptor {
+/// An open file descriptor, closed when the value is released. Positioned reads and writes only, so threads may
+/// share one.
+final class Descriptor: Sendable {
     let fd: Int32
     let path: String
 
@@ -113,17 +114,29 @@ final class Descriptor {
         guard fd >= 0 else { throw FileIO.failure("create", path) }
     }
 
+    /// Opens a file for reading and writing, creating it if needed, and sets its size to `size` (a sparse extension
+    /// reserves no space).
+    init(updating path: String, size: UInt64) throws(BlobError) {
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        self.path = path
+        guard fd >= 0 else { throw FileIO.failure("open", path) }
+        guard ftruncate(fd, off_t(size)) == 0 else { throw FileIO.failure("truncate", path) }
+    }
+
     deinit { close(fd) }
 
-    func write(_ bytes: [UInt8]) throws(BlobError) {
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+    /// Writes all of `bytes` at `offset`.
+    func write(_ bytes: [UInt8], at offset: UInt64 = 0) throws(BlobError) {
+        var done = 0
+        while done < bytes.count {
+            let written = bytes.withUnsafeBytes {
+                pwrite(fd, $0.baseAddress! + done, $0.count - done, off_t(offset) + off_t(done))
+            }
             if written < 0 {
                 if errno == EINTR { continue }
                 throw FileIO.failure("write", path)
             }
-            offset += written
+            done += written
         }
     }
 

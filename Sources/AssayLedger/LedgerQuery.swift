@@ -28,6 +28,8 @@ public struct LedgerQuery<Reader: KeyValueReader> {
     }
     /// The registered model's blob (its id is the model hash).
     public func model(_ hash: Hash) throws(LedgerError) -> BlobRef? { try value(StateKey.model(hash)) }
+    /// How many uses in state keep the blob `id` (a registered model, a job's input or output): 0 for none.
+    public func blobUses(_ id: Hash) throws(LedgerError) -> UInt64 { try value(StateKey.blobUses(id)) ?? 0 }
 
     public func params() throws(LedgerError) -> Params {
         guard let params: Params = try value(StateKey.params) else {

@@ -149,6 +149,11 @@ public final class Mempool: Sendable {
 
     public func transaction(_ hash: Hash) -> Transaction? { pool.withLock { $0.byHash[hash]?.transaction } }
 
+    /// Every blob a pending transaction references (so that garbage collection keeps it).
+    public var referencedBlobIDs: Set<BlobID> {
+        pool.withLock { Set($0.byHash.values.flatMap { $0.transaction.body.referencedBlobIDs }) }
+    }
+
     /// Up to `limit` pending transactions (all of them when the limit allows): those a proposer would take now,
     /// in its order, then the gapped ones by fee.
     public func listing(limit: Int) -> [Transaction] { pool.withLock { $0.listing(limit: limit) } }

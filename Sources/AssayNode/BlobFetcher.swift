@@ -194,7 +194,7 @@ private final class BlobTransfer {
         switch fetcher.store.status(ref) {
         case .complete(ref): return
         case let .partial(_, held):
-            // Every chunk already here (a crash or a full disk cut the assembly short): assemble, nothing to ask.
+            // Every chunk already here (a crash or a full disk cut the completion short): complete it, nothing to ask.
             if held.count == ref.chunkCount, try fetcher.store.finish(ref) { return }
             let heldSet = Set(held)
             heldChunks = held.count

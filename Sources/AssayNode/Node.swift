@@ -32,6 +32,7 @@ public enum Node {
     }
 
     public static func run(home: NodeHome, key: SecretKey, logger: Logger) async throws {
+        MallocTuning.forBlobTraffic()
         let config = try NodeConfig.load(path: home.configPath)
         let p2pSettings = try config.p2p.validated()
         guard frameCarriesBlobChunks(frameBytesMax: p2pSettings.frameBytesMax) else {
@@ -94,7 +95,7 @@ public enum Node {
         let rpcConfig = try config.rpc.serverConfig()
         let hub = SubscriptionHub(queueBytesMax: config.rpc.webSocketQueueBytesMax)
         let feed = SubscriptionFeed(hub: hub, service: service, logger: logger)
-        let collector = BlobCollector(store: blobs, logger: logger)
+        let collector = BlobCollector(store: blobs, state: store, mempool: mempool, logger: logger)
         let metrics = NodeMetrics(
             application: application, mempool: mempool, gossip: gossip, p2p: p2p, replay: replay, hub: hub,
             blobs: collector, blobTraffic: blobTraffic)
@@ -107,8 +108,8 @@ public enum Node {
             // Re-checking the rest of the pool against the new state happens off the engine's queue, one pass
             // at a time however fast blocks commit.
             maintenance.committed(block.transactions, height: block.header.height)
-            // Deleting released blobs is local file I/O, also off the engine's queue.
-            DispatchQueue.global(qos: .utility).async { collector.collect(outcome) }
+            // Deleting released and unused blobs is local file I/O, also off the engine's queue.
+            collector.committed(outcome, height: block.header.height)
         }
 
         let fatal = FatalSignal()

@@ -108,6 +108,8 @@ final class NodeMetrics: Sendable {
             "# TYPE assay_blob_bytes_held gauge", "assay_blob_bytes_held \(blobs.store.heldBytes)",
             "# TYPE assay_blobs_collected_total counter", "assay_blobs_collected_total \(collected.blobs)",
             "# TYPE assay_blob_bytes_collected_total counter", "assay_blob_bytes_collected_total \(collected.bytes)",
+            "# TYPE assay_blob_partials_collected_total counter",
+            "assay_blob_partials_collected_total \(collected.partials)",
         ]
         return lines.joined(separator: "\n") + "\n"
     }

@@ -24,21 +24,11 @@ extension BlobClient {
         return ref
     }
 
-    /// Downloads the complete blob `ref` and checks that its bytes hash to its id.
+    /// Downloads the complete blob `ref` into memory and checks that its bytes hash to its id.
     func download(_ ref: BlobRef) async throws -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(Int(ref.length))
-        let step = UInt64(Self.requestChunks * blobChunkBytes)
-        var offset: UInt64 = 0
-        while offset < ref.length {
-            let upper = min(offset + step, ref.length)
-            bytes += try await get(ref.id, range: offset..<upper)
-            offset = upper
-        }
-        let received = BlobRef(of: bytes)
-        guard received == ref else {
-            throw CommandFailure("the node sent \(received) for blob \(ref): the bytes do not match the id")
-        }
+        try await download(ref) { bytes += $0 }
         return bytes
     }
 }

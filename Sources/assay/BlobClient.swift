@@ -62,6 +62,47 @@ struct BlobClient {
         return data
     }
 
+    /// Streams the complete blob `ref` in ranges of `requestChunks` chunks, handing each piece to `consume` as it
+    /// arrives while hashing it; throws unless the bytes hash to the id, so callers keep what they made of the
+    /// pieces only when this returns.
+    func download(_ ref: BlobRef, progress: ProgressBar? = nil, _ consume: (Data) throws -> Void) async throws {
+        var hasher = BlobHasher()
+        let step = UInt64(Self.requestChunks * blobChunkBytes)
+        var offset: UInt64 = 0
+        while offset < ref.length {
+            let piece = try await get(ref.id, range: offset..<min(ref.length, offset + step))
+            piece.withUnsafeBytes { hasher.update($0) }
+            try consume(piece)
+            offset += UInt64(piece.count)
+            progress?.show(offset)
+        }
+        progress?.end()
+        let actual = hasher.finish().id
+        guard actual == ref.id else {
+            throw CommandFailure("the node sent bytes that hash to \(actual), not to blob \(ref.id); nothing was kept")
+        }
+    }
+
+    /// Writes `path` from `fill` under a temporary name beside it (so the rename stays on one file system), fsyncs
+    /// and renames it: `path` appears only complete, and a failure leaves nothing behind.
+    static func writeFile(_ path: String, _ fill: (FileHandle) async throws -> Void) async throws {
+        let temporary = path + ".partial-\(getpid())"
+        guard FileManager.default.createFile(atPath: temporary, contents: nil),
+            let file = FileHandle(forWritingAtPath: temporary)
+        else { throw CommandFailure("cannot create \(temporary)") }
+        do {
+            defer { try? file.close() }
+            try await fill(file)
+            try file.synchronize()
+            guard rename(temporary, path) == 0 else {
+                throw CommandFailure("cannot rename \(temporary) to \(path): \(String(cString: strerror(errno)))")
+            }
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+    }
+
     private func url(_ path: String) -> URL { URL(string: path, relativeTo: base.appendingPathComponent("/"))! }
 
     private func send(_ request: URLRequest) async throws -> (Data, HTTPURLResponse) {

@@ -92,42 +92,13 @@ struct BlobCommand: AsyncParsableCommand {
             guard let status = try await client.status(id), status.complete else {
                 throw CommandFailure("the node at \(options.node) does not hold blob \(id) in full")
             }
-            // Written beside the target so that the final rename stays on one file system.
-            let temporary = out + ".partial-\(getpid())"
-            do {
-                try await download(BlobRef(id: id, length: status.length), with: client, into: temporary)
-                guard rename(temporary, out) == 0 else {
-                    throw CommandFailure("cannot rename \(temporary) to \(out): \(String(cString: strerror(errno)))")
+            let progress = ProgressBar("downloading", total: status.length, quiet: options.json)
+            try await BlobClient.writeFile(out) { file in
+                try await client.download(BlobRef(id: id, length: status.length), progress: progress) {
+                    try file.write(contentsOf: $0)
                 }
-            } catch {
-                unlink(temporary)
-                throw error
             }
             if options.json { print(try Output.json(["id": id.hex, "length": status.length, "file": out])) }
-        }
-
-        /// Streams the blob into `path` in ranges while hashing it; throws unless the bytes hash to the id.
-        private func download(_ ref: BlobRef, with client: BlobClient, into path: String) async throws {
-            guard FileManager.default.createFile(atPath: path, contents: nil), let file = FileHandle(forWritingAtPath: path)
-            else { throw CommandFailure("cannot create \(path)") }
-            defer { try? file.close() }
-            let progress = ProgressBar("downloading", total: ref.length, quiet: options.json)
-            var hasher = BlobHasher()
-            let step = UInt64(BlobClient.requestChunks * blobChunkBytes)
-            var offset: UInt64 = 0
-            while offset < ref.length {
-                let piece = try await client.get(ref.id, range: offset..<min(ref.length, offset + step))
-                piece.withUnsafeBytes { hasher.update($0) }
-                try file.write(contentsOf: piece)
-                offset += UInt64(piece.count)
-                progress.show(offset)
-            }
-            progress.end()
-            let actual = hasher.finish().id
-            guard actual == ref.id else {
-                throw CommandFailure("the downloaded bytes hash to \(actual), not to \(ref.id); \(out) was not written")
-            }
-            try file.synchronize()
         }
     }
 }

@@ -105,14 +105,20 @@ struct JobClientCommand: AsyncParsableCommand {
             guard body.outputBlob.id.hex == expected else {
                 throw CommandFailure("the result's output blob \(body.outputBlob.id) is not the job's output_hash \(expected)")
             }
-            let output = try await BlobClient(client).download(body.outputBlob)
-            let hash = body.outputBlob.id
-            let tensor: Tensor
-            do { tensor = try Tensor(canonicalBytes: output) } catch {
-                throw CommandFailure("the posted output is not a tensor: \(error)")
+            // Streamed: each piece is hashed and converted to .npy as it arrives; the file appears only once the
+            // bytes hash to the output hash.
+            var npy = NPYStream()
+            try await BlobClient.writeFile(out) { file in
+                try await BlobClient(client).download(body.outputBlob) { piece in
+                    do { try file.write(contentsOf: try npy.npyBytes([UInt8](piece))) } catch let error as NumPyError {
+                        throw CommandFailure("the posted output is not a tensor: \(error)")
+                    }
+                }
+                do { try npy.finish() } catch { throw CommandFailure("the posted output is not a tensor: \(error)") }
             }
-            try KernelFiles.write(NPY.encode(tensor), to: out)
-            print("wrote \(out): \(tensor.dtype) \(tensor.shape), output_hash \(hash) (matches the job), state \(view["state"] ?? "?")")
+            print(
+                "wrote \(out): \(npy.dtype.map(String.init(describing:)) ?? "?") \(npy.shape), output_hash "
+                    + "\(body.outputBlob.id) (matches the job), state \(view["state"] ?? "?")")
         }
     }
 }

@@ -90,3 +90,41 @@ import Testing
         #expect(CRC32.checksum(Array("123456789".utf8)) == 0xCBF4_3926)
     }
 }
+
+/// `assay job output` converts a downloaded tensor encoding to `.npy` in pieces, never holding the data whole.
+@Suite struct NPYStreamTests {
+    func stream(_ encoding: [UInt8], pieces: Int) throws -> [UInt8] {
+        var stream = NPYStream()
+        var out: [UInt8] = []
+        var start = 0
+        while start < encoding.count {
+            let end = min(encoding.count, start + pieces)
+            out += try stream.npyBytes(Array(encoding[start..<end]))
+            start = end
+        }
+        try stream.finish()
+        return out
+    }
+
+    @Test func piecesOfAnySizeGiveTheFileEncodeWrites() throws {
+        let tensors = [
+            try Tensor(int32: (0..<1000).map { Int32($0) - 500 }, shape: [10, 25, 4]), try Tensor(uint8: [7], shape: []),
+            try Tensor(uint8: [], shape: [0, 3]),
+        ]
+        for tensor in tensors {
+            for pieces in [1, 3, 64, 5_000] {
+                #expect(try stream(tensor.canonicalBytes, pieces: pieces) == NPY.encode(tensor), "\(tensor.shape) in \(pieces)")
+            }
+        }
+    }
+
+    @Test func whatIsNotOneTensorIsRefused() throws {
+        let encoding = try Tensor(int8: [1, 2, 3, 4], shape: [2, 2]).canonicalBytes
+        #expect(throws: NumPyError.notTensor("the encoding ends early")) { try stream(Array(encoding.dropLast()), pieces: 2) }
+        #expect(throws: NumPyError.notTensor("1 bytes after the data")) { try stream(encoding + [0], pieces: 100) }
+        #expect(throws: NumPyError.self) { try stream([9, 1, 2], pieces: 1) }  // dtype tag 9
+        var wrongLength = encoding
+        wrongLength[wrongLength.count - 5] = 5  // the data length byte claims 5 bytes for 2x2 int8
+        #expect(throws: NumPyError.self) { try stream(wrongLength, pieces: 100) }
+    }
+}

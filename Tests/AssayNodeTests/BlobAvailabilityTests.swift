@@ -126,7 +126,7 @@ import Testing
 
     @Test func blobsAreCollectedOnceTheLedgerReleasesThemAndTheModelStays() throws {
         let node = try NodeFixture()
-        let collector = BlobCollector(store: node.blobs, logger: Logger(label: "test"))
+        let collector = BlobCollector(store: node.blobs, state: node.store, mempool: node.mempool, logger: Logger(label: "test"))
         let offer = try node.openMarket()
         let job = try node.job(offer: offer)
         try node.commit([job])
@@ -134,11 +134,51 @@ import Testing
         try node.commit([try node.sign(node.provider, .result(result))])
         // The window (3 blocks) ends the job, then 2 retention blocks pass.
         for _ in 0..<6 { try node.commit([]) }
-        for outcome in node.outcomes { collector.collect(outcome) }
+        for (number, outcome) in node.outcomes.enumerated() { collector.collect(outcome, height: Height(number + 1)) }
 
         #expect(!node.blobs.has(GemmJob.inputBlob.id) && !node.blobs.has(result.outputBlob.id))
         #expect(node.blobs.has(GemmJob.modelBlob.id))
         #expect(collector.total == .init(blobs: 2, bytes: GemmJob.inputBlob.length + result.outputBlob.length))
+    }
+
+    /// Blobs no transaction uses, and partials that stopped, go `blob_retention_blocks` (2 here) after this node
+    /// first saw them; blobs used in state or by a pending transaction, and partials still growing, stay.
+    @Test func unusedBlobsAndIdlePartialsAreCollectedAfterTheRetention() throws {
+        let node = try NodeFixture()
+        let collector = BlobCollector(store: node.blobs, state: node.store, mempool: node.mempool, logger: Logger(label: "test"))
+        let offer = try node.openMarket()
+        try node.commit([try node.job(offer: offer)])
+        let unused = try node.hold([UInt8](repeating: 7, count: 100))
+        let carried = try node.hold([UInt8](repeating: 8, count: 100))
+        try node.mempool.admit(try node.sign(node.client, .registerModel(RegisterModel(modelBlob: carried))).canonicalBytes)
+        let twoChunks = (0..<blobChunkBytes + 1).map { UInt8($0 % 253) }
+        let stalled = BlobRef(of: twoChunks)
+        try node.blobs.writeChunk(ref: stalled, index: 0, bytes: Array(twoChunks[..<blobChunkBytes]))
+        let threeChunks = (0..<2 * blobChunkBytes + 1).map { UInt8($0 % 241) }
+        let growing = BlobRef(of: threeChunks)
+        func growingChunk(_ index: Int) -> [UInt8] {
+            Array(threeChunks[index * blobChunkBytes..<min(threeChunks.count, (index + 1) * blobChunkBytes)])
+        }
+        try node.blobs.writeChunk(ref: growing, index: 0, bytes: growingChunk(0))
+
+        func commitAndCollect() throws {
+            try node.commit([])
+            collector.collect(try #require(node.outcomes.last), height: node.height)
+        }
+        try commitAndCollect()  // first seen
+        try commitAndCollect()  // one block later: all kept
+        #expect(node.blobs.has(unused.id) && node.blobs.status(stalled) != .absent)
+        try node.blobs.writeChunk(ref: growing, index: 1, bytes: growingChunk(1))
+        try commitAndCollect()  // two blocks later
+
+        #expect(!node.blobs.has(unused.id) && node.blobs.status(stalled) == .absent)
+        #expect(node.blobs.has(carried.id) && node.blobs.has(GemmJob.inputBlob.id) && node.blobs.has(GemmJob.modelBlob.id))
+        #expect(node.blobs.status(growing) == .partial(ref: growing, heldChunks: [0, 1]))
+        #expect(collector.total == .init(blobs: 1, bytes: unused.length, partials: 1))
+        // The growing partial, once stopped, goes two blocks later.
+        try commitAndCollect()
+        try commitAndCollect()
+        #expect(node.blobs.status(growing) == .absent && collector.total.partials == 2)
     }
 }
 

@@ -39,12 +39,13 @@ import Testing
 
     /// Completes every partial the writer left, from its held chunks plus the missing ones; returns how many.
     private func resumePartials(_ store: BlobStore, directory: String) throws -> Int {
-        let partials = try FileManager.default.contentsOfDirectory(atPath: directory + "/partial").sorted()
+        let partials = try FileManager.default.contentsOfDirectory(atPath: directory + "/partial")
+            .filter { !$0.hasSuffix(".leaves") }.sorted()
         for name in partials {
             let parts = name.split(separator: "-")
             let ref = BlobRef(id: try #require(BlobID(hex: String(parts[0]))), length: try #require(UInt64(parts[1])))
             guard case let .partial(_, held) = store.status(ref) else {
-                Issue.record("\(ref) has a partial directory but is not reported partial")
+                Issue.record("\(ref) has a partial file but is not reported partial")
                 continue
             }
             let bytes = Self.blob(Int(ref.length) - Self.chunks * blobChunkBytes - 123)

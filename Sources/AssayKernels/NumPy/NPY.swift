@@ -41,9 +41,14 @@ public enum NPY {
 
     /// Format 1.0 (2.0 when the header would not fit 1.0's 16-bit length), header padded to 64 bytes.
     public static func encode(_ tensor: Tensor) -> [UInt8] {
-        let dims = tensor.shape.map(String.init)
+        header(dtype: tensor.dtype, shape: tensor.shape) + tensor.data
+    }
+
+    /// What precedes the data bytes in `encode`: magic, version, header length and the padded header.
+    public static func header(dtype: DType, shape: [UInt64]) -> [UInt8] {
+        let dims = shape.map(String.init)
         let shape = dims.count == 1 ? "(\(dims[0]),)" : "(\(dims.joined(separator: ", ")))"
-        var header = "{'descr': '\(NPYHeader.descr(of: tensor.dtype))', 'fortran_order': False, 'shape': \(shape), }"
+        var header = "{'descr': '\(NPYHeader.descr(of: dtype))', 'fortran_order': False, 'shape': \(shape), }"
         let prefix = header.utf8.count + 11 > 0xFFFF ? 12 : 10
         let padded = (prefix + header.utf8.count + 1 + 63) / 64 * 64
         header += String(repeating: " ", count: padded - prefix - header.utf8.count - 1) + "\n"
@@ -51,7 +56,6 @@ public enum NPY {
         var bytes = magic + (prefix == 10 ? [1, 0] : [2, 0])
         bytes += (0..<(prefix - 8)).map { UInt8(truncatingIfNeeded: length >> (8 * $0)) }
         bytes += Array(header.utf8)
-        bytes += tensor.data
         return bytes
     }
 }

@@ -12,6 +12,8 @@ public enum NumPyError: Error, Equatable, Sendable, CustomStringConvertible {
     case notZip(String)
     case compressedEntry(String)
     case badEntry(name: String, reason: String)
+    /// Bytes fed to `NPYStream` that are not one tensor's canonical encoding.
+    case notTensor(String)
 
     public var description: String {
         switch self {
@@ -28,6 +30,7 @@ public enum NumPyError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .compressedEntry(name):
             "entry '\(name)' is compressed; only stored entries are supported (write with np.savez, not np.savez_compressed)"
         case let .badEntry(name, reason): "bad .npz entry '\(name)': \(reason)"
+        case let .notTensor(reason): "not a tensor's encoding: \(reason)"
         }
     }
 }
