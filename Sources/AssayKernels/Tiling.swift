@@ -148,8 +148,8 @@ struct ConvTiling: Sendable {
         guard !rows.isEmpty else { return 0..<0 }
         let first = rows.lowerBound * g.strideHeight - g.padTop
         let last = (rows.upperBound - 1) * g.strideHeight - g.padTop + (g.kernelHeight - 1) * g.dilationHeight
-        let clipped = max(0, first)..<min(g.height, last + 1)
-        return clipped.isEmpty ? 0..<0 : clipped
+        let (lower, upper) = (max(0, first), min(g.height, last + 1))
+        return lower < upper ? lower..<upper : 0..<0
     }
 
     /// Per input channel of the tile's group, its rows `inputRows` (all W columns); merged where adjacent.
