@@ -84,6 +84,26 @@ import Testing
         #expect(total == UInt64(m * k * n))
     }
 
+    /// With 3 rows of top and bottom padding and a 1-row kernel, the first and last 3 output rows see only padding:
+    /// their tiles read nothing and are zeros; the others read exactly their own input row of every channel.
+    @Test func convTilesInThePaddingReadNothing() throws {
+        var random = SeededGenerator(seed: 15)
+        let model = try Model(arrays: [
+            ("w", try random.tensor(.int8, [2, 2, 1, 3])), ("pads", try Tensor(int32: [3, 1, 3, 1], shape: [4])),
+        ])
+        let input = try random.tensor(.int8, [1, 2, 4, 5])
+        // Row cost OW x C x kH x kW = 5 x 2 x 1 x 3 = 30: one output row of one filter per tile, 2 x 10 tiles.
+        let properties = try TraceProperties(.conv2dI8, model, input, budget: 30)
+        let layout = properties.layout
+        #expect(try layout.tileCount(layer: 0) == 20)
+        #expect(try layout.tileInputs(layer: 0, tile: 2).ranges.isEmpty)
+        #expect(try layout.recomputeTile(layer: 0, tile: 2, inputs: []) == [UInt8](repeating: 0, count: 20))
+        let header = UInt64(input.spec.canonicalHeaderLength)
+        // Output row 4 reads input row 1 of channels 0 and 1.
+        #expect(try layout.tileInputs(layer: 0, tile: 4).ranges == [header + 5..<header + 10, header + 25..<header + 30])
+        try properties.checkAll(using: &random)
+    }
+
     @Test func refusesTilesThatDoNotExistAndInputsOfTheWrongLength() throws {
         var random = SeededGenerator(seed: 14)
         let model = try MLPModels.random(widths: [4, 6, 3], using: &random)
