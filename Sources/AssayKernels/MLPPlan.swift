@@ -46,7 +46,11 @@ struct MLPPlan: KernelPlan, Sendable {
     }
 
     func run(model: Model, input: Tensor, implementation: Implementation) -> KernelOutput {
-        let activations = layerOutputs(model: model, input: input.data, implementation: implementation).last!
+        kernelOutput(lastLayer: layerOutputs(model: model, input: input.data, implementation: implementation).last!)
+    }
+
+    /// The kernel's output: the last layer's int8 [B, D_L].
+    func kernelOutput(lastLayer activations: [UInt8]) -> KernelOutput {
         let output = try! Tensor(dtype: .int8, shape: [UInt64(batch), UInt64(layers.last!.outputWidth)], data: activations)
         return KernelOutput(output: output, workUnits: workUnits)
     }

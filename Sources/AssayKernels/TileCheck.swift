@@ -32,11 +32,14 @@ extension TraceLayout {
             throw .invalidTensor("the input is \(tensor.dtype) \(tensor.shape); the layout is for \(input.dtype) \(input.shape)")
         }
         let implementation = Implementation.optimised(threads: max(1, threads))
-        let output = plan.plan.run(model: model, input: tensor, implementation: implementation)
-        let outputs: [[UInt8]]
+        let (output, outputs): (KernelOutput, [[UInt8]])
         switch plan {
-        case .gemm, .conv: outputs = [output.output.data]
-        case let .mlp(mlp): outputs = mlp.layerOutputs(model: model, input: tensor.data, implementation: implementation)
+        case .gemm, .conv:
+            output = plan.plan.run(model: model, input: tensor, implementation: implementation)
+            outputs = [output.output.data]
+        case let .mlp(mlp):
+            outputs = mlp.layerOutputs(model: model, input: tensor.data, implementation: implementation)
+            output = mlp.kernelOutput(lastLayer: outputs.last!)
         }
         var hashes: [Digest32] = []
         for (layer, tiling) in layers.enumerated() {
