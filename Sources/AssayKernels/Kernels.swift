@@ -75,7 +75,6 @@ enum TracedPlan: Sendable {
 }
 
 enum Implementation {
-
     case reference
     case optimised(threads: Int)
 }

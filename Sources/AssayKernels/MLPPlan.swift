@@ -46,7 +46,7 @@ struct MLPPlan: KernelPlan, Sendable {
     }
 
     func run(model: Model, input: Tensor, implementation: Implementation) -> KernelOutput {
-        kernelOutput(lastLayer: layerOutputs(model: model, input: input.data, implementation: implementation).last!)
+        kernelOutput(lastLayer: runLayers(model: model, input: input.data, implementation: implementation) { _ in })
     }
 
     /// The kernel's output: the last layer's int8 [B, D_L].
@@ -55,16 +55,20 @@ struct MLPPlan: KernelPlan, Sendable {
         return KernelOutput(output: output, workUnits: workUnits)
     }
 
-    /// Every layer's int8 output [B, D_i+1], in layer order: the last is the kernel's output, all of them its trace.
-    func layerOutputs(model: Model, input: [UInt8], implementation: Implementation) -> [[UInt8]] {
-        var outputs: [[UInt8]] = []
+    /// Runs the layers in order, handing each one's int8 output [B, D_i+1] to `keep` (a trace keeps them all, a
+    /// plain run none), and returns the last.
+    func runLayers(
+        model: Model, input: [UInt8], implementation: Implementation, keep: ([UInt8]) -> Void
+    ) -> [UInt8] {
+        var activations = input
         for index in layers.indices {
             let layer = layers[index]
-            outputs.append(layer.forward(
-                outputs.last ?? input, rows: batch, inputZeroPoint: inputZeroPoint(ofLayer: index),
-                weights: model[layer.weightName]!.data, columns: 0..<layer.outputWidth, implementation: implementation))
+            activations = layer.forward(
+                activations, rows: batch, inputZeroPoint: inputZeroPoint(ofLayer: index),
+                weights: model[layer.weightName]!.data, columns: 0..<layer.outputWidth, implementation: implementation)
+            keep(activations)
         }
-        return outputs
+        return activations
     }
 
     /// The zero point of layer `index`'s input: the job input's, then the previous layer's output zero point.

@@ -38,8 +38,9 @@ extension TraceLayout {
             output = plan.plan.run(model: model, input: tensor, implementation: implementation)
             outputs = [output.output.data]
         case let .mlp(mlp):
-            outputs = mlp.layerOutputs(model: model, input: tensor.data, implementation: implementation)
-            output = mlp.kernelOutput(lastLayer: outputs.last!)
+            var layerOutputs: [[UInt8]] = []
+            let last = mlp.runLayers(model: model, input: tensor.data, implementation: implementation) { layerOutputs.append($0) }
+            (output, outputs) = (mlp.kernelOutput(lastLayer: last), layerOutputs)
         }
         var hashes: [Digest32] = []
         for (layer, tiling) in layers.enumerated() {
