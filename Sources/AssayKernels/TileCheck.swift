@@ -42,13 +42,7 @@ extension TraceLayout {
             let last = mlp.runLayers(model: model, input: tensor.data, implementation: implementation) { layerOutputs.append($0) }
             (output, outputs) = (mlp.kernelOutput(lastLayer: last), layerOutputs)
         }
-        var hashes: [Digest32] = []
-        for (layer, tiling) in layers.enumerated() {
-            for tile in 0..<tiling.tileCount {
-                let bytes = Array(outputs[layer][tiling.outputRange(tile)])
-                hashes.append(Self.tileHash(layer: layer, tile: tile, bytes: bytes))
-            }
-        }
+        let hashes = tileHashes { layer, range in Array(outputs[layer][range]) }
         return Trace(layout: self, layerOutputs: outputs, tileHashes: hashes, output: output)
     }
 

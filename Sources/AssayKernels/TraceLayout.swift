@@ -93,16 +93,21 @@ public struct TraceLayout: Sendable {
         guard UInt64(trace.count) == traceLength else {
             throw .invalidTile("a trace of this job has \(traceLength) bytes, not \(trace.count)")
         }
-        var leaves: [Digest32] = []
-        leaves.reserveCapacity(totalTileCount)
+        return merkleRoot(tileHashes { layer, range in
+            Array(trace[layerOffsets[layer] + range.lowerBound..<layerOffsets[layer] + range.upperBound])
+        })
+    }
+
+    /// Every tile's hash in leaf order, given each tile's bytes by layer and range within that layer's output.
+    func tileHashes(bytes: (_ layer: Int, _ range: Range<Int>) -> [UInt8]) -> [Digest32] {
+        var hashes: [Digest32] = []
+        hashes.reserveCapacity(totalTileCount)
         for (layer, tiling) in layers.enumerated() {
             for tile in 0..<tiling.tileCount {
-                let range = tiling.outputRange(tile)
-                let bytes = Array(trace[layerOffsets[layer] + range.lowerBound..<layerOffsets[layer] + range.upperBound])
-                leaves.append(Self.tileHash(layer: layer, tile: tile, bytes: bytes))
+                hashes.append(Self.tileHash(layer: layer, tile: tile, bytes: bytes(layer, tiling.outputRange(tile))))
             }
         }
-        return merkleRoot(leaves)
+        return hashes
     }
 
     func checked(_ layer: Int) throws(KernelError) -> LayerTiling {
