@@ -58,7 +58,7 @@ let package = Package(
         .target(name: "AssayTypes", dependencies: ["AssayCodec", "AssayCrypto", "AssayBlobs"]),
         .target(name: "AssayStorage", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes"]),
         .target(
-            name: "AssayKernels", dependencies: ["CKernels", "AssayCodec", "AssayCrypto", "AssayTypes"],
+            name: "AssayKernels", dependencies: ["CKernels", "AssayCodec", "AssayCrypto", "AssayTypes", "AssayBlobs"],
             swiftSettings: [.unsafeFlags(["-O"])]),
 
         // Layer 4: state machines: ledger, consensus core, key holder, mempool.
@@ -137,7 +137,7 @@ let package = Package(
         .testTarget(
             name: "AssayStorageTests",
             dependencies: ["AssayStorage", "AssayRocksDB", "AssayBlobs", "AssayCodec", "AssayCrypto"]),
-        .testTarget(name: "AssayKernelsTests", dependencies: ["AssayKernels", "AssayCodec", "AssayTypes"]),
+        .testTarget(name: "AssayKernelsTests", dependencies: ["AssayKernels", "AssayCodec", "AssayCrypto", "AssayTypes", "AssayBlobs"]),
         .testTarget(
             name: "AssayLedgerTests",
             dependencies: [

@@ -7,6 +7,13 @@ public func blobLeafHash(_ chunk: some ContiguousBytes) -> Digest32 { SHA256.has
 /// An inner node: SHA-256(0x01 || left || right).
 func blobNodeHash(_ left: Digest32, _ right: Digest32) -> Digest32 { SHA256.hash(tag: 0x01, left, right) }
 
+/// The root of the blob tree's shape and node hash over any non-empty list of leaf hashes (a blob's chunk leaves,
+/// or the tile hashes of a kernel trace).
+public func merkleRoot(_ leaves: [Digest32]) -> Digest32 {
+    precondition(!leaves.isEmpty, "a Merkle tree needs at least one leaf")
+    return BlobTree.root(leaves[...])
+}
+
 /// The Merkle tree of one blob, held as its leaf hashes (32 bytes per chunk, 128 KiB for 4 GiB), from which the
 /// id and the proof of any chunk are computed. RFC 6962 shape: the left subtree of `n` leaves holds the largest
 /// power of two strictly below `n`.

@@ -18,9 +18,13 @@ struct ArrayChecks {
         return tensor
     }
 
+    func dimensions(of tensor: Tensor, named name: String, rank: Int, dtypes: [DType]) throws(KernelError) -> [Int] {
+        try dimensions(of: tensor.spec, named: name, rank: rank, dtypes: dtypes)
+    }
+
     /// Checks dtype, rank and every dimension against the limits; returns the shape as Ints.
     func dimensions(
-        of tensor: Tensor, named name: String, rank: Int, dtypes: [DType]
+        of tensor: TensorSpec, named name: String, rank: Int, dtypes: [DType]
     ) throws(KernelError) -> [Int] {
         try Self.check(tensor, named: name, dtypes: dtypes)
         guard tensor.shape.count <= limits.maxRank else {
@@ -32,7 +36,7 @@ struct ArrayChecks {
         for dimension in tensor.shape {
             try checkDimension(dimension, what: "a dimension of '\(name)'")
         }
-        try checkElements(UInt64(tensor.elementCount), what: "elements of '\(name)'")
+        try checkElements(try Tensor.elementCount(shape: tensor.shape), what: "elements of '\(name)'")
         return tensor.shape.map { Int($0) }
     }
 
@@ -57,6 +61,10 @@ struct ArrayChecks {
     }
 
     static func check(_ tensor: Tensor, named name: String, dtypes: [DType]) throws(KernelError) {
+        try check(tensor.spec, named: name, dtypes: dtypes)
+    }
+
+    static func check(_ tensor: TensorSpec, named name: String, dtypes: [DType]) throws(KernelError) {
         guard dtypes.contains(tensor.dtype) else {
             throw .wrongDType(name: name, expected: dtypes.map(\.description).joined(separator: " or "), actual: tensor.dtype)
         }

@@ -3,7 +3,7 @@
 /// optional int32 `pads` [4] (top, left, bottom, right), `strides` [2], `dilations` [2] (height, width) and
 /// `group` (scalar). Padded positions contribute zero (as if filled with x_zero_point). Output int32
 /// [N, M, OH, OW]. Work units: N x M x OH x OW x (C/group) x kH x kW.
-struct ConvPlan: KernelPlan {
+struct ConvPlan: KernelPlan, Sendable {
     static let arrayNames: Set<String> = ["w", "x_zero_point", "w_zero_point", "pads", "strides", "dilations", "group"]
 
     let geometry: ConvGeometry
@@ -11,7 +11,7 @@ struct ConvPlan: KernelPlan {
     let w: MatrixOperand
     let workUnits: UInt64
 
-    init(model: Model, input: Tensor, limits: KernelLimits) throws(KernelError) {
+    init(model: Model, input: TensorSpec, limits: KernelLimits) throws(KernelError) {
         let checks = ArrayChecks(model: model, limits: limits)
         try checks.rejectUnknownArrays { ConvPlan.arrayNames.contains($0) }
         let wTensor = try checks.required("w")

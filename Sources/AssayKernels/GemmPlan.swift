@@ -1,7 +1,7 @@
 /// `gemm-i8/1`, ONNX `MatMulInteger`: input A [M,K] and model array `b` [K,N], each int8 or uint8, optional scalar
 /// zero points `a_zero_point` (A's dtype) and `b_zero_point` (b's dtype); output int32 [M,N] =
 /// sum over k of (A[m,k] - a_zero_point) * (b[k,n] - b_zero_point), modulo 2^32. Work units: M x N x K.
-struct GemmPlan: KernelPlan {
+struct GemmPlan: KernelPlan, Sendable {
     static let arrayNames: Set<String> = ["b", "a_zero_point", "b_zero_point"]
 
     let a: MatrixOperand
@@ -9,7 +9,7 @@ struct GemmPlan: KernelPlan {
     let m: Int, k: Int, n: Int
     let workUnits: UInt64
 
-    init(model: Model, input: Tensor, limits: KernelLimits) throws(KernelError) {
+    init(model: Model, input: TensorSpec, limits: KernelLimits) throws(KernelError) {
         let checks = ArrayChecks(model: model, limits: limits)
         try checks.rejectUnknownArrays { GemmPlan.arrayNames.contains($0) }
         let bTensor = try checks.required("b")

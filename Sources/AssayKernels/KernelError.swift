@@ -16,6 +16,8 @@ public enum KernelError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidAttribute(String)
     /// A size or amount of work over the caller's `KernelLimits`.
     case limitExceeded(what: String, value: UInt64, limit: UInt64)
+    /// A tile that does not exist, or tile inputs or a trace of the wrong length.
+    case invalidTile(String)
 
     public var description: String {
         switch self {
@@ -28,6 +30,7 @@ public enum KernelError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .shapeMismatch(reason): "shape mismatch: \(reason)"
         case let .invalidAttribute(reason): "invalid attribute: \(reason)"
         case let .limitExceeded(what, value, limit): "\(what) \(value) is over the limit \(limit)"
+        case let .invalidTile(reason): "invalid tile: \(reason)"
         }
     }
 }

@@ -46,11 +46,30 @@ public enum Kernels {
     static func plan(
         _ kernel: KernelID, model: Model, input: Tensor, limits: KernelLimits
     ) throws(KernelError) -> any KernelPlan {
+        try TracedPlan(kernel, model: model, input: input.spec, limits: limits).plan
+    }
+}
+
+/// A validated plan of one of the catalogue's kernels, known by its concrete type (tiling and tracing need it).
+enum TracedPlan: Sendable {
+    case gemm(GemmPlan)
+    case conv(ConvPlan)
+    case mlp(MLPPlan)
+
+    init(_ kernel: KernelID, model: Model, input: TensorSpec, limits: KernelLimits) throws(KernelError) {
         switch kernel {
-        case .gemmI8: try GemmPlan(model: model, input: input, limits: limits)
-        case .conv2dI8: try ConvPlan(model: model, input: input, limits: limits)
-        case .mlpQ8: try MLPPlan(model: model, input: input, limits: limits)
+        case .gemmI8: self = .gemm(try GemmPlan(model: model, input: input, limits: limits))
+        case .conv2dI8: self = .conv(try ConvPlan(model: model, input: input, limits: limits))
+        case .mlpQ8: self = .mlp(try MLPPlan(model: model, input: input, limits: limits))
         default: throw .unknownKernel(kernel.rawValue)
+        }
+    }
+
+    var plan: any KernelPlan {
+        switch self {
+        case let .gemm(plan): plan
+        case let .conv(plan): plan
+        case let .mlp(plan): plan
         }
     }
 }

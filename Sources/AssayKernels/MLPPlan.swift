@@ -6,13 +6,13 @@
 /// clamp(RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(acc, multiplier), shift) + output_zero_point,
 /// relu ? max(-128, output_zero_point) : -128, 127). The next layer's input zero point is this layer's output zero
 /// point. Output int8 [B, D_L]. Work units: sum over layers of B x D_i x D_i+1.
-struct MLPPlan: KernelPlan {
+struct MLPPlan: KernelPlan, Sendable {
     let batch: Int
     let inputZeroPoint: Int32
     let layers: [MLPLayer]
     let workUnits: UInt64
 
-    init(model: Model, input: Tensor, limits: KernelLimits) throws(KernelError) {
+    init(model: Model, input: TensorSpec, limits: KernelLimits) throws(KernelError) {
         let checks = ArrayChecks(model: model, limits: limits)
         let inputShape = try checks.dimensions(of: input, named: ArrayChecks.inputName, rank: 2, dtypes: [.int8])
         batch = inputShape[0]
@@ -46,33 +46,39 @@ struct MLPPlan: KernelPlan {
     }
 
     func run(model: Model, input: Tensor, implementation: Implementation) -> KernelOutput {
-        var activations = input.data
-        var zeroPoint = inputZeroPoint
-        for layer in layers {
-            let xOperand = MatrixOperand(dtype: .int8, zeroPoint: zeroPoint)
-            let weightOperand = MatrixOperand(dtype: .int8, zeroPoint: 0)
-            let weights = model[layer.weightName]!.data
-            let accumulators: [Int32]
-            switch implementation {
-            case .reference:
-                accumulators = GemmCore.reference(
-                    a: activations, xOperand, b: weights, weightOperand,
-                    m: batch, n: layer.outputWidth, k: layer.inputWidth)
-            case let .optimised(threads):
-                accumulators = GemmCore.optimised(
-                    a: activations, xOperand, b: weights, weightOperand,
-                    m: batch, n: layer.outputWidth, k: layer.inputWidth, threads: threads)
-            }
-            activations = layer.requantize(accumulators)
-            zeroPoint = layer.outputZeroPoint
-        }
+        kernelOutput(lastLayer: runLayers(model: model, input: input.data, implementation: implementation) { _ in })
+    }
+
+    /// The kernel's output: the last layer's int8 [B, D_L].
+    func kernelOutput(lastLayer activations: [UInt8]) -> KernelOutput {
         let output = try! Tensor(dtype: .int8, shape: [UInt64(batch), UInt64(layers.last!.outputWidth)], data: activations)
         return KernelOutput(output: output, workUnits: workUnits)
+    }
+
+    /// Runs the layers in order, handing each one's int8 output [B, D_i+1] to `keep` (a trace keeps them all, a
+    /// plain run none), and returns the last.
+    func runLayers(
+        model: Model, input: [UInt8], implementation: Implementation, keep: ([UInt8]) -> Void
+    ) -> [UInt8] {
+        var activations = input
+        for index in layers.indices {
+            let layer = layers[index]
+            activations = layer.forward(
+                activations, rows: batch, inputZeroPoint: inputZeroPoint(ofLayer: index),
+                weights: model[layer.weightName]!.data, columns: 0..<layer.outputWidth, implementation: implementation)
+            keep(activations)
+        }
+        return activations
+    }
+
+    /// The zero point of layer `index`'s input: the job input's, then the previous layer's output zero point.
+    func inputZeroPoint(ofLayer index: Int) -> Int32 {
+        index == 0 ? inputZeroPoint : layers[index - 1].outputZeroPoint
     }
 }
 
 /// One validated layer of `mlp-q8/1`.
-struct MLPLayer {
+struct MLPLayer: Sendable {
     static let fields = ["weight", "bias", "multiplier", "shift", "output_zero_point", "relu"]
 
     static func name(_ index: Int, _ field: String) -> String { "layer\(index).\(field)" }
@@ -111,11 +117,32 @@ struct MLPLayer {
         return try checks.scalar(name, dtypes: [dtype], default: 0)
     }
 
-    /// Adds the bias and maps each accumulator to int8 (docs/kernels.md, "Requantization").
-    func requantize(_ accumulators: [Int32]) -> [UInt8] {
+    /// Output columns `columns` of `rows` rows of this layer from its input rows `x` [rows, D_i]; `weights` is the
+    /// whole weight matrix [D_i, D_i+1].
+    func forward(
+        _ x: [UInt8], rows: Int, inputZeroPoint: Int32, weights: [UInt8], columns: Range<Int>, implementation: Implementation
+    ) -> [UInt8] {
+        let xOperand = MatrixOperand(dtype: .int8, zeroPoint: inputZeroPoint)
+        let weightOperand = MatrixOperand(dtype: .int8, zeroPoint: 0)
+        let block = ColumnBlock.extract(weights, rows: inputWidth, columns: outputWidth, range: columns)
+        let accumulators: [Int32]
+        switch implementation {
+        case .reference:
+            accumulators = GemmCore.reference(
+                a: x, xOperand, b: block, weightOperand, m: rows, n: columns.count, k: inputWidth)
+        case let .optimised(threads):
+            accumulators = GemmCore.optimised(
+                a: x, xOperand, b: block, weightOperand, m: rows, n: columns.count, k: inputWidth, threads: threads)
+        }
+        return requantize(accumulators, columns: columns)
+    }
+
+    /// Adds the bias and maps each accumulator of rows of output columns `columns` to int8 (docs/kernels.md,
+    /// "Requantization").
+    func requantize(_ accumulators: [Int32], columns: Range<Int>) -> [UInt8] {
         let lower = relu ? max(-128, outputZeroPoint) : -128
         return accumulators.indices.map { index in
-            let acc = accumulators[index] &+ bias[index % outputWidth]
+            let acc = accumulators[index] &+ bias[columns.lowerBound + index % columns.count]
             let scaled = FixedPoint.roundingDivideByPOT(FixedPoint.saturatingRoundingDoublingHighMul(acc, multiplier), shift)
             let shifted = Int64(scaled) + Int64(outputZeroPoint)
             return UInt8(bitPattern: Int8(min(127, max(Int64(lower), shifted))))

@@ -35,6 +35,28 @@ extension DType: CanonicalCodable {
     }
 }
 
+/// What a kernel's checks and tiling need of a tensor without its elements: its element type and shape.
+public struct TensorSpec: Hashable, Sendable {
+    public let dtype: DType
+    public let shape: [UInt64]
+
+    public init(dtype: DType, shape: [UInt64]) {
+        self.dtype = dtype
+        self.shape = shape
+    }
+
+    /// Bytes of the tensor's canonical encoding before its elements (dtype tag, shape, data length): the offset
+    /// of element byte 0 in a blob holding the tensor's canonical bytes.
+    public var canonicalHeaderLength: Int {
+        var writer = CanonicalWriter()
+        writer.write(dtype)
+        writer.write(shape)
+        let elements = shape.reduce(UInt64(1)) { $0 &* $1 }
+        writer.writeULEB128(elements &* UInt64(dtype.size))
+        return writer.bytes.count
+    }
+}
+
 /// A dense array: element type, shape, and the elements' little-endian bytes in C (row-major) order.
 /// A rank-0 tensor (shape `[]`) is a scalar holding one element.
 public struct Tensor: Hashable, Sendable, CanonicalCodable {
@@ -81,6 +103,8 @@ public struct Tensor: Hashable, Sendable, CanonicalCodable {
     }
 
     public var elementCount: Int { data.count / dtype.size }
+
+    public var spec: TensorSpec { TensorSpec(dtype: dtype, shape: shape) }
 
     // MARK: Typed construction and access (little-endian, C order).
 

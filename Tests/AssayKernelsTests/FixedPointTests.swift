@@ -50,7 +50,7 @@ import Testing
             ("layer0.relu", try Tensor(uint8: [1], shape: [1])),
         ]), limits: .default))
         // 1000 -> 500 -> 250 -> 260 -> 127; -6 -> -3 -> -2 -> 8 -> relu 10; 6 -> 3 -> 2 -> 12; -1000 -> ... -> 10.
-        let bytes = layer.requantize([1000, -6, 6, -1000])
+        let bytes = layer.requantize([1000, -6, 6, -1000], columns: 0..<4)
         #expect(bytes.map { Int8(bitPattern: $0) } == [127, 10, 12, 10])
     }
 }
