@@ -154,7 +154,8 @@ let package = Package(
                 "AssayEngine", "AssaySimulation", "AssayConsensus", "AssayStorage", "AssayTypes", "AssayCrypto", "AssayCodec",
             ]
         ),
-        .testTarget(name: "AssaySimulationTests", dependencies: ["AssaySimulation", "AssayEngine"]),
+        .target(name: "AssayTestSupport", path: "Tests/AssayTestSupport"),
+        .testTarget(name: "AssaySimulationTests", dependencies: ["AssaySimulation", "AssayEngine", "AssayTestSupport"]),
         .testTarget(
             name: "AssayMempoolTests", dependencies: ["AssayMempool", "AssayTypes", "AssayCrypto", "AssayBlobs", propertyBased]),
         .testTarget(

@@ -1,4 +1,5 @@
 import AssaySimulation
+import AssayTestSupport
 import Testing
 
 /// Seeded scenarios across every fault profile (twins and the equivocating proposer included in
@@ -7,10 +8,17 @@ import Testing
     static let seedsPerProfile: UInt64 = 90
 
     @Test(arguments: FaultProfile.allCases)
-    func scenariosHoldEveryInvariant(profile: FaultProfile) {
+    func scenariosHoldEveryInvariant(profile: FaultProfile) async throws {
+        let (failures, heights) = try await offThePool { Self.runScenarios(profile) }
+        #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
+        #expect(heights >= Int(Self.seedsPerProfile) * 2, "every scenario commits heights")
+    }
+
+    /// The violations of every seed's scenario under `profile`, and the heights they committed in all.
+    static func runScenarios(_ profile: FaultProfile) -> (failures: [String], heights: Int) {
         var failures: [String] = []
         var heights = 0
-        for seed in 0..<Self.seedsPerProfile {
+        for seed in 0..<seedsPerProfile {
             let report = Simulation.run(seed: seed, options: SimulationOptions(profile: profile))
             heights += report.heightsCommitted
             if !report.passed {
@@ -18,8 +26,7 @@ import Testing
                     + Simulation.reproduceCommand(seed: seed, options: SimulationOptions(profile: profile)))
             }
         }
-        #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
-        #expect(heights >= Int(Self.seedsPerProfile) * 2, "every scenario commits heights")
+        return (failures, heights)
     }
 
     @Test func aSeedReplaysExactly() {

@@ -8,7 +8,15 @@ import Testing
     static let chunks = 6
 
     /// Blob k of the writer: `chunks` MiB + 123 + k bytes, byte i = (i + k) mod 251.
-    static func blob(_ k: Int) -> [UInt8] { (k..<k + chunks * blobChunkBytes + 123 + k).map { UInt8($0 % 251) } }
+    static func blob(_ k: Int) -> [UInt8] {
+        // Whole cycles of the 251-byte pattern, appended, rather than one closure call per byte (slow in debug).
+        let length = chunks * blobChunkBytes + 123 + k
+        let cycle = (0..<251).map { UInt8(($0 + k) % 251) }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(length + cycle.count)
+        while bytes.count < length { bytes += cycle }
+        return Array(bytes.prefix(length))
+    }
 
     @Test func killedWriterLeavesOnlyVerifiedBlobs() throws {
         let directory = try TemporaryDirectory()
