@@ -7,7 +7,9 @@ eth0) over a netfilter netlink socket and releases each one after the delay its 
   netem_queue.py PROFILE_FILE      the file holds netem-style words, re-read when it changes:
                                    delay 50ms [10ms]   loss 1%   reorder 25%   (empty: pass everything at once)
 
-A reordered packet skips the delay (as in netem), so it overtakes the ones queued before it; jitter reorders too.
+A reordered packet skips the delay (as in netem), so it overtakes the ones queued before it. Jitter alone keeps the
+order (a packet never leaves before one sent earlier, like netem with a pfifo child): a WAN link's delay varies, but
+it rarely reorders, and TCP would take heavy reordering for loss.
 Stdlib only. The iptables rule uses --queue-bypass, so packets flow unshaped whenever this process is not running.
 """
 import heapq, os, random, re, select, socket, struct, sys, time
@@ -119,6 +121,7 @@ def main():
     profile, stamp = Profile(""), None
     held = []  # (due time, order, packet id)
     order = 0
+    last_due = 0.0
     while True:
         try:
             mtime = os.stat(path).st_mtime_ns
@@ -148,7 +151,8 @@ def main():
                 verdict(sock, packet_id, ACCEPT)
             else:
                 order += 1
-                heapq.heappush(held, (time.monotonic() + hold, order, packet_id))
+                last_due = max(last_due, time.monotonic() + hold)
+                heapq.heappush(held, (last_due, order, packet_id))
 
 
 if __name__ == "__main__":
