@@ -82,6 +82,7 @@ def test_shaping(profile_path):
 
 
 def main():
+    subprocess.run([os.path.join(HERE, "..", "Tools", "deps"), "iptables"], check=True)
     check("profiles parse netem words and refuse anything else", test_profiles)
     processes = []
     scratch = tempfile.mkdtemp(prefix="netem-queue-test-")
