@@ -37,8 +37,9 @@ default:
     }
     selected = harness
     // libFuzzer sees the program name and the arguments after the harness name.
-    var driverArguments = [arguments[0]] + arguments.dropFirst(2)
+    let driverArguments = [arguments[0]] + arguments.dropFirst(2)
     var argc = Int32(driverArguments.count)
+    // Owned by libFuzzer for the life of the process, so never freed.
     var pointers: [UnsafeMutablePointer<CChar>?] = driverArguments.map { strdup($0) } + [nil]
     let status = pointers.withUnsafeMutableBufferPointer { buffer in
         var argv = buffer.baseAddress
@@ -47,6 +48,5 @@ default:
             return 0
         }
     }
-    _ = driverArguments
     exit(status)
 }
