@@ -37,6 +37,7 @@ public enum Seeds {
             ("rpc-params", rpcParamSeeds()),
             ("model-blob", Samples.models().map { [0] + $0.canonicalBytes } + Samples.tensors().map { [1] + $0.canonicalBytes }),
             ("npy", Samples.tensors().map(NPY.encode)),
+            ("npy-stream", Samples.tensors().map { [7] + $0.canonicalBytes } + [[0] + Samples.tensors()[2].canonicalBytes]),
         ]
     }
 
