@@ -27,6 +27,15 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "assay", targets: ["assay"]),
+        // The decoders a peer or client reaches, for the libFuzzer harnesses of Tools/fuzzing (its own package).
+        .library(name: "AssayCodec", targets: ["AssayCodec"]),
+        .library(name: "AssayCrypto", targets: ["AssayCrypto"]),
+        .library(name: "AssayBlobs", targets: ["AssayBlobs"]),
+        .library(name: "AssayTypes", targets: ["AssayTypes"]),
+        .library(name: "AssayKernels", targets: ["AssayKernels"]),
+        .library(name: "AssayMempool", targets: ["AssayMempool"]),
+        .library(name: "AssayP2P", targets: ["AssayP2P"]),
+        .library(name: "AssayRPC", targets: ["AssayRPC"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
