@@ -50,14 +50,13 @@ enum RawTCP {
                     try? await Task.sleep(for: giveUp)
                     return nil
                 }
-                // The writer ends without a reply of its own: the reader or the give-up timer decides.
-                group.addTask {
-                    for piece in pieces {
-                        try? await Task.sleep(for: pause)
-                        guard (try? await outbound.write(ByteBuffer(bytes: piece))) != nil else { break }
+                // The pieces go out on timers of the channel's event loop, not from a sleeping task: the pauses
+                // stay what they say even while synchronous tests hold every thread of the cooperative pool.
+                let pauseAmount = TimeAmount.nanoseconds(Int64(pause / .nanoseconds(1)))
+                for (index, piece) in pieces.enumerated() {
+                    channel.channel.eventLoop.scheduleTask(in: pauseAmount * (index + 1)) {
+                        channel.channel.writeAndFlush(ByteBuffer(bytes: piece), promise: nil)
                     }
-                    try? await Task.sleep(for: giveUp)
-                    return nil
                 }
                 let first = await group.next() ?? nil
                 group.cancelAll()
