@@ -13,11 +13,19 @@ final class EngineHost: @unchecked Sendable {
     let queue = DispatchQueue(label: "assay.engine", qos: .userInitiated)
     private var engine: Engine?
     private let logger: Logger
+    /// The asking side of block sync, used on the queue only.
+    private var planner = SyncPlanner(batchBlocks: UInt32(WireMessage.syncBlocksMax))
+    /// Sends a sync request to a peer; false when it could not be queued (the peer is not connected).
+    private let requestSync: @Sendable (SyncPlanner.Request) -> Bool
     /// Called when the engine hits a fatal error (storage, WAL): the node must stop rather than guess.
     private let onFatal: @Sendable (String) -> Void
 
-    init(logger: Logger, onFatal: @escaping @Sendable (String) -> Void) {
+    init(
+        logger: Logger, requestSync: @escaping @Sendable (SyncPlanner.Request) -> Bool,
+        onFatal: @escaping @Sendable (String) -> Void
+    ) {
         self.logger = logger
+        self.requestSync = requestSync
         self.onFatal = onFatal
     }
 
@@ -30,8 +38,42 @@ final class EngineHost: @unchecked Sendable {
         }
     }
 
+    /// A peer's message; a height it announces well ahead of ours starts block sync.
     func deliver(_ message: ConsensusMessage, from peer: PeerID) {
-        queue.async { self.perform { engine throws(EngineError) in try engine.receive(message, from: peer) } }
+        queue.async {
+            self.perform { engine throws(EngineError) in try engine.receive(message, from: peer) }
+            guard let height = message.announcedHeight else { return }
+            self.planSync { planner, ourHeight, nowMs in
+                planner.heard(peer, at: height, ourHeight: ourHeight, nowMs: nowMs)
+            }
+        }
+    }
+
+    /// Consecutive committed blocks from a peer, applied in order (each one the engine verifies and commits starts
+    /// the height the next one is for); then the next batch is asked for while still behind.
+    func deliverSync(_ blocks: [CommittedBlock], from peer: PeerID) {
+        queue.async {
+            for committed in blocks {
+                self.perform { engine throws(EngineError) in
+                    try engine.receive(.decided(committed.block, committed.commit), from: peer)
+                }
+            }
+            guard let first = blocks.first?.block.height else { return }
+            self.planSync { planner, ourHeight, nowMs in
+                planner.applied(responseFrom: peer, firstHeight: first, ourHeight: ourHeight, nowMs: nowMs)
+            }
+        }
+    }
+
+    /// Feeds the planner and sends what it asks for; a request that cannot be sent benches that peer and asks
+    /// another (at most once per peer, as each failure benches one).
+    private func planSync(_ feed: (inout SyncPlanner, Height, UInt64) -> SyncPlanner.Request?) {
+        guard let ourHeight = engine?.height else { return }
+        let nowMs = DispatchTime.now().uptimeNanoseconds / 1_000_000
+        var next = feed(&planner, ourHeight, nowMs)
+        while let request = next, !requestSync(request) {
+            next = planner.sendFailed(request, ourHeight: ourHeight, nowMs: nowMs)
+        }
     }
 
     func fire(_ timer: EngineTimer) {
@@ -83,9 +125,15 @@ final class P2PTransport: Transport, @unchecked Sendable {
 
     func broadcast(_ message: ConsensusMessage) { p2p.broadcast(Self.wire(message).canonicalBytes) }
 
-    func send(_ message: ConsensusMessage, to peer: PeerID) {
-        guard Int(peer.rawValue) < peers.count else { return }
-        _ = p2p.send(to: peers[Int(peer.rawValue)], Self.wire(message).canonicalBytes)
+    func send(_ message: ConsensusMessage, to peer: PeerID) { _ = send(Self.wire(message), to: peer) }
+
+    func requestSync(_ request: SyncPlanner.Request) -> Bool {
+        send(.syncRequest(fromHeight: request.fromHeight, maxCount: request.maxCount), to: request.peer)
+    }
+
+    private func send(_ message: WireMessage, to peer: PeerID) -> Bool {
+        guard Int(peer.rawValue) < peers.count else { return false }
+        return p2p.send(to: peers[Int(peer.rawValue)], message.canonicalBytes)
     }
 
     static func wire(_ message: ConsensusMessage) -> WireMessage {
@@ -94,6 +142,18 @@ final class P2PTransport: Transport, @unchecked Sendable {
         case let .vote(vote): .vote(vote)
         case let .decided(block, commit): .syncResponse([CommittedBlock(block: block, commit: commit)])
         case let .status(height): .statusAnnouncement(height: height)
+        }
+    }
+}
+
+extension ConsensusMessage {
+    /// The height the sender says it works on: a status's, or a vote's or proposal's own height.
+    fileprivate var announcedHeight: Height? {
+        switch self {
+        case let .status(height): height
+        case let .vote(vote): vote.height
+        case let .proposal(proposal, _): proposal.height
+        case .decided: nil
         }
     }
 }

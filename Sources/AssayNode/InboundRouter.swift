@@ -38,7 +38,7 @@ struct InboundRouter: Service {
         case let .vote(vote):
             host.deliver(.vote(vote), from: peer)
         case let .syncResponse(blocks):
-            for committed in blocks { host.deliver(.decided(committed.block, committed.commit), from: peer) }
+            host.deliverSync(blocks, from: peer)
         case let .statusAnnouncement(height):
             host.deliver(.status(height), from: peer)
         case let .syncRequest(fromHeight, maxCount):

@@ -113,8 +113,10 @@ public enum Node {
         }
 
         let fatal = FatalSignal()
-        let host = EngineHost(logger: logger) { reason in fatal.trigger(reason) }
         let transport = P2PTransport(p2p: p2p, peers: peerKeys)
+        let host = EngineHost(logger: logger, requestSync: { transport.requestSync($0) }) { reason in
+            fatal.trigger(reason)
+        }
         let engineConfig = EngineConfig(
             chainID: genesis.chainID, genesisValidators: genesis.validators, genesisTimeMs: genesis.genesisTimeMs,
             timeouts: TimeoutConfig(

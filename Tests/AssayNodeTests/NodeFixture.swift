@@ -152,13 +152,39 @@ final class NodeFixture: @unchecked Sendable {
         return block
     }
 
+    /// A chain of `count` empty blocks from genesis, each carrying the previous one's commit, every commit signed by
+    /// the validator: what a node syncing from this one verifies block by block. Commits and returns them.
+    func commitSignedEmptyChain(_ count: Int) throws -> [CommittedBlock] {
+        precondition(height == 0, "a signed chain starts at genesis")
+        var chain: [CommittedBlock] = []
+        for height in Height(1)...Height(count) {
+            let context = ExecutionContext(height: height, timeMs: 1_000 * height, proposer: validator.publicKey)
+            let lastCommit = chain.last?.commit
+            let header = Header(
+                chainID: Self.chainID, height: height, timeMs: context.timeMs, previousBlockHash: previousBlockHash,
+                lastCommitHash: Block.lastCommitHash(lastCommit), transactionsRoot: Block.transactionsRoot([]),
+                stateRoot: try application.execute(context, transactions: []),
+                validatorSetHash: genesis.validators.hash, proposer: validator.publicKey)
+            let block = Block(header: header, transactions: [], lastCommit: lastCommit)
+            let precommit = Vote.signBytes(
+                chainID: Self.chainID, kind: .precommit, height: height, round: 0, blockHash: block.hash)
+            let commit = Commit(
+                height: height, round: 0, blockHash: block.hash,
+                signatures: [CommitSignature(validator: validator.publicKey, signature: try validator.sign(precommit))])
+            try apply(block, commit: commit)
+            chain.append(CommittedBlock(block: block, commit: commit))
+        }
+        return chain
+    }
+
     /// What the engine does with a block decided by others: its writes, the block and its commit in one batch.
-    func apply(_ block: Block) throws {
+    /// Without a commit, the block is stored with an unsigned one (enough for what reads blocks back).
+    func apply(_ block: Block, commit: Commit? = nil) throws {
         var batch = WriteBatch()
         try application.commitWrites(for: block, into: &batch)
         try BlockStore<Block, Commit, RocksDBStore>(store, namespace: ChainStore.blocksNamespace)
             .put(
-                block, commit: Commit(height: block.height, round: 0, blockHash: block.hash, signatures: []),
+                block, commit: commit ?? Commit(height: block.height, round: 0, blockHash: block.hash, signatures: []),
                 into: &batch)
         try store.write(batch, durability: .buffered)
         application.didCommit(block)
