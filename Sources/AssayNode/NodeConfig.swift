@@ -293,12 +293,12 @@ public struct NodeConfig: Codable, Equatable, Sendable {
 
         public static let defaults = Storage(minFreeBytes: 64 << 20)
 
-        /// The reserve these settings describe, or why they are invalid.
-        public func reserve() throws(NodeConfig.LoadError) -> DiskReserve {
+        /// The reserve these settings describe (none for 0), or why they are invalid.
+        public func reserve() throws(NodeConfig.LoadError) -> DiskReserve? {
             guard minFreeBytes >= 0 else {
                 throw .invalid(path: "[storage]", reason: "min_free_bytes \(minFreeBytes) is negative")
             }
-            return DiskReserve(minFreeBytes: UInt64(minFreeBytes))
+            return minFreeBytes == 0 ? nil : DiskReserve(minFreeBytes: UInt64(minFreeBytes))
         }
     }
 

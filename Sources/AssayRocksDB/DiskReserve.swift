@@ -12,7 +12,9 @@ public struct DiskReserve: Sendable {
     private let freeBytes: @Sendable (String) -> UInt64?
 
     /// `freeBytes` reads the free space of a directory (nil when it cannot); tests inject one.
-    public init(minFreeBytes: UInt64, freeBytes: @escaping @Sendable (String) -> UInt64? = DiskReserve.statvfsFreeBytes) {
+    public init(
+        minFreeBytes: UInt64, freeBytes: @escaping @Sendable (String) -> UInt64? = DiskReserve.statvfsFreeBytes
+    ) {
         self.minFreeBytes = minFreeBytes
         self.freeBytes = freeBytes
     }

@@ -45,7 +45,8 @@ import Testing
     @Test func theStorageSectionIsOptionalAndValidated() throws {
         let config = NodeConfig.defaults(moniker: "n", p2pListen: "127.0.0.1:1", rpcListen: "127.0.0.1:2", peers: [])
         #expect(try config.tomlText().contains("[storage]\nmin_free_bytes = 67108864"))
-        #expect(try (config.storage ?? .defaults).reserve().minFreeBytes == 64 << 20)
+        #expect(try (config.storage ?? .defaults).reserve()?.minFreeBytes == 64 << 20)
+        #expect(try NodeConfig.Storage(minFreeBytes: 0).reserve() == nil)
         #expect(throws: NodeConfig.LoadError.self) { try NodeConfig.Storage(minFreeBytes: -1).reserve() }
         var old = config
         old.storage = nil
