@@ -42,7 +42,8 @@ public enum Node {
         }
         let genesis = try loadGenesis(home.resolve(config.node.genesisFile))
         let store = try RocksDBStore(
-            path: home.resolve(config.node.dataDir), namespaces: namespaces, createIfMissing: true)
+            path: home.resolve(config.node.dataDir), namespaces: namespaces, createIfMissing: true,
+            reserve: try (config.storage ?? .defaults).reserve())
         let ledger = Ledger()
         let committed = try reconcile(store: store, ledger: ledger, genesis: genesis, logger: logger)
         // The node's one blob store: HTTP uploads, P2P fetches, admission and the replay worker all share it.
@@ -143,8 +144,9 @@ public enum Node {
             node: service, hub: hub, metrics: { config.metrics.enabled ? await metrics.text() : "" }, logger: logger)
         logger.info(
             "node \(config.node.moniker) started at height \(committed.height), p2p \(config.p2p.listen), rpc \(config.rpc.listen)")
+        let diskWatch = DiskWatch(store: store, interval: .seconds(1), logger: logger)
         let group = ServiceGroup(
-            services: [rpc.application(), inbound, feed, fatal],
+            services: [rpc.application(), inbound, feed, diskWatch, fatal],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         replay.start()
         defer {

@@ -1,4 +1,5 @@
 import AssayMempool
+import AssayRocksDB
 import AssayRPC
 import AssayTypes
 import Foundation
@@ -280,6 +281,27 @@ public struct NodeConfig: Codable, Equatable, Sendable {
         }
     }
 
+    /// The data directory's disk (docs/ARCHITECTURE.md, "Bounds").
+    public struct Storage: Codable, Equatable, Sendable {
+        /// Free bytes the data directory's file system must keep: below them the node stops before RocksDB could
+        /// meet a full disk. 0 turns the check off (a failed write still stops the node).
+        public var minFreeBytes: Int
+
+        enum CodingKeys: String, CodingKey {
+            case minFreeBytes = "min_free_bytes"
+        }
+
+        public static let defaults = Storage(minFreeBytes: 64 << 20)
+
+        /// The reserve these settings describe (none for 0), or why they are invalid.
+        public func reserve() throws(NodeConfig.LoadError) -> DiskReserve? {
+            guard minFreeBytes >= 0 else {
+                throw .invalid(path: "[storage]", reason: "min_free_bytes \(minFreeBytes) is negative")
+            }
+            return minFreeBytes == 0 ? nil : DiskReserve(minFreeBytes: UInt64(minFreeBytes))
+        }
+    }
+
     public struct Log: Codable, Equatable, Sendable {
         /// trace, debug, info, notice, warning, error or critical.
         public var level: String
@@ -293,6 +315,8 @@ public struct NodeConfig: Codable, Equatable, Sendable {
     public var metrics: Metrics
     /// Absent in configs written before the replay worker existed: then `Replay.defaults`.
     public var replay: Replay?
+    /// Absent in configs written before the disk reserve existed: then `Storage.defaults`.
+    public var storage: Storage?
     public var log: Log
 
     public static func defaults(moniker: String, p2pListen: String, rpcListen: String, peers: [String]) -> NodeConfig {
@@ -309,6 +333,7 @@ public struct NodeConfig: Codable, Equatable, Sendable {
             rpc: RPC(listen: rpcListen),
             metrics: Metrics(enabled: true),
             replay: .defaults,
+            storage: .defaults,
             log: Log(level: "info"))
     }
 

@@ -160,12 +160,25 @@ private struct JSONParser {
         }
     }
 
+    /// Exactly four hex digits (`UInt16(_:radix:)` would also take a sign: `\u+041`).
     private mutating func hexUnit() throws(JSONParseError) -> UInt16 {
-        guard bytes.count - index >= 4,
-            let unit = UInt16(String(decoding: bytes[index..<(index + 4)], as: UTF8.self), radix: 16)
-        else { throw invalid }
+        guard bytes.count - index >= 4 else { throw invalid }
+        var unit: UInt16 = 0
+        for byte in bytes[index..<(index + 4)] {
+            guard let digit = Self.hexDigit(byte) else { throw invalid }
+            unit = unit << 4 | UInt16(digit)
+        }
         index += 4
         return unit
+    }
+
+    private static func hexDigit(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
     }
 
     private mutating func number() throws(JSONParseError) -> JSONValue {

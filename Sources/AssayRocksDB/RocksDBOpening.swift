@@ -27,6 +27,15 @@ extension RocksDBStore {
         return (0..<count).compactMap { list[$0].map { String(cString: $0) } }
     }
 
+    /// `path` if it exists, else its nearest existing parent (a data directory RocksDB is about to create).
+    static func nearestExisting(_ path: String) -> String {
+        var candidate = path
+        while access(candidate, F_OK) != 0, let slash = candidate.lastIndex(of: "/") {
+            candidate = slash == candidate.startIndex ? "/" : String(candidate[..<slash])
+        }
+        return candidate.isEmpty || access(candidate, F_OK) != 0 ? "." : candidate
+    }
+
     /// Names in first-seen order, without repeats.
     static func union(_ first: [String], _ second: [String]) -> [String] {
         var seen = Set<String>()

@@ -1,21 +1,34 @@
 import AssayStorage
 import CRocksDB
+import Synchronization
 
 /// The RocksDB `KeyValueStore`: one data directory, one column family per namespace.
 /// Safe to share between threads: RocksDB serialises writes and reads see consistent versions.
 /// The directory stays locked until this store and every snapshot taken from it are released.
+/// Writes stop for good at the first one that fails, or that `reserve` refuses: a node that met a full or failing
+/// disk stops on that error instead of retrying into it.
 public final class RocksDBStore: KeyValueStore {
     public let directory: String
     public let namespaces: [Namespace]
     private let reader: RocksDBReader
     private let syncedWrites = WriteOptions(sync: true)
     private let bufferedWrites = WriteOptions(sync: false)
+    private let reserve: DiskReserve?
+    /// The failure that stopped writes, returned to every later write.
+    private let writesStopped = Mutex<StorageError?>(nil)
 
     /// Opens (or, when `createIfMissing`, creates) the database in `path` with a column family per namespace.
     /// The default namespace is always opened; column families already in the directory are opened too,
-    /// because RocksDB refuses to open a database without all of them.
-    public init(path: String, namespaces: [Namespace], createIfMissing: Bool) throws(StorageError) {
+    /// because RocksDB refuses to open a database without all of them. With a `reserve`, opening fails too
+    /// when the directory's file system is already short of it (opening writes a new manifest and log).
+    public init(path: String, namespaces: [Namespace], createIfMissing: Bool, reserve: DiskReserve? = nil)
+        throws(StorageError)
+    {
         directory = path
+        self.reserve = reserve
+        if let reserve, let shortfall = reserve.shortfall(in: Self.nearestExisting(path)) {
+            throw StorageError(.noSpace, shortfall)
+        }
         let options = DatabaseOptions(createIfMissing: createIfMissing)
         let existing = try Self.existingColumnFamilies(path: path, options: options, createIfMissing: createIfMissing)
         let names = Self.union(existing, [Namespace.default.name] + namespaces.map(\.name))
@@ -37,11 +50,29 @@ public final class RocksDBStore: KeyValueStore {
     /// Applies every operation or none: the native batch is built completely (failing on an unknown
     /// namespace before anything is written) and then handed to RocksDB in one `rocksdb_write`.
     public func write(_ batch: WriteBatch, durability: Durability) throws(StorageError) {
+        try checkWritable()
         let native = try nativeBatch(batch)
         let options = durability == .synced ? syncedWrites : bufferedWrites
         let database = reader.families.database
         let error = callReportingError { rocksdb_write(database.raw, options.raw, native.raw, $0) }.error
-        if let error { throw RocksDBErrorText.storageError(error, directory: directory, during: "write") }
+        if let error { throw stopWrites(RocksDBErrorText.storageError(error, directory: directory, during: "write")) }
+    }
+
+    /// Throws the failure that stopped writes, or stops them now if the disk reserve is short. The node also calls
+    /// it on a timer, so that it stops before RocksDB's own background writes (flushes, compactions) fill the disk.
+    public func checkWritable() throws(StorageError) {
+        if let stopped = writesStopped.withLock({ $0 }) { throw stopped }
+        if let reserve, let shortfall = reserve.shortfall(in: directory) {
+            throw stopWrites(StorageError(.noSpace, shortfall))
+        }
+    }
+
+    /// Records `failure` as the reason writes stopped (the first one wins) and returns that reason.
+    private func stopWrites(_ failure: StorageError) -> StorageError {
+        writesStopped.withLock { stopped in
+            if stopped == nil { stopped = failure }
+            return stopped!
+        }
     }
 
     public func snapshot() throws(StorageError) -> Snapshot {

@@ -2,6 +2,8 @@
 public struct StorageError: Error, Equatable, Sendable, CustomStringConvertible {
     public enum Kind: Equatable, Sendable {
         case alreadyOpen, missing, corrupt, io, unknownColumnFamily, closed
+        /// The data directory's free space is below the node's reserve (`min_free_bytes`).
+        case noSpace
     }
 
     public let kind: Kind

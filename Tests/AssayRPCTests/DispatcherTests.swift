@@ -123,7 +123,7 @@ import Testing
     @Test func theParserAgreesWithFoundationAndRefusesWhatIsNotJSON() throws {
         let documents = [
             #"{"a":[1,-2,3.5,1.5e-3,18446744073709551615,-9223372036854775808,true,false,null],"b":{}}"#,
-            #"  ["x\"y\\z\/\n\t\u00e9\ud83d\ude00", "é", []]  "#, #""plain""#, "0", "-0.5E-2",
+            #"  ["x\"y\\z\/\n\t\u00e9\ud83d\ude00", "é", []]  "#, #""plain""#, "0", "-0.5E-2", #""\u00C9\u00e9""#,
         ]
         for text in documents {
             let expected = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
@@ -131,7 +131,7 @@ import Testing
         }
         let invalid = [
             "", "[", "[1,]", #"{"a"}"#, "01", "1.", "-", "tru", "[1] 2", #""\u12""#, #""\ud800""#, "\"a\nb\"", "{1:2}",
-            "1e", #""\x""#,
+            "1e", #""\x""#, #""\u+041""#, #""\u-041""#, #""\u 041""#, #""\u0x41""#, #""\u004g""#,
         ]
         for text in invalid {
             #expect(throws: JSONParseError.self, "\(text)") { try JSONValue(parsing: Array(text.utf8), depthMax: 64) }
