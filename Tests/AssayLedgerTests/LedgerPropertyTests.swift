@@ -24,6 +24,7 @@ import Testing
         var random = RandomTransactions(seed: seed)
         var kinds: [String: Int] = [:]
         var included = 0, generated = 0
+        var challengeOutcomes: Set<String> = []
         for _ in 0..<Self.blocks {
             let transactions = try random.block(for: memory, size: Self.blockSize)
             generated += transactions.count
@@ -38,6 +39,8 @@ import Testing
             for (transaction, result) in zip(transactions, outcome.results) where result.isIncluded {
                 kinds[transaction.body.kindName, default: 0] += 1
                 included += 1
+                guard case .challenge = transaction.body, case let .included(code) = result.status else { continue }
+                challengeOutcomes.insert(code == .ok ? result.events[0].typeAndAttributes.type : "\(code)")
             }
         }
         // Long enough for every deadline and challenge window to pass: every job has ended.
@@ -46,6 +49,9 @@ import Testing
         #expect(generated >= 1_000)
         #expect(kinds.count == 13, "seed \(seed): kinds included \(kinds.keys.sorted())")
         #expect(included > generated / 2)
+        // Random tiles of random results: honest tiles stand, corrupted ones convict, missing ones are refused.
+        #expect(challengeOutcomes.isSuperset(of: ["challenge_failed", "challenge_upheld", "tileNotFound"]),
+                "seed \(seed): challenges ended \(challengeOutcomes.sorted())")
     }
 
     /// Each account's nonce grew by exactly the number of its included transactions.

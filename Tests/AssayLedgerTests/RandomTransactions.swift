@@ -80,8 +80,13 @@ struct RandomTransactions {
         case 7:
             guard !jobs.isEmpty else { return .settle(Settle(jobID: randomHash())) }
             return .result(GemmFixture.result(
-                job: pick(jobs), wrongOutput: chance(30), workUnits: chance(10) ? 20 : nil, blobs: chain.blobs))
-        case 8: return .challenge(Challenge(jobID: jobs.isEmpty ? randomHash() : pick(jobs), bond: amount(5...100)))
+                job: pick(jobs), wrongOutput: chance(20), corruptTile: chance(30) ? Int(amount(0...3)) : nil,
+                workUnits: chance(10) ? 20 : nil, blobs: chain.blobs))
+        case 8:
+            // Layer 1 and tile 4 do not exist (the gemm fixture has one layer of four tiles).
+            return .challenge(Challenge(
+                jobID: jobs.isEmpty ? randomHash() : pick(jobs), layer: chance(10) ? 1 : 0,
+                tile: UInt32(amount(0...4)), bond: amount(5...100)))
         case 9: return .settle(Settle(jobID: jobs.isEmpty ? randomHash() : pick(jobs)))
         case 10: return .evidence(try evidence(chain: chain, height: height))
         case 11: return .governancePropose(GovernanceProposal(action: proposalAction()))

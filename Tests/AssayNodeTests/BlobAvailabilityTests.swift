@@ -94,7 +94,7 @@ import Testing
         let output = GemmJob.output()
         let result = try node.sign(
             node.provider,
-            .result(JobResult(jobID: job.hash, outputBlob: BlobRef(of: output), workUnits: GemmJob.honest.workUnits)))
+            .result(GemmJob.result(job: job.hash, output: BlobRef(of: output))))
         #expect(throws: ExecutionError.self) { try node.application.execute(context(node), transactions: [result]) }
         try node.hold(output)
         try node.commit([result])
