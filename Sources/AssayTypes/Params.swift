@@ -75,13 +75,16 @@ public struct Params: Hashable, Sendable {
     }
 
     /// Every value within its range, and the rules that tie parameters together.
-    public func problems() -> [Problem] {
+    public func problems() -> [Problem] { Self.specs.compactMap(rangeProblem) + ruleProblems() }
+
+    private func rangeProblem(_ spec: Spec) -> Problem? {
+        let value = self[keyPath: spec.keyPath]
+        guard !spec.range.contains(value) else { return nil }
+        return Problem(name: spec.name, message: "\(value) is outside \(spec.range.lowerBound)...\(spec.range.upperBound)")
+    }
+
+    private func ruleProblems() -> [Problem] {
         var found: [Problem] = []
-        for spec in Self.specs where !spec.range.contains(self[keyPath: spec.keyPath]) {
-            found.append(Problem(
-                name: spec.name,
-                message: "\(self[keyPath: spec.keyPath]) is outside \(spec.range.lowerBound)...\(spec.range.upperBound)"))
-        }
         // A provider's stake must stay slashable for as long as any of its jobs can still be challenged.
         if unbondingBlocks <= maxJobDeadlineBlocks &+ challengeWindowBlocks {
             found.append(Problem(
@@ -97,12 +100,13 @@ public struct Params: Hashable, Sendable {
         return found
     }
 
-    /// This set of parameters with one changed, if the name exists and the result is valid.
+    /// This set of parameters with one changed, if the name exists, the value is in its range and the rules hold.
+    /// (The other values were checked when they were set.)
     public func setting(_ name: String, to value: UInt64) throws(Problem) -> Params {
         guard let spec = Self.spec(named: name) else { throw Problem(name: name, message: "no such parameter") }
         var changed = self
         changed[keyPath: spec.keyPath] = value
-        if let problem = changed.problems().first { throw problem }
+        if let problem = changed.rangeProblem(spec) ?? changed.ruleProblems().first { throw problem }
         return changed
     }
 

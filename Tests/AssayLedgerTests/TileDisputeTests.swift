@@ -86,9 +86,25 @@ extension Int {
         return job.hash
     }
 
-    func challenge(_ chain: Chain<InMemoryStore>, _ job: Hash, layer: Int, tile: Int) throws -> BlockOutcome {
-        try chain.commit([try chain.sign(
-            challenger, .challenge(Challenge(jobID: job, layer: UInt32(layer), tile: UInt32(tile), bond: 10)))])
+    /// One block challenging `tiles` in order (the challenge window is three blocks), each with a bond of 10.
+    @discardableResult
+    func challenge(_ chain: Chain<InMemoryStore>, _ job: Hash, tiles: [(layer: Int, tile: Int)]) throws -> BlockOutcome {
+        let outcome = try chain.commit(try tiles.enumerated().map { index, tile in
+            try chain.sign(
+                challenger, .challenge(Challenge(jobID: job, layer: UInt32(tile.layer), tile: UInt32(tile.tile), bond: 10)),
+                offset: UInt64(index))
+        })
+        for (index, tile) in tiles.enumerated() {
+            #expect(chain.included(outcome, index) == .ok, "challenge of tile \(tile.tile) of layer \(tile.layer)")
+        }
+        return outcome
+    }
+
+    func failed(_ job: Hash, layer: Int, tile: Int) throws -> LedgerEvent {
+        let work = try MLPFixture.layout.tileWorkUnits(layer: layer, tile: tile)
+        return .challengeFailed(
+            job: job, ChallengedTile(challenger: address(challenger), layer: UInt32(layer), tile: UInt32(tile), workUnits: work),
+            bondForfeited: 10)
     }
 
     @Test func theFixtureHasSeveralLayersAndTiles() throws {
@@ -102,36 +118,34 @@ extension Int {
     @Test func everyTileOfAnHonestResultStandsAndEachChallengeForfeitsItsBond() throws {
         let chain = try inMemoryChain()
         let job = try postedJob(chain, trace: MLPFixture.honest.blobBytes)
-        for layer in 0..<3 {
-            for tile in 0..<(try MLPFixture.layout.tileCount(layer: layer)) {
-                let outcome = try challenge(chain, job, layer: layer, tile: tile)
-                let work = try MLPFixture.layout.tileWorkUnits(layer: layer, tile: tile)
-                #expect(outcome.results[0].events == [.challengeFailed(
-                    job: job, ChallengedTile(challenger: address(challenger), layer: UInt32(layer), tile: UInt32(tile), workUnits: work),
-                    bondForfeited: 10)])
-            }
+        let providerBefore = try chain.query.account(address(provider)).balance
+        let tiles = try (0..<3).flatMap { layer in try (0..<MLPFixture.layout.tileCount(layer: layer)).map { (layer, $0) } }
+        let outcome = try challenge(chain, job, tiles: tiles)
+        for (index, tile) in tiles.enumerated() {
+            #expect(outcome.results[index].events == [try failed(job, layer: tile.0, tile: tile.1)])
         }
         #expect(try chain.query.job(job)?.status.isTerminal == false)
+        #expect(try chain.query.account(address(provider)).balance == providerBefore + 10 * UInt64(tiles.count))
     }
 
     @Test func theOneCorruptedTileIsSlashedAndTheConsistentTilesAfterItStand() throws {
         let chain = try inMemoryChain()
-        let (layer, tile) = (1, 5)
-        let job = try postedJob(chain, trace: try MLPFixture.traceCorrupting(layer: layer, tile: tile))
-        // The last layer, recomputed from the corrupted tile, and untouched tiles pass: the ledger judges a tile
-        // from its inputs only.
-        for (later, index) in [(2, 0), (2, 1), (2, 2), (2, 3), (1, 4), (0, 5)] {
-            let outcome = try challenge(chain, job, layer: later, tile: index)
-            #expect(outcome.results[0].events.count == 1, "tile \(index) of layer \(later) stands")
-        }
+        let job = try postedJob(chain, trace: try MLPFixture.traceCorrupting(layer: 1, tile: 5))
         let clientBefore = try chain.query.account(address(client)).balance
-        let outcome = try challenge(chain, job, layer: layer, tile: tile)
-        let work = try MLPFixture.layout.tileWorkUnits(layer: layer, tile: tile)
+        // The last layer, recomputed from the corrupted tile, and untouched tiles pass: the ledger judges a tile
+        // from its inputs only. Then the corrupted tile itself.
+        let standing = [(2, 0), (2, 1), (2, 2), (2, 3), (1, 4), (0, 5)]
+        let outcome = try challenge(chain, job, tiles: standing + [(1, 5)])
+        for (index, tile) in standing.enumerated() {
+            #expect(outcome.results[index].events == [try failed(job, layer: tile.0, tile: tile.1)])
+        }
+        let work = try MLPFixture.layout.tileWorkUnits(layer: 1, tile: 5)
         #expect(work == 2 * 4, "two columns of one row, K = 4")
-        #expect(outcome.results[0].events.first == .challengeUpheld(
-            job: job, ChallengedTile(challenger: address(challenger), layer: 1, tile: 5, workUnits: work)))
-        #expect(outcome.results[0].events.contains(.jobEnded(
-            job: job, outcome: .slashed, reason: .wrongOutput, paid: 0, refund: 1_000, burned: 0)))
+        #expect(outcome.results[standing.count].events == [
+            .challengeUpheld(job: job, ChallengedTile(challenger: address(challenger), layer: 1, tile: 5, workUnits: work)),
+            .slashed(account: address(provider), amount: 2_500, toChallenger: 1_250, burned: 1_250),
+            .jobEnded(job: job, outcome: .slashed, reason: .wrongOutput, paid: 0, refund: 1_000, burned: 0),
+        ])
         #expect(try chain.query.job(job)?.status == .slashed(.wrongOutput))
         #expect(try chain.query.account(address(client)).balance == clientBefore + 1_000)
         #expect(try chain.query.stake(address(provider)).bonded == 2_500)
@@ -140,7 +154,7 @@ extension Int {
     @Test func aCorruptedFirstLayerTileIsJudgedFromTheJobInput() throws {
         let chain = try inMemoryChain()
         let job = try postedJob(chain, trace: try MLPFixture.traceCorrupting(layer: 0, tile: 0))
-        try challenge(chain, job, layer: 0, tile: 0)
+        try challenge(chain, job, tiles: [(0, 0)])
         #expect(try chain.query.job(job)?.status == .slashed(.wrongOutput))
     }
 }
