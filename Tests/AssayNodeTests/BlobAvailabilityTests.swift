@@ -92,6 +92,7 @@ import Testing
         let job = try node.job(offer: offer)
         try node.commit([job])
         let output = GemmJob.output()
+        try node.hold(GemmJob.trace.blobBytes)
         let result = try node.sign(
             node.provider,
             .result(GemmJob.result(job: job.hash, output: BlobRef(of: output))))
@@ -137,8 +138,10 @@ import Testing
         for (number, outcome) in node.outcomes.enumerated() { collector.collect(outcome, height: Height(number + 1)) }
 
         #expect(!node.blobs.has(GemmJob.inputBlob.id) && !node.blobs.has(result.outputBlob.id))
+        #expect(!node.blobs.has(result.traceBlob.id))
         #expect(node.blobs.has(GemmJob.modelBlob.id))
-        #expect(collector.total == .init(blobs: 2, bytes: GemmJob.inputBlob.length + result.outputBlob.length))
+        let released = GemmJob.inputBlob.length + result.outputBlob.length + result.traceBlob.length
+        #expect(collector.total == .init(blobs: 3, bytes: released))
     }
 
     /// Blobs no transaction uses, and partials that stopped, go `blob_retention_blocks` (2 here) after this node

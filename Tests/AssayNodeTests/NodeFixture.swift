@@ -124,7 +124,6 @@ final class NodeFixture: @unchecked Sendable {
             mempool: mempool, p2p: p2p, p2pListen: "127.0.0.1:0", application: application, blobs: blobs)
         try hold(GemmJob.modelBytes)
         try hold(GemmJob.input)
-        try hold(GemmJob.trace.blobBytes)
     }
 
     deinit { try? FileManager.default.removeItem(at: directory) }
@@ -142,7 +141,8 @@ final class NodeFixture: @unchecked Sendable {
 
     /// A result for `job` whose output and trace blobs the node holds (a wrong output differs from the trace).
     func result(job: Hash, wrong: Bool = false) throws -> JobResult {
-        GemmJob.result(job: job, output: try hold(GemmJob.output(wrong: wrong)))
+        try hold(GemmJob.trace.blobBytes)
+        return GemmJob.result(job: job, output: try hold(GemmJob.output(wrong: wrong)))
     }
 
     /// A signed transaction from `key` with its next committed nonce plus `offset`.
