@@ -86,6 +86,31 @@ import Testing
         #expect(try source.read(GemmJob.inputBlob) == GemmJob.input, "fetched again, it reads intact")
     }
 
+    /// The ranged reads of a tile challenge read only the chunks a range overlaps, each checked against the blob's
+    /// leaf hashes: a corrupted chunk is caught when it is read, like a corrupted whole blob.
+    @Test func rangedReadsCrossChunksAndCatchACorruptedChunkWhenItIsRead() throws {
+        let node = try NodeFixture()
+        let bytes = (0..<2 * blobChunkBytes + 10).map { UInt8($0 % 251) }
+        let ref = BlobRef(of: bytes)
+        for index in 0..<ref.chunkCount {
+            let chunk = bytes[index * blobChunkBytes..<min(bytes.count, (index + 1) * blobChunkBytes)]
+            try node.blobs.writeChunk(ref: ref, index: index, bytes: Array(chunk))
+        }
+        let source = StoreBlobSource(store: node.blobs, logger: Logger(label: "test"))
+        let across = blobChunkBytes - 5..<blobChunkBytes + 7
+        #expect(try source.read(ref, range: UInt64(across.lowerBound)..<UInt64(across.upperBound)) == Array(bytes[across]))
+        #expect(try source.read(ref, range: 3..<3) == [])
+        #expect(throws: BlobError.self) { try source.read(ref, range: 0..<ref.length + 1) }
+
+        let file = node.directory.appendingPathComponent("blobs/\(ref.id.hex)")
+        var held = [UInt8](try Data(contentsOf: file))
+        held[2 * blobChunkBytes + 3] ^= 1
+        try Data(held).write(to: file)
+        #expect(try source.read(ref, range: 0..<10) == Array(bytes[0..<10]), "chunk 0 is intact")
+        #expect(throws: BlobError.notFound(ref.id)) { try source.read(ref, range: UInt64(2 * blobChunkBytes)..<ref.length) }
+        #expect(node.blobs.status(ref) != .complete(ref: ref), "removed, to be fetched again")
+    }
+
     @Test func aResultWhoseOutputIsNotHeldIsRefused() throws {
         let node = try NodeFixture()
         let offer = try node.openMarket()
