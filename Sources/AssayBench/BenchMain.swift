@@ -15,6 +15,7 @@ struct BenchMain {
         ("kernels", KernelBench.run),
         ("mempool", MempoolBench.run),
         ("blobs", BlobBench.run),
+        ("dispute", DisputeBench.run),
     ]
 
     static func main() throws {

@@ -25,11 +25,12 @@ public struct KernelLimits: Sendable, Equatable {
         maxWorkUnits: 1 << 34, maxElements: 1 << 26, maxDimension: 1 << 20, maxRank: 4, maxLayers: 64
     )
 
-    /// The default limits with the work capped at a job's `max_work_units`: what the ledger's replay, the
-    /// validators' replay workers and providers all use, so that they refuse exactly the same jobs.
+    /// The default limits with the work limited to a job's `max_work_units` instead (the chain bounds that by
+    /// `max_job_work_units`; a job's disputes cost one tile, not the job): what the ledger, the validators' replay
+    /// workers and providers all use, so that they refuse exactly the same jobs.
     public static func forJob(maxWorkUnits: UInt64) -> KernelLimits {
         var limits = KernelLimits.default
-        limits.maxWorkUnits = min(limits.maxWorkUnits, maxWorkUnits)
+        limits.maxWorkUnits = maxWorkUnits
         return limits
     }
 }

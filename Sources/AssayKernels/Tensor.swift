@@ -47,13 +47,16 @@ public struct TensorSpec: Hashable, Sendable {
 
     /// Bytes of the tensor's canonical encoding before its elements (dtype tag, shape, data length): the offset
     /// of element byte 0 in a blob holding the tensor's canonical bytes.
-    public var canonicalHeaderLength: Int {
+    public var canonicalHeaderLength: Int { canonicalHeader.count }
+
+    /// Those bytes themselves.
+    public var canonicalHeader: [UInt8] {
         var writer = CanonicalWriter()
         writer.write(dtype)
         writer.write(shape)
         let elements = shape.reduce(UInt64(1)) { $0 &* $1 }
         writer.writeULEB128(elements &* UInt64(dtype.size))
-        return writer.bytes.count
+        return writer.bytes
     }
 }
 

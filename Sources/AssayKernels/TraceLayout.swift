@@ -40,6 +40,17 @@ public struct TraceLayout: Sendable {
 
     public var layerCount: Int { layers.count }
 
+    /// The job's work units (exactly `Kernels.cost`'s).
+    public var workUnits: UInt64 { plan.plan.workUnits }
+
+    /// The output tensor's dtype and shape: its canonical bytes are `output.canonicalHeader` then the last layer.
+    public var output: TensorSpec { plan.outputSpec }
+
+    /// The output blob's length: the output tensor's canonical header and the last layer's bytes.
+    public var outputLength: UInt64 {
+        UInt64(output.canonicalHeaderLength) + UInt64(layerOffsets[layers.count] - layerOffsets[layers.count - 1])
+    }
+
     public func tileCount(layer: Int) throws(KernelError) -> Int { try checked(layer).tileCount }
 
     /// Tiles over all layers: the leaves of the trace root.
@@ -156,6 +167,14 @@ extension TracedPlan {
                     m: plan.batch, k: layer.inputWidth, n: layer.outputWidth, outputElementBytes: 1, maxTileWorkUnits: budget)))
             }
             return tilings
+        }
+    }
+
+    var outputSpec: TensorSpec {
+        switch self {
+        case let .gemm(plan): TensorSpec(dtype: .int32, shape: [UInt64(plan.m), UInt64(plan.n)])
+        case let .conv(plan): TensorSpec(dtype: .int32, shape: plan.geometry.outputShape.map { UInt64($0) })
+        case let .mlp(plan): TensorSpec(dtype: .int8, shape: [UInt64(plan.batch), UInt64(plan.layers.last!.outputWidth)])
         }
     }
 

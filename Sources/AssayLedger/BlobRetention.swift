@@ -4,7 +4,7 @@ import AssayCrypto
 import AssayTypes
 
 /// Which blobs the chain still needs, counted in state so that every node decides the same: a model while it is
-/// registered (models are never unregistered), a job's input and output until `blob_retention_blocks` after the
+/// registered (models are never unregistered), a job's input, output and trace until `blob_retention_blocks` after the
 /// job ends. One blob may serve several jobs (content addressing), so each use is counted; when the last use
 /// ends the ledger emits `blobReleased` and nodes delete the file (local I/O after the commit).
 extension BlockExecutor {
@@ -25,11 +25,13 @@ extension BlockExecutor {
         }
     }
 
-    /// Called when a job ends: its input (and output, if a result was posted) are released
+    /// Called when a job ends: its input (and output and trace, if a result was posted) are released
     /// `blob_retention_blocks` later. The ids wait under the job's id (a timeout key has no room for them).
     func scheduleBlobRelease(_ id: Hash, _ job: JobRecord) {
         var blobs = job.request.inputBlob.id.digest.bytes
-        if case let .resultPosted(outputHash, _, _, _) = job.status { blobs += outputHash.bytes }
+        if case let .resultPosted(outputHash, traceBlob, _, _, _, _) = job.status {
+            blobs += outputHash.bytes + traceBlob.id.digest.bytes
+        }
         state.set(StateKey.blobRelease(id), blobs)
         addTimeout(at: height + params.blobRetentionBlocks, .blobRelease, id: id.bytes)
     }

@@ -15,16 +15,19 @@ extension LedgerEvent {
         case let .jobCreated(job, client, provider, escrow):
             ("job_created", [("job", hex(job)), ("client", client.description), ("provider", provider.description),
                              ("escrow", "\(escrow)")])
-        case let .resultPosted(job, outputHash, workUnits, windowEnd):
-            ("result_posted", [("job", hex(job)), ("output_hash", hex(outputHash)), ("work_units", "\(workUnits)"),
+        case let .resultPosted(job, outputHash, traceBlob, traceRoot, workUnits, windowEnd):
+            ("result_posted", [("job", hex(job)), ("output_hash", hex(outputHash)),
+                               ("trace_blob", hex(traceBlob.id.digest)), ("trace_length", "\(traceBlob.length)"),
+                               ("trace_root", hex(traceRoot)), ("work_units", "\(workUnits)"),
                                ("window_end", "\(windowEnd)")])
         case let .jobEnded(job, outcome, reason, paid, refund, burned):
             ("job_ended", [("job", hex(job)), ("outcome", outcome.rawValue), ("reason", "\(reason)"),
                            ("reason_code", "\(reason.rawValue)"), ("paid", "\(paid)"), ("refund", "\(refund)"),
                            ("burned", "\(burned)")])
-        case let .challengeFailed(job, challenger, bondForfeited):
-            ("challenge_failed", [("job", hex(job)), ("challenger", challenger.description),
-                                  ("bond_forfeited", "\(bondForfeited)")])
+        case let .challengeFailed(job, challenged, bondForfeited):
+            ("challenge_failed", [("job", hex(job))] + challenged.attributes + [("bond_forfeited", "\(bondForfeited)")])
+        case let .challengeUpheld(job, challenged):
+            ("challenge_upheld", [("job", hex(job))] + challenged.attributes)
         case let .slashed(account, amount, toChallenger, burned):
             ("slashed", [("account", account.description), ("amount", "\(amount)"),
                          ("to_challenger", "\(toChallenger)"), ("burned", "\(burned)")])
@@ -51,6 +54,13 @@ extension LedgerEvent {
         case let .blobReleased(blob):
             ("blob_released", [("blob", hex(blob))])
         }
+    }
+}
+
+extension ChallengedTile {
+    var attributes: [(key: String, value: String)] {
+        [("challenger", challenger.description), ("layer", "\(layer)"), ("tile", "\(tile)"),
+         ("work_units", "\(workUnits)")]
     }
 }
 

@@ -1,3 +1,4 @@
+import AssayBlobs
 import AssayCrypto
 import AssayTypes
 
@@ -6,17 +7,36 @@ public enum JobOutcome: String, Hashable, Sendable, CaseIterable {
     case settled, refunded, slashed
 }
 
+/// The tile a challenge named and what recomputing it cost (at most `max_tile_work_units`, whatever the job's size).
+public struct ChallengedTile: Hashable, Sendable {
+    public let challenger: Address
+    public let layer: UInt32
+    public let tile: UInt32
+    public let workUnits: UInt64
+
+    public init(challenger: Address, layer: UInt32, tile: UInt32, workUnits: UInt64) {
+        self.challenger = challenger
+        self.layer = layer
+        self.tile = tile
+        self.workUnits = workUnits
+    }
+}
+
 /// What happened, for clients and RPC subscribers. Amounts are in base units.
 public enum LedgerEvent: Hashable, Sendable {
     case offerCreated(offer: Hash, provider: Address)
     case offerRemoved(offer: Hash)
     case modelRegistered(model: Hash)
     case jobCreated(job: Hash, client: Address, provider: Address, escrow: Amount)
-    case resultPosted(job: Hash, outputHash: Hash, workUnits: UInt64, windowEnd: Height)
+    case resultPosted(
+        job: Hash, outputHash: Hash, traceBlob: BlobRef, traceRoot: Hash, workUnits: UInt64, windowEnd: Height)
     /// The end of a job: `paid` to the provider, `refund` to the client, `burned` as the take rate.
     case jobEnded(job: Hash, outcome: JobOutcome, reason: JobEndReason, paid: Amount, refund: Amount, burned: Amount)
-    /// A challenge whose re-execution matched the result: the bond went to the provider.
-    case challengeFailed(job: Hash, challenger: Address, bondForfeited: Amount)
+    /// A challenge whose tile, recomputed, matched the result: the bond went to the provider.
+    case challengeFailed(job: Hash, ChallengedTile, bondForfeited: Amount)
+    /// A challenge whose tile, recomputed, differed from the trace (or the output from the last layer): followed by
+    /// the provider's `slashed` and the job's `jobEnded`.
+    case challengeUpheld(job: Hash, ChallengedTile)
     case slashed(account: Address, amount: Amount, toChallenger: Amount, burned: Amount)
     case unbondingStarted(account: Address, amount: Amount, releaseHeight: Height)
     case unbondingReleased(account: Address, amount: Amount)

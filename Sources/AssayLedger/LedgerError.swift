@@ -70,10 +70,13 @@ public enum ResultCode: UInt16, Hashable, Sendable, CaseIterable {
     case wrongJobState = 32
     case deadlinePassed = 33
     case invalidOutput = 34
+    case invalidTrace = 35
+    case workUnitsMismatch = 36
     case bondTooSmall = 40
     case challengeWindowClosed = 41
     case workBudgetExhausted = 42
     case providerCannotChallenge = 43
+    case tileNotFound = 44
     case tooEarlyToSettle = 50
     case invalidEvidence = 60
     case evidenceTooOld = 61

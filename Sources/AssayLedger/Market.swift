@@ -1,5 +1,6 @@
 import AssayBlobs
 import AssayCrypto
+import AssayKernels
 import AssayTypes
 
 /// Offers, models, jobs and results.
@@ -57,10 +58,12 @@ extension BlockExecutor {
             throw TxFailure(.modelNotFound)
         }
         guard job.inputBlob.length <= params.maxInputBytes else { throw TxFailure(.invalidInput) }
-        // Only jobs the kernel accepts within their work limit are taken, so every job can be delivered.
-        let cost = KernelBridge.cost(job, model: try blobBytes(model), input: try blobBytes(job.inputBlob))
-        guard let cost, cost <= job.maxWorkUnits else { throw TxFailure(.invalidInput) }
         let escrow = try offer.terms.pricePerWorkUnit.times(job.maxWorkUnits)
+        // Only jobs the kernel accepts within their work limit, cut into tiles of at most `max_tile_work_units`,
+        // are taken, so every job can be delivered and every tile of its result disputed.
+        let layout = KernelBridge.layout(
+            job, model: try blobBytes(model), input: try blobBytes(job.inputBlob), maxTileWorkUnits: params.maxTileWorkUnits)
+        guard layout != nil else { throw TxFailure(.invalidInput) }
         try debit(client, escrow)
         offer.openJobs += 1
         state.write(StateKey.offer(job.offerID), offer)
@@ -79,16 +82,38 @@ extension BlockExecutor {
         guard job.provider == sender else { throw TxFailure(.notJobProvider) }
         guard job.status == .open else { throw TxFailure(.wrongJobState) }
         guard height < job.request.deadline else { throw TxFailure(.deadlinePassed) }
-        // The output's bytes are not read here: a challenge re-executes the job and compares blob ids.
+        // Only lengths and counts are checked here, from the job's shapes: the output and trace bytes are read by a
+        // challenge, one tile at a time, so accepting a result costs the same whatever the job's size.
         guard result.outputBlob.length <= params.maxOutputBytes else { throw TxFailure(.invalidOutput) }
-        guard result.workUnits <= job.request.maxWorkUnits else { throw TxFailure(.workUnitsOverLimit) }
+        let layout = try layout(of: job.request)
+        guard result.outputBlob.length == layout.outputLength else { throw TxFailure(.invalidOutput) }
+        guard result.traceBlob.length == layout.traceLength else { throw TxFailure(.invalidTrace) }
+        guard result.workUnits == layout.workUnits else { throw TxFailure(.workUnitsMismatch) }
         let windowEnd = height + params.challengeWindowBlocks
         job.status = .resultPosted(
-            outputHash: result.outputHash, workUnits: result.workUnits, resultTx: transactionHash, windowEnd: windowEnd)
+            outputHash: result.outputHash, traceBlob: result.traceBlob, traceRoot: result.traceRoot,
+            workUnits: result.workUnits, resultTx: transactionHash, windowEnd: windowEnd)
         state.write(StateKey.job(result.jobID), job)
         try retainBlob(result.outputHash)
+        try retainBlob(result.traceBlob.id.digest)
         removeTimeout(at: job.request.deadline, .job, id: result.jobID.bytes)
         addTimeout(at: windowEnd, .job, id: result.jobID.bytes)
-        emit(.resultPosted(job: result.jobID, outputHash: result.outputHash, workUnits: result.workUnits, windowEnd: windowEnd))
+        emit(.resultPosted(
+            job: result.jobID, outputHash: result.outputHash, traceBlob: result.traceBlob, traceRoot: result.traceRoot,
+            workUnits: result.workUnits, windowEnd: windowEnd))
+    }
+
+    /// An accepted job's layout under the current `max_tile_work_units`, from its model and its input's header
+    /// alone (the input was checked whole when the job was accepted).
+    func layout(of job: Job) throws -> TraceLayout {
+        guard let modelBlob: BlobRef = try state.read(StateKey.model(job.modelHash)) else {
+            throw TxFailure(.invalidInput)
+        }
+        let header = try blobBytes(job.inputBlob, range: 0..<min(job.inputBlob.length, KernelBridge.tensorHeaderBytesMax))
+        guard let input = KernelBridge.tensorSpec(header: header, length: job.inputBlob.length),
+            let layout = KernelBridge.layout(
+                job, model: try blobBytes(modelBlob), input: input, maxTileWorkUnits: params.maxTileWorkUnits)
+        else { throw TxFailure(.invalidInput) }
+        return layout
     }
 }

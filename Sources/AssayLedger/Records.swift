@@ -1,3 +1,4 @@
+import AssayBlobs
 import AssayCodec
 import AssayCrypto
 import AssayTypes
@@ -103,10 +104,9 @@ public enum JobEndReason: UInt8, Hashable, Sendable, CanonicalCodable {
     case windowPassed = 1
     /// Refunded: the deadline came with no result; the provider is penalised.
     case noResultByDeadline = 2
-    /// Slashed: re-execution produced a different output.
+    /// Slashed: a challenged tile, recomputed, differed from the trace (or the output from the last layer). Code 4
+    /// (a wrong work-unit count) is retired: a result's work units are checked when it is posted.
     case wrongOutput = 3
-    /// Slashed: re-execution produced the output but a different work-unit count.
-    case wrongWorkUnits = 4
 
     public func encode(to writer: inout CanonicalWriter) { writer.write(rawValue) }
     public init(from reader: inout CanonicalReader) throws(CodecError) {
@@ -120,8 +120,10 @@ public enum JobEndReason: UInt8, Hashable, Sendable, CanonicalCodable {
 public enum JobStatus: Hashable, Sendable, CanonicalCodable {
     /// Escrowed, waiting for the provider's result until `deadline`.
     case open
-    /// Result posted at `resultHeight`; challengeable below `windowEnd`, settled at `windowEnd`.
-    case resultPosted(outputHash: Hash, workUnits: UInt64, resultTx: Hash, windowEnd: Height)
+    /// Result posted by transaction `resultTx`; challengeable below `windowEnd`, settled at `windowEnd`. The output
+    /// blob's length is the job's (checked when the result was accepted), so its id names it.
+    case resultPosted(
+        outputHash: Hash, traceBlob: BlobRef, traceRoot: Hash, workUnits: UInt64, resultTx: Hash, windowEnd: Height)
     case settled(JobEndReason)
     case refunded(JobEndReason)
     case slashed(JobEndReason)
@@ -136,9 +138,11 @@ public enum JobStatus: Hashable, Sendable, CanonicalCodable {
     public func encode(to writer: inout CanonicalWriter) {
         switch self {
         case .open: writer.writeULEB128(0)
-        case let .resultPosted(outputHash, workUnits, resultTx, windowEnd):
+        case let .resultPosted(outputHash, traceBlob, traceRoot, workUnits, resultTx, windowEnd):
             writer.writeULEB128(1)
             writer.write(outputHash)
+            traceBlob.encode(to: &writer)
+            writer.write(traceRoot)
             writer.write(workUnits)
             writer.write(resultTx)
             writer.write(windowEnd)
@@ -159,8 +163,8 @@ public enum JobStatus: Hashable, Sendable, CanonicalCodable {
         case 0: self = .open
         case 1:
             self = .resultPosted(
-                outputHash: try reader.read(), workUnits: try reader.readUInt64(), resultTx: try reader.read(),
-                windowEnd: try reader.readUInt64())
+                outputHash: try reader.read(), traceBlob: try BlobRef(from: &reader), traceRoot: try reader.read(),
+                workUnits: try reader.readUInt64(), resultTx: try reader.read(), windowEnd: try reader.readUInt64())
         case 2: self = .settled(try reader.read())
         case 3: self = .refunded(try reader.read())
         case 4: self = .slashed(try reader.read())

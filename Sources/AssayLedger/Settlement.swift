@@ -1,5 +1,6 @@
 import AssayBlobs
 import AssayCrypto
+import AssayKernels
 import AssayTypes
 
 /// The three ways a job ends. Each releases the escrow completely, frees a slot of the offer, and emits
@@ -12,7 +13,7 @@ extension BlockExecutor {
         case .open:
             guard height >= job.request.deadline else { throw TxFailure(.tooEarlyToSettle) }
             removeTimeout(at: job.request.deadline, .job, id: id.bytes)
-        case let .resultPosted(_, _, _, windowEnd):
+        case let .resultPosted(_, _, _, _, _, windowEnd):
             guard height >= windowEnd else { throw TxFailure(.tooEarlyToSettle) }
             removeTimeout(at: windowEnd, .job, id: id.bytes)
         case .settled, .refunded, .slashed:
@@ -30,7 +31,7 @@ extension BlockExecutor {
     private func end(_ id: Hash, _ job: JobRecord) throws {
         switch job.status {
         case .open: try refund(id, job)
-        case let .resultPosted(_, workUnits, _, _): try pay(id, job, workUnits: workUnits)
+        case let .resultPosted(_, _, _, workUnits, _, _): try pay(id, job, workUnits: workUnits)
         case .settled, .refunded, .slashed: preconditionFailure("a terminal job cannot end again")
         }
     }
@@ -72,40 +73,57 @@ extension BlockExecutor {
     }
 }
 
-/// Challenges: the ledger re-executes the kernel inside the block and decides.
+/// Challenges: the ledger recomputes the one tile a challenge names, inside the block, and decides.
 extension BlockExecutor {
     func adjudicate(_ challenge: Challenge, by challenger: Address) throws {
         let id = challenge.jobID
         guard let job: JobRecord = try state.read(StateKey.job(id)) else { throw TxFailure(.jobNotFound) }
-        guard case let .resultPosted(outputHash, workUnits, _, windowEnd) = job.status else {
+        guard case let .resultPosted(outputHash, traceBlob, _, _, _, windowEnd) = job.status else {
             throw TxFailure(.wrongJobState)
         }
         guard height < windowEnd else { throw TxFailure(.challengeWindowClosed) }
         guard challenger != job.provider else { throw TxFailure(.providerCannotChallenge) }
         guard challenge.bond >= params.challengeBondMin else { throw TxFailure(.bondTooSmall) }
         guard try state.account(challenger).balance >= challenge.bond else { throw TxFailure(.insufficientBalance) }
-        guard let modelBlob: BlobRef = try state.read(StateKey.model(job.request.modelHash)) else {
-            throw TxFailure(.invalidInput)
+        let layout = try layout(of: job.request)
+        let tile = TileIndex(layer: Int(challenge.layer), tile: Int(challenge.tile))
+        guard let workUnits = try? layout.tileWorkUnits(layer: tile.layer, tile: tile.tile) else {
+            throw TxFailure(.tileNotFound)
         }
-        let model = try blobBytes(modelBlob)
-        let input = try blobBytes(job.request.inputBlob)
-        guard let cost = KernelBridge.cost(job.request, model: model, input: input) else {
-            throw TxFailure(.invalidInput)
-        }
-        guard cost <= workRemaining else { throw TxFailure(.workBudgetExhausted) }
-        workRemaining -= cost
-        guard let replay = KernelBridge.execute(job.request, model: model, input: input) else {
-            throw TxFailure(.invalidInput)
-        }
+        guard workUnits <= workRemaining else { throw TxFailure(.workBudgetExhausted) }
+        workRemaining -= workUnits
+        let output = BlobRef(id: BlobID(outputHash), length: layout.outputLength)
+        let challenged = ChallengedTile(
+            challenger: challenger, layer: challenge.layer, tile: challenge.tile, workUnits: workUnits)
 
-        if replay.outputHash == outputHash && replay.workUnits == workUnits {
+        if try tileIsRight(tile, layout, input: job.request.inputBlob, trace: traceBlob, output: output) {
             try debit(challenger, challenge.bond)
             try credit(job.provider, challenge.bond)
-            emit(.challengeFailed(job: id, challenger: challenger, bondForfeited: challenge.bond))
+            emit(.challengeFailed(job: id, challenged, bondForfeited: challenge.bond))
             return
         }
-        let reason: JobEndReason = replay.outputHash == outputHash ? .wrongWorkUnits : .wrongOutput
-        try convict(id, job, reason: reason, windowEnd: windowEnd, challenger: challenger)
+        emit(.challengeUpheld(job: id, challenged))
+        try convict(id, job, reason: .wrongOutput, windowEnd: windowEnd, challenger: challenger)
+    }
+
+    /// Recomputes the tile from the bytes it reads (the job input for layer 0, else the previous layer in the
+    /// trace) and compares it with its bytes in the trace and, for the last layer, with the output blob's (whose
+    /// header must be the output tensor's). Reads only those ranges; costs the tile's work units.
+    private func tileIsRight(
+        _ tile: TileIndex, _ layout: TraceLayout, input: BlobRef, trace: BlobRef, output: BlobRef
+    ) throws -> Bool {
+        let reads = try layout.tileInputs(layer: tile.layer, tile: tile.tile)
+        let source = reads.source == .jobInput ? input : trace
+        var inputs: [UInt8] = []
+        for range in reads.ranges { inputs += try blobBytes(source, range: range) }
+        let honest = try layout.recomputeTile(layer: tile.layer, tile: tile.tile, inputs: inputs)
+        guard try blobBytes(trace, range: try layout.tileRange(layer: tile.layer, tile: tile.tile)) == honest else {
+            return false
+        }
+        guard tile.layer == layout.layerCount - 1 else { return true }
+        let header = layout.output.canonicalHeader
+        return try blobBytes(output, range: 0..<UInt64(header.count)) == header
+            && blobBytes(output, range: try layout.outputRange(tile: tile.tile)) == honest
     }
 
     /// Fraud proven: slash the provider (part to the challenger, the rest burned) and refund the client in full.

@@ -21,12 +21,13 @@ struct JobTransition: Equatable, Sendable {
     private static func transition(_ event: LedgerEvent, transaction: Hash?) -> JobTransition? {
         switch event {
         case let .jobCreated(job, _, _, escrow): return JobTransition(job: job, status: .open, escrow: escrow)
-        case let .resultPosted(job, outputHash, workUnits, windowEnd):
+        case let .resultPosted(job, outputHash, traceBlob, traceRoot, workUnits, windowEnd):
             guard let transaction else { return nil }
             return JobTransition(
                 job: job,
                 status: .resultPosted(
-                    outputHash: outputHash, workUnits: workUnits, resultTx: transaction, windowEnd: windowEnd),
+                    outputHash: outputHash, traceBlob: traceBlob, traceRoot: traceRoot, workUnits: workUnits,
+                    resultTx: transaction, windowEnd: windowEnd),
                 escrow: nil)
         case let .jobEnded(job, outcome, reason, _, _, _):
             let status: JobStatus =

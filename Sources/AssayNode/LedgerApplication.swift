@@ -233,10 +233,10 @@ struct CommittedAccounts: AccountStateReader {
     }
 }
 
-/// The ledger's view of the node's blob store: the bytes of a complete blob of exactly the referenced length.
-/// The ledger's and the replay worker's view of the blob store. A whole blob is checked against its id as it is
-/// read: a copy corrupted on this node's disk would otherwise make this node's execution differ from every other
-/// node's. A corrupt copy is removed and reported as not held, so the node fetches it again from peers.
+/// The ledger's and the replay worker's view of the blob store: bytes of a complete blob of exactly the referenced
+/// length. What is read is checked as it is read (a whole blob against its id, a range's chunks against the blob's
+/// leaf hashes): a copy corrupted on this node's disk would otherwise make this node's execution differ from every
+/// other node's. A corrupt copy is removed and reported as not held, so the node fetches it again from peers.
 struct StoreBlobSource: BlobSource {
     let store: BlobStore
     let logger: Logger
@@ -252,11 +252,37 @@ struct StoreBlobSource: BlobSource {
             hasher.update(piece)
         }
         let found = hasher.finish().ref
-        guard found == ref else {
-            logger.error("blob \(ref.id) held on disk is corrupt (its bytes hash to \(found.id)): removed, to be fetched again")
-            _ = try? store.remove(ref.id)
-            throw BlobError.notFound(ref.id)
+        guard found == ref else { throw corrupt(ref, "its bytes hash to \(found.id)") }
+        return bytes
+    }
+
+    /// Reads only the chunks that overlap `range`, each checked against the blob's leaf hashes.
+    func read(_ ref: BlobRef, range: Range<UInt64>) throws -> [UInt8] {
+        guard store.status(ref) == .complete(ref: ref) else { throw BlobError.notFound(ref.id) }
+        guard range.upperBound <= ref.length else {
+            throw BlobError.rangeOutOfBounds(lower: range.lowerBound, upper: range.upperBound, length: ref.length)
+        }
+        let tree = try store.tree(ref.id)
+        guard tree.ref == ref else { throw corrupt(ref, "its leaf hashes give \(tree.id)") }
+        guard !range.isEmpty else { return [] }
+        let chunkBytes = UInt64(blobChunkBytes)
+        let first = Int(range.lowerBound / chunkBytes)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(range.count)
+        for index in first...Int((range.upperBound - 1) / chunkBytes) {
+            let chunk = try store.readChunk(ref.id, index: index)
+            guard blobLeafHash(chunk) == tree.leaves[index] else { throw corrupt(ref, "chunk \(index) differs") }
+            let start = UInt64(index) * chunkBytes
+            let lower = Int(max(range.lowerBound, start) - start)
+            let upper = Int(min(range.upperBound, start + UInt64(chunk.count)) - start)
+            bytes += chunk[lower..<upper]
         }
         return bytes
+    }
+
+    private func corrupt(_ ref: BlobRef, _ finding: String) -> BlobError {
+        logger.error("blob \(ref.id) held on disk is corrupt (\(finding)): removed, to be fetched again")
+        _ = try? store.remove(ref.id)
+        return BlobError.notFound(ref.id)
     }
 }

@@ -59,8 +59,9 @@ struct ReplayCounters: Sendable {
 }
 
 /// The validator's replay worker. Fed from committed blocks, it re-executes every selected result's kernel on
-/// threads of its own (never the engine's queue), compares the output hash and work units with what the provider
-/// posted, and on a mismatch signs a challenge with the validator's key and submits it like any client would.
+/// threads of its own (never the engine's queue), compares every tile with the posted trace and the last layer with
+/// the posted output, and on the first wrong tile signs a challenge of it with the validator's key and submits it
+/// like any client would.
 ///
 /// The queue between the commit path and the threads is bounded: when it is full a result is skipped and counted
 /// (`assay_replay_dropped_total`), so heavy replay can never delay a commit.
@@ -109,7 +110,7 @@ final class ReplayWorker: Sendable {
     /// The results a committed block posted that this worker replays.
     func items(in outcome: BlockOutcome) -> [Item] {
         outcome.results.flatMap(\.events).compactMap { event in
-            guard case let .resultPosted(job, outputHash, workUnits, _) = event, selection.includes(job) else {
+            guard case let .resultPosted(job, outputHash, _, _, workUnits, _) = event, selection.includes(job) else {
                 return nil
             }
             return Item(job: job, outputHash: outputHash, workUnits: workUnits)
@@ -179,31 +180,40 @@ final class ReplayWorker: Sendable {
         do {
             // The job may have ended meanwhile (settled, or challenged by another validator): nothing to check.
             guard let job = try query.job(item.job),
-                case let .resultPosted(outputHash, workUnits, _, _) = job.status,
+                case let .resultPosted(outputHash, traceBlob, _, workUnits, _, _) = job.status,
                 outputHash == item.outputHash, workUnits == item.workUnits,
                 let modelBlob = try query.model(job.request.modelHash)
             else { return nil }
             let source = StoreBlobSource(store: blobs, logger: logger)
             let model = try source.read(modelBlob)
             let input = try source.read(job.request.inputBlob)
+            let trace = try source.read(traceBlob)
+            // The ledger accepted the output's length as the job's, so the blob id names it.
+            guard let outputLength = blobs.heldLength(BlobID(outputHash)) else { return nil }
+            let output = try source.read(BlobRef(id: BlobID(outputHash), length: outputLength))
+            let params = try query.params()
             let started = ContinuousClock.now
-            guard let honest = JobReplay.execute(job.request, model: model, input: input) else {
-                logger.error("replay of job \(item.job): the kernel refused a job the ledger accepted")
+            guard let finding = JobReplay.check(
+                job.request, model: model, input: input, trace: trace, output: output,
+                maxTileWorkUnits: params.maxTileWorkUnits)
+            else {
+                logger.error("replay of job \(item.job): the kernel refused a result the ledger accepted")
                 return nil
             }
             let elapsed = ContinuousClock.now - started
-            let mismatch = honest.outputHash != outputHash || honest.workUnits != workUnits
+            let mismatch = finding.wrongTile != nil
             counters.withLock { counters in
                 counters.results += 1
-                counters.workUnits += honest.workUnits
+                counters.workUnits += finding.workUnits
                 counters.seconds += Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
                 if mismatch { counters.mismatches += 1 }
             }
-            guard mismatch else { return nil }
+            guard let wrong = finding.wrongTile else { return nil }
             guard job.provider != Address(publicKey: key.publicKey) else { return nil }
-            logger.warning("job \(item.job): provider \(job.provider) posted a wrong result; challenging")
+            logger.warning(
+                "job \(item.job): provider \(job.provider) posted a wrong tile \(wrong.tile) of layer \(wrong.layer); challenging")
             let committedNonce = try query.account(Address(publicKey: key.publicKey)).nonce
-            return challenge(item.job, params: try query.params(), committedNonce: committedNonce)
+            return challenge(item.job, wrong, params: params, committedNonce: committedNonce)
         } catch {
             logger.error("replay of job \(item.job) failed: \(error)")
             return nil
@@ -212,13 +222,15 @@ final class ReplayWorker: Sendable {
 
     /// Signs and submits a challenge with the minimum bond, after the key's committed and pending transactions.
     /// One at a time, so that two replay threads never pick the same nonce.
-    private func challenge(_ job: Hash, params: Params, committedNonce: UInt64) -> Transaction? {
+    private func challenge(_ job: Hash, _ tile: TileIndex, params: Params, committedNonce: UInt64) -> Transaction? {
         signing.withLock { _ in
             let nonce = max(committedNonce, mempool.pendingNonce(of: key.publicKey) ?? 0)
             do {
                 let transaction = try Transaction.signed(
                     chainID: chainID, nonce: nonce, fee: max(params.minFee, mempool.minimumFee),
-                    body: .challenge(Challenge(jobID: job, bond: params.challengeBondMin)), key: key)
+                    body: .challenge(Challenge(
+                        jobID: job, layer: UInt32(tile.layer), tile: UInt32(tile.tile), bond: params.challengeBondMin)),
+                    key: key)
                 let admission = try mempool.admit(transaction.canonicalBytes)
                 gossip(admission.transaction)
                 counters.withLock { $0.challengesSent += 1 }

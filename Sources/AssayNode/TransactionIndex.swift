@@ -1,3 +1,4 @@
+import AssayBlobs
 import AssayCodec
 import AssayCrypto
 import AssayLedger
@@ -117,9 +118,11 @@ public enum TransactionIndex {
                 case let .jobCreated(job, client, provider, _):
                     batch.put(client.bytes + [JobRole.client.rawValue] + job.bytes, [], in: jobsNamespace)
                     batch.put(provider.bytes + [JobRole.provider.rawValue] + job.bytes, [], in: jobsNamespace)
-                case let .resultPosted(job, outputHash, workUnits, windowEnd):
+                case let .resultPosted(job, outputHash, traceBlob, traceRoot, workUnits, windowEnd):
                     var writer = CanonicalWriter()
                     writer.write(outputHash)
+                    traceBlob.encode(to: &writer)
+                    writer.write(traceRoot)
                     writer.write(workUnits)
                     writer.write(result.transactionHash)
                     writer.write(windowEnd)
@@ -157,8 +160,8 @@ public enum TransactionIndex {
         guard let raw = try store.get(job.bytes, in: jobResultsNamespace) else { return nil }
         var reader = CanonicalReader(raw)
         let result = PostedResult(
-            outputHash: try reader.read(), workUnits: try reader.readUInt64(), resultTx: try reader.read(),
-            windowEnd: try reader.readUInt64())
+            outputHash: try reader.read(), traceBlob: try BlobRef(from: &reader), traceRoot: try reader.read(),
+            workUnits: try reader.readUInt64(), resultTx: try reader.read(), windowEnd: try reader.readUInt64())
         try reader.finish()
         return result
     }

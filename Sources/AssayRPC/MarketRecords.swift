@@ -1,3 +1,4 @@
+import AssayBlobs
 import AssayCrypto
 import AssayLedger
 import AssayTypes
@@ -29,22 +30,31 @@ public struct JobEntry: Equatable, Sendable {
 
     /// The posted result: from the state while it is posted, else from the index.
     public var result: PostedResult? {
-        if case let .resultPosted(outputHash, workUnits, resultTx, windowEnd) = record.status {
-            return PostedResult(outputHash: outputHash, workUnits: workUnits, resultTx: resultTx, windowEnd: windowEnd)
+        if case let .resultPosted(outputHash, traceBlob, traceRoot, workUnits, resultTx, windowEnd) = record.status {
+            return PostedResult(
+                outputHash: outputHash, traceBlob: traceBlob, traceRoot: traceRoot, workUnits: workUnits,
+                resultTx: resultTx, windowEnd: windowEnd)
         }
         return postedResult
     }
 }
 
-/// A result as posted: its output hash, work units, transaction and the end of its challenge window.
+/// A result as posted: its output hash, trace blob and trace root, work units, transaction and the end of its
+/// challenge window.
 public struct PostedResult: Hashable, Sendable {
     public var outputHash: Hash
+    public var traceBlob: BlobRef
+    public var traceRoot: Hash
     public var workUnits: UInt64
     public var resultTx: Hash
     public var windowEnd: Height
 
-    public init(outputHash: Hash, workUnits: UInt64, resultTx: Hash, windowEnd: Height) {
+    public init(
+        outputHash: Hash, traceBlob: BlobRef, traceRoot: Hash, workUnits: UInt64, resultTx: Hash, windowEnd: Height
+    ) {
         self.outputHash = outputHash
+        self.traceBlob = traceBlob
+        self.traceRoot = traceRoot
         self.workUnits = workUnits
         self.resultTx = resultTx
         self.windowEnd = windowEnd

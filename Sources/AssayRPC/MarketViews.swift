@@ -33,6 +33,9 @@ struct OffersView: Encodable, Sendable { let offers: [OfferView] }
 struct JobView: Encodable, Sendable {
     struct ResultView: Encodable, Sendable {
         let outputHash: String
+        let traceHash: String
+        let traceBytes: UInt64
+        let traceRoot: String
         let workUnits: UInt64
         let resultTx: String
         let windowEnd: UInt64
@@ -77,7 +80,8 @@ struct JobView: Encodable, Sendable {
         }
         result = entry.result.map {
             ResultView(
-                outputHash: $0.outputHash.description, workUnits: $0.workUnits, resultTx: $0.resultTx.description,
+                outputHash: $0.outputHash.description, traceHash: $0.traceBlob.id.hex, traceBytes: $0.traceBlob.length,
+                traceRoot: $0.traceRoot.description, workUnits: $0.workUnits, resultTx: $0.resultTx.description,
                 windowEnd: $0.windowEnd)
         }
     }
@@ -87,7 +91,6 @@ struct JobView: Encodable, Sendable {
         case .windowPassed: "window_passed"
         case .noResultByDeadline: "no_result_by_deadline"
         case .wrongOutput: "wrong_output"
-        case .wrongWorkUnits: "wrong_work_units"
         }
     }
 

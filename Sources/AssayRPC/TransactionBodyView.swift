@@ -33,9 +33,15 @@ enum TransactionBodyView {
         case let .result(result):
             object([
                 "job_id": hash(result.jobID), "output_hash": hash(result.outputHash),
-                "output_bytes": .unsigned(result.outputBlob.length), "work_units": .unsigned(result.workUnits),
+                "output_bytes": .unsigned(result.outputBlob.length), "trace_hash": hash(result.traceBlob.id.digest),
+                "trace_bytes": .unsigned(result.traceBlob.length), "trace_root": hash(result.traceRoot),
+                "work_units": .unsigned(result.workUnits),
             ])
-        case let .challenge(challenge): object(["job_id": hash(challenge.jobID), "bond": .unsigned(challenge.bond)])
+        case let .challenge(challenge):
+            object([
+                "job_id": hash(challenge.jobID), "layer": .unsigned(UInt64(challenge.layer)),
+                "tile": .unsigned(UInt64(challenge.tile)), "bond": .unsigned(challenge.bond),
+            ])
         case let .settle(settle): object(["job_id": hash(settle.jobID)])
         case let .evidence(evidence):
             object([

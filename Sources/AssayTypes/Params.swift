@@ -17,8 +17,10 @@ public struct Params: Hashable, Sendable {
     public var maxModelBytes: UInt64 = 64 << 20
     public var maxInputBytes: UInt64 = 64 << 20
     public var maxOutputBytes: UInt64 = 64 << 20
-    public var maxJobWorkUnits: UInt64 = 100_000_000
+    public var maxJobWorkUnits: UInt64 = 10_000_000_000_000
     public var blockWorkBudget: UInt64 = 1_000_000_000
+    /// T: every job's tiles cost at most this many work units (AssayKernels' `TraceLayout`).
+    public var maxTileWorkUnits: UInt64 = 100_000_000
     public var maxJobDeadlineBlocks: UInt64 = 200
     public var maxBlobBytes: UInt64 = 256 << 20
     public var blobByteFee: Amount = 1
@@ -51,8 +53,11 @@ public struct Params: Hashable, Sendable {
         Spec(name: "max_model_bytes", keyPath: \.maxModelBytes, range: 1...(4 << 30)),
         Spec(name: "max_input_bytes", keyPath: \.maxInputBytes, range: 1...(4 << 30)),
         Spec(name: "max_output_bytes", keyPath: \.maxOutputBytes, range: 1...(4 << 30)),
-        Spec(name: "max_job_work_units", keyPath: \.maxJobWorkUnits, range: 1...1_000_000_000_000),
+        Spec(name: "max_job_work_units", keyPath: \.maxJobWorkUnits, range: 1...1_000_000_000_000_000),
         Spec(name: "block_work_budget", keyPath: \.blockWorkBudget, range: 1...1_000_000_000_000),
+        // 2^26 tiles every layer a job may have (docs/kernels.md, Tiles and traces), so a job the kernel accepts
+        // can always be disputed.
+        Spec(name: "max_tile_work_units", keyPath: \.maxTileWorkUnits, range: (1 << 26)...1_000_000_000_000),
         Spec(name: "max_job_deadline_blocks", keyPath: \.maxJobDeadlineBlocks, range: 1...100_000),
         // 4 GiB keeps a blob's leaf hashes (AssayBlobs) at 128 KiB.
         Spec(name: "max_blob_bytes", keyPath: \.maxBlobBytes, range: 1...(4 << 30)),
@@ -70,13 +75,16 @@ public struct Params: Hashable, Sendable {
     }
 
     /// Every value within its range, and the rules that tie parameters together.
-    public func problems() -> [Problem] {
+    public func problems() -> [Problem] { Self.specs.compactMap(rangeProblem) + ruleProblems() }
+
+    private func rangeProblem(_ spec: Spec) -> Problem? {
+        let value = self[keyPath: spec.keyPath]
+        guard !spec.range.contains(value) else { return nil }
+        return Problem(name: spec.name, message: "\(value) is outside \(spec.range.lowerBound)...\(spec.range.upperBound)")
+    }
+
+    private func ruleProblems() -> [Problem] {
         var found: [Problem] = []
-        for spec in Self.specs where !spec.range.contains(self[keyPath: spec.keyPath]) {
-            found.append(Problem(
-                name: spec.name,
-                message: "\(self[keyPath: spec.keyPath]) is outside \(spec.range.lowerBound)...\(spec.range.upperBound)"))
-        }
         // A provider's stake must stay slashable for as long as any of its jobs can still be challenged.
         if unbondingBlocks <= maxJobDeadlineBlocks &+ challengeWindowBlocks {
             found.append(Problem(
@@ -84,20 +92,21 @@ public struct Params: Hashable, Sendable {
                 message: "must exceed max_job_deadline_blocks + challenge_window_blocks "
                     + "(\(maxJobDeadlineBlocks) + \(challengeWindowBlocks))"))
         }
-        // Any single job must be adjudicable within one block's work budget.
-        if maxJobWorkUnits > blockWorkBudget {
+        // Any single tile must be adjudicable within one block's work budget.
+        if maxTileWorkUnits > blockWorkBudget {
             found.append(Problem(
-                name: "max_job_work_units", message: "must not exceed block_work_budget (\(blockWorkBudget))"))
+                name: "max_tile_work_units", message: "must not exceed block_work_budget (\(blockWorkBudget))"))
         }
         return found
     }
 
-    /// This set of parameters with one changed, if the name exists and the result is valid.
+    /// This set of parameters with one changed, if the name exists, the value is in its range and the rules hold.
+    /// (The other values were checked when they were set.)
     public func setting(_ name: String, to value: UInt64) throws(Problem) -> Params {
         guard let spec = Self.spec(named: name) else { throw Problem(name: name, message: "no such parameter") }
         var changed = self
         changed[keyPath: spec.keyPath] = value
-        if let problem = changed.problems().first { throw problem }
+        if let problem = changed.rangeProblem(spec) ?? changed.ruleProblems().first { throw problem }
         return changed
     }
 

@@ -19,15 +19,26 @@ struct KernelCommand: ParsableCommand {
         @OptionGroup var job: KernelJobOptions
         @Option(help: "Where to write the output tensor (.npy).") var out: String
         @Option(help: "Threads to use (the output never depends on it).") var threads: Int = 1
+        @Option(help: "Also write the trace blob (every layer's output) here and print its trace root.")
+        var trace: String?
+        @Option(help: "The chain's max_tile_work_units, which fixes the tiles of the trace root.")
+        var maxTileWorkUnits: UInt64 = TraceLayout.defaultMaxTileWorkUnits
 
         func run() throws {
             let (kernel, model, input) = try job.load()
-            let result = try Kernels.execute(kernel, model: model, input: input, limits: job.limits, threads: threads)
+            let traced = try Kernels.executeTraced(
+                kernel, model: model, input: input, limits: job.limits, maxTileWorkUnits: maxTileWorkUnits,
+                threads: threads)
+            let result = traced.output
             try KernelFiles.write(NPY.encode(result.output), to: out)
             print("work_units \(result.workUnits)")
             print("output_hash \(result.outputHash)")
             // What a result on chain names the output by (its blob id).
             print("output_blob \(BlobRef(of: result.output.canonicalBytes).id)")
+            guard let trace else { return }
+            try KernelFiles.write(traced.blobBytes, to: trace)
+            print("trace_blob \(BlobRef(of: traced.blobBytes).id)")
+            print("trace_root \(traced.root)")
         }
     }
 

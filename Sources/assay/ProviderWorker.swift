@@ -170,27 +170,38 @@ final class ProviderWorker {
         }
         let jobID = try RPCValue.hash(id, what: "job id")
         let job = try await fetchJob(jobID)
-        let output: KernelOutput
+        let trace: Trace
         do {
-            output = try Kernels.execute(
+            trace = try Kernels.executeTraced(
                 try KernelID(job.kernel), model: try await model(job.modelHash),
                 input: try Tensor(canonicalBytes: try await blobs.download(job.inputBlob)),
-                limits: .forJob(maxWorkUnits: job.maxWorkUnits))
+                limits: .forJob(maxWorkUnits: job.maxWorkUnits), maxTileWorkUnits: try await maxTileWorkUnits())
         } catch {
             served.insert(id)
             return log("job \(id.prefix(12)): cannot run it (\(error)); leaving it to its deadline")
         }
+        let output = trace.output
         var bytes = output.output.canonicalBytes
         if case let .wrong(probability) = settings.cheat, Double(random.below(1 << 53)) / Double(1 << 53) < probability {
             bytes[bytes.count - 1] ^= 0x01  // the last data byte: still a valid tensor, a different output
             log("job \(id.prefix(12)): cheating: posting a wrong output")
         }
         if settings.cheat == .late { try await waitForHeight(job.deadline) }
-        // The output goes to the node first: it admits the result only while it holds the blob.
-        let result = JobResult(jobID: jobID, outputBlob: try await blobs.upload(bytes), workUnits: output.workUnits)
+        // The output and the trace go to the node first: it admits the result only while it holds both blobs.
+        let result = JobResult(
+            jobID: jobID, outputBlob: try await blobs.upload(bytes), traceBlob: try await blobs.upload(trace.blobBytes),
+            traceRoot: trace.root, workUnits: output.workUnits)
         let sent = try await send(.result(result), wait: false)
         served.insert(id)
         log("job \(id.prefix(12)): ran \(job.kernel), \(output.workUnits) work units, posted result \(sent["hash"] ?? "?")")
+    }
+
+    /// The chain's `max_tile_work_units`: it fixes how the trace is cut into tiles, hence its root.
+    private func maxTileWorkUnits() async throws -> UInt64 {
+        guard let value = RPCValue.amount(try await wallet.client.object("params")["max_tile_work_units"]) else {
+            throw CommandFailure("the node's params lack max_tile_work_units")
+        }
+        return value
     }
 
     private func fetchJob(_ id: Hash) async throws -> Job {

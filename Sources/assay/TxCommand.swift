@@ -182,29 +182,39 @@ struct Tx: AsyncParsableCommand {
         @OptionGroup var signing: SigningOptions
         @Option(help: "The job id.") var job: String
         @Option(help: "The output tensor (.npy).") var output: String
+        @Option(help: "The trace blob (`assay kernel run --trace`).") var trace: String
+        @Option(help: "The trace root `assay kernel run --trace` printed.") var traceRoot: String
         @Option(help: "The work units to charge.") var workUnits: UInt64
 
         func run() async throws {
             let wallet = try await signing.wallet()
             let id = try await ChainReads.existingJob(job, wallet.client).id
-            let outputBlob = try await BlobClient(wallet.client).upload(try KernelFiles.tensor(at: output).canonicalBytes)
-            let result = JobResult(jobID: id, outputBlob: outputBlob, workUnits: workUnits)
+            let root = try RPCValue.hash(traceRoot, what: "--trace-root")
+            let blobs = BlobClient(wallet.client)
+            let outputBlob = try await blobs.upload(try KernelFiles.tensor(at: output).canonicalBytes)
+            let traceBlob = try await blobs.upload(try KernelFiles.read(trace))
+            let result = JobResult(
+                jobID: id, outputBlob: outputBlob, traceBlob: traceBlob, traceRoot: root, workUnits: workUnits)
             try await signing.submit(.result(result), wallet: wallet)
         }
     }
 
     struct ChallengeCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "challenge", abstract: "Dispute a posted result; the chain re-executes the job.")
+            commandName: "challenge",
+            abstract: "Dispute one tile of a posted result; the chain recomputes that tile.")
         @OptionGroup var signing: SigningOptions
         @Option(help: "The job id.") var job: String
-        @Option(help: "Bond in credits (lost if the result was right).") var bond = "1"
+        @Option(help: "The trace layer of the tile (0 first).") var layer: UInt32
+        @Option(help: "The tile within the layer (0 first).") var tile: UInt32
+        @Option(help: "Bond in credits (lost if the tile was right).") var bond = "1"
 
         func run() async throws {
             let wallet = try await signing.wallet()
             let id = try await ChainReads.existingJob(job, wallet.client).id
             let bond = try Output.baseUnits(credits: bond)
-            try await signing.submit(.challenge(Challenge(jobID: id, bond: bond)), spends: bond, wallet: wallet)
+            let challenge = Challenge(jobID: id, layer: layer, tile: tile, bond: bond)
+            try await signing.submit(.challenge(challenge), spends: bond, wallet: wallet)
         }
     }
 

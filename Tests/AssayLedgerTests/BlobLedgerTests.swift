@@ -118,7 +118,7 @@ import Testing
         outcome.endBlockEvents.compactMap { if case let .blobReleased(blob) = $0 { blob } else { nil } }
     }
 
-    @Test func inputAndOutputAreReleasedRetentionBlocksAfterTheJobEndsAndTheModelIsKept() throws {
+    @Test func inputOutputAndTraceAreReleasedRetentionBlocksAfterTheJobEndsAndTheModelIsKept() throws {
         var params = testParams()
         params.blobRetentionBlocks = 2
         let chain = try inMemoryChain(try makeGenesis(params: params))
@@ -131,7 +131,7 @@ import Testing
             if !released(outcome).isEmpty { releases[chain.height] = released(outcome) }
         }
         #expect(try chain.query.job(job)?.status == .settled(.windowPassed))
-        #expect(releases == [8: [GemmFixture.inputBlob.id.digest, result.outputHash]])
+        #expect(releases == [8: [GemmFixture.inputBlob.id.digest, result.outputHash, result.traceBlob.id.digest]])
         #expect(try chain.query.model(GemmFixture.modelHash) != nil)
     }
 

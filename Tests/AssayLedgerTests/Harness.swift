@@ -32,6 +32,8 @@ func testParams() -> Params {
     params.maxJobDeadlineBlocks = 10
     params.maxJobWorkUnits = 10_000
     params.blockWorkBudget = 100_000
+    // Below the genesis minimum (2^26), so that small jobs have several tiles: the gemm fixture has four.
+    params.maxTileWorkUnits = 8
     // Balances in the scenarios are checked to the unit; the blob fee has its own tests.
     params.blobByteFee = 0
     return params
@@ -57,6 +59,14 @@ final class MemoryBlobs: BlobSource {
         }
         return bytes
     }
+
+    func read(_ ref: BlobRef, range: Range<UInt64>) throws -> [UInt8] {
+        let bytes = try read(ref)
+        guard range.upperBound <= ref.length else {
+            throw BlobError.rangeOutOfBounds(lower: range.lowerBound, upper: range.upperBound, length: ref.length)
+        }
+        return Array(bytes[Int(range.lowerBound)..<Int(range.upperBound)])
+    }
 }
 
 /// A small gemm-i8/1 job: A [2x4] times the model's b [4x3].
@@ -71,6 +81,9 @@ enum GemmFixture {
     static let inputBlob = BlobRef(of: inputBytes)
     static let honest = try! Kernels.execute(.gemmI8, model: model, input: input, limits: .default)
     static var workUnits: UInt64 { honest.workUnits }
+    /// Under the test parameters' T = 8: tiles of two columns of one row (K = 4), tiles 0-1 row 0, 2-3 row 1.
+    static let trace = try! Kernels.executeTraced(
+        .gemmI8, model: model, input: input, limits: .default, maxTileWorkUnits: testParams().maxTileWorkUnits)
 
     /// Holds the model and the input in `blobs`.
     static func hold(in blobs: MemoryBlobs) {
@@ -78,14 +91,23 @@ enum GemmFixture {
         blobs.add(inputBytes)
     }
 
-    /// The result (its output held in `blobs` when given).
-    static func result(job: Hash, wrongOutput: Bool = false, workUnits: UInt64? = nil, blobs: MemoryBlobs? = nil)
-        -> JobResult
-    {
+    /// The result, its output and trace held in `blobs`. A wrong output differs from the (honest) trace in its
+    /// last byte, which is in the last tile; a corrupted tile differs in the trace and the output alike (gemm has
+    /// one layer, so nothing downstream is recomputed) and hashes into the trace root as posted.
+    static func result(
+        job: Hash, wrongOutput: Bool = false, corruptTile: Int? = nil, workUnits: UInt64? = nil, blobs: MemoryBlobs
+    ) -> JobResult {
         var output = honest.output.canonicalBytes
+        var traceBytes = trace.blobBytes
+        if let corruptTile {
+            let position = Int(try! trace.layout.tileRange(layer: 0, tile: corruptTile).lowerBound)
+            traceBytes[position] ^= 0x40
+            output[output.count - traceBytes.count + position] ^= 0x40
+        }
         if wrongOutput { output[output.count - 1] ^= 1 }
-        let blob = blobs?.add(output) ?? BlobRef(of: output)
-        return JobResult(jobID: job, outputBlob: blob, workUnits: workUnits ?? honest.workUnits)
+        return JobResult(
+            jobID: job, outputBlob: blobs.add(output), traceBlob: blobs.add(traceBytes),
+            traceRoot: try! trace.layout.traceRoot(ofTrace: traceBytes), workUnits: workUnits ?? honest.workUnits)
     }
 }
 
@@ -168,7 +190,7 @@ final class Chain<Store: KeyValueStore> {
         for (id, job) in jobs {
             switch job.status {
             case .open: #expect(job.request.deadline > height, "job \(id) open past its deadline")
-            case let .resultPosted(_, _, _, windowEnd): #expect(windowEnd > height, "job \(id) open past its window")
+            case let .resultPosted(_, _, _, _, _, windowEnd): #expect(windowEnd > height, "job \(id) open past its window")
             case .settled, .refunded, .slashed: #expect(job.escrow == 0)
             }
         }

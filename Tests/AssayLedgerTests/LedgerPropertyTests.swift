@@ -24,6 +24,8 @@ import Testing
         var random = RandomTransactions(seed: seed)
         var kinds: [String: Int] = [:]
         var included = 0, generated = 0
+        var judged = 0
+        var accepted: [Hash: JobResult] = [:]
         for _ in 0..<Self.blocks {
             let transactions = try random.block(for: memory, size: Self.blockSize)
             generated += transactions.count
@@ -38,6 +40,14 @@ import Testing
             for (transaction, result) in zip(transactions, outcome.results) where result.isIncluded {
                 kinds[transaction.body.kindName, default: 0] += 1
                 included += 1
+                guard result.status == .included(.ok) else { continue }
+                if case let .result(posted) = transaction.body { accepted[posted.jobID] = posted }
+                guard case let .challenge(challenge) = transaction.body, let posted = accepted[challenge.jobID] else { continue }
+                // A challenge is upheld exactly when its tile differs from the honest one in the trace or output.
+                let upheld = if case .challengeUpheld = result.events[0] { true } else { false }
+                #expect(upheld == (try Self.wrongTiles(posted, memory.blobs).contains(Int(challenge.tile))),
+                        "seed \(seed): challenge of tile \(challenge.tile) at height \(memory.height)")
+                judged += 1
             }
         }
         // Long enough for every deadline and challenge window to pass: every job has ended.
@@ -46,6 +56,20 @@ import Testing
         #expect(generated >= 1_000)
         #expect(kinds.count == 13, "seed \(seed): kinds included \(kinds.keys.sorted())")
         #expect(included > generated / 2)
+        #expect(judged >= 3, "seed \(seed): only \(judged) challenges were judged")
+    }
+
+    /// The tiles of a gemm fixture result whose bytes differ from the honest ones, in the trace or in the output.
+    static func wrongTiles(_ result: JobResult, _ blobs: MemoryBlobs) throws -> Set<Int> {
+        let (trace, output) = (try blobs.read(result.traceBlob), try blobs.read(result.outputBlob))
+        let honest = GemmFixture.trace.blobBytes
+        let header = output.count - trace.count
+        let layout = GemmFixture.trace.layout
+        return Set(try (0..<layout.tileCount(layer: 0)).filter { tile in
+            let range = Int.range(try layout.tileRange(layer: 0, tile: tile))
+            let shifted = range.lowerBound + header..<range.upperBound + header
+            return trace[range] != honest[range] || output[shifted] != honest[range]
+        })
     }
 
     /// Each account's nonce grew by exactly the number of its included transactions.

@@ -10,6 +10,11 @@ struct RandomTransactions {
     let outsider = testKey(40)
     var offers: [Hash] = []
     var jobs: [Hash] = []
+    /// Jobs whose result was accepted, latest last: challenges aim at these, whose window is short.
+    var posted: [Hash] = []
+    /// Each job's provider, and the wrong tile of the last result drawn for it (looked up by id, never iterated).
+    var providers: [Hash: Address] = [:]
+    var wrongTiles: [Hash: UInt32] = [:]
     var proposals: [Hash] = []
 
     init(seed: UInt64) { generator = SeededGenerator(seed: seed) }
@@ -21,10 +26,12 @@ struct RandomTransactions {
 
     /// Remembers the offers, jobs and proposals a block created, so later transactions can refer to them.
     mutating func learn(from outcome: BlockOutcome, transactions: [Transaction]) {
+        for case let .jobCreated(job, _, provider, _) in outcome.results.flatMap(\.events) { providers[job] = provider }
         for (transaction, result) in zip(transactions, outcome.results) where result.status == .included(.ok) {
             switch transaction.body {
             case .offer: offers.append(transaction.hash)
             case .job: jobs.append(transaction.hash)
+            case let .result(result): posted.append(result.jobID)
             case .governancePropose: proposals.append(transaction.hash)
             default: break
             }
@@ -60,6 +67,10 @@ struct RandomTransactions {
 
     private mutating func body<Store>(from sender: SecretKey, chain: Chain<Store>) throws -> TransactionBody {
         let height = chain.height + 1
+        // A provider with jobs awaiting a result mostly posts one, so that results are accepted and challenged.
+        let own = jobs.filter { providers[$0] == address(sender) && !posted.contains($0) }
+        if !own.isEmpty && chance(50) { return .result(result(job: pick(own), chain: chain)) }
+        if !posted.isEmpty && chance(10) { return .challenge(challenge()) }
         switch Int.random(in: 0..<13, using: &generator) {
         case 0: return .transfer(Transfer(recipient: chance(10) ? Address(publicKey: testKey(UInt8(50 + amount(0...20))).publicKey) : address(pick(keys)), amount: amount(0...300_000)))
         case 1: return .stake(Stake(amount: amount(0...20_000)))
@@ -79,15 +90,33 @@ struct RandomTransactions {
                 maxWorkUnits: amount(10...200), deadline: height + amount(0...12)))
         case 7:
             guard !jobs.isEmpty else { return .settle(Settle(jobID: randomHash())) }
-            return .result(GemmFixture.result(
-                job: pick(jobs), wrongOutput: chance(30), workUnits: chance(10) ? 20 : nil, blobs: chain.blobs))
-        case 8: return .challenge(Challenge(jobID: jobs.isEmpty ? randomHash() : pick(jobs), bond: amount(5...100)))
+            return .result(result(job: pick(jobs), chain: chain))
+        case 8: return .challenge(challenge())
         case 9: return .settle(Settle(jobID: jobs.isEmpty ? randomHash() : pick(jobs)))
         case 10: return .evidence(try evidence(chain: chain, height: height))
         case 11: return .governancePropose(GovernanceProposal(action: proposalAction()))
         default:
             return .governanceVote(GovernanceVote(proposalID: proposals.isEmpty ? randomHash() : pick(proposals), approve: chance(80)))
         }
+    }
+
+    /// Mostly of a recent result, half the time at the tile its provider got wrong (as a validator would). Layer 1
+    /// and tile 4 do not exist (the gemm fixture has one layer of four tiles).
+    private mutating func challenge() -> Challenge {
+        let targets = chance(80) && !posted.isEmpty ? Array(posted.suffix(3)) : jobs
+        let job = targets.isEmpty ? randomHash() : pick(targets)
+        let tile = chance(50) ? wrongTiles[job] ?? UInt32(amount(0...4)) : UInt32(amount(0...4))
+        return Challenge(jobID: job, layer: chance(10) ? 1 : 0, tile: tile, bond: amount(5...100))
+    }
+
+    /// Honest, or with a wrong output or a corrupted tile, or wrong work units.
+    private mutating func result<Store>(job: Hash, chain: Chain<Store>) -> JobResult {
+        let (wrongOutput, corruptTile) = (chance(20), chance(30) ? Int(amount(0...3)) : nil)
+        // A wrong output differs in the last tile (3).
+        wrongTiles[job] = corruptTile.map(UInt32.init) ?? (wrongOutput ? 3 : nil)
+        return GemmFixture.result(
+            job: job, wrongOutput: wrongOutput, corruptTile: corruptTile, workUnits: chance(10) ? 20 : nil,
+            blobs: chain.blobs)
     }
 
     private mutating func proposalAction() -> ProposalAction {

@@ -86,15 +86,41 @@ import Testing
         #expect(try source.read(GemmJob.inputBlob) == GemmJob.input, "fetched again, it reads intact")
     }
 
+    /// The ranged reads of a tile challenge read only the chunks a range overlaps, each checked against the blob's
+    /// leaf hashes: a corrupted chunk is caught when it is read, like a corrupted whole blob.
+    @Test func rangedReadsCrossChunksAndCatchACorruptedChunkWhenItIsRead() throws {
+        let node = try NodeFixture()
+        let bytes = (0..<2 * blobChunkBytes + 10).map { UInt8($0 % 251) }
+        let ref = BlobRef(of: bytes)
+        for index in 0..<ref.chunkCount {
+            let chunk = bytes[index * blobChunkBytes..<min(bytes.count, (index + 1) * blobChunkBytes)]
+            try node.blobs.writeChunk(ref: ref, index: index, bytes: Array(chunk))
+        }
+        let source = StoreBlobSource(store: node.blobs, logger: Logger(label: "test"))
+        let across = blobChunkBytes - 5..<blobChunkBytes + 7
+        #expect(try source.read(ref, range: UInt64(across.lowerBound)..<UInt64(across.upperBound)) == Array(bytes[across]))
+        #expect(try source.read(ref, range: 3..<3) == [])
+        #expect(throws: BlobError.self) { try source.read(ref, range: 0..<ref.length + 1) }
+
+        let file = node.directory.appendingPathComponent("blobs/\(ref.id.hex)")
+        var held = [UInt8](try Data(contentsOf: file))
+        held[2 * blobChunkBytes + 3] ^= 1
+        try Data(held).write(to: file)
+        #expect(try source.read(ref, range: 0..<10) == Array(bytes[0..<10]), "chunk 0 is intact")
+        #expect(throws: BlobError.notFound(ref.id)) { try source.read(ref, range: UInt64(2 * blobChunkBytes)..<ref.length) }
+        #expect(node.blobs.status(ref) != .complete(ref: ref), "removed, to be fetched again")
+    }
+
     @Test func aResultWhoseOutputIsNotHeldIsRefused() throws {
         let node = try NodeFixture()
         let offer = try node.openMarket()
         let job = try node.job(offer: offer)
         try node.commit([job])
         let output = GemmJob.output()
+        try node.hold(GemmJob.trace.blobBytes)
         let result = try node.sign(
             node.provider,
-            .result(JobResult(jobID: job.hash, outputBlob: BlobRef(of: output), workUnits: GemmJob.honest.workUnits)))
+            .result(GemmJob.result(job: job.hash, output: BlobRef(of: output))))
         #expect(throws: ExecutionError.self) { try node.application.execute(context(node), transactions: [result]) }
         try node.hold(output)
         try node.commit([result])
@@ -137,8 +163,10 @@ import Testing
         for (number, outcome) in node.outcomes.enumerated() { collector.collect(outcome, height: Height(number + 1)) }
 
         #expect(!node.blobs.has(GemmJob.inputBlob.id) && !node.blobs.has(result.outputBlob.id))
+        #expect(!node.blobs.has(result.traceBlob.id))
         #expect(node.blobs.has(GemmJob.modelBlob.id))
-        #expect(collector.total == .init(blobs: 2, bytes: GemmJob.inputBlob.length + result.outputBlob.length))
+        let released = GemmJob.inputBlob.length + result.outputBlob.length + result.traceBlob.length
+        #expect(collector.total == .init(blobs: 3, bytes: released))
     }
 
     /// Blobs no transaction uses, and partials that stopped, go `blob_retention_blocks` (2 here) after this node

@@ -29,6 +29,17 @@ enum GemmJob {
     static let inputBlob = BlobRef(of: input)
     static let honest = try! Kernels.execute(
         .gemmI8, model: model, input: try! Tensor(canonicalBytes: input), limits: .default)
+    /// Under the fixture's T = 8: four tiles of two columns of one row; the output's last byte is in tile 3.
+    static let trace = try! Kernels.executeTraced(
+        .gemmI8, model: model, input: try! Tensor(canonicalBytes: input), limits: .default,
+        maxTileWorkUnits: NodeFixture.params().maxTileWorkUnits)
+
+    /// The result naming `output` and the honest trace.
+    static func result(job: Hash, output: BlobRef) -> JobResult {
+        JobResult(
+            jobID: job, outputBlob: output, traceBlob: BlobRef(of: trace.blobBytes), traceRoot: trace.root,
+            workUnits: honest.workUnits)
+    }
 
     /// The output bytes an honest provider posts, or a wrong one.
     static func output(wrong: Bool = false) -> [UInt8] {
@@ -76,6 +87,7 @@ final class NodeFixture: @unchecked Sendable {
         params.maxJobDeadlineBlocks = 10
         params.maxJobWorkUnits = 10_000
         params.blockWorkBudget = 100_000
+        params.maxTileWorkUnits = 8
         params.blobRetentionBlocks = 2
         return params
     }
@@ -127,9 +139,10 @@ final class NodeFixture: @unchecked Sendable {
         return ref
     }
 
-    /// A result for `job` whose output blob the node holds.
+    /// A result for `job` whose output and trace blobs the node holds (a wrong output differs from the trace).
     func result(job: Hash, wrong: Bool = false) throws -> JobResult {
-        JobResult(jobID: job, outputBlob: try hold(GemmJob.output(wrong: wrong)), workUnits: GemmJob.honest.workUnits)
+        try hold(GemmJob.trace.blobBytes)
+        return GemmJob.result(job: job, output: try hold(GemmJob.output(wrong: wrong)))
     }
 
     /// A signed transaction from `key` with its next committed nonce plus `offset`.

@@ -41,7 +41,7 @@ final class Gossiped: Sendable {
         let challenges = items.compactMap { worker.replay($0) }
         let challenge = try #require(challenges.count == 1 ? challenges.first : nil)
         let params = NodeFixture.params()
-        #expect(challenge.body == .challenge(Challenge(jobID: cheated.hash, bond: params.challengeBondMin)))
+        #expect(challenge.body == .challenge(Challenge(jobID: cheated.hash, layer: 0, tile: 3, bond: params.challengeBondMin)))
         #expect(challenge.sender == node.validator.publicKey && challenge.hasValidSignature)
         #expect(node.mempool.contains(challenge.hash))
         #expect(gossiped.transactions.withLock { $0 } == [challenge])
@@ -87,7 +87,7 @@ final class Gossiped: Sendable {
         }
         worker.stop()
         let sent = try #require(gossiped.transactions.withLock { $0.first })
-        #expect(sent.body == .challenge(Challenge(jobID: job.hash, bond: NodeFixture.params().challengeBondMin)))
+        #expect(sent.body == .challenge(Challenge(jobID: job.hash, layer: 0, tile: 3, bond: NodeFixture.params().challengeBondMin)))
         #expect(node.mempool.contains(sent.hash))
     }
 

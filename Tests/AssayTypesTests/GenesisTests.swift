@@ -71,7 +71,9 @@ import Testing
         var params = Params()
         params.unbondingBlocks = params.maxJobDeadlineBlocks
         #expect(params.problems().map(\.name) == ["unbonding_blocks"])
-        #expect(throws: Params.Problem.self) { try Params().setting("max_job_work_units", to: Params().blockWorkBudget + 1) }
+        #expect(throws: Params.Problem.self) { try Params().setting("max_tile_work_units", to: Params().blockWorkBudget + 1) }
+        #expect(throws: Params.Problem.self) { try Params().setting("max_tile_work_units", to: (1 << 26) - 1) }
+        #expect(try Params().setting("max_job_work_units", to: 1_000_000_000_000_000).maxJobWorkUnits == 1_000_000_000_000_000)
         #expect(try Params().setting("min_fee", to: 7).minFee == 7)
         #expect(Params.fraction(UInt64.max, bps: 5_000) == UInt64.max / 2)
     }

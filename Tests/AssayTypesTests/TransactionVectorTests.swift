@@ -45,6 +45,7 @@ import Testing
         let model = BlobRef(of: [0x01, 0x02, 0x03])
         let input = BlobRef(of: [0x0a, 0x0b, 0x0c])
         let output = BlobRef(of: [0x0d, 0x0e, 0x0f])
+        let trace = BlobRef(of: [0x10, 0x11, 0x12, 0x13])
         return [
             ("transfer", .transfer(Transfer(recipient: try Address(bytes: [UInt8](repeating: 0x11, count: 20)), amount: 5_000_000))),
             ("stake", .stake(Stake(amount: 1_000_000_000))),
@@ -54,8 +55,9 @@ import Testing
             ("register_model", .registerModel(RegisterModel(modelBlob: model))),
             ("job", .job(Job(offerID: filled(0x22), kernel: "gemm-i8/1", modelHash: filled(0x33), inputBlob: input,
                              maxWorkUnits: 1_000, deadline: 120))),
-            ("result", .result(JobResult(jobID: filled(0x44), outputBlob: output, workUnits: 24))),
-            ("challenge", .challenge(Challenge(jobID: filled(0x44), bond: 1_000_000))),
+            ("result", .result(JobResult(
+                jobID: filled(0x44), outputBlob: output, traceBlob: trace, traceRoot: filled(0x88), workUnits: 24))),
+            ("challenge", .challenge(Challenge(jobID: filled(0x44), layer: 1, tile: 2, bond: 1_000_000))),
             ("settle", .settle(Settle(jobID: filled(0x44)))),
             ("evidence", .evidence(try doubleSign())),
             ("governance_propose/add_validator", .governancePropose(GovernanceProposal(action: .addValidator(key(3).publicKey, power: 10)))),

@@ -48,7 +48,7 @@ final class GenesisCommandTests {
         #expect(genesis.params.maxJobWorkUnits == 1_000_000_000)
 
         let refused = directory + "-refused"
-        for bad in ["bogus=1", "take_rate_bps=20000", "max_job_work_units=2000000000", "min_fee"] {
+        for bad in ["bogus=1", "take_rate_bps=20000", "max_tile_work_units=2000000000", "min_fee"] {
             #expect(throws: CommandFailure.self) {
                 try run(["genesis", "init", "--validators", "1", "--out", refused, "--param", bad])
             }

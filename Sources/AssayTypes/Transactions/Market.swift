@@ -112,17 +112,24 @@ public struct Job: Hashable, Sendable, CanonicalCodable {
     }
 }
 
-/// The assigned provider's answer to a job: the output blob and the work units used. The output blob's id is the
-/// result's output hash. Opens the challenge window.
+/// The assigned provider's answer to a job: the output blob, the trace blob (every layer's output, the layout of
+/// AssayKernels' `TraceLayout`) with its trace root, and the work units used. The output blob's id is the result's
+/// output hash. Opens the challenge window.
 public struct JobResult: Hashable, Sendable, CanonicalCodable {
     public var jobID: Hash
     /// A blob holding the canonical bytes of the output `Tensor`; `max_output_bytes` bounds its length.
     public var outputBlob: BlobRef
+    /// A blob holding every layer's output (`Trace.blobBytes`); its length is the job's `TraceLayout.traceLength`.
+    public var traceBlob: BlobRef
+    /// The Merkle root over every tile's hash (`Trace.root`).
+    public var traceRoot: Hash
     public var workUnits: UInt64
 
-    public init(jobID: Hash, outputBlob: BlobRef, workUnits: UInt64) {
+    public init(jobID: Hash, outputBlob: BlobRef, traceBlob: BlobRef, traceRoot: Hash, workUnits: UInt64) {
         self.jobID = jobID
         self.outputBlob = outputBlob
+        self.traceBlob = traceBlob
+        self.traceRoot = traceRoot
         self.workUnits = workUnits
     }
 
@@ -132,33 +139,46 @@ public struct JobResult: Hashable, Sendable, CanonicalCodable {
     public func encode(to writer: inout CanonicalWriter) {
         writer.write(jobID)
         outputBlob.encode(to: &writer)
+        traceBlob.encode(to: &writer)
+        writer.write(traceRoot)
         writer.write(workUnits)
     }
 
     public init(from reader: inout CanonicalReader) throws(CodecError) {
         jobID = try reader.read()
         outputBlob = try BlobRef(from: &reader)
+        traceBlob = try BlobRef(from: &reader)
+        traceRoot = try reader.read()
         workUnits = try reader.readUInt64()
     }
 }
 
-/// Claims a job's result is wrong, putting up `bond`. The ledger re-executes the kernel in the same block.
+/// Claims that tile `tile` of layer `layer` of a job's result is wrong, putting up `bond`. The ledger recomputes
+/// that one tile from the trace blob in the same block.
 public struct Challenge: Hashable, Sendable, CanonicalCodable {
     public var jobID: Hash
+    public var layer: UInt32
+    public var tile: UInt32
     public var bond: Amount
 
-    public init(jobID: Hash, bond: Amount) {
+    public init(jobID: Hash, layer: UInt32, tile: UInt32, bond: Amount) {
         self.jobID = jobID
+        self.layer = layer
+        self.tile = tile
         self.bond = bond
     }
 
     public func encode(to writer: inout CanonicalWriter) {
         writer.write(jobID)
+        writer.write(layer)
+        writer.write(tile)
         writer.write(bond)
     }
 
     public init(from reader: inout CanonicalReader) throws(CodecError) {
         jobID = try reader.read()
+        layer = try reader.readUInt32()
+        tile = try reader.readUInt32()
         bond = try reader.readUInt64()
     }
 }
@@ -175,12 +195,12 @@ public struct Settle: Hashable, Sendable, CanonicalCodable {
 
 extension TransactionBody {
     /// The blobs this transaction brings to the chain, each paid for with `blob_byte_fee` per byte by its sender:
-    /// the model of `register_model`, the input of `job`, the output of `result`.
+    /// the model of `register_model`, the input of `job`, the output and the trace of `result`.
     public var carriedBlobs: [BlobRef] {
         switch self {
         case let .registerModel(register): [register.modelBlob]
         case let .job(job): [job.inputBlob]
-        case let .result(result): [result.outputBlob]
+        case let .result(result): [result.outputBlob, result.traceBlob]
         default: []
         }
     }

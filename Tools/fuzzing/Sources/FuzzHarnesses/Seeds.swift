@@ -106,8 +106,10 @@ enum Samples {
             .registerModel(RegisterModel(modelBlob: model)),
             .job(Job(offerID: filled(0x22), kernel: "gemm-i8/1", modelHash: filled(0x33), inputBlob: BlobRef(of: [9]),
                      maxWorkUnits: 1_000, deadline: 120)),
-            .result(JobResult(jobID: filled(0x44), outputBlob: BlobRef(of: [4, 5]), workUnits: 24)),
-            .challenge(Challenge(jobID: filled(0x44), bond: 1_000_000)),
+            .result(JobResult(
+                jobID: filled(0x44), outputBlob: BlobRef(of: [4, 5]), traceBlob: BlobRef(of: [6, 7, 8, 9]),
+                traceRoot: filled(0x88), workUnits: 24)),
+            .challenge(Challenge(jobID: filled(0x44), layer: 1, tile: 2, bond: 1_000_000)),
             .settle(Settle(jobID: filled(0x44))),
             .evidence(DoubleSignEvidence(vote(.prevote, blockHash: filled(1)), vote(.prevote, blockHash: filled(2)))!),
             .governancePropose(GovernanceProposal(action: .addValidator(key(3).publicKey, power: 10))),
