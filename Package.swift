@@ -109,7 +109,7 @@ let package = Package(
         .target(
             name: "AssayNode",
             dependencies: [
-                "AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayRocksDB", "AssayLedger",
+                "AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayRocksDB", "AssayLedger", "AssayKernels",
                 "AssayMempool", "AssayConsensus", "AssaySafetyRules", "AssayEngine", "AssayP2P", "AssayRPC", "AssayBlobs",
                 logging, serviceLifecycle, tomlKit,
             ]
