@@ -185,7 +185,7 @@ let package = Package(
                 "AssayP2P", "AssayTypes", "AssayCrypto", "AssayCodec", "AssayBlobs", "AssaySafetyRules", logging,
             ]
         ),
-        .testTarget(name: "assayTests", dependencies: ["assay", "AssayCrypto", "AssayTypes", argumentParser]),
+        .testTarget(name: "assayTests", dependencies: ["assay", "AssayCrypto", "AssayTypes", "AssayKernels", argumentParser]),
     ],
     swiftLanguageModes: [.v6]
 )

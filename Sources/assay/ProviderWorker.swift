@@ -23,28 +23,6 @@ final class ProviderWorker {
         var seed: UInt64
     }
 
-    /// Misbehaviour for tests and demos.
-    enum Cheat: Equatable {
-        case none
-        case wrong(probability: Double)
-        case late
-        case silent
-
-        init(parsing text: String?) throws {
-            switch text {
-            case nil, "none": self = .none
-            case "late": self = .late
-            case "silent": self = .silent
-            case let text? where text.hasPrefix("wrong:"):
-                guard let p = Double(text.dropFirst(6)), (0...1).contains(p) else {
-                    throw CommandFailure("--cheat wrong:P needs P between 0 and 1")
-                }
-                self = .wrong(probability: p)
-            case let text?: throw CommandFailure("--cheat '\(text)': use wrong:P, late or silent")
-            }
-        }
-    }
-
     private let wallet: Wallet
     private let settings: Settings
     private var random: SimRandom
