@@ -18,7 +18,7 @@ import Testing
             .mlpQ8, model: model, input: TensorSpec(dtype: .int8, shape: [5, 4]), limits: .default, maxTileWorkUnits: 6)
     }
 
-    func digest(_ n: Int) -> Digest32 { SHA256.hash(withUnsafeBytes(of: UInt64(n).littleEndian) { Array($0) }) }
+    func digest(_ n: Int) -> Digest32 { SHA256.hash(withUnsafeBytes(of: Int64(n).littleEndian) { Array($0) }) }
 
     @Test func leavesMapToLayersInOrder() throws {
         #expect(try layout.tileCount(layer: 0) == 30 && layout.tileCount(layer: 1) == 15)
