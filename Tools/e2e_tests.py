@@ -162,7 +162,7 @@ def test_unknown_peer_is_refused():
 # ---- the compute market (issue 7): CLI and RPC only ----
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from market_files import gemm_job, heavy_mlp_job, large_gemm_job, large_gemm_model, read_npy_int32, wide_mlp_job, write_npy, write_npz  # noqa: E402
+from market_files import gemm_job, heavy_mlp_job, large_gemm_job, large_gemm_model, read_npy_int32, wide_mlp_job, write_npy  # noqa: E402
 
 PYTHON_CLIENT = os.path.join(ROOT, "Tools", "clients", "python", "run")
 TERMINAL = ("settled", "refunded", "slashed")
@@ -262,16 +262,16 @@ def transactions_of_kind(url, first, last, kind):
     return found
 
 
-BLOB_LENGTH_FIELDS = {"register_model": "model_bytes", "job": "input_bytes", "result": "output_bytes"}
+BLOB_LENGTH_FIELDS = {"register_model": ["model_bytes"], "job": ["input_bytes"], "result": ["output_bytes", "trace_bytes"]}
 
 
 def blob_fees(url, first, last, sender, p):
     """What `sender` paid in blob fees (blob_byte_fee per byte of each blob it carried) in blocks first..last."""
     paid = 0
-    for kind, field in BLOB_LENGTH_FIELDS.items():
+    for kind, fields in BLOB_LENGTH_FIELDS.items():
         for tx in transactions_of_kind(url, first, last, kind):
             if tx["sender"] == sender:
-                paid += p["blob_byte_fee"] * int(tx["body"][field])
+                paid += sum(p["blob_byte_fee"] * int(tx["body"][field]) for field in fields)
     return paid
 
 
@@ -502,7 +502,7 @@ def test_tile_cheat_is_challenged_at_that_tile():
     assert len(won) == 1, won
     validators = {v["address"] for v in rpc(url, "validators")["result"]["validators"]}
     assert won[0]["sender"] in validators, won[0]["sender"]
-    outcome = next(attributes(e) for e in won[0]["events"] if e["type"] == CHALLENGE_EVENT)
+    outcome = next(attributes(e) for e in won[0]["events"] if e["type"] == "challenge_upheld")
     expected_work = heavy_tile_work_units(p, 1, 3)
     assert (int(outcome["layer"]), int(outcome["tile"]), int(outcome["work_units"])) == (1, 3, expected_work), outcome
     stake_after = int(provider_view(url, cheater)["bonded"])
@@ -512,6 +512,9 @@ def test_tile_cheat_is_challenged_at_that_tile():
     assert client_before[0] - balance == spent, "the client was not refunded in full"
     print(f"     a validator challenged layer 1 tile 3 ({expected_work} work units, of the job's {units}); "
           f"provider stake {stake_before} -> {stake_after}; client refunded")
+
+
+TILE_NOT_FOUND = 44  # docs/rpc.md, result codes
 
 
 def test_challenges_of_an_honest_result_and_of_a_missing_tile():
@@ -542,7 +545,7 @@ def test_challenges_of_an_honest_result_and_of_a_missing_tile():
         thread.join()
     honest, missing = answers["honest"], answers["missing"]
     assert honest["code"] == 0 and any(e["type"] == "challenge_failed" for e in honest["events"]), honest
-    assert RESULT_NAMES.get(missing["code"]) == "tile_not_found", missing
+    assert missing["code"] == TILE_NOT_FOUND, missing
     bond = 1_000_000
     balance, nonce = account(url, address_of("account-5"))
     assert before["honest"][0] - balance == bond + fee * (nonce - before["honest"][1]), "the bond was not forfeited"
@@ -558,9 +561,11 @@ def test_challenges_of_an_honest_result_and_of_a_missing_tile():
 
 SAMPLING_K = int(os.environ.get("ASSAY_SAMPLING_K", "1"))  # [replay] tiles_per_result for this run
 SAMPLING_JOBS = int(os.environ.get("ASSAY_SAMPLING_JOBS", "100"))
-# 64 rows through two 32 x 32 layers, tiles of one row (max_tile_work_units 1024): 128 tiles per trace.
-SAMPLING_PARAMS = ["max_tile_work_units=1024", "fraud_slash_fraction=1"]
-SAMPLING_BATCH, SAMPLING_WIDTH, SAMPLING_TILES = 64, 32, 128
+# 2048 rows through two 512 x 512 layers; at T = 2^26 (the smallest max_tile_work_units) a tile is 256 rows, so a
+# trace has 2 x 8 = 16 tiles. A slash takes 0.01% of the stake, so a provider caught often keeps serving.
+SAMPLING_T, SAMPLING_BATCH, SAMPLING_WIDTH, SAMPLING_LAYERS = 1 << 26, 2048, 512, 2
+SAMPLING_PARAMS = [f"max_tile_work_units={SAMPLING_T}", "fraud_slash_fraction=1"]
+SAMPLING_TILES = SAMPLING_LAYERS * -(-SAMPLING_BATCH // (SAMPLING_T // SAMPLING_WIDTH ** 2))
 
 
 def set_tiles_per_result(k):
@@ -592,22 +597,15 @@ def exact_detection(corrupted, tiles, k, validators):
 
 def sampling_run(q):
     url, _, _ = market_setup()
-    rng = random.Random(int(q * 1000))
     clients = ["account-1", "account-2", "account-3", "account-4"]
     with mlp_provider("account-9", "--cheat", f"fraction:{q}", "--capacity", "1000", "--stake", "5000") as offer, \
             tempfile.TemporaryDirectory() as scratch:
-        model = os.path.join(scratch, "model.npz")
-        layer = lambda i: {f"layer{i}.weight": ("int8", [SAMPLING_WIDTH, SAMPLING_WIDTH], [rng.randrange(-128, 128) for _ in range(SAMPLING_WIDTH ** 2)]),  # noqa: E731
-                           f"layer{i}.bias": ("int32", [SAMPLING_WIDTH], [0] * SAMPLING_WIDTH),
-                           f"layer{i}.multiplier": ("int32", [], [1 << 30]), f"layer{i}.shift": ("int32", [], [6]),
-                           f"layer{i}.output_zero_point": ("int8", [], [0])}
-        write_npz(model, {**layer(0), **layer(1)})
+        x, model, _ = wide_mlp_job(scratch, batch=SAMPLING_BATCH, width=SAMPLING_WIDTH, layers=SAMPLING_LAYERS,
+                                   seed=int(q * 1000), tag="sampling")
         jobs, errors = [], []
 
         def submit(client, count):
-            for n in range(count):
-                x = os.path.join(scratch, f"{client}-{n}.npy")
-                write_npy(x, "int8", [SAMPLING_BATCH, SAMPLING_WIDTH], [rng.randrange(-128, 128) for _ in range(SAMPLING_BATCH * SAMPLING_WIDTH)])
+            for _ in range(count):
                 try:
                     out = cli_json("job", "submit", "--node", url, "--key", key_path(client), "--kernel", "mlp-q8/1",
                                    "--input", x, "--model", model, "--offer", offer["id"], "--deadline-blocks", "80", "--wait")

@@ -159,7 +159,7 @@ final class ReplayWorker: Sendable {
             let checker = SpotChecker(
                 read: { try source.read($0, range: $1) }, secret: secret, policy: policy,
                 maxTileWorkUnits: params.maxTileWorkUnits)
-            let posted = PostedResult(
+            let posted = ResultUnderCheck(
                 job: job, request: record.request, model: try Model(canonicalBytes: try source.read(modelBlob)),
                 result: item.result)
             let started = ContinuousClock.now

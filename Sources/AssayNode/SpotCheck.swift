@@ -26,7 +26,7 @@ public struct SpotCheckPolicy: Equatable, Sendable {
 }
 
 /// A posted result with what its check needs from the job.
-struct PostedResult {
+struct ResultUnderCheck {
     let job: Hash
     let request: Job
     let model: Model
@@ -65,7 +65,7 @@ struct SpotChecker {
     let policy: SpotCheckPolicy
     let maxTileWorkUnits: UInt64
 
-    func check(_ posted: PostedResult) throws -> SpotCheckOutcome {
+    func check(_ posted: ResultUnderCheck) throws -> SpotCheckOutcome {
         let layout = try self.layout(posted)
         let result = posted.result
         guard result.traceBlob.length == layout.traceLength else {
@@ -86,7 +86,7 @@ struct SpotChecker {
     }
 
     /// The job's layout, from its model and the header of its input (the input's elements are not read).
-    func layout(_ posted: PostedResult) throws -> TraceLayout {
+    func layout(_ posted: ResultUnderCheck) throws -> TraceLayout {
         let input = posted.request.inputBlob
         let header = try read(input, 0..<min(input.length, UInt64(TensorSpec.canonicalHeaderBytesMax)))
         return try TraceLayout(
@@ -94,7 +94,7 @@ struct SpotChecker {
             limits: .forJob(maxWorkUnits: posted.request.maxWorkUnits), maxTileWorkUnits: maxTileWorkUnits)
     }
 
-    func check(_ tile: TileID, of posted: PostedResult, in layout: TraceLayout) throws -> TileCheck {
+    func check(_ tile: TileID, of posted: ResultUnderCheck, in layout: TraceLayout) throws -> TileCheck {
         let reads = try layout.tileInputs(layer: tile.layer, tile: tile.tile)
         let source = reads.source == .jobInput ? posted.request.inputBlob : posted.result.traceBlob
         let inputs = try reads.ranges.flatMap { try read(source, $0) }
@@ -119,7 +119,7 @@ struct SpotChecker {
             let end = min(length, offset + UInt64(Self.compareBytesMax))
             let output = try read(result.outputBlob, header + offset..<header + end)
             let trace = try read(result.traceBlob, finalLayer.lowerBound + offset..<finalLayer.lowerBound + end)
-            if let index = zip(output, trace).firstIndex(where: { $0 != $1 }) {
+            if let index = output.indices.first(where: { output[$0] != trace[$0] }) {
                 return try layout.tile(containing: finalLayer.lowerBound + offset + UInt64(index), layer: last)
             }
             offset = end

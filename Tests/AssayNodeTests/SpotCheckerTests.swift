@@ -60,14 +60,14 @@ final class RecordingBlobs {
         trace = try layout.execute(input: input)
     }
 
-    func posted(_ trace: Trace, output: [UInt8]? = nil) -> PostedResult {
+    func posted(_ trace: Trace, output: [UInt8]? = nil) -> ResultUnderCheck {
         let request = Job(
             offerID: .zero, kernel: KernelID.mlpQ8.rawValue, modelHash: .zero, inputBlob: blobs.hold(input.canonicalBytes),
             maxWorkUnits: trace.output.workUnits, deadline: 100)
         let result = JobResult(
             jobID: job, outputBlob: blobs.hold(output ?? trace.output.output.canonicalBytes),
             traceBlob: blobs.hold(trace.blobBytes), traceRoot: trace.root, workUnits: trace.output.workUnits)
-        return PostedResult(job: job, request: request, model: model, result: result)
+        return ResultUnderCheck(job: job, request: request, model: model, result: result)
     }
 
     func checker(_ mode: SpotCheckPolicy.Mode, k: Int = 5, secret: Digest32 = SHA256.hash([1])) -> SpotChecker {
@@ -114,7 +114,7 @@ final class RecordingBlobs {
     @Test func aTraceOfTheWrongLengthIsNotChecked() throws {
         var result = posted(trace)
         let short = Array(trace.blobBytes.dropLast())
-        result = PostedResult(job: job, request: result.request, model: model, result: JobResult(
+        result = ResultUnderCheck(job: job, request: result.request, model: model, result: JobResult(
             jobID: job, outputBlob: result.result.outputBlob, traceBlob: blobs.hold(short), traceRoot: trace.root,
             workUnits: trace.output.workUnits))
         #expect(throws: SpotCheckError.self) { try checker(.all).check(result) }
