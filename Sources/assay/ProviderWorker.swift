@@ -150,10 +150,13 @@ final class ProviderWorker {
         let job = try await fetchJob(jobID)
         let trace: Trace
         do {
-            trace = try Kernels.executeTraced(
-                try KernelID(job.kernel), model: try await model(job.modelHash),
-                input: try Tensor(canonicalBytes: try await blobs.download(job.inputBlob)),
-                limits: .forJob(maxWorkUnits: job.maxWorkUnits), maxTileWorkUnits: try await maxTileWorkUnits())
+            trace = try posted(
+                try Kernels.executeTraced(
+                    try KernelID(job.kernel), model: try await model(job.modelHash),
+                    input: try Tensor(canonicalBytes: try await blobs.download(job.inputBlob)),
+                    limits: .forJob(maxWorkUnits: job.maxWorkUnits), maxTileWorkUnits: try await maxTileWorkUnits(),
+                    threads: Self.threads),
+                job: jobID)
         } catch {
             served.insert(id)
             return log("job \(id.prefix(12)): cannot run it (\(error)); leaving it to its deadline")
@@ -172,6 +175,19 @@ final class ProviderWorker {
         let sent = try await send(.result(result), wait: false)
         served.insert(id)
         log("job \(id.prefix(12)): ran \(job.kernel), \(output.workUnits) work units, posted result \(sent["hash"] ?? "?")")
+    }
+
+    /// Kernel threads: one per core (the worker does nothing else while a job runs).
+    private static let threads = ProcessInfo.processInfo.activeProcessorCount
+
+    /// The trace to post: the honest one, or with the tiles `--cheat tile:` or `fraction:` picks corrupted (each
+    /// later layer recomputed from them, so that only those tiles fail a check).
+    private func posted(_ honest: Trace, job: Hash) throws -> Trace {
+        let tiles = settings.cheat.tilesToCorrupt(honest.layout, job: job, seed: settings.seed)
+        guard let first = tiles.min() else { return honest }
+        log("job \(job.description.prefix(12)): cheating: corrupting \(tiles.count) of \(honest.layout.totalTileCount) "
+            + "tiles (first: \(first))")
+        return try honest.corrupting(tiles, threads: Self.threads)
     }
 
     /// The chain's `max_tile_work_units`: it fixes how the trace is cut into tiles, hence its root.
