@@ -28,6 +28,11 @@ struct ProviderCommand: AsyncParsableCommand {
         @Option(help: "Fee per transaction, in credits (default: the chain's min_fee).") var fee: String?
         @Option(help: "Testing only: wrong:P, tile:LAYER:TILE, fraction:Q, late or silent.") var cheat: String?
         @Option(help: "Seed of the cheating coin flips (wrong:P, fraction:Q).") var seed: UInt64 = 1
+        @Option(help: "Kernel threads per job (1...64; on a machine shared with a node, leave it a core).") var threads = 1
+
+        func validate() throws {
+            guard (1...64).contains(threads) else { throw ValidationError("--threads must be within 1...64") }
+        }
 
         func run() async throws {
             let (_, secret) = try unlockKeyFile(key, passphraseFile: passphraseFile)
@@ -35,7 +40,7 @@ struct ProviderCommand: AsyncParsableCommand {
             let settings = ProviderWorker.Settings(
                 kernels: try KernelList.parse(kernels), price: price, stake: try stake.map(Output.baseUnits(credits:)),
                 capacity: capacity, offerBlocks: offerBlocks, fee: try fee.map(Output.baseUnits(credits:)),
-                cheat: try ProviderWorker.Cheat(parsing: cheat), seed: seed)
+                cheat: try ProviderWorker.Cheat(parsing: cheat), seed: seed, threads: threads)
             try await ProviderWorker(wallet: wallet, settings: settings).run()
         }
     }

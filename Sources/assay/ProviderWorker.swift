@@ -21,6 +21,8 @@ final class ProviderWorker {
         var fee: UInt64?
         var cheat: Cheat
         var seed: UInt64
+        /// Kernel threads per job.
+        var threads: Int
     }
 
     private let wallet: Wallet
@@ -155,7 +157,7 @@ final class ProviderWorker {
                     try KernelID(job.kernel), model: try await model(job.modelHash),
                     input: try Tensor(canonicalBytes: try await blobs.download(job.inputBlob)),
                     limits: .forJob(maxWorkUnits: job.maxWorkUnits), maxTileWorkUnits: try await maxTileWorkUnits(),
-                    threads: Self.threads),
+                    threads: settings.threads),
                 job: jobID)
         } catch {
             served.insert(id)
@@ -177,9 +179,6 @@ final class ProviderWorker {
         log("job \(id.prefix(12)): ran \(job.kernel), \(output.workUnits) work units, posted result \(sent["hash"] ?? "?")")
     }
 
-    /// Kernel threads: one per core (the worker does nothing else while a job runs).
-    private static let threads = ProcessInfo.processInfo.activeProcessorCount
-
     /// The trace to post: the honest one, or with the tiles `--cheat tile:` or `fraction:` picks corrupted (each
     /// later layer recomputed from them, so that only those tiles fail a check).
     private func posted(_ honest: Trace, job: Hash) throws -> Trace {
@@ -187,7 +186,7 @@ final class ProviderWorker {
         guard let first = tiles.min() else { return honest }
         log("job \(job.description.prefix(12)): cheating: corrupting \(tiles.count) of \(honest.layout.totalTileCount) "
             + "tiles (first: \(first))")
-        return try honest.corrupting(tiles, threads: Self.threads)
+        return try honest.corrupting(tiles, threads: settings.threads)
     }
 
     /// The chain's `max_tile_work_units`: it fixes how the trace is cut into tiles, hence its root.
