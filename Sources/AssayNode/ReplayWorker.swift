@@ -151,7 +151,7 @@ final class ReplayWorker: Sendable {
         let query = LedgerQuery(store: store)
         do {
             // The job may have ended meanwhile (settled, or challenged by another validator): nothing to check.
-            guard let record = try query.job(job), case let .resultPosted(_, _, resultTx, _) = record.status,
+            guard let record = try query.job(job), case let .resultPosted(_, _, _, _, resultTx, _) = record.status,
                 resultTx == item.resultTx, let modelBlob = try query.model(record.request.modelHash)
             else { return nil }
             let source = StoreBlobSource(store: blobs, logger: logger)
