@@ -419,6 +419,12 @@ def replay_figures(url):
             metric(url, "assay_replay_work_units_total"))
 
 
+def block_kinds(url, h):
+    """The kinds of the transactions in block h, e.g. "job, result"."""
+    kinds = [rpc(url, "tx", {"hash": t["hash"]})["result"]["kind"] for t in rpc(url, "block", {"height": h})["result"]["transactions"]]
+    return ", ".join(kinds) or "empty"
+
+
 def mean(values):
     return sum(values) / len(values)
 
@@ -441,20 +447,32 @@ def test_traced_job_spot_checked_by_every_validator():
         out = cli_json("job", "submit", "--node", url, "--key", key_path("account-2"), "--kernel", "mlp-q8/1",
                        "--input", x, "--model", model, "--offer", offer["id"], "--deadline-blocks", "100", "--wait")
     assert out["code"] == 0, out
+    wait_for(lambda: rpc(url, "job", {"id": out["hash"]})["result"]["state"] != "open", 400, "the provider's result")
+    result_height = height(url)
     view = wait_terminal(url, [out["hash"]], 400)[out["hash"]]
     assert (view["state"], view["reason"]) == ("settled", "window_passed"), view
     assert view["result"]["work_units"] == units, view
     busy = block_intervals(url, busy_first, height(url))
+    checking = block_intervals(url, result_height + 1, height(url))
     wait_for(lambda: all(replay_figures(u)[0] > b[0] for u, b in zip(nodes, before)), 120,
              "every validator to spot-check the result")
     for i, (u, b) in enumerate(zip(nodes, before)):
         results, tiles, work = (now - then for now, then in zip(replay_figures(u), b))
         print(f"     node{i}: checked {tiles} tiles, {work} work units = {100 * work / units:.3f}% of the job's {units}")
         assert results == 1 and 0 < work <= 0.02 * units, (i, results, tiles, work)
-    idle_ms, busy_ms = mean(idle), mean(busy)
-    print(f"     mean block interval idle {idle_ms:.0f} ms ({len(idle)} blocks), while the job ran, was checked and "
-          f"settled {busy_ms:.0f} ms ({len(busy)} blocks)")
-    assert busy_ms <= 1.2 * idle_ms, f"{busy_ms:.0f} ms is more than 120% of the idle {idle_ms:.0f} ms"
+    idle_ms, busy_ms, checking_ms = mean(idle), mean(busy), mean(checking)
+    median = lambda values: sorted(values)[len(values) // 2]  # noqa: E731
+    print(f"     block interval idle: mean {idle_ms:.0f} ms, median {median(idle)} ms ({len(idle)} blocks); from the job "
+          f"to its settlement: mean {busy_ms:.0f} ms, median {median(busy)} ms ({len(busy)} blocks); from the block "
+          f"after the result's to settlement (the spot checks): mean {checking_ms:.0f} ms ({len(checking)} blocks)")
+    slowest = sorted(range(len(busy)), key=lambda i: -busy[i])[:3]
+    print("     longest while busy: " + ", ".join(
+        f"{busy[i]} ms before height {busy_first + i + 1} ({block_kinds(url, busy_first + i + 1)})" for i in slowest))
+    # The block carrying the result waits for every validator to hold its 112 MiB of blobs (the availability rule,
+    # about 2 s here), which alone moves the whole span's mean by about 15%: the typical block and the checking
+    # phase are what the spot checks could slow.
+    assert median(busy) <= 1.2 * median(idle), f"median {median(busy)} ms is over 120% of the idle {median(idle)} ms"
+    assert checking_ms <= 1.2 * idle_ms, f"{checking_ms:.0f} ms is more than 120% of the idle {idle_ms:.0f} ms"
 
 
 @contextlib.contextmanager
