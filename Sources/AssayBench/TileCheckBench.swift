@@ -1,18 +1,13 @@
 import AssayKernels
 
-/// What a spot check costs against a full replay, on issue 11's acceptance job: mlp-q8/1, batch 8192, six layers
-/// of width 2048 (2.06 x 10^11 work units), tiles of at most `TraceLayout.defaultMaxTileWorkUnits`. The full replay
+/// What a spot check costs against a full replay, on issue 11's acceptance job (`DisputeBench.makeJob`: mlp-q8/1,
+/// batch 8192, six layers of width 2048, 2.06 x 10^11 work units), tiles of at most `TraceLayout.defaultMaxTileWorkUnits`. The full replay
 /// is `Kernels.execute` on 2 threads (best of 2); a tile check is `checkTile` on 1 thread (the replay worker's), the
 /// median over 16 tiles spread over all layers, its inputs already in memory (the Range reads are not timed).
 enum TileCheckBench {
-    static let (batch, width, layers) = (8192, 2048, 6)
-
     static func run() throws {
-        var generator = SplitMix64(seed: 11)
-        let input = try KernelBench.randomTensor(.int8, [batch, width], &generator)
-        let model = try acceptanceModel(&generator)
-        var limits = KernelLimits.default
-        limits.maxWorkUnits = 1 << 40  // the default caps a job at 2^34
+        let (model, input) = try DisputeBench.makeJob()
+        let limits = KernelLimits.forJob(maxWorkUnits: .max)
         let layout = try TraceLayout(.mlpQ8, model: model, input: input.spec, limits: limits)
         let trace = try layout.execute(input: input, threads: 2)
         var replay = Double.infinity
@@ -37,26 +32,10 @@ enum TileCheckBench {
             tileWork = max(tileWork, check.workUnits)
         }
         let tileSeconds = times.sorted()[times.count / 2]
-        print("tile check vs full replay, mlp-q8/1 \(batch)x\(width) x \(layers) layers "
+        print("tile check vs full replay, mlp-q8/1 \(DisputeBench.batch)x\(DisputeBench.width) x \(DisputeBench.layers) layers "
             + "(\(trace.output.workUnits) work units, \(layout.totalTileCount) tiles of <= \(tileWork)): "
             + "full replay \(Measure.format(replay, digits: 2)) s (2t), one tile \(Measure.format(tileSeconds * 1e3, digits: 2)) ms (1t), "
             + "ratio \(Measure.format(tileSeconds / replay * 100, digits: 4))% per tile, "
             + "k = 16: \(Measure.format(16 * tileSeconds / replay * 100, digits: 3))% of the replay's time")
-    }
-
-    /// Six int8 layers of width 2048 with random weights and biases, requantised by 2^30 / 2^8.
-    static func acceptanceModel(_ generator: inout SplitMix64) throws -> Model {
-        var arrays: [(String, Tensor)] = []
-        for layer in 0..<layers {
-            let bias = (0..<width).map { _ in Int32(truncatingIfNeeded: generator.next() % 10_001) - 5_000 }
-            arrays += [
-                ("layer\(layer).weight", try KernelBench.randomTensor(.int8, [width, width], &generator)),
-                ("layer\(layer).bias", try Tensor(int32: bias, shape: [UInt64(width)])),
-                ("layer\(layer).multiplier", try Tensor(int32: [1 << 30], shape: [])),
-                ("layer\(layer).shift", try Tensor(int32: [8], shape: [])),
-                ("layer\(layer).output_zero_point", try Tensor(int8: [0], shape: [])),
-            ]
-        }
-        return try Model(arrays: arrays)
     }
 }
