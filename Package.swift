@@ -109,7 +109,7 @@ let package = Package(
         .target(
             name: "AssayNode",
             dependencies: [
-                "AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayRocksDB", "AssayLedger",
+                "AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayRocksDB", "AssayLedger", "AssayKernels",
                 "AssayMempool", "AssayConsensus", "AssaySafetyRules", "AssayEngine", "AssayP2P", "AssayRPC", "AssayBlobs",
                 logging, serviceLifecycle, tomlKit,
             ]
@@ -185,7 +185,7 @@ let package = Package(
                 "AssayP2P", "AssayTypes", "AssayCrypto", "AssayCodec", "AssayBlobs", "AssaySafetyRules", logging,
             ]
         ),
-        .testTarget(name: "assayTests", dependencies: ["assay", "AssayCrypto", "AssayTypes", argumentParser]),
+        .testTarget(name: "assayTests", dependencies: ["assay", "AssayCrypto", "AssayTypes", "AssayKernels", argumentParser]),
     ],
     swiftLanguageModes: [.v6]
 )

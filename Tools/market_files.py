@@ -95,3 +95,21 @@ def heavy_mlp_job(directory, batch=17200, width=240, seed=0):
         arrays[f"layer{i}.output_zero_point"] = ("int8", [], [0])
     write_npz(model, arrays)
     return x, model, batch * sum(dims[i] * dims[i + 1] for i in range(3))
+
+
+def wide_mlp_job(directory, batch=8192, width=2048, layers=6, seed=0, tag="wide"):
+    """mlp-q8/1 with `layers` layers of width x width over `batch` rows, random int8 weights and inputs written
+    without packing them value by value: batch x width^2 x layers work units (2.06 x 10^11 by default, issue 11's
+    acceptance job: a 16 MiB input, a 24 MiB model). Returns (input.npy, model.npz, work units)."""
+    rng = random.Random(seed)
+    x, model = f"{directory}/{tag}-x.npy", f"{directory}/{tag}-model.npz"
+    with open(x, "wb") as out:
+        out.write(npy_header("int8", [batch, width]) + rng.randbytes(batch * width))
+    with zipfile.ZipFile(model, "w", zipfile.ZIP_STORED) as archive:
+        for i in range(layers):
+            archive.writestr(f"layer{i}.weight.npy", npy_header("int8", [width, width]) + rng.randbytes(width * width))
+            archive.writestr(f"layer{i}.bias.npy", npy_bytes("int32", [width], [0] * width))
+            archive.writestr(f"layer{i}.multiplier.npy", npy_bytes("int32", [], [1 << 30]))
+            archive.writestr(f"layer{i}.shift.npy", npy_bytes("int32", [], [12]))
+            archive.writestr(f"layer{i}.output_zero_point.npy", npy_bytes("int8", [], [0]))
+    return x, model, batch * width * width * layers

@@ -32,6 +32,7 @@ enum KernelBench {
             Measure.line(item.label, best, "GOPS", baseline: baseline)
         }
         onnxRuntime?.stop()
+        try TileCheckBench.run()
     }
 
     static func makeCases() throws -> [Case] {

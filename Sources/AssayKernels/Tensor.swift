@@ -60,6 +60,30 @@ public struct TensorSpec: Hashable, Sendable {
     }
 }
 
+extension TensorSpec {
+    /// The most bytes a canonical header can take: dtype tag (1), rank (1), eight u64 dimensions, a ULEB128 length.
+    public static let canonicalHeaderBytesMax = 1 + 1 + 8 * Tensor.maxRank + 10
+
+    /// The spec a tensor's canonical bytes begin with, read from their first bytes (`prefix`, at most
+    /// `canonicalHeaderBytesMax` of them are read): lets a tile check locate the input's elements without reading
+    /// them. Throws when the header is malformed or its data length is not what dtype and shape need.
+    public init(canonicalHeader prefix: [UInt8]) throws(KernelError) {
+        var reader = CanonicalReader(Array(prefix.prefix(Self.canonicalHeaderBytesMax)))
+        let (dtype, shape, length): (DType, [UInt64], UInt64)
+        do {
+            (dtype, shape, length) = (
+                try reader.read(DType.self), try reader.readArray(of: UInt64.self, bound: Tensor.maxRank),
+                try reader.readULEB128()
+            )
+        } catch { throw .invalidTensor("not a tensor header: \(error)") }
+        let expected = try Tensor.byteCount(dtype: dtype, shape: shape)
+        guard length == expected else {
+            throw .invalidTensor("shape \(shape) of \(dtype) needs \(expected) bytes, the header says \(length)")
+        }
+        self.init(dtype: dtype, shape: shape)
+    }
+}
+
 /// A dense array: element type, shape, and the elements' little-endian bytes in C (row-major) order.
 /// A rank-0 tensor (shape `[]`) is a scalar holding one element.
 public struct Tensor: Hashable, Sendable, CanonicalCodable {

@@ -90,7 +90,7 @@ public enum Node {
             mempool: mempool, p2p: p2p, p2pListen: config.p2p.listen, application: application, blobs: blobs)
         let replayConfig = config.replay ?? .defaults
         let replay = ReplayWorker(
-            selection: try replayConfig.selection(), threads: replayConfig.threads, key: key, chainID: genesis.chainID,
+            policy: try replayConfig.policy(), threads: replayConfig.threads, key: key, chainID: genesis.chainID,
             store: store, mempool: mempool, blobs: blobs,
             gossip: { p2p.broadcast(WireMessage.transactions([$0]).canonicalBytes) }, logger: logger)
         let rpcConfig = try config.rpc.serverConfig()
@@ -104,7 +104,7 @@ public enum Node {
             service.committed(block)
             metrics.committed(block, outcome)
             // Both only queue (bounded); the replay threads and the feed service do the work.
-            replay.committed(outcome)
+            replay.committed(block, outcome)
             feed.committed(block, outcome)
             // Re-checking the rest of the pool against the new state happens off the engine's queue, one pass
             // at a time however fast blocks commit.

@@ -249,35 +249,62 @@ public struct NodeConfig: Codable, Equatable, Sendable {
         public var enabled: Bool
     }
 
-    /// The validator replay worker (`ReplayWorker`): which posted results it re-executes and on how many threads.
+    /// The validator replay worker (`ReplayWorker`): how many tiles of each posted result it checks, on how many
+    /// threads (docs/verification.md).
     public struct Replay: Codable, Equatable, Sendable {
-        /// `all` results, or a seeded `sample` of them.
-        public var mode: ReplaySelection.Mode
-        /// In `sample` mode, the share of results replayed (0...1).
-        public var sampleFraction: Double
-        /// Seeds the sample: which jobs a node replays is a function of the seed and the job id.
-        public var seed: Int
+        /// `sample` (k tiles drawn under the validator's secret) or `all` (every tile: a full replay).
+        public var mode: SpotCheckPolicy.Mode
+        /// k, in `sample` mode.
+        public var tilesPerResult: Int
         public var threads: Int
 
         enum CodingKeys: String, CodingKey {
             case mode
+            case tilesPerResult = "tiles_per_result"
+            case threads
+            // Whole-job sampling, replaced by tiles (issue 11): refused with a pointer rather than an unknown key.
             case sampleFraction = "sample_fraction"
             case seed
-            case threads
         }
 
-        public static let defaults = Replay(mode: .all, sampleFraction: 1, seed: 0, threads: 1)
+        /// k = 16: 0.75% of the work of a 2,142-tile job per validator (docs/verification.md, "Defaults").
+        public static let defaults = Replay(mode: .sample, tilesPerResult: 16, threads: 1)
 
-        /// The selection these settings describe, or why they are invalid.
-        public func selection() throws(NodeConfig.LoadError) -> ReplaySelection {
-            guard (0...1).contains(sampleFraction) else {
-                throw .invalid(path: "[replay]", reason: "sample_fraction \(sampleFraction) is not within 0...1")
+        public init(mode: SpotCheckPolicy.Mode, tilesPerResult: Int, threads: Int) {
+            self.mode = mode
+            self.tilesPerResult = tilesPerResult
+            self.threads = threads
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let values = try decoder.container(keyedBy: CodingKeys.self)
+            if values.contains(.sampleFraction) || values.contains(.seed) {
+                throw LoadError.invalid(
+                    path: "[replay]", reason: "sample_fraction and seed are gone: validators check tiles_per_result "
+                        + "tiles of every result (docs/verification.md)")
             }
-            guard seed >= 0 else { throw .invalid(path: "[replay]", reason: "seed \(seed) is negative") }
+            self.init(
+                mode: try values.decode(SpotCheckPolicy.Mode.self, forKey: .mode),
+                tilesPerResult: try values.decodeIfPresent(Int.self, forKey: .tilesPerResult) ?? Self.defaults.tilesPerResult,
+                threads: try values.decodeIfPresent(Int.self, forKey: .threads) ?? Self.defaults.threads)
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var values = encoder.container(keyedBy: CodingKeys.self)
+            try values.encode(mode, forKey: .mode)
+            try values.encode(tilesPerResult, forKey: .tilesPerResult)
+            try values.encode(threads, forKey: .threads)
+        }
+
+        /// The policy these settings describe, or why they are invalid.
+        public func policy() throws(NodeConfig.LoadError) -> SpotCheckPolicy {
+            guard (1...1_000_000).contains(tilesPerResult) else {
+                throw .invalid(path: "[replay]", reason: "tiles_per_result \(tilesPerResult) is not within 1...1000000")
+            }
             guard (1...64).contains(threads) else {
                 throw .invalid(path: "[replay]", reason: "threads \(threads) is not within 1...64")
             }
-            return ReplaySelection(mode: mode, sampleFraction: sampleFraction, seed: UInt64(seed))
+            return SpotCheckPolicy(mode: mode, tilesPerResult: tilesPerResult)
         }
     }
 

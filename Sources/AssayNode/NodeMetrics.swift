@@ -94,6 +94,8 @@ final class NodeMetrics: Sendable {
             "# TYPE assay_replay_challenges_sent_total counter",
             "assay_replay_challenges_sent_total \(replayed.challengesSent)",
             "# TYPE assay_replay_dropped_total counter", "assay_replay_dropped_total \(replayed.dropped)",
+            "# TYPE assay_replay_tiles_checked_total counter", "assay_replay_tiles_checked_total \(replayed.tilesChecked)",
+            "# TYPE assay_replay_work_units_total counter", "assay_replay_work_units_total \(replayed.workUnits)",
             "# TYPE assay_replay_work_units_per_second gauge",
             "assay_replay_work_units_per_second \(Int(replayed.workUnitsPerSecond))",
             "# TYPE assay_websocket_connections gauge", "assay_websocket_connections \(hub.connectionCount)",

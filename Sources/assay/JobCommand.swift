@@ -25,7 +25,9 @@ struct JobRequestOptions: ParsableArguments {
         var units = maxUnits
         if let model {
             let cost: UInt64
-            do { cost = try Kernels.cost(kernelID, model: model, input: tensor, limits: .default) } catch {
+            // The ledger's limits: the job's own work bound (the chain bounds that by max_job_work_units).
+            let limits = KernelLimits.forJob(maxWorkUnits: units ?? .max)
+            do { cost = try Kernels.cost(kernelID, model: model, input: tensor, limits: limits) } catch {
                 throw CommandFailure("the kernel refuses this model and input: \(error)")
             }
             if let units, units < cost { throw CommandFailure("--max-units \(units) is below the job's cost \(cost)") }

@@ -13,7 +13,9 @@ struct ProviderCommand: AsyncParsableCommand {
             discussion: """
                 Follows the node's `jobs` subscription for this provider's address over WebSocket; after a \
                 (re)connect it catches up by listing its open jobs. --cheat exists for tests and demos only: \
-                wrong:P posts a wrong output with probability P, late posts after the deadline, silent never posts.
+                wrong:P posts a wrong output with probability P, tile:LAYER:TILE corrupts that tile of each job's \
+                trace (recomputing the later layers from it), fraction:Q each tile with probability Q (seeded by \
+                --seed and the job id), late posts after the deadline, silent never posts.
                 """)
         @OptionGroup var node: NodeOptions
         @Option(help: "The provider's key file.") var key: String
@@ -24,8 +26,13 @@ struct ProviderCommand: AsyncParsableCommand {
         @Option(help: "Most jobs open at once under the offer.") var capacity: UInt32 = 64
         @Option(help: "Blocks the offer stays open.") var offerBlocks: UInt64 = 100_000
         @Option(help: "Fee per transaction, in credits (default: the chain's min_fee).") var fee: String?
-        @Option(help: "Testing only: wrong:P, late or silent.") var cheat: String?
-        @Option(help: "Seed of the cheating coin flips.") var seed: UInt64 = 1
+        @Option(help: "Testing only: wrong:P, tile:LAYER:TILE, fraction:Q, late or silent.") var cheat: String?
+        @Option(help: "Seed of the cheating coin flips (wrong:P, fraction:Q).") var seed: UInt64 = 1
+        @Option(help: "Kernel threads per job (1...64; on a machine shared with a node, leave it a core).") var threads = 1
+
+        func validate() throws {
+            guard (1...64).contains(threads) else { throw ValidationError("--threads must be within 1...64") }
+        }
 
         func run() async throws {
             let (_, secret) = try unlockKeyFile(key, passphraseFile: passphraseFile)
@@ -33,7 +40,7 @@ struct ProviderCommand: AsyncParsableCommand {
             let settings = ProviderWorker.Settings(
                 kernels: try KernelList.parse(kernels), price: price, stake: try stake.map(Output.baseUnits(credits:)),
                 capacity: capacity, offerBlocks: offerBlocks, fee: try fee.map(Output.baseUnits(credits:)),
-                cheat: try ProviderWorker.Cheat(parsing: cheat), seed: seed)
+                cheat: try ProviderWorker.Cheat(parsing: cheat), seed: seed, threads: threads)
             try await ProviderWorker(wallet: wallet, settings: settings).run()
         }
     }

@@ -21,28 +21,8 @@ final class ProviderWorker {
         var fee: UInt64?
         var cheat: Cheat
         var seed: UInt64
-    }
-
-    /// Misbehaviour for tests and demos.
-    enum Cheat: Equatable {
-        case none
-        case wrong(probability: Double)
-        case late
-        case silent
-
-        init(parsing text: String?) throws {
-            switch text {
-            case nil, "none": self = .none
-            case "late": self = .late
-            case "silent": self = .silent
-            case let text? where text.hasPrefix("wrong:"):
-                guard let p = Double(text.dropFirst(6)), (0...1).contains(p) else {
-                    throw CommandFailure("--cheat wrong:P needs P between 0 and 1")
-                }
-                self = .wrong(probability: p)
-            case let text?: throw CommandFailure("--cheat '\(text)': use wrong:P, late or silent")
-            }
-        }
+        /// Kernel threads per job.
+        var threads: Int
     }
 
     private let wallet: Wallet
@@ -172,10 +152,13 @@ final class ProviderWorker {
         let job = try await fetchJob(jobID)
         let trace: Trace
         do {
-            trace = try Kernels.executeTraced(
-                try KernelID(job.kernel), model: try await model(job.modelHash),
-                input: try Tensor(canonicalBytes: try await blobs.download(job.inputBlob)),
-                limits: .forJob(maxWorkUnits: job.maxWorkUnits), maxTileWorkUnits: try await maxTileWorkUnits())
+            trace = try posted(
+                try Kernels.executeTraced(
+                    try KernelID(job.kernel), model: try await model(job.modelHash),
+                    input: try Tensor(canonicalBytes: try await blobs.download(job.inputBlob)),
+                    limits: .forJob(maxWorkUnits: job.maxWorkUnits), maxTileWorkUnits: try await maxTileWorkUnits(),
+                    threads: settings.threads),
+                job: jobID)
         } catch {
             served.insert(id)
             return log("job \(id.prefix(12)): cannot run it (\(error)); leaving it to its deadline")
@@ -194,6 +177,16 @@ final class ProviderWorker {
         let sent = try await send(.result(result), wait: false)
         served.insert(id)
         log("job \(id.prefix(12)): ran \(job.kernel), \(output.workUnits) work units, posted result \(sent["hash"] ?? "?")")
+    }
+
+    /// The trace to post: the honest one, or with the tiles `--cheat tile:` or `fraction:` picks corrupted (each
+    /// later layer recomputed from them, so that only those tiles fail a check).
+    private func posted(_ honest: Trace, job: Hash) throws -> Trace {
+        let tiles = settings.cheat.tilesToCorrupt(honest.layout, job: job, seed: settings.seed)
+        guard let first = tiles.min() else { return honest }
+        log("job \(job.description.prefix(12)): cheating: corrupting \(tiles.count) of \(honest.layout.totalTileCount) "
+            + "tiles (first: \(first))")
+        return try honest.corrupting(tiles, threads: settings.threads)
     }
 
     /// The chain's `max_tile_work_units`: it fixes how the trace is cut into tiles, hence its root.

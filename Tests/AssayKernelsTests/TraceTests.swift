@@ -219,26 +219,22 @@ struct TraceProperties {
     }
 
     /// A cheater corrupts one tile, then recomputes every later layer from the corrupted trace so that all else
-    /// is consistent: only that tile fails its check.
+    /// is consistent (`Trace.corrupting`): only that tile fails its check, and the forged trace's root and output
+    /// are those of its bytes.
     func corruptedTileAloneFails(using random: inout SeededGenerator) throws {
-        var candidates: [[Int]] = []
+        var candidates: [TileID] = []
         for layer in 0..<layout.layerCount {
             for tile in 0..<(try layout.tileCount(layer: layer)) where !(try layout.tileRange(layer: layer, tile: tile)).isEmpty {
-                candidates.append([layer, tile])
+                candidates.append(TileID(layer: layer, tile: tile))
             }
         }
         guard let target = candidates.randomElement(using: &random) else { return }
-        var cheat = trace.blobBytes
-        let byte = Int(try layout.tileRange(layer: target[0], tile: target[1]).lowerBound)
-        cheat[byte] ^= UInt8.random(in: 1...255, using: &random)
-        for layer in target[0] + 1..<layout.layerCount {
-            for tile in 0..<(try layout.tileCount(layer: layer)) {
-                let recomputed = try layout.recomputeTile(layer: layer, tile: tile, inputs: try inputs(layer: layer, tile: tile, trace: cheat))
-                let range = try layout.tileRange(layer: layer, tile: tile)
-                cheat.replaceSubrange(Int(range.lowerBound)..<Int(range.upperBound), with: recomputed)
-            }
-        }
-        try everyTileChecks(against: cheat, failing: [target])
+        let forged = try trace.corrupting([target], threads: 2)
+        try everyTileChecks(against: forged.blobBytes, failing: [[target.layer, target.tile]])
+        #expect(try layout.traceRoot(ofTrace: forged.blobBytes) == forged.root)
+        let last = try layout.layerRange(layout.layerCount - 1)
+        #expect(Array(forged.blobBytes[Int(last.lowerBound)..<Int(last.upperBound)]) == forged.output.output.data)
+        #expect(forged.output.output.data != trace.output.output.data || target.layer < layout.layerCount - 1)
     }
 
     func inputs(layer: Int, tile: Int, trace traceBytes: [UInt8]) throws -> [UInt8] {

@@ -1,4 +1,5 @@
 import AssayCrypto
+import AssayKernels
 import AssayLedger
 import AssayTypes
 import Logging
@@ -18,36 +19,38 @@ final class Gossiped: Sendable {
 
     init() throws { node = try NodeFixture() }
 
-    func worker(_ selection: ReplaySelection = ReplaySelection(mode: .all, sampleFraction: 1, seed: 0)) -> ReplayWorker {
+    func worker(_ policy: SpotCheckPolicy = SpotCheckPolicy(mode: .sample, tilesPerResult: 16)) -> ReplayWorker {
         let gossiped = gossiped
         return ReplayWorker(
-            selection: selection, threads: 1, key: node.validator, chainID: NodeFixture.chainID, store: node.store,
+            policy: policy, threads: 1, key: node.validator, chainID: NodeFixture.chainID, store: node.store,
             mempool: node.mempool, blobs: node.blobs, gossip: { transaction in gossiped.transactions.withLock { $0.append(transaction) } },
             logger: Logger(label: "test"))
     }
 
+    /// The fixture's gemm job has four tiles (T = 8): k = 16 checks them all.
     @Test func aWrongOutputIsDetectedAndChallengedWithASignedTransactionThatSlashes() throws {
         let offer = try node.openMarket()
         let honest = try node.job(offer: offer), cheated = try node.job(offer: offer, offset: 1)
         try node.commit([honest, cheated])
-        try node.commit([
+        let block = try node.commit([
             try node.sign(node.provider, .result(try node.result(job: honest.hash))),
             try node.sign(node.provider, .result(try node.result(job: cheated.hash, wrong: true)), offset: 1),
         ])
         let worker = worker()
-        let items = worker.items(in: try #require(node.outcomes.last))
-        #expect(items.map(\.job) == [honest.hash, cheated.hash])
+        let items = worker.items(in: block, try #require(node.outcomes.last))
+        #expect(items.map(\.result.jobID) == [honest.hash, cheated.hash])
 
         let challenges = items.compactMap { worker.replay($0) }
         let challenge = try #require(challenges.count == 1 ? challenges.first : nil)
         let params = NodeFixture.params()
+        // The output's last byte differs from the trace's final layer: it lies in tile 3.
         #expect(challenge.body == .challenge(Challenge(jobID: cheated.hash, layer: 0, tile: 3, bond: params.challengeBondMin)))
         #expect(challenge.sender == node.validator.publicKey && challenge.hasValidSignature)
         #expect(node.mempool.contains(challenge.hash))
         #expect(gossiped.transactions.withLock { $0 } == [challenge])
         let counters = worker.counters.withLock { $0 }
         #expect(counters.results == 2 && counters.mismatches == 1 && counters.challengesSent == 1)
-        #expect(counters.workUnits == 2 * GemmJob.honest.workUnits)
+        #expect(counters.tilesChecked == 4 && counters.workUnits == GemmJob.honest.workUnits, "the honest result's tiles")
 
         // Committed, the challenge slashes the provider; the ended job is not challenged again.
         let bondBefore = try LedgerQuery(store: node.store).stake(address(node.provider)).bonded
@@ -58,16 +61,37 @@ final class Gossiped: Sendable {
         #expect(worker.replay(items[1]) == nil, "an ended job is not challenged twice")
     }
 
+    /// A trace with one corrupted tile and an output that matches it: only a check of that tile finds it, and the
+    /// challenge names it.
+    @Test func aCorruptedTileIsChallengedByName() throws {
+        let offer = try node.openMarket()
+        let job = try node.job(offer: offer)
+        try node.commit([job])
+        let forged = try GemmJob.trace.corrupting([TileID(layer: 0, tile: 1)])
+        let result = JobResult(
+            jobID: job.hash, outputBlob: try node.hold(forged.output.output.canonicalBytes),
+            traceBlob: try node.hold(forged.blobBytes), traceRoot: forged.root, workUnits: GemmJob.honest.workUnits)
+        let block = try node.commit([try node.sign(node.provider, .result(result))])
+        let worker = worker(SpotCheckPolicy(mode: .all, tilesPerResult: 1))
+        let outcome = try #require(node.outcomes.last)
+        let challenge = try #require(worker.replay(worker.items(in: block, outcome)[0]))
+        #expect(challenge.body == .challenge(Challenge(
+            jobID: job.hash, layer: 0, tile: 1, bond: NodeFixture.params().challengeBondMin)))
+        #expect(worker.counters.withLock { $0.tilesChecked } == 2, "tiles 0 and 1, in leaf order")
+        try node.commit(node.mempool.reap(maxBytes: .max, maxCount: 10))
+        #expect(try LedgerQuery(store: node.store).job(job.hash)?.status == .slashed(.wrongOutput))
+    }
+
     @Test func theCommitPathOnlyQueuesAndAFullQueueDropsInsteadOfWaiting() throws {
         let offer = try node.openMarket()
         let job = try node.job(offer: offer)
         try node.commit([job])
-        try node.commit([try node.sign(node.provider, .result(try node.result(job: job.hash, wrong: true)))])
+        let block = try node.commit([try node.sign(node.provider, .result(try node.result(job: job.hash, wrong: true)))])
         let worker = worker()
-        worker.committed(try #require(node.outcomes.last))
+        worker.committed(block, try #require(node.outcomes.last))
         #expect(worker.queuedCount == 1)
-        #expect(worker.counters.withLock { $0.results } == 0, "nothing is replayed on the caller's thread")
-        let item = worker.items(in: try #require(node.outcomes.last))[0]
+        #expect(worker.counters.withLock { $0.results } == 0, "nothing is checked on the caller's thread")
+        let item = worker.items(in: block, try #require(node.outcomes.last))[0]
         for _ in 0..<ReplayWorker.queueResultsMax { worker.enqueue(item) }
         #expect(worker.queuedCount == ReplayWorker.queueResultsMax)
         #expect(worker.counters.withLock { $0.dropped } == 1)
@@ -77,10 +101,10 @@ final class Gossiped: Sendable {
         let offer = try node.openMarket()
         let job = try node.job(offer: offer)
         try node.commit([job])
-        try node.commit([try node.sign(node.provider, .result(try node.result(job: job.hash, wrong: true)))])
+        let block = try node.commit([try node.sign(node.provider, .result(try node.result(job: job.hash, wrong: true)))])
         let worker = worker()
         worker.start()
-        worker.committed(try #require(node.outcomes.last))
+        worker.committed(block, try #require(node.outcomes.last))
         // Waits for the replay thread (a bounded wait for an outcome, not a speed check).
         for _ in 0..<3_000 where worker.counters.withLock({ $0.challengesSent }) == 0 {
             try await Task.sleep(for: .milliseconds(10))
@@ -89,16 +113,5 @@ final class Gossiped: Sendable {
         let sent = try #require(gossiped.transactions.withLock { $0.first })
         #expect(sent.body == .challenge(Challenge(jobID: job.hash, layer: 0, tile: 3, bond: NodeFixture.params().challengeBondMin)))
         #expect(node.mempool.contains(sent.hash))
-    }
-
-    @Test func samplingIsASeededFunctionOfTheJobID() {
-        let ids = (0..<2_000).map { SHA256.hash(withUnsafeBytes(of: UInt32($0)) { Array($0) }) }
-        let sample = ReplaySelection(mode: .sample, sampleFraction: 0.3, seed: 7)
-        let chosen = ids.filter(sample.includes)
-        #expect((500...700).contains(chosen.count), "about 30% of 2000: \(chosen.count)")
-        #expect(ids.filter(ReplaySelection(mode: .sample, sampleFraction: 0.3, seed: 7).includes) == chosen)
-        #expect(ids.filter(ReplaySelection(mode: .sample, sampleFraction: 0.3, seed: 8).includes) != chosen)
-        #expect(ids.filter(ReplaySelection(mode: .sample, sampleFraction: 0, seed: 7).includes).isEmpty)
-        #expect(ids.allSatisfy(ReplaySelection(mode: .all, sampleFraction: 0, seed: 0).includes))
     }
 }
