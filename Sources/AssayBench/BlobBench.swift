@@ -204,7 +204,8 @@ private final class BenchNode: Sendable {
         port = try await p2p.start()
         let traffic = BlobTraffic()
         fetcher = BlobFetcher(store: blobs, p2p: p2p, traffic: traffic, logger: logger)
-        let routes = BlobRouting(server: BlobServer(store: blobs, p2p: p2p, traffic: traffic), fetcher: fetcher)
+        let routes = BlobRouting(
+            server: BlobServer(store: blobs, p2p: p2p, traffic: traffic, logger: logger), fetcher: fetcher)
         let p2p = p2p
         routing = Task {
             for await message in p2p.inbound {
