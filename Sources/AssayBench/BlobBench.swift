@@ -12,8 +12,9 @@ import Glibc
 /// `Tools/bench blobs`: one node holding a 256 MiB blob, three peers fetching it at once over real encrypted P2P
 /// links on 127.0.0.1, against single-core SHA-256 on 1 MiB measured in the same run. Each node runs in a process
 /// of its own (this binary with the hidden role `blob-node`), so each one's peak RSS (VmHWM) is its own. Each
-/// fetcher hashes every chunk once (its proof check) and writes it once into the partial file, and every byte is
-/// encrypted and decrypted once, so the transfer cannot reach SHA-256's speed.
+/// fetcher hashes every chunk once (its proof check) and writes it once into the partial file, the holder hashes
+/// every chunk once (its check on first serving), and every byte is encrypted and decrypted once, so the transfer
+/// cannot reach SHA-256's speed.
 ///
 /// The parent and its nodes speak in lines: a node prints `ready <port> <blob id> <length>` (the holder) or
 /// `ready` (a fetcher, once connected), a fetcher fetches on `go` and prints `fetched`, and every node exits on
@@ -204,7 +205,8 @@ private final class BenchNode: Sendable {
         port = try await p2p.start()
         let traffic = BlobTraffic()
         fetcher = BlobFetcher(store: blobs, p2p: p2p, traffic: traffic, logger: logger)
-        let routes = BlobRouting(server: BlobServer(store: blobs, p2p: p2p, traffic: traffic), fetcher: fetcher)
+        let routes = BlobRouting(
+            server: BlobServer(store: blobs, p2p: p2p, traffic: traffic, logger: logger), fetcher: fetcher)
         let p2p = p2p
         routing = Task {
             for await message in p2p.inbound {

@@ -11,22 +11,24 @@ func blobNodeHash(_ left: Digest32, _ right: Digest32) -> Digest32 { SHA256.hash
 /// or the tile hashes of a kernel trace).
 public func merkleRoot(_ leaves: [Digest32]) -> Digest32 {
     precondition(!leaves.isEmpty, "a Merkle tree needs at least one leaf")
-    return BlobTree.root(leaves[...])
+    return BlobTree.levels(leaves).last![0]
 }
 
-/// The Merkle tree of one blob, held as its leaf hashes (32 bytes per chunk, 128 KiB for 4 GiB), from which the
-/// id and the proof of any chunk are computed. RFC 6962 shape: the left subtree of `n` leaves holds the largest
-/// power of two strictly below `n`.
+/// The Merkle tree of one blob: its leaf hashes (32 bytes per chunk, 128 KiB for 4 GiB) and every level above
+/// them, built once, so that the id and the proof of any chunk cost no hashing. RFC 6962 shape: the left subtree
+/// of `n` leaves holds the largest power of two strictly below `n`; built bottom-up, that is pairing neighbours
+/// on each level and carrying a last unpaired node up as it is.
 public struct BlobTree: Sendable, Equatable {
-    public let leaves: [Digest32]
     public let length: UInt64
+    /// The leaves first, the root alone last.
+    private let levels: [[Digest32]]
 
     /// Fails unless there is exactly one leaf per chunk of a blob of `length` bytes.
     public init(leaves: [Digest32], length: UInt64) throws(BlobError) {
         let expected = chunkCount(length: length)
         guard leaves.count == expected else { throw .wrongLeafCount(expected: expected, actual: leaves.count) }
-        self.leaves = leaves
         self.length = length
+        levels = Self.levels(leaves)
     }
 
     /// Reads the leaf file format: the leaf hashes concatenated (`chunkCount * 32` bytes).
@@ -40,44 +42,36 @@ public struct BlobTree: Sendable, Equatable {
         try self.init(leaves: leaves, length: length)
     }
 
+    public var leaves: [Digest32] { levels[0] }
+
     /// The leaf hashes concatenated, as kept beside a complete blob.
     public var leafBytes: [UInt8] { leaves.flatMap(\.bytes) }
 
-    public var id: BlobID { BlobID(Self.root(leaves[...])) }
+    public var id: BlobID { BlobID(levels[levels.count - 1][0]) }
     public var ref: BlobRef { BlobRef(id: id, length: length) }
 
-    /// The audit path of chunk `index`: sibling hashes from the leaf up to the root. Costs one pass over the
-    /// leaves (about 4096 node hashes for a 4 GiB blob).
+    /// The audit path of chunk `index`: sibling hashes from the leaf up to the root (RFC 6962 PATH), one per
+    /// level where the node on the path has a sibling.
     public func proof(chunk index: Int) -> ChunkProof {
         precondition(index >= 0 && index < leaves.count, "chunk index out of range")
         var siblings: [Digest32] = []
-        Self.path(index, leaves[...], into: &siblings)
+        var position = index
+        for level in levels.dropLast() {
+            if position ^ 1 < level.count { siblings.append(level[position ^ 1]) }
+            position >>= 1
+        }
         return ChunkProof(siblings: siblings)
     }
 
-    static func root(_ nodes: ArraySlice<Digest32>) -> Digest32 {
-        if nodes.count == 1 { return nodes[nodes.startIndex] }
-        let middle = nodes.startIndex + splitPoint(nodes.count)
-        return blobNodeHash(root(nodes[..<middle]), root(nodes[middle...]))
-    }
-
-    /// RFC 6962 PATH(m, D[n]), appended bottom-up.
-    private static func path(_ index: Int, _ nodes: ArraySlice<Digest32>, into siblings: inout [Digest32]) {
-        guard nodes.count > 1 else { return }
-        let split = splitPoint(nodes.count)
-        let middle = nodes.startIndex + split
-        if index < split {
-            path(index, nodes[..<middle], into: &siblings)
-            siblings.append(root(nodes[middle...]))
-        } else {
-            path(index - split, nodes[middle...], into: &siblings)
-            siblings.append(root(nodes[..<middle]))
+    /// Every level over `leaves` (at least one), bottom-up.
+    static func levels(_ leaves: [Digest32]) -> [[Digest32]] {
+        var levels = [leaves]
+        while let below = levels.last, below.count > 1 {
+            levels.append(stride(from: 0, to: below.count, by: 2).map {
+                $0 + 1 < below.count ? blobNodeHash(below[$0], below[$0 + 1]) : below[$0]
+            })
         }
-    }
-
-    /// The largest power of two strictly below `count` (count > 1).
-    private static func splitPoint(_ count: Int) -> Int {
-        1 << (Int.bitWidth - 1 - (count - 1).leadingZeroBitCount)
+        return levels
     }
 }
 

@@ -2,6 +2,7 @@ import AssayCodec
 import AssayCrypto
 import AssayTypes
 import Crypto
+import NIOCore
 
 /// The protocol of one peer connection as a pure value: fed the bytes that arrive and the messages to send,
 /// it returns the actions the channel handler performs. No sockets, no clock.
@@ -77,8 +78,8 @@ struct ConnectionStateMachine {
         decoder.append(bytes)
         var actions: [Action] = []
         do {
-            while let frame = try decoder.nextFrame() {
-                actions += try handle(frame)
+            while var frame = try decoder.nextFrame() {
+                actions += try handle(&frame)
             }
         } catch {
             state = .closed
@@ -87,30 +88,31 @@ struct ConnectionStateMachine {
         return actions
     }
 
-    /// An application message to encrypt and write; only after `.established`.
-    mutating func send(_ message: [UInt8]) throws(ConnectionError) -> [UInt8] {
+    /// An application message as the encrypted frame to write; only after `.established`.
+    mutating func send(_ message: [UInt8]) throws(ConnectionError) -> ByteBuffer {
         guard case .established(let peer, var sending, let receiving) = state else {
             preconditionFailure("send before the handshake completed")
         }
-        let sealed = try sending.seal(message)
+        let frame = try sending.sealedFrame(message)
         state = .established(peer: peer, sending: sending, receiving: receiving)
-        return FrameDecoder.frame(sealed)
+        return frame
     }
 
     /// An encrypted empty frame: it tells the peer this side is alive and is never delivered.
-    mutating func keepalive() throws(ConnectionError) -> [UInt8] { try send(Self.keepaliveMessage) }
+    mutating func keepalive() throws(ConnectionError) -> ByteBuffer { try send(Self.keepaliveMessage) }
 
     static let keepaliveMessage: [UInt8] = []
 
-    private mutating func handle(_ frame: [UInt8]) throws(ConnectionError) -> [Action] {
+    /// Handles one frame; an encrypted one is opened in place (`frame` is the decoder's array, not a copy).
+    private mutating func handle(_ frame: inout [UInt8]) throws(ConnectionError) -> [Action] {
         switch state {
         case .awaitingHello: return try receiveHello(frame)
         case let .awaitingAuth(transcript, sending, receiving):
-            return try receiveAuth(frame, transcript: transcript, sending: sending, receiving: receiving)
+            return try receiveAuth(&frame, transcript: transcript, sending: sending, receiving: receiving)
         case .established(let peer, let sending, var receiving):
-            let message = try receiving.open(frame)
+            try receiving.open(&frame)
             state = .established(peer: peer, sending: sending, receiving: receiving)
-            return message == Self.keepaliveMessage ? [] : [.deliver(message)]
+            return frame == Self.keepaliveMessage ? [] : [.deliver(frame)]
         case .closed: return []
         }
     }
@@ -146,12 +148,12 @@ struct ConnectionStateMachine {
     }
 
     private mutating func receiveAuth(
-        _ frame: [UInt8], transcript: Hash, sending: DirectionalCipher, receiving: DirectionalCipher
+        _ frame: inout [UInt8], transcript: Hash, sending: DirectionalCipher, receiving: DirectionalCipher
     ) throws(ConnectionError) -> [Action] {
         var receiving = receiving
-        let plaintext = try receiving.open(frame)
+        try receiving.open(&frame)
         let auth: HandshakeAuth
-        do { auth = try HandshakeAuth(canonicalBytes: plaintext) } catch { throw .malformedHandshake("\(error)") }
+        do { auth = try HandshakeAuth(canonicalBytes: frame) } catch { throw .malformedHandshake("\(error)") }
         let peerRole: ConnectionRole = role == .initiator ? .responder : .initiator
         guard auth.nodeKey.verify(auth.signature, for: Handshake.signedBytes(transcript: transcript, signer: peerRole))
         else { throw .badHandshakeSignature(auth.nodeKey) }

@@ -123,22 +123,23 @@ final class PeerChannelHandler: ChannelDuplexHandler {
             close(context: context, reason: .outboundQueueFull(messages: pendingMessages, bytes: pendingBytes))
             return
         }
-        let frame: [UInt8]
+        let frame: ByteBuffer
         do { frame = try machine.send(message) } catch {
             promise?.fail(error)
             close(context: context, reason: error)
             return
         }
+        let frameBytes = frame.readableBytes
         pendingMessages += 1
-        pendingBytes += frame.count
+        pendingBytes += frameBytes
         wroteSinceTick = true
         let written = context.eventLoop.makePromise(of: Void.self)
         written.futureResult.assumeIsolated().whenComplete { _ in
             self.pendingMessages -= 1
-            self.pendingBytes -= frame.count
+            self.pendingBytes -= frameBytes
         }
         written.futureResult.cascade(to: promise)
-        context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: frame)), promise: written)
+        context.write(wrapOutboundOut(frame), promise: written)
     }
 
     private func startKeepalive(context: ChannelHandlerContext) {

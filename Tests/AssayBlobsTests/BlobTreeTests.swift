@@ -75,6 +75,32 @@ func definitionRoot(_ bytes: [UInt8]) -> BlobID {
         }
     }
 
+    /// The tree is built bottom-up, level by level; its root and proofs must be those of RFC 6962's recursive
+    /// definition (split at the largest power of two below the count).
+    @Test func levelsGiveTheRecursiveDefinitionsRootAndPaths() throws {
+        func node(_ left: Digest32, _ right: Digest32) -> Digest32 { SHA256.hash([1] + left.bytes + right.bytes) }
+        func split(_ count: Int) -> Int { var k = 1; while k * 2 < count { k *= 2 }; return k }
+        func root(_ leaves: ArraySlice<Digest32>) -> Digest32 {
+            guard leaves.count > 1 else { return leaves.first! }
+            let middle = leaves.startIndex + split(leaves.count)
+            return node(root(leaves[..<middle]), root(leaves[middle...]))
+        }
+        func path(_ index: Int, _ leaves: ArraySlice<Digest32>) -> [Digest32] {
+            guard leaves.count > 1 else { return [] }
+            let k = split(leaves.count)
+            let middle = leaves.startIndex + k
+            return index < k
+                ? path(index, leaves[..<middle]) + [root(leaves[middle...])]
+                : path(index - k, leaves[middle...]) + [root(leaves[..<middle])]
+        }
+        for count in 1...33 {
+            let leaves = (0..<count).map { SHA256.hash([UInt8(2), UInt8($0)]) }
+            let blob = try BlobTree(leaves: leaves, length: UInt64(count - 1) * UInt64(blobChunkBytes) + 1)
+            #expect(blob.id.digest == root(leaves[...]) && merkleRoot(leaves) == root(leaves[...]), "\(count) leaves")
+            for index in 0..<count { #expect(blob.proof(chunk: index).siblings == path(index, leaves[...])) }
+        }
+    }
+
     @Test func everyProofVerifiesAndTamperingFails() throws {
         // Leaf counts 1...33 cover every RFC 6962 shape up to a few levels, without hashing megabytes.
         for count in 1...33 {

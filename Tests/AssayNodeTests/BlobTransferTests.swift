@@ -96,7 +96,8 @@ private final class BlobNode: Sendable {
             host: EngineHost(logger: quiet, requestSync: { _ in false }) { _ in },
             transport: P2PTransport(p2p: p2p, peers: keys.map(\.publicKey)),
             gossip: GossipAdmission(mempool: fixture.mempool, capacity: 1_000), p2p: p2p, store: fixture.store,
-            blobs: BlobRouting(server: BlobServer(store: blobs, p2p: p2p, traffic: traffic), fetcher: fetcher))
+            blobs: BlobRouting(
+                server: BlobServer(store: blobs, p2p: p2p, traffic: traffic, logger: logger), fetcher: fetcher))
         routing = Task { try await router.run() }
     }
 
@@ -213,6 +214,33 @@ private final class RawServer: Sendable {
         try await fetching.stop()
         try await honest.stop()
         await liar.stop()
+    }
+
+    /// A holder whose copy rotted on its disk finds out when it first serves a chunk: it removes the copy and
+    /// answers "not held", so the fetcher gets the blob from the other holder without calling anyone a liar.
+    @Test func aHolderWhoseCopyRottedOnDiskRemovesItInsteadOfServingIt() async throws {
+        let bytes = blobBytes(6 * blobChunkBytes, seed: 5)
+        let serverLog = LogLines()
+        let rotten = try await BlobNode(keys[0], logger: serverLog.logger)
+        let sound = try await BlobNode(keys[1])
+        let ref = try put(bytes, into: rotten.blobs)
+        #expect(try put(bytes, into: sound.blobs) == ref)
+        let file = URL(fileURLWithPath: rotten.blobs.directory).appendingPathComponent(ref.id.hex)
+        var rotted = [UInt8](try Data(contentsOf: file))
+        for index in 0..<ref.chunkCount { rotted[index * blobChunkBytes + 7] ^= 0x10 }
+        try Data(rotted).write(to: file)
+        let fetchLog = LogLines()
+        let fetching = try await BlobNode(keys[2], dialing: [rotten.port, sound.port], logger: fetchLog.logger)
+        #expect(await fetching.connected(to: 2))
+
+        try await fetching.fetcher.fetch(ref, deadline: .now + .seconds(60))
+
+        #expect(try read(ref, from: fetching.blobs) == bytes)
+        #expect(!rotten.blobs.has(ref.id))
+        #expect(rotten.traffic.servedBytes.load(ordering: .relaxed) == 0)
+        #expect(serverLog.all.contains { $0.contains("blob \(ref.id) held on disk is corrupt") })
+        #expect(!fetchLog.all.contains { $0.contains("dropping peer") })
+        for node in [fetching, rotten, sound] { try await node.stop() }
     }
 
     @Test func aBlobNobodyHoldsFailsAtTheDeadlineWithAClearError() async throws {

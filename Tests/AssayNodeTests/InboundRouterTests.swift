@@ -34,7 +34,7 @@ private struct RoutedNode {
                 p2p: node, peers: [validator.publicKey, peerKey.publicKey]),
             gossip: GossipAdmission(mempool: fixture.mempool, capacity: 1_000), p2p: node, store: fixture.store,
             blobs: BlobRouting(
-                server: BlobServer(store: blobs, p2p: node, traffic: traffic),
+                server: BlobServer(store: blobs, p2p: node, traffic: traffic, logger: quiet),
                 fetcher: BlobFetcher(store: blobs, p2p: node, traffic: traffic, logger: quiet)))
         routing = Task { try await router.run() }
         peer = P2PService(

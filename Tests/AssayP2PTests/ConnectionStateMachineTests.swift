@@ -1,5 +1,6 @@
 import AssayCrypto
 import Crypto
+import NIOCore
 import Testing
 
 @testable import AssayP2P
@@ -10,15 +11,15 @@ struct Pair {
     var responder: ConnectionStateMachine
 
     init(initiatorKey: SecretKey = node(1), responderKey: SecretKey = node(2), allowed: Set<PublicKey>? = nil,
-         responderChain: String = "chain")
+         responderChain: String = "chain", frameBytesMax: Int = 1 << 16)
     {
         let allowed = allowed ?? [initiatorKey.publicKey, responderKey.publicKey]
         initiator = ConnectionStateMachine(
             role: .initiator, identity: initiatorKey, chainID: "chain", handshakeFrameBytesMax: 1_024,
-            frameBytesMax: 1 << 16, isAllowed: { allowed.contains($0) })
+            frameBytesMax: frameBytesMax, isAllowed: { allowed.contains($0) })
         responder = ConnectionStateMachine(
             role: .responder, identity: responderKey, chainID: responderChain, handshakeFrameBytesMax: 1_024,
-            frameBytesMax: 1 << 16, isAllowed: { allowed.contains($0) })
+            frameBytesMax: frameBytesMax, isAllowed: { allowed.contains($0) })
     }
 
     /// Runs the handshake, feeding each side's writes to the other in chunks of `chunk` bytes; returns
@@ -58,6 +59,9 @@ func writes(_ actions: [ConnectionStateMachine.Action]) -> [UInt8] {
     actions.flatMap { action -> [UInt8] in if case let .write(bytes) = action { bytes } else { [] } }
 }
 
+/// A frame as the bytes that cross the wire.
+func wire(_ frame: ByteBuffer) -> [UInt8] { Array(frame.readableBytesView) }
+
 func chunks(_ bytes: [UInt8], _ size: Int) -> [ArraySlice<UInt8>] {
     let step = max(1, min(size, bytes.count))
     return stride(from: 0, to: bytes.count, by: step).map { bytes[$0..<min($0 + step, bytes.count)] }
@@ -76,15 +80,15 @@ func chunks(_ bytes: [UInt8], _ size: Int) -> [ArraySlice<UInt8>] {
         var pair = Pair()
         _ = pair.handshake()
         let secret = Array("attack at dawn, attack at dawn".utf8)
-        let toResponder = try pair.initiator.send(secret)
-        let toInitiator = try pair.responder.send(secret)
+        let toResponder = try wire(pair.initiator.send(secret))
+        let toInitiator = try wire(pair.responder.send(secret))
         // The plaintext never appears on the wire, and equal messages encrypt differently per direction.
         #expect(!(0...(toResponder.count - secret.count)).contains {
             Array(toResponder[$0..<$0 + secret.count]) == secret
         })
         #expect(toResponder != toInitiator)
         // Split at every boundary: two frames fed as two arbitrary pieces yield the two messages.
-        let second = try pair.initiator.send([1, 2, 3])
+        let second = try wire(pair.initiator.send([1, 2, 3]))
         let stream = toResponder + second
         for split in 0...stream.count {
             var copy = pair.responder
@@ -97,12 +101,24 @@ func chunks(_ bytes: [UInt8], _ size: Int) -> [ArraySlice<UInt8>] {
     @Test func aTamperedOrReplayedFrameClosesTheConnection() throws {
         var pair = Pair()
         _ = pair.handshake()
-        var frame = try pair.initiator.send([9, 9, 9])
+        var frame = try wire(pair.initiator.send([9, 9, 9]))
         var replay = pair.responder
         #expect(replay.receive(frame) == [.deliver([9, 9, 9])])
         #expect(replay.receive(frame) == [.close(.decryptionFailed)])
         frame[frame.count - 1] ^= 1
         #expect(pair.responder.receive(frame) == [.close(.decryptionFailed)])
+    }
+
+    @Test func aBlobSizedMessageArrivesWholeWhateverTheReadSizes() throws {
+        var pair = Pair(frameBytesMax: 2 << 20)
+        _ = pair.handshake()
+        let large = (0..<(1 << 20) + 3).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ $0 >> 16) }
+        let stream = try wire(pair.initiator.send(large)) + wire(pair.initiator.send([1]))
+        for piece in [3, 4_096, 65_536, 1 << 20, stream.count] {
+            var copy = pair.responder
+            let delivered = chunks(stream, piece).flatMap { copy.receive($0) }
+            #expect(delivered == [.deliver(large), .deliver([1])], "read size \(piece)")
+        }
     }
 
     @Test func aKeyOutsideTheAllowedSetIsRefused() {
@@ -151,14 +167,14 @@ func chunks(_ bytes: [UInt8], _ size: Int) -> [ArraySlice<UInt8>] {
         var pair = Pair()
         _ = pair.handshake()
         let large = [UInt8](repeating: 7, count: 2_000)
-        #expect(pair.responder.receive(try pair.initiator.send(large)) == [.deliver(large)])
+        #expect(pair.responder.receive(try wire(pair.initiator.send(large))) == [.deliver(large)])
     }
 
     @Test func keepalivesAreNotDeliveredAndKeepTheSessionInStep() throws {
         var pair = Pair()
         _ = pair.handshake()
-        #expect(pair.responder.receive(try pair.initiator.keepalive()) == [])
-        #expect(pair.responder.receive(try pair.initiator.send([5])) == [.deliver([5])])
+        #expect(pair.responder.receive(try wire(pair.initiator.keepalive())) == [])
+        #expect(pair.responder.receive(try wire(pair.initiator.send([5]))) == [.deliver([5])])
     }
 
     @Test func whereTheHandshakeStoodSaysWhyThePeerClosed() {

@@ -1,6 +1,7 @@
 import AssayCodec
 import AssayCrypto
 import AssayTypes
+import Crypto
 import Testing
 
 @testable import AssayP2P
@@ -24,6 +25,42 @@ import Testing
         var decoder = FrameDecoder(frameBytesMax: 1_000)
         decoder.append([0xE9, 0x03, 0, 0])  // 1001
         #expect(throws: ConnectionError.frameTooLarge(bytes: 1_001, max: 1_000)) { try decoder.nextFrame() }
+    }
+
+    /// A frame sealed in place is byte for byte what swift-crypto's ChaChaPoly seals (another implementation of
+    /// RFC 8439) under the same key and counter nonce, and opens in place to the message.
+    @Test func framesSealedInPlaceMatchAnotherImplementationAndOpenInPlace() throws {
+        let key = SymmetricKey(data: [UInt8](repeating: 3, count: 32))
+        var sending = DirectionalCipher(key: key)
+        var receiving = DirectionalCipher(key: key)
+        let message = (0..<(1 << 20) + 5).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 12) }
+        for counter: UInt8 in [0, 1] {
+            let frame = Array(try sending.sealedFrame(message).readableBytesView)
+            let nonce = try ChaChaPoly.Nonce(data: [0, 0, 0, 0, counter, 0, 0, 0, 0, 0, 0, 0])
+            let reference = try ChaChaPoly.seal(message, using: key, nonce: nonce)
+            #expect(frame == FrameDecoder.frame(Array(reference.ciphertext) + Array(reference.tag)))
+            var payload = Array(frame.dropFirst(FrameDecoder.headerBytes))
+            try receiving.open(&payload)
+            #expect(payload == message)
+        }
+    }
+
+    @Test func aSealedFrameAlteredAnywhereIsRefused() throws {
+        let key = SymmetricKey(data: [UInt8](repeating: 5, count: 32))
+        var sending = DirectionalCipher(key: key)
+        let message = [UInt8](repeating: 0x42, count: 1 << 20)
+        let payload = Array(try sending.sealedFrame(message).readableBytesView.dropFirst(FrameDecoder.headerBytes))
+        // The first and a middle byte of the ciphertext, and the last byte of the tag.
+        for position in [0, payload.count / 2, payload.count - 1] {
+            var altered = payload
+            altered[position] ^= 0x01
+            var receiving = DirectionalCipher(key: key)
+            #expect(throws: ConnectionError.decryptionFailed) { try receiving.open(&altered) }
+        }
+        var receiving = DirectionalCipher(key: key)
+        var intact = payload
+        try receiving.open(&intact)
+        #expect(intact == message)
     }
 
     @Test func wireMessagesRoundTripAndBoundsHold() throws {
