@@ -5,7 +5,6 @@ import AssayLedger
 import AssayStorage
 import AssayTypes
 import Foundation
-import Synchronization
 
 /// `Tools/bench dispute`: what the ledger spends, inside one block, on the issue-11 job (mlp-q8/1, batch 8192, six
 /// layers of width 2048: 2.06 x 10^11 work units, a 100 MiB trace): accepting the job, accepting its result (lengths
@@ -17,7 +16,7 @@ enum DisputeBench {
 
     static func run() throws {
         let (model, input) = try makeJob()
-        let blobs = MemoryBlobSource()
+        let blobs = MemoryBlobs()
         let modelBlob = blobs.add(model.canonicalBytes), inputBlob = blobs.add(input.canonicalBytes)
         var start = Measure.now()
         let trace = try Kernels.executeTraced(
@@ -84,11 +83,11 @@ private struct BenchChain {
     let ledger = Ledger()
     let store = InMemoryStore()
     let validators: ValidatorSet
-    let blobs: MemoryBlobSource
+    let blobs: MemoryBlobs
     var root: Hash
     var height: Height = 0
 
-    init(accounts: [SecretKey], blobs: MemoryBlobSource) throws {
+    init(accounts: [SecretKey], blobs: MemoryBlobs) throws {
         validators = try ValidatorSet([Validator(publicKey: accounts[0].publicKey, power: 1)])
         let genesis = Genesis(
             chainID: DisputeBench.chainID, genesisTimeMs: 0,
@@ -117,31 +116,5 @@ private struct BenchChain {
         try store.write(outcome.changes, durability: .buffered)
         root = outcome.stateRoot
         return elapsed
-    }
-}
-
-/// Blobs held in memory, read whole or by range.
-private final class MemoryBlobSource: BlobSource {
-    private let held = Mutex<[BlobID: [UInt8]]>([:])
-
-    func add(_ bytes: [UInt8]) -> BlobRef {
-        let ref = BlobRef(of: bytes)
-        held.withLock { $0[ref.id] = bytes }
-        return ref
-    }
-
-    func read(_ ref: BlobRef) throws -> [UInt8] {
-        guard let bytes = held.withLock({ $0[ref.id] }), UInt64(bytes.count) == ref.length else {
-            throw BlobError.notFound(ref.id)
-        }
-        return bytes
-    }
-
-    func read(_ ref: BlobRef, range: Range<UInt64>) throws -> [UInt8] {
-        let bytes = try read(ref)
-        guard range.upperBound <= ref.length else {
-            throw BlobError.rangeOutOfBounds(lower: range.lowerBound, upper: range.upperBound, length: ref.length)
-        }
-        return Array(bytes[Int(range.lowerBound)..<Int(range.upperBound)])
     }
 }

@@ -1,5 +1,6 @@
 import AssayBlobs
 import AssayTypes
+import Synchronization
 
 /// Read-only access to the blobs that block execution needs: a model's bytes to validate it at registration, a
 /// job's input and model to price it, and for a challenge the byte ranges of the input, trace and output blobs
@@ -24,6 +25,39 @@ public struct NoBlobs: BlobSource {
     public func read(_ ref: BlobRef) throws -> [UInt8] { throw BlobError.notFound(ref.id) }
 
     public func read(_ ref: BlobRef, range: Range<UInt64>) throws -> [UInt8] { throw BlobError.notFound(ref.id) }
+}
+
+/// Blobs held in memory, read whole or by range: for executing blocks outside a node (tests, benchmarks), where
+/// there is no `BlobStore`.
+public final class MemoryBlobs: BlobSource {
+    private let held = Mutex<[BlobID: [UInt8]]>([:])
+
+    public init() {}
+
+    /// Holds `bytes` and returns their reference.
+    @discardableResult
+    public func add(_ bytes: [UInt8]) -> BlobRef {
+        let ref = BlobRef(of: bytes)
+        held.withLock { $0[ref.id] = bytes }
+        return ref
+    }
+
+    public func remove(_ id: BlobID) { _ = held.withLock { $0.removeValue(forKey: id) } }
+
+    public func read(_ ref: BlobRef) throws -> [UInt8] {
+        guard let bytes = held.withLock({ $0[ref.id] }), UInt64(bytes.count) == ref.length else {
+            throw BlobError.notFound(ref.id)
+        }
+        return bytes
+    }
+
+    public func read(_ ref: BlobRef, range: Range<UInt64>) throws -> [UInt8] {
+        let bytes = try read(ref)
+        guard range.upperBound <= ref.length else {
+            throw BlobError.rangeOutOfBounds(lower: range.lowerBound, upper: range.upperBound, length: ref.length)
+        }
+        return Array(bytes[Int(range.lowerBound)..<Int(range.upperBound)])
+    }
 }
 
 extension BlockExecutor {

@@ -46,62 +46,6 @@ enum KernelBridge {
     }
 }
 
-/// One tile of a job's trace.
-public struct TileIndex: Hashable, Sendable {
-    public let layer: Int
-    public let tile: Int
-
-    public init(layer: Int, tile: Int) {
-        self.layer = layer
-        self.tile = tile
-    }
-}
-
-/// A validator's full replay of a posted result, outside block execution: it recomputes every tile and compares
-/// each with the trace, and the last layer with the output, as a challenge of that tile does in the ledger. So a
-/// tile it names is one the ledger convicts on.
-public enum JobReplay {
-    public struct Finding: Equatable, Sendable {
-        /// The first wrong tile, layer by layer in tile order; nil for an honest result.
-        public let wrongTile: TileIndex?
-        /// The job's work units: what the replay cost.
-        public let workUnits: UInt64
-    }
-
-    /// Runs the job traced and compares. Nil when the kernel refuses the job or a blob does not have the job's
-    /// length (the ledger accepts neither).
-    public static func check(
-        _ job: Job, model: [UInt8], input: [UInt8], trace: [UInt8], output: [UInt8], maxTileWorkUnits: UInt64,
-        threads: Int = 1
-    ) -> Finding? {
-        guard let layout = KernelBridge.layout(job, model: model, input: input, maxTileWorkUnits: maxTileWorkUnits),
-            UInt64(trace.count) == layout.traceLength, UInt64(output.count) == layout.outputLength,
-            let tensor = try? Tensor(canonicalBytes: input),
-            let honest = try? layout.execute(input: tensor, threads: threads)
-        else { return nil }
-        return Finding(
-            wrongTile: firstWrongTile(layout, honest: honest.blobBytes, trace: trace, output: output),
-            workUnits: layout.workUnits)
-    }
-
-    private static func firstWrongTile(_ layout: TraceLayout, honest: [UInt8], trace: [UInt8], output: [UInt8])
-        -> TileIndex?
-    {
-        let last = layout.layerCount - 1
-        for layer in 0...last {
-            for tile in 0..<(try! layout.tileCount(layer: layer)) {
-                let range = try! layout.tileRange(layer: layer, tile: tile)
-                let bytes = honest[Int(range.lowerBound)..<Int(range.upperBound)]
-                let wrongOutput = layer == last && !layout.outputMatches(output, tile: tile, honest: bytes)
-                if trace[Int(range.lowerBound)..<Int(range.upperBound)] != bytes || wrongOutput {
-                    return TileIndex(layer: layer, tile: tile)
-                }
-            }
-        }
-        return nil
-    }
-}
-
 extension TraceLayout {
     /// Where the bytes of last-layer tile `tile` sit in the output blob: after the output tensor's header.
     func outputRange(tile: Int) throws(KernelError) -> Range<UInt64> {
@@ -109,12 +53,5 @@ extension TraceLayout {
         let range = try tileRange(layer: last, tile: tile)
         let start = UInt64(output.canonicalHeaderLength) + range.lowerBound - (try layerRange(last)).lowerBound
         return start..<start + UInt64(range.count)
-    }
-
-    /// Whether a whole output blob has the output tensor's header and holds `honest` as last-layer tile `tile`.
-    func outputMatches(_ outputBlob: [UInt8], tile: Int, honest: ArraySlice<UInt8>) -> Bool {
-        let range = try! outputRange(tile: tile)
-        return outputBlob.prefix(output.canonicalHeaderLength).elementsEqual(output.canonicalHeader)
-            && outputBlob[Int(range.lowerBound)..<Int(range.upperBound)].elementsEqual(honest)
     }
 }

@@ -86,7 +86,7 @@ extension BlockExecutor {
         guard challenge.bond >= params.challengeBondMin else { throw TxFailure(.bondTooSmall) }
         guard try state.account(challenger).balance >= challenge.bond else { throw TxFailure(.insufficientBalance) }
         let layout = try layout(of: job.request)
-        let tile = TileIndex(layer: Int(challenge.layer), tile: Int(challenge.tile))
+        let tile = TileID(layer: Int(challenge.layer), tile: Int(challenge.tile))
         guard let workUnits = try? layout.tileWorkUnits(layer: tile.layer, tile: tile.tile) else {
             throw TxFailure(.tileNotFound)
         }
@@ -110,7 +110,7 @@ extension BlockExecutor {
     /// trace) and compares it with its bytes in the trace and, for the last layer, with the output blob's (whose
     /// header must be the output tensor's). Reads only those ranges; costs the tile's work units.
     private func tileIsRight(
-        _ tile: TileIndex, _ layout: TraceLayout, input: BlobRef, trace: BlobRef, output: BlobRef
+        _ tile: TileID, _ layout: TraceLayout, input: BlobRef, trace: BlobRef, output: BlobRef
     ) throws -> Bool {
         let reads = try layout.tileInputs(layer: tile.layer, tile: tile.tile)
         let source = reads.source == .jobInput ? input : trace

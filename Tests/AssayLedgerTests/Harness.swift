@@ -5,7 +5,6 @@ import AssayKernels
 import AssayLedger
 import AssayStorage
 import AssayTypes
-import Synchronization
 import Testing
 
 /// Fixed test keys: scalar n for key n (n >= 1).
@@ -37,36 +36,6 @@ func testParams() -> Params {
     // Balances in the scenarios are checked to the unit; the blob fee has its own tests.
     params.blobByteFee = 0
     return params
-}
-
-/// Blobs held in memory for the ledger tests (a node reads its `BlobStore` through this protocol).
-final class MemoryBlobs: BlobSource {
-    private let held = Mutex<[BlobID: [UInt8]]>([:])
-
-    /// Holds `bytes` and returns their reference.
-    @discardableResult
-    func add(_ bytes: [UInt8]) -> BlobRef {
-        let ref = BlobRef(of: bytes)
-        held.withLock { $0[ref.id] = bytes }
-        return ref
-    }
-
-    func remove(_ id: BlobID) { _ = held.withLock { $0.removeValue(forKey: id) } }
-
-    func read(_ ref: BlobRef) throws -> [UInt8] {
-        guard let bytes = held.withLock({ $0[ref.id] }), UInt64(bytes.count) == ref.length else {
-            throw BlobError.notFound(ref.id)
-        }
-        return bytes
-    }
-
-    func read(_ ref: BlobRef, range: Range<UInt64>) throws -> [UInt8] {
-        let bytes = try read(ref)
-        guard range.upperBound <= ref.length else {
-            throw BlobError.rangeOutOfBounds(lower: range.lowerBound, upper: range.upperBound, length: ref.length)
-        }
-        return Array(bytes[Int(range.lowerBound)..<Int(range.upperBound)])
-    }
 }
 
 /// A small gemm-i8/1 job: A [2x4] times the model's b [4x3].

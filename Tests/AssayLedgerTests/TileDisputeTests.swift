@@ -29,21 +29,10 @@ enum MLPFixture {
          ("layer\(index).relu", try! Tensor(uint8: [relu ? 1 : 0], shape: []))]
     }
 
-    /// The honest trace with tile `tile` of layer `layer` corrupted, and every later layer recomputed from it tile
-    /// by tile, so that only that tile is wrong given its inputs: the trace a careful cheater posts.
+    /// The honest trace with tile `tile` of layer `layer` corrupted and every later layer recomputed from it, so
+    /// that only that tile is wrong given its inputs: the trace a careful cheater posts.
     static func traceCorrupting(layer: Int, tile: Int) throws -> [UInt8] {
-        var trace = honest.blobBytes
-        let position = Int(try layout.tileRange(layer: layer, tile: tile).lowerBound)
-        trace[position] = trace[position] &+ 1
-        for later in layer + 1..<layout.layerCount {
-            for index in 0..<(try layout.tileCount(layer: later)) {
-                let reads = try layout.tileInputs(layer: later, tile: index)
-                let inputs = reads.ranges.flatMap { trace[Int($0.lowerBound)..<Int($0.upperBound)] }
-                let bytes = try layout.recomputeTile(layer: later, tile: index, inputs: inputs)
-                trace.replaceSubrange(Int.range(try layout.tileRange(layer: later, tile: index)), with: bytes)
-            }
-        }
-        return trace
+        try honest.corrupting([TileID(layer: layer, tile: tile)]).blobBytes
     }
 
     /// The output blob whose elements are the trace's last layer.
