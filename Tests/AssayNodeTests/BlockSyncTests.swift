@@ -80,10 +80,12 @@ private final class SyncingNode: Sendable {
 }
 
 @Suite(.serialized) struct BlockSyncTests {
-    @Test func aNodeFarBehindCatchesUpInBatchesOf64FromOneStatus() async throws {
-        let chainLength = 300
+    /// A node `count` signed blocks ahead and an empty one that dials it, connected, the empty one's engine running.
+    private static func connectedPair(aheadBy count: Int) async throws
+        -> (ahead: SyncingNode, behind: SyncingNode, chain: [CommittedBlock])
+    {
         let ahead = try await SyncingNode(key: testKey(1), allowed: SyncingNode.followerKey)
-        let chain = try ahead.fixture.commitSignedEmptyChain(chainLength)
+        let chain = try ahead.fixture.commitSignedEmptyChain(count)
         let port = try await ahead.p2p.start()
         let behind = try await SyncingNode(
             key: SyncingNode.followerKey, allowed: testKey(1), peers: [PeerAddress(host: "127.0.0.1", port: port)])
@@ -92,6 +94,12 @@ private final class SyncingNode: Sendable {
             key: SyncingNode.followerKey,
             transport: P2PTransport(p2p: behind.p2p, peers: [testKey(1).publicKey, SyncingNode.followerKey.publicKey]))
         #expect(await eventually { !ahead.p2p.connectedPeers.isEmpty && !behind.p2p.connectedPeers.isEmpty })
+        return (ahead, behind, chain)
+    }
+
+    @Test func aNodeFarBehindCatchesUpInBatchesOf64FromOneStatus() async throws {
+        let chainLength = 300
+        let (ahead, behind, chain) = try await Self.connectedPair(aheadBy: chainLength)
 
         // One announcement, as the node ahead's engine makes every gossip interval; it never repeats it here, so
         // only the asking side's pipelining can fetch the rest.
@@ -118,16 +126,7 @@ private final class SyncingNode: Sendable {
     }
 
     @Test func aBatchWhoseFirstCommitIsForgedAppliesNothingAndBenchesThePeer() async throws {
-        let ahead = try await SyncingNode(key: testKey(1), allowed: SyncingNode.followerKey)
-        let chain = try ahead.fixture.commitSignedEmptyChain(3)
-        let port = try await ahead.p2p.start()
-        let behind = try await SyncingNode(
-            key: SyncingNode.followerKey, allowed: testKey(1), peers: [PeerAddress(host: "127.0.0.1", port: port)])
-        try await behind.p2p.start()
-        try behind.startEngine(
-            key: SyncingNode.followerKey,
-            transport: P2PTransport(p2p: behind.p2p, peers: [testKey(1).publicKey, SyncingNode.followerKey.publicKey]))
-        #expect(await eventually { !ahead.p2p.connectedPeers.isEmpty && !behind.p2p.connectedPeers.isEmpty })
+        let (ahead, behind, chain) = try await Self.connectedPair(aheadBy: 3)
         let follower = SyncingNode.followerKey.publicKey
         #expect(ahead.p2p.send(to: follower, WireMessage.statusAnnouncement(height: 4).canonicalBytes))
         #expect(await eventually { behind.requests.count == 1 })
