@@ -22,6 +22,8 @@ public final class BlobServer: Sendable {
     let p2p: P2PService
     let traffic: BlobTraffic
     let logger: Logger
+    /// `[p2p] serve_blobs`: off, every request is answered "not held".
+    let serving: Bool
     private let reads = DispatchQueue(label: "assay.blobs.serve")
     private let pending = Atomic<Int>(0)
     /// Touched only on `reads`; a mutex because the class is shared across threads.
@@ -34,16 +36,17 @@ public final class BlobServer: Sendable {
         var checked: [Bool]
     }
 
-    public init(store: BlobStore, p2p: P2PService, traffic: BlobTraffic, logger: Logger) {
+    public init(store: BlobStore, p2p: P2PService, traffic: BlobTraffic, logger: Logger, serving: Bool = true) {
         self.store = store
+        self.serving = serving
         self.p2p = p2p
         self.traffic = traffic
         self.logger = logger
     }
 
     func answer(_ ref: BlobRef, indices: [UInt32], to peer: PublicKey) {
-        guard pending.add(1, ordering: .relaxed).newValue <= Self.pendingRequestsMax else {
-            pending.subtract(1, ordering: .relaxed)
+        guard serving, pending.add(1, ordering: .relaxed).newValue <= Self.pendingRequestsMax else {
+            if serving { pending.subtract(1, ordering: .relaxed) }
             p2p.send(to: peer, WireMessage.blobChunksNotHeld(ref, indices: indices).canonicalBytes)
             return
         }

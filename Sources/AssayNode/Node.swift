@@ -136,7 +136,8 @@ public enum Node {
         let inbound = InboundRouter(
             host: host, transport: transport, gossip: gossip, p2p: p2p, store: store,
             blobs: BlobRouting(
-                server: BlobServer(store: blobs, p2p: p2p, traffic: blobTraffic, logger: logger),
+                server: BlobServer(
+                    store: blobs, p2p: p2p, traffic: blobTraffic, logger: logger, serving: config.p2p.serveBlobs),
                 fetcher: fetcher))
 
         let rpc = RPCServer(

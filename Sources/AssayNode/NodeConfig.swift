@@ -35,6 +35,9 @@ public struct NodeConfig: Codable, Equatable, Sendable {
         public var pendingHandshakesPerIPMax: Int
         public var keepaliveIntervalMs: Int
         public var peerTimeoutMs: Int
+        /// Whether peers' blob chunk requests are answered. Off, every request gets "not held": for a node that
+        /// must not spend upload bandwidth, and for testing the availability rule (a proposer withholding data).
+        public var serveBlobs: Bool
 
         enum CodingKeys: String, CodingKey {
             case listen
@@ -46,17 +49,20 @@ public struct NodeConfig: Codable, Equatable, Sendable {
             case pendingHandshakesPerIPMax = "pending_handshakes_per_ip_max"
             case keepaliveIntervalMs = "keepalive_interval_ms"
             case peerTimeoutMs = "peer_timeout_ms"
+            case serveBlobs = "serve_blobs"
         }
 
         public static func defaults(listen: String, peers: [String]) -> P2P {
             P2P(
                 listen: listen, peers: peers, frameBytesMax: 8 << 20, sendQueueMax: 4_096, handshakeFrameBytesMax: 1_024,
-                pendingHandshakesMax: 64, pendingHandshakesPerIPMax: 8, keepaliveIntervalMs: 1_000, peerTimeoutMs: 3_000)
+                pendingHandshakesMax: 64, pendingHandshakesPerIPMax: 8, keepaliveIntervalMs: 1_000, peerTimeoutMs: 3_000,
+                serveBlobs: true)
         }
 
         init(
             listen: String, peers: [String], frameBytesMax: Int, sendQueueMax: Int, handshakeFrameBytesMax: Int,
-            pendingHandshakesMax: Int, pendingHandshakesPerIPMax: Int, keepaliveIntervalMs: Int, peerTimeoutMs: Int
+            pendingHandshakesMax: Int, pendingHandshakesPerIPMax: Int, keepaliveIntervalMs: Int, peerTimeoutMs: Int,
+            serveBlobs: Bool
         ) {
             self.listen = listen
             self.peers = peers
@@ -67,6 +73,7 @@ public struct NodeConfig: Codable, Equatable, Sendable {
             self.pendingHandshakesPerIPMax = pendingHandshakesPerIPMax
             self.keepaliveIntervalMs = keepaliveIntervalMs
             self.peerTimeoutMs = peerTimeoutMs
+            self.serveBlobs = serveBlobs
         }
 
         public init(from decoder: any Decoder) throws {
@@ -84,7 +91,8 @@ public struct NodeConfig: Codable, Equatable, Sendable {
                 pendingHandshakesMax: try optional(.pendingHandshakesMax, fallback.pendingHandshakesMax),
                 pendingHandshakesPerIPMax: try optional(.pendingHandshakesPerIPMax, fallback.pendingHandshakesPerIPMax),
                 keepaliveIntervalMs: try optional(.keepaliveIntervalMs, fallback.keepaliveIntervalMs),
-                peerTimeoutMs: try optional(.peerTimeoutMs, fallback.peerTimeoutMs))
+                peerTimeoutMs: try optional(.peerTimeoutMs, fallback.peerTimeoutMs),
+                serveBlobs: try values.decodeIfPresent(Bool.self, forKey: .serveBlobs) ?? fallback.serveBlobs)
         }
 
         /// The transport settings these describe, or why they are invalid.

@@ -25,12 +25,14 @@ import Testing
         let written = try NodeConfig.defaults(moniker: "n", p2pListen: "127.0.0.1:1", rpcListen: "127.0.0.1:2", peers: [])
             .tomlText()
         for key in ["handshake_frame_bytes_max = 1024", "pending_handshakes_max = 64", "pending_handshakes_per_ip_max = 8",
-                    "keepalive_interval_ms = 1000", "peer_timeout_ms = 3000"]
+                    "keepalive_interval_ms = 1000", "peer_timeout_ms = 3000", "serve_blobs = true"]
         {
             #expect(written.contains(key))
         }
         let tuned = try load(Self.before + "keepalive_interval_ms = 200\npeer_timeout_ms = 700\n")
         #expect(tuned.p2p.keepaliveIntervalMs == 200 && tuned.p2p.peerTimeoutMs == 700)
+        let withholding = try load(Self.before + "serve_blobs = false\n")
+        #expect(old.p2p.serveBlobs && !withholding.p2p.serveBlobs)
     }
 
     @Test func inconsistentTransportSettingsAreRefused() throws {
