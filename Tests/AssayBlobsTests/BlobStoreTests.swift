@@ -197,7 +197,7 @@ func readAll(_ store: BlobStore, _ id: BlobID, range: Range<UInt64>? = nil, piec
             let path = scratch.path + "/" + name
             try FileManager.default.createDirectory(
                 atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            FileManager.default.createFile(atPath: path, contents: Data([1, 2, 3]))
+            #expect(FileManager.default.createFile(atPath: path, contents: Data([1, 2, 3])))
         }
 
         let store = try BlobStore(directory: scratch.path, maxBlobBytes: Self.max)

@@ -26,7 +26,7 @@ import Testing
         let absent = try load("")
         #expect(absent.replay == nil)
         #expect(try (absent.replay ?? .defaults).policy() == SpotCheckPolicy(mode: .sample, tilesPerResult: 16))
-        let written = try NodeConfig.defaults(moniker: "n", p2pListen: "127.0.0.1:1", rpcListen: "127.0.0.1:2", peers: [])
+        let written = NodeConfig.defaults(moniker: "n", p2pListen: "127.0.0.1:1", rpcListen: "127.0.0.1:2", peers: [])
         #expect(try written.tomlText().contains("tiles_per_result = 16"))
     }
 
