@@ -67,12 +67,14 @@ extension Engine {
     }
 
     /// Immediate execution: a block is valid when it links to the tip and executing its transactions
-    /// gives the state root its header claims.
-    func isValid(_ block: Block) -> Bool {
+    /// gives the state root its header claims. A `decided` block (one with a valid commit certificate) is
+    /// executed with the data it refers to awaited, not refused for its absence.
+    func isValid(_ block: Block, decided: Bool = false) -> Bool {
         guard checks.linkageProblem(block, tip: tip, verified: previousHeightPrecommits) == nil else { return false }
-        guard let root = try? executor.execute(ExecutionContext(block.header), transactions: block.transactions) else {
-            return false
-        }
+        let root =
+            decided
+            ? try? executor.executeDecided(block)
+            : try? executor.execute(ExecutionContext(block.header), transactions: block.transactions)
         return root == block.header.stateRoot
     }
 

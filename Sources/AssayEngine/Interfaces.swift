@@ -65,10 +65,21 @@ public protocol BlockExecutor: AnyObject {
     /// Executes `transactions` as the block `context` describes, on the committed state without changing it: the
     /// state root after them, or why the block is invalid.
     func execute(_ context: ExecutionContext, transactions: [Transaction]) throws(ExecutionError) -> Hash
+    /// Executes a block that a commit certificate shows decided, like `execute`, except that data the block refers
+    /// to and this node lacks is fetched and waited for rather than making the block invalid: more than 2/3 of the
+    /// power held it when they voted, and a decided block cannot be skipped.
+    func executeDecided(_ block: Block) throws(ExecutionError) -> Hash
     /// Adds the writes that commit `block` to `batch`; the engine writes the batch atomically.
     func commitWrites(for block: Block, into batch: inout WriteBatch) throws(ExecutionError)
     /// Called once the batch holding `block` is durable.
     func didCommit(_ block: Block)
+}
+
+extension BlockExecutor {
+    /// For an application whose blocks refer to no data outside them, a decided block executes like any other.
+    public func executeDecided(_ block: Block) throws(ExecutionError) -> Hash {
+        try execute(ExecutionContext(block.header), transactions: block.transactions)
+    }
 }
 
 /// What engines say to each other.

@@ -15,6 +15,9 @@ final class EngineHost: @unchecked Sendable {
     private let logger: Logger
     /// The asking side of block sync, used on the queue only.
     private var planner = SyncPlanner(batchBlocks: UInt32(WireMessage.syncBlocksMax))
+    /// Sync answers' blocks above our height, waiting for the ones below them (at most `planner.spanBlocks`
+    /// heights, each one block), with the peer that sent each. Used on the queue only.
+    private var syncBuffer: [Height: (block: CommittedBlock, peer: PeerID)] = [:]
     /// Sends a sync request to a peer; false when it could not be queued (the peer is not connected).
     private let requestSync: @Sendable (SyncPlanner.Request) -> Bool
     /// Called when the engine hits a fatal error (storage, WAL): the node must stop rather than guess.
@@ -42,39 +45,78 @@ final class EngineHost: @unchecked Sendable {
     func deliver(_ message: ConsensusMessage, from peer: PeerID) {
         queue.async {
             self.perform { engine throws(EngineError) in try engine.receive(message, from: peer) }
-            guard let height = message.announcedHeight else { return }
+            // The message may have completed a height (its commit) that buffered blocks continue.
+            let rejected = self.applyBuffered()
+            let height = message.announcedHeight
+            guard rejected != nil || height != nil else { return }
             self.planSync { planner, ourHeight, nowMs in
-                planner.heard(peer, at: height, ourHeight: ourHeight, nowMs: nowMs)
+                (rejected.map { planner.rejected($0, ourHeight: ourHeight, nowMs: nowMs) } ?? [])
+                    + (height.map { planner.heard(peer, at: $0, ourHeight: ourHeight, nowMs: nowMs) } ?? [])
             }
         }
     }
 
-    /// Consecutive committed blocks from a peer, applied in order (each one the engine verifies and commits starts
-    /// the height the next one is for); then the next batch is asked for while still behind.
+    /// Committed blocks from a peer (a sync answer, or one block a peer ahead sent on seeing our height). Blocks
+    /// above our height wait in the reorder buffer, as answers to requests for later ranges can come first; each
+    /// block at our height goes to the engine, which verifies and commits it and so starts the height the next
+    /// buffered block is for. Then the next ranges are asked for while still behind.
     func deliverSync(_ blocks: [CommittedBlock], from peer: PeerID) {
         queue.async {
-            for committed in blocks {
-                self.perform { engine throws(EngineError) in
-                    try engine.receive(.decided(committed.block, committed.commit), from: peer)
-                }
+            guard let engine = self.engine, let first = blocks.first?.block.height else { return }
+            let span = self.planner.spanBlocks
+            for committed in blocks where committed.block.height >= engine.height {
+                guard committed.block.height - engine.height < span else { break }
+                self.syncBuffer[committed.block.height] = (committed, peer)
             }
-            guard let first = blocks.first?.block.height else { return }
+            let rejected = self.applyBuffered()
             self.planSync { planner, ourHeight, nowMs in
-                planner.applied(responseFrom: peer, firstHeight: first, ourHeight: ourHeight, nowMs: nowMs)
+                (rejected.map { planner.rejected($0, ourHeight: ourHeight, nowMs: nowMs) } ?? [])
+                    + planner.answered(by: peer, firstHeight: first, ourHeight: ourHeight, nowMs: nowMs)
             }
         }
+    }
+
+    /// Applies the buffered blocks that continue our chain, in order. Returns the peer whose block failed to apply,
+    /// if one did: its other buffered blocks are dropped with it.
+    private func applyBuffered() -> PeerID? {
+        var failed: PeerID?
+        while let engine, let (committed, peer) = syncBuffer.removeValue(forKey: engine.height) {
+            let height = engine.height
+            perform { engine throws(EngineError) in
+                try engine.receive(.decided(committed.block, committed.commit), from: peer)
+            }
+            if self.engine?.height == height {
+                failed = peer
+                syncBuffer = syncBuffer.filter { $0.value.peer != peer }
+            }
+        }
+        if let height = engine?.height, syncBuffer.keys.contains(where: { $0 < height }) {
+            syncBuffer = syncBuffer.filter { $0.key > height }
+        }
+        return failed
     }
 
     /// Feeds the planner and sends what it asks for; a request that cannot be sent benches that peer and asks
     /// another (at most once per peer, as each failure benches one).
-    private func planSync(_ feed: (inout SyncPlanner, Height, UInt64) -> SyncPlanner.Request?) {
+    private func planSync(_ feed: (inout SyncPlanner, Height, UInt64) -> [SyncPlanner.Request]) {
         guard let ourHeight = engine?.height else { return }
         let nowMs = DispatchTime.now().uptimeNanoseconds / 1_000_000
-        var next = feed(&planner, ourHeight, nowMs)
-        while let request = next, !requestSync(request) {
-            next = planner.sendFailed(request, ourHeight: ourHeight, nowMs: nowMs)
+        var pending = feed(&planner, ourHeight, nowMs)
+        while !pending.isEmpty {
+            let request = pending.removeFirst()
+            if !requestSync(request) { pending += planner.sendFailed(request, ourHeight: ourHeight, nowMs: nowMs) }
         }
     }
+
+    /// `transport` for this host's engine, minus height announcements while a sync batch is outstanding: every peer
+    /// ahead answers an announcement with the one block it names, so a node syncing by batches that announced
+    /// each height it commits would download every block once more from every peer.
+    func engineTransport(over transport: any Transport) -> any Transport {
+        QuietWhileBatchSyncing(inner: transport, host: self)
+    }
+
+    /// Read on the queue only (the engine calls its transport there).
+    fileprivate var isBatchSyncing: Bool { !planner.outstanding.isEmpty }
 
     func fire(_ timer: EngineTimer) {
         queue.async { self.perform { engine throws(EngineError) in try engine.timerFired(timer) } }
@@ -95,6 +137,23 @@ final class EngineHost: @unchecked Sendable {
             onFatal("\(error)")
         }
     }
+}
+
+private final class QuietWhileBatchSyncing: Transport {
+    let inner: any Transport
+    unowned let host: EngineHost
+
+    init(inner: any Transport, host: EngineHost) {
+        self.inner = inner
+        self.host = host
+    }
+
+    func broadcast(_ message: ConsensusMessage) {
+        if case .status = message, host.isBatchSyncing { return }
+        inner.broadcast(message)
+    }
+
+    func send(_ message: ConsensusMessage, to peer: PeerID) { inner.send(message, to: peer) }
 }
 
 /// Wall-clock time for block timestamps, and timers on the engine's queue.

@@ -86,7 +86,18 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
     }
 
     func execute(_ context: ExecutionContext, transactions: [Transaction]) throws(ExecutionError) -> Hash {
-        let outcome = try run(context, transactions)
+        try includedRoot(of: run(context, transactions))
+    }
+
+    /// A certified block from block sync or a peer ahead: only the blobs the ledger reads are awaited. Outputs and
+    /// traces the certificate shows were available are not fetched, so catching up does not download every
+    /// retained trace, nor wait for blobs that the chain has since released.
+    func executeDecided(_ block: Block) throws(ExecutionError) -> Hash {
+        try includedRoot(of: runDecided(block, requiringCarriedBlobs: false))
+    }
+
+    /// The state root of a block whose every transaction passed its checks.
+    private func includedRoot(of outcome: BlockOutcome) throws(ExecutionError) -> Hash {
         guard outcome.allIncluded else {
             let bad = outcome.results.first { !$0.isIncluded }!
             throw ExecutionError("block includes transaction \(bad.transactionHash) that fails its checks")
@@ -131,11 +142,14 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
         }
     }
 
-    /// Executes a decided block, waiting for every blob it lacks: the block cannot be skipped, and validators
-    /// with more than 2/3 of the power held its blobs when they voted for it, so peers can serve them.
-    private func runDecided(_ block: Block) throws(ExecutionError) -> BlockOutcome {
+    /// Executes a decided block, waiting for every blob it lacks (every blob it carries, or only those the ledger
+    /// reads): the block cannot be skipped, and validators with more than 2/3 of the power held its blobs when they
+    /// voted for it, so peers can serve them.
+    private func runDecided(_ block: Block, requiringCarriedBlobs: Bool = true) throws(ExecutionError) -> BlockOutcome {
         while true {
-            switch try attempt(ExecutionContext(block.header), block.transactions) {
+            switch try attempt(
+                ExecutionContext(block.header), block.transactions, requiringCarriedBlobs: requiringCarriedBlobs)
+            {
             case let .done(outcome): return outcome
             case let .lacking(ref): try awaitBlob(ref, decidedAt: block.height)
             }
@@ -149,14 +163,16 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
 
     /// Executes (or recalls) the block on the committed state. Signatures the mempool already verified are
     /// not verified again.
-    private func attempt(_ context: ExecutionContext, _ transactions: [Transaction]) throws(ExecutionError)
-        -> Attempt
-    {
+    private func attempt(
+        _ context: ExecutionContext, _ transactions: [Transaction], requiringCarriedBlobs: Bool = true
+    ) throws(ExecutionError) -> Attempt {
         let key = OutcomeKey(context: context, transactionsRoot: Block.transactionsRoot(transactions))
         if let known = outcomes[key] { return .done(known) }
         // The availability rule: a block is executed (and so prevoted) only with every blob it carries held.
         // The ledger reads models and inputs itself; outputs it never reads, so they are checked here.
-        if let missing = transactions.lazy.flatMap(\.body.carriedBlobs).first(where: { !holds($0) }) {
+        if requiringCarriedBlobs,
+            let missing = transactions.lazy.flatMap(\.body.carriedBlobs).first(where: { !holds($0) })
+        {
             return .lacking(missing)
         }
         let allVerified = transactions.allSatisfy { mempool.hasValidSignature($0, hash: $0.hash) }

@@ -131,7 +131,7 @@ public enum Node {
         try host.start { host in
             try Engine(
                 config: engineConfig, signer: SchnorrSigner(key: key), verifier: SchnorrVerifier(), store: store,
-                transport: transport, clock: DispatchClock(host: host), executor: application)
+                transport: host.engineTransport(over: transport), clock: DispatchClock(host: host), executor: application)
         }
         let inbound = InboundRouter(
             host: host, transport: transport, gossip: gossip, p2p: p2p, store: store,
