@@ -35,6 +35,7 @@ extension BlockExecutor {
         guard transfer.amount > 0 else { throw TxFailure(.zeroAmount) }
         try debit(sender, transfer.amount)
         try credit(transfer.recipient, transfer.amount)
+        emit(.transferred(sender: sender, recipient: transfer.recipient, amount: transfer.amount))
     }
 }
 

@@ -6,6 +6,8 @@ extension LedgerEvent {
     /// node's transaction index see. Hashes and keys are hex, addresses bech32m, amounts base units.
     public var typeAndAttributes: (type: String, attributes: [(key: String, value: String)]) {
         switch self {
+        case let .transferred(sender, recipient, amount):
+            ("transfer", [("sender", sender.description), ("recipient", recipient.description), ("amount", "\(amount)")])
         case let .offerCreated(offer, provider):
             ("offer_created", [("offer", hex(offer)), ("provider", provider.description)])
         case let .offerRemoved(offer):

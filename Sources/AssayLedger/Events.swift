@@ -24,6 +24,7 @@ public struct ChallengedTile: Hashable, Sendable {
 
 /// What happened, for clients and RPC subscribers. Amounts are in base units.
 public enum LedgerEvent: Hashable, Sendable {
+    case transferred(sender: Address, recipient: Address, amount: Amount)
     case offerCreated(offer: Hash, provider: Address)
     case offerRemoved(offer: Hash)
     case modelRegistered(model: Hash)

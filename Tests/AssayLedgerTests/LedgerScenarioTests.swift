@@ -19,6 +19,17 @@ import Testing
         #expect(try chain.query.account(Address(publicKey: chain.proposer)).balance == proposerBefore + 7)
     }
 
+    @Test func aTransferReportsItsSenderRecipientAndAmount() throws {
+        let chain = try inMemoryChain()
+        let sender = testKey(5), recipient = testKey(6)
+        let outcome = try chain.commit([
+            try chain.sign(sender, .transfer(Transfer(recipient: address(recipient), amount: 250)), fee: 7)
+        ])
+        #expect(chain.included(outcome) == .ok)
+        #expect(outcome.results[0].events == [.transferred(sender: address(sender), recipient: address(recipient), amount: 250)])
+        #expect(outcome.results[0].events[0].typeAndAttributes.type == "transfer")
+    }
+
     @Test func transactionsFailingChecksAreExcludedAndChangeNothing() throws {
         let chain = try inMemoryChain()
         let sender = testKey(5)
