@@ -2,6 +2,7 @@ import AssayBlobs
 import AssayCodec
 import AssayCrypto
 import AssayTypes
+import Dispatch
 import Synchronization
 
 /// A transaction the mempool accepted.
@@ -97,6 +98,18 @@ public final class Mempool: Sendable {
         let valid = transaction.hasValidSignature
         signatures.withLock { $0.record(valid, for: hash) }
         return valid
+    }
+
+    /// Whether every signature in `transactions` is valid. Those without a recorded verdict are verified on every
+    /// core: a proposal from a peer can carry thousands this node has not received yet (issue 15 defect 7).
+    public func haveValidSignatures(_ transactions: [Transaction]) -> Bool {
+        let invalid = Atomic<Bool>(false)
+        DispatchQueue.concurrentPerform(iterations: transactions.count) { index in
+            guard !invalid.load(ordering: .relaxed) else { return }
+            let transaction = transactions[index]
+            if !hasValidSignature(transaction, hash: transaction.hash) { invalid.store(true, ordering: .relaxed) }
+        }
+        return !invalid.load(ordering: .relaxed)
     }
 
     /// Transactions for the next block proposal; see `PoolState.reap` for the order. The pool is unchanged:

@@ -175,7 +175,7 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
         {
             return .lacking(missing)
         }
-        let allVerified = transactions.allSatisfy { mempool.hasValidSignature($0, hash: $0.hash) }
+        let allVerified = mempool.haveValidSignatures(transactions)
         let blockContext = BlockContext(
             chainID: chainID, height: context.height, timeMs: context.timeMs, proposer: context.proposer,
             validators: validators, checkSignatures: !allVerified, blobs: StoreBlobSource(store: blobs, logger: logger))

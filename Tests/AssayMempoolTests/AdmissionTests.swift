@@ -42,6 +42,18 @@ import Testing
         #expect(pool.count == 0)
     }
 
+    @Test func aBatchOfSignaturesIsValidOnlyIfEveryOneIsAndTheVerdictsAreKept() throws {
+        let pool = makePool()
+        let batch = (0..<40).map { transfer(key(1 + $0 % 4), nonce: UInt64($0), fee: 10) }
+        #expect(pool.haveValidSignatures(batch))
+        #expect(batch.allSatisfy { pool.isVerified($0.hash) })
+        var forged = transfer(key(2), nonce: 99, fee: 10)
+        forged.signature = batch[0].signature
+        #expect(!pool.haveValidSignatures(batch + [forged]))
+        #expect(!pool.haveValidSignatures([forged] + batch))
+        #expect(pool.haveValidSignatures([]))
+    }
+
     @Test func refusesDuplicatesUsedNoncesFarNoncesAndUnpayableFees() throws {
         let accounts = FakeAccounts()
         accounts.set(key(1), nonce: 5, balance: 50)
