@@ -76,7 +76,7 @@ import Testing
     }
 
     /// Collects the transactions handed to a callback.
-    final class Relayed: Sendable {
+    final class Collected: Sendable {
         let hashes = Mutex<[Hash]>([])
         func append(_ transaction: Transaction) { hashes.withLock { $0.append(transaction.hash) } }
         var all: [Hash] { hashes.withLock { $0 } }
@@ -84,7 +84,7 @@ import Testing
 
     @Test func gossipRelaysANewlyAdmittedJobOnceAndRecordsEachSender() throws {
         let pool = pool()
-        let relayed = Relayed()
+        let relayed = Collected()
         let gossip = GossipAdmission(mempool: pool, capacity: 10, relay: relayed.append)
         let (job, plain) = (try job(), transfer(key(2), nonce: 0, fee: 10))
         gossip.enqueue([job, plain], from: peers[0])
@@ -100,7 +100,7 @@ import Testing
         let pool = Mempool(
             config: MempoolConfig(chainID: chain, countMax: 100, bytesMax: 1 << 20, feeMin: 2),
             accounts: FakeAccounts(), heldBlobLength: { id in held.lengths.withLock { $0[id] } })
-        let relayed = Relayed()
+        let relayed = Collected()
         let (input, job) = (input, try job())
         let gossip = GossipAdmission(
             mempool: pool, capacity: 10,
@@ -118,7 +118,7 @@ import Testing
         let pool = Mempool(
             config: MempoolConfig(chainID: chain, countMax: 100, bytesMax: 1 << 20, feeMin: 2),
             accounts: FakeAccounts(), heldBlobLength: { _ in nil })
-        let fetched = Relayed()
+        let fetched = Collected()
         let job = try job()
         let gossip = GossipAdmission(
             mempool: pool, capacity: 10,
