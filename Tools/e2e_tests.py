@@ -469,6 +469,9 @@ def test_traced_job_spot_checked_by_every_validator():
     slowest = sorted(range(len(busy)), key=lambda i: -busy[i])[:3]
     print("     longest while busy: " + ", ".join(
         f"{busy[i]} ms before height {busy_first + i + 1} ({block_kinds(url, busy_first + i + 1)})" for i in slowest))
+    later = [h for h in range(busy_first + 1, busy_first + len(busy) + 1)
+             if rpc(url, "block", {"height": h})["result"]["commit"]["round"] > 0]
+    print(f"     heights committed in a later round while busy: {later or 'none'}")
     # The model and input (40 MiB) and the result (112 MiB) move between validators meanwhile; a proposer includes
     # the transactions carrying them only once validators with more than 2/3 of the power hold those blobs
     # (docs/consensus.md, Blob availability rule), so no height waits a round for them.
