@@ -469,12 +469,14 @@ def test_traced_job_spot_checked_by_every_validator():
     slowest = sorted(range(len(busy)), key=lambda i: -busy[i])[:3]
     print("     longest while busy: " + ", ".join(
         f"{busy[i]} ms before height {busy_first + i + 1} ({block_kinds(url, busy_first + i + 1)})" for i in slowest))
-    # The blocks carrying the model and input (40 MiB) and the result (112 MiB) wait for every validator to hold
-    # those blobs (the availability rule: 1-2 s each here), which alone moves the span's mean by 15-25%; medians
-    # show what the spot checks could slow, the typical block, over the whole span and over the checking phase.
-    for what, values in (("from the job to its settlement", busy), ("while checked", checking)):
-        assert median(values) <= 1.2 * median(idle), \
-            f"{what}: median {median(values)} ms is over 120% of the idle {median(idle)} ms"
+    later = [h for h in range(busy_first + 1, busy_first + len(busy) + 1)
+             if rpc(url, "block", {"height": h})["result"]["commit"]["round"] > 0]
+    print(f"     heights committed in a later round while busy: {later or 'none'}")
+    # The model and input (40 MiB) and the result (112 MiB) move between validators meanwhile; a proposer includes
+    # the transactions carrying them only once validators with more than 2/3 of the power hold those blobs
+    # (docs/consensus.md, Blob availability rule), so no height waits a round for them.
+    assert busy_ms <= 1.2 * idle_ms, \
+        f"from the job to its settlement: mean {busy_ms:.0f} ms is over 120% of the idle mean {idle_ms:.0f} ms"
 
 
 @contextlib.contextmanager
@@ -888,11 +890,15 @@ def proposers(url, first, last):
     return {rpc(url, "block", {"height": h})["result"]["header"]["proposer"] for h in range(first, last + 1)}
 
 
+BLOB_QUORUM_WAIT_BLOCKS = 32  # BlobQuorum.waitBlocksMaxDefault: a job no peer reports holding is proposed after it
+
+
 def test_unavailable_proposal_goes_to_a_later_round():
     """docs/consensus.md, Blob availability rule: node 0 holds the only copy of a job's input and withholds it
     (`serve_blobs = false`: every chunk request is answered "not held"), so its peers never hold the input and
-    prevote nil on each block node 0 proposes with the job. The job never commits, node 0's heights commit in a
-    later round, and the chain goes on. Then node 1 gets a copy: the others fetch it from node 1 and the job commits."""
+    prevote nil on each block node 0 proposes with the job. No peer gossips the job back, so node 0 holds it back
+    for BLOB_QUORUM_WAIT_BLOCKS, then proposes it: the job never commits, node 0's heights commit in a later round,
+    and the chain goes on. Then node 1 gets a copy: the others fetch it from node 1 and the job commits."""
     nodes = urls()
     node0 = proposer_of(os.path.join(DIR, "genesis", "validator-0.json"))
     offer = offer_of(nodes[0], address_of("provider-0"))
@@ -911,9 +917,10 @@ def test_unavailable_proposal_goes_to_a_later_round():
         signed = sign_job(nodes[0])
         job = hashlib.sha256(bytes.fromhex(signed)).hexdigest()
         input_id, _ = blob_ref_in(signed, 16)
-        first = height(nodes[0]) + 1
+        submitted = height(nodes[0])
         assert "error" not in rpc(nodes[0], "broadcast_tx_sync", {"tx": signed}), "node 0 refused the job"
-        wait_for(lambda: min(height(u) for u in nodes) >= first + 12, 120, "12 more blocks")
+        first = submitted + BLOB_QUORUM_WAIT_BLOCKS + 2  # node 0 proposes the job from here on
+        wait_for(lambda: min(height(u) for u in nodes) >= first + 12, 180, "the wait and 12 more blocks")
         last = min(height(u) for u in nodes)
         blocks = [rpc(nodes[1], "block", {"height": h})["result"] for h in range(first, last + 1)]
         later_rounds = [b["header"]["height"] for b in blocks if b["commit"]["round"] > 0]

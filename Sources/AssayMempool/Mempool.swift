@@ -15,6 +15,20 @@ public struct Admission: Equatable, Sendable {
     public let evicted: [Hash]
 }
 
+/// What a node knows of who holds the blobs of a pending transaction that carries some.
+public struct BlobHolding: Equatable, Sendable {
+    /// The peers that gossiped the transaction to this node, in arrival order: a node gossips such a transaction
+    /// only once it holds its blobs.
+    public var holders: [PublicKey]
+    /// Committed blocks since this node admitted the transaction.
+    public var blocksPending: UInt64
+
+    public init(holders: [PublicKey], blocksPending: UInt64) {
+        self.holders = holders
+        self.blocksPending = blocksPending
+    }
+}
+
 /// The node's pool of pending transactions: bounded by count and bytes, ordered by fee with each sender's
 /// nonces in order, and the single place where a transaction's signature is checked.
 ///
@@ -48,9 +62,10 @@ public final class Mempool: Sendable {
         signatures = Mutex(SignatureCache(capacity: config.signatureCacheCapacity))
     }
 
-    /// Admits a transaction given as its canonical bytes (from RPC or gossip).
+    /// Admits a transaction given as its canonical bytes, from RPC or gossiped by `peer`. The peers that send a
+    /// transaction carrying blobs are recorded (`blobHolding`), also when it is already pending.
     @discardableResult
-    public func admit(_ bytes: [UInt8]) throws(AdmissionError) -> Admission {
+    public func admit(_ bytes: [UInt8], from peer: PublicKey? = nil) throws(AdmissionError) -> Admission {
         guard bytes.count <= config.transactionBytesMax else {
             throw .tooLarge(bytes: bytes.count, max: config.transactionBytesMax)
         }
@@ -58,6 +73,8 @@ public final class Mempool: Sendable {
         do { transaction = try Transaction(canonicalBytes: bytes) } catch { throw .malformed(error) }
         // Decoding accepts only canonical bytes, so hashing them is hashing the transaction's encoding.
         let entry = PoolEntry(transaction: transaction, hash: SHA256.hash(bytes), byteCount: bytes.count)
+        // A pending transaction passed every check already; a peer's copy of it only says that peer holds its blobs.
+        if let peer, pool.withLock({ $0.recordSender(peer, of: entry.hash) }) { throw .duplicate(entry.hash) }
         guard transaction.chainID == config.chainID else {
             throw .wrongChain(expected: config.chainID, got: transaction.chainID)
         }
@@ -75,6 +92,7 @@ public final class Mempool: Sendable {
         return try pool.withLock { pool throws(AdmissionError) in
             let plan = try pool.plan(for: entry, account: account)
             pool.apply(plan, inserting: entry, account: account)
+            if let peer { _ = pool.recordSender(peer, of: entry.hash) }
             return Admission(transaction: transaction, hash: entry.hash, replaced: plan.replaced, evicted: plan.evicted)
         }
     }
@@ -161,6 +179,10 @@ public final class Mempool: Sendable {
     public func contains(_ hash: Hash) -> Bool { pool.withLock { $0.byHash[hash] != nil } }
 
     public func transaction(_ hash: Hash) -> Transaction? { pool.withLock { $0.byHash[hash]?.transaction } }
+
+    /// Who is known to hold the blobs of the pending transaction `hash` (none are recorded for a transaction
+    /// without blobs), and how long it has waited; nil when it is not pending.
+    public func blobHolding(of hash: Hash) -> BlobHolding? { pool.withLock { $0.blobHolding(of: hash) } }
 
     /// Every blob a pending transaction references (so that garbage collection keeps it).
     public var referencedBlobIDs: Set<BlobID> {

@@ -27,12 +27,15 @@ public struct MempoolConfig: Sendable, Equatable {
     public var gappedMax: Int
     /// A transaction still gapped this many committed blocks after its admission is dropped.
     public var gappedLifetimeBlocks: UInt64
+    /// At most this many peers are recorded as holding the blobs of one pending transaction (those that gossiped
+    /// it); enough for the peers of any committee this pool serves, and a bound on what a peer can make it store.
+    public var blobHoldersMax: Int
 
     public init(
         chainID: String, transactionBytesMax: Int = 64 * 1024, countMax: Int = 50_000, bytesMax: Int = 64 << 20,
         feeMin: Amount = 1, nonceGapMax: UInt64 = 64, replacementFeePercent: UInt64 = 110,
         signatureCacheCapacity: Int = 200_000, gappedPerSenderMax: Int = 16, gappedMax: Int? = nil,
-        gappedLifetimeBlocks: UInt64 = 100
+        gappedLifetimeBlocks: UInt64 = 100, blobHoldersMax: Int = 128
     ) {
         let gappedMax = gappedMax ?? max(1, countMax / 10)
         precondition(transactionBytesMax > 0 && transactionBytesMax <= bytesMax, "a transaction must fit in the pool")
@@ -40,6 +43,7 @@ public struct MempoolConfig: Sendable, Equatable {
         precondition(replacementFeePercent > 100, "a replacement must pay more than the original")
         precondition(gappedPerSenderMax >= 0 && gappedMax >= 0 && gappedLifetimeBlocks > 0)
         precondition(gappedMax < countMax, "gapped transactions must leave room for executable ones")
+        precondition(blobHoldersMax >= 0)
         self.chainID = chainID
         self.transactionBytesMax = transactionBytesMax
         self.countMax = countMax
@@ -51,5 +55,6 @@ public struct MempoolConfig: Sendable, Equatable {
         self.gappedPerSenderMax = gappedPerSenderMax
         self.gappedMax = gappedMax
         self.gappedLifetimeBlocks = gappedLifetimeBlocks
+        self.blobHoldersMax = blobHoldersMax
     }
 }

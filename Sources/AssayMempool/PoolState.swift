@@ -120,6 +120,9 @@ struct PoolState: Sendable {
     let config: MempoolConfig
     private(set) var byHash: [Hash: PoolEntry] = [:]
     private(set) var senders: [PublicKey: SenderQueue] = [:]
+    /// For pending transactions that carry blobs: the peers that gossiped them, in arrival order (a node gossips
+    /// such a transaction only once it holds its blobs).
+    private var blobHolders: [Hash: [PublicKey]] = [:]
     private(set) var byteCount = 0
     /// Gapped transactions over all senders.
     private(set) var gappedCount = 0
@@ -221,6 +224,26 @@ struct PoolState: Sendable {
         byteCount += entry.byteCount
     }
 
+    /// Records that `peer` sent the pending transaction `hash` (kept only for one that carries blobs, at most
+    /// `blobHoldersMax` peers); false when that transaction is not pending.
+    mutating func recordSender(_ peer: PublicKey, of hash: Hash) -> Bool {
+        guard let entry = byHash[hash] else { return false }
+        let holders = blobHolders[hash] ?? []
+        if !entry.transaction.body.carriedBlobs.isEmpty && holders.count < config.blobHoldersMax
+            && !holders.contains(peer)
+        {
+            blobHolders[hash] = holders + [peer]
+        }
+        return true
+    }
+
+    /// The peers recorded as holding a pending transaction's blobs and the committed blocks since its admission;
+    /// nil when it is not pending.
+    func blobHolding(of hash: Hash) -> BlobHolding? {
+        guard let entry = byHash[hash] else { return nil }
+        return BlobHolding(holders: blobHolders[hash] ?? [], blocksPending: committedHeight - entry.admittedHeight)
+    }
+
     @discardableResult
     mutating func remove(_ hash: Hash) -> Bool {
         guard let entry = byHash[hash] else { return false }
@@ -270,6 +293,7 @@ struct PoolState: Sendable {
         let removed = edit(&queue)
         for entry in removed {
             byHash[entry.hash] = nil
+            blobHolders[entry.hash] = nil
             byteCount -= entry.byteCount
         }
         gappedCount += queue.gappedCount

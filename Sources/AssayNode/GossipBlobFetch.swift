@@ -1,6 +1,5 @@
 import AssayBlobs
 import AssayLedger
-import AssayMempool
 import AssayRocksDB
 import AssayTypes
 import Synchronization
@@ -13,17 +12,16 @@ final class GossipBlobFetch: Sendable {
     static let fetchesMax = 16
 
     private let store: RocksDBStore
-    private let mempool: Mempool
     private let fetch: @Sendable (BlobRef) async throws -> Void
     private let running = Atomic<Int>(0)
 
-    init(store: RocksDBStore, mempool: Mempool, fetch: @escaping @Sendable (BlobRef) async throws -> Void) {
+    init(store: RocksDBStore, fetch: @escaping @Sendable (BlobRef) async throws -> Void) {
         self.store = store
-        self.mempool = mempool
         self.fetch = fetch
     }
 
-    func fetchThenAdmit(_ transaction: Transaction) {
+    /// Fetches the blobs `transaction` references, then runs `admit`; nothing when a fetch fails.
+    func fetchThenAdmit(_ transaction: Transaction, admit: @escaping @Sendable () -> Void) {
         guard running.add(1, ordering: .relaxed).newValue <= Self.fetchesMax else {
             running.subtract(1, ordering: .relaxed)
             return
@@ -32,7 +30,7 @@ final class GossipBlobFetch: Sendable {
         Task {
             defer { running.subtract(1, ordering: .relaxed) }
             for ref in refs { try await fetch(ref) }
-            _ = try? mempool.admit(transaction.canonicalBytes)
+            admit()
         }
     }
 

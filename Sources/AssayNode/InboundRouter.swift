@@ -32,7 +32,7 @@ struct InboundRouter: Service {
         switch wire {
         case let .transactions(transactions):
             // Admitted on the gossip worker: votes and proposals behind this batch must not wait for it.
-            gossip.enqueue(transactions)
+            gossip.enqueue(transactions, from: message.peer)
         case let .proposal(proposal, block):
             host.deliver(.proposal(proposal, block), from: peer)
         case let .vote(vote):

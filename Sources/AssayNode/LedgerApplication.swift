@@ -32,6 +32,7 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
     private let blockTransactionsMax: Int
     private let blockBytesMax: Int
     private let blobs: BlobStore
+    private let blobQuorum: BlobQuorum
     /// Starts fetching a blob from peers (a no-op until the node has a fetcher); never waits for it.
     private let requestBlob: @Sendable (BlobRef) -> Void
     /// Fetches a blob from peers and returns once it is held; throws when its deadline passes first.
@@ -54,6 +55,7 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
     init(
         chainID: String, validators: ValidatorSet, ledger: Ledger, store: RocksDBStore, mempool: Mempool,
         committed: ChainSnapshot, blockTransactionsMax: Int, blockBytesMax: Int, blobs: BlobStore,
+        blobQuorumWaitBlocksMax: UInt64 = BlobQuorum.waitBlocksMaxDefault,
         requestBlob: @escaping @Sendable (BlobRef) -> Void = { _ in },
         fetchBlob: @escaping @Sendable (BlobRef) async throws -> Void, fetchRetryPause: Duration = .seconds(1),
         logger: Logger
@@ -66,6 +68,7 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
         self.blockTransactionsMax = blockTransactionsMax
         self.blockBytesMax = blockBytesMax
         self.blobs = blobs
+        blobQuorum = BlobQuorum(validators: validators, waitBlocksMax: blobQuorumWaitBlocksMax)
         self.requestBlob = requestBlob
         self.fetchBlob = fetchBlob
         self.fetchRetryPause = fetchRetryPause
@@ -76,9 +79,10 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
 
     func transactionsForNewBlock(_ context: ExecutionContext) -> [Transaction] {
         // The proposer never includes a transaction whose blobs it lacks (the pool admitted it while they were
-        // held, but a blob can be collected since).
-        let candidates = mempool.reap(maxBytes: blockBytesMax, maxCount: blockTransactionsMax)
+        // held, but a blob can be collected since), nor, for a while, one whose blobs too few validators hold.
+        let held = mempool.reap(maxBytes: blockBytesMax, maxCount: blockTransactionsMax)
             .filter { $0.body.firstMissingBlob(heldLength: blobs.heldLength) == nil }
+        let candidates = blobQuorum.proposable(held, proposer: context.proposer) { self.mempool.blobHolding(of: $0) }
         guard !candidates.isEmpty, let outcome = try? run(context, candidates) else { return [] }
         // Transactions that fail their checks against the latest state (a stale nonce, say) are left out.
         let included = zip(candidates, outcome.results).filter { $0.1.isIncluded }.map(\.0)

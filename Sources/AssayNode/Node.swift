@@ -78,7 +78,8 @@ public enum Node {
         let maintenance = MempoolMaintenance(mempool: mempool, beforePass: followParams)
         let gossip = GossipAdmission(
             mempool: mempool, capacity: config.mempool.gossipQueueMax,
-            blobsMissing: GossipBlobFetch(store: store, mempool: mempool, fetch: fetchBlob).fetchThenAdmit)
+            blobsMissing: GossipBlobFetch(store: store, fetch: fetchBlob).fetchThenAdmit,
+            relay: { p2p.broadcast(WireMessage.transactions([$0]).canonicalBytes) })
         let application = LedgerApplication(
             chainID: genesis.chainID, validators: genesis.validators, ledger: ledger, store: store, mempool: mempool,
             committed: committed, blockTransactionsMax: config.consensus.blockTransactionsMax,

@@ -74,7 +74,7 @@ import Testing
         final class Handed: Sendable { let hashes = Mutex<[Hash]>([]) }
         let handed = Handed()
         let gossip = GossipAdmission(
-            mempool: pool, capacity: 10, blobsMissing: { tx in handed.hashes.withLock { $0.append(tx.hash) } })
+            mempool: pool, capacity: 10, blobsMissing: { tx, _ in handed.hashes.withLock { $0.append(tx.hash) } })
         let job = try job(nonce: 0)
         let foreign = transfer(key(2), nonce: 0, fee: 10, chainID: "other")
         gossip.enqueue([job, foreign])
