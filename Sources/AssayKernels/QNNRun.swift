@@ -121,15 +121,20 @@ struct QNNContext {
         output.reserveCapacity(QNNShape.elements(g.outputShape))
         for plane in 0..<(g.batch * g.channels) {
             for oy in 0..<g.outHeight {
-                let rows = (0..<g.kernelHeight).map { oy * g.strideHeight - g.padTop + $0 * g.dilationHeight }.filter { (0..<g.height).contains($0) }
+                let rows = Self.taps(oy, g.strideHeight, g.padTop, g.dilationHeight, g.kernelHeight, inside: g.height)
                 for ox in 0..<g.outWidth {
-                    let columns = (0..<g.kernelWidth).map { ox * g.strideWidth - g.padLeft + $0 * g.dilationWidth }.filter { (0..<g.width).contains($0) }
+                    let columns = Self.taps(ox, g.strideWidth, g.padLeft, g.dilationWidth, g.kernelWidth, inside: g.width)
                     let start = plane * g.height * g.width
                     output.append(window(plane, rows.flatMap { row in columns.map { start + row * g.width + $0 } }))
                 }
             }
         }
         return output
+    }
+
+    /// The positions along one axis of the taps of output position `out`'s window that lie inside the input.
+    private static func taps(_ out: Int, _ stride: Int, _ pad: Int, _ dilation: Int, _ kernel: Int, inside size: Int) -> [Int] {
+        (0..<kernel).map { out * stride - pad + $0 * dilation }.filter { (0..<size).contains($0) }
     }
 
     private func globalAveragePool(_ x: [UInt8], _ scale: QNNScale) -> [UInt8] {
