@@ -98,34 +98,37 @@ struct QNNContext {
     }
 
     private func maxPool(_ x: [UInt8], _ g: ConvGeometry) -> [UInt8] {
+        // A window wholly in the padding has no element: it gives the dtype's lowest value.
         let lowest: Int32 = activation == .int8 ? -128 : 0
-        return poolWindows(g) { plane, taps in
-            // A window wholly in the padding has no element: it gives the dtype's lowest value.
-            Self.byte(node.output.clamped(taps.reduce(lowest) { max($0, value(x[$1])) }))
-        }
+        return poolWindows(x, g, initial: lowest, { max($0, $1) }) { _, largest in Self.byte(node.output.clamped(largest)) }
     }
 
     private func averagePool(_ x: [UInt8], _ g: ConvGeometry, _ scale: QNNScale) -> [UInt8] {
+        // Padding holds the zero point, so it adds nothing; the divisor is in the multiplier.
         let zero = inputs[0].zeroPoint
-        return poolWindows(g) { plane, taps in
-            // Padding holds the zero point, so it adds nothing; the divisor is in the multiplier.
-            let sum = taps.reduce(Int32(0)) { $0 &+ (value(x[$1]) - zero) }
-            return Self.byte(node.output.requantized(scale.apply(sum, channel: plane % g.channels)))
+        return poolWindows(x, g, initial: 0, { $0 &+ ($1 - zero) }) { plane, sum in
+            Self.byte(node.output.requantized(scale.apply(sum, channel: plane % g.channels)))
         }
     }
 
-    /// Calls `window(plane, indices in x of the window's taps inside the input)` for every output element of a
-    /// pooling layer, in C order (plane = image x C + channel), and collects the bytes it returns.
-    private func poolWindows(_ g: ConvGeometry, _ window: (Int, [Int]) -> UInt8) -> [UInt8] {
+    /// Folds `combine` over the elements of every pooling window that lie inside the input, then maps each result
+    /// with `finish(plane, folded)` (plane = image x C + channel), in output C order.
+    private func poolWindows(
+        _ x: [UInt8], _ g: ConvGeometry, initial: Int32, _ combine: (Int32, Int32) -> Int32, finish: (Int, Int32) -> UInt8
+    ) -> [UInt8] {
+        let rowTaps = (0..<g.outHeight).map { Self.taps($0, g.strideHeight, g.padTop, g.dilationHeight, g.kernelHeight, inside: g.height) }
+        let columnTaps = (0..<g.outWidth).map { Self.taps($0, g.strideWidth, g.padLeft, g.dilationWidth, g.kernelWidth, inside: g.width) }
         var output: [UInt8] = []
         output.reserveCapacity(QNNShape.elements(g.outputShape))
         for plane in 0..<(g.batch * g.channels) {
-            for oy in 0..<g.outHeight {
-                let rows = Self.taps(oy, g.strideHeight, g.padTop, g.dilationHeight, g.kernelHeight, inside: g.height)
-                for ox in 0..<g.outWidth {
-                    let columns = Self.taps(ox, g.strideWidth, g.padLeft, g.dilationWidth, g.kernelWidth, inside: g.width)
-                    let start = plane * g.height * g.width
-                    output.append(window(plane, rows.flatMap { row in columns.map { start + row * g.width + $0 } }))
+            let start = plane * g.height * g.width
+            for rows in rowTaps {
+                for columns in columnTaps {
+                    var folded = initial
+                    for row in rows {
+                        for column in columns { folded = combine(folded, value(x[start + row * g.width + column])) }
+                    }
+                    output.append(finish(plane, folded))
                 }
             }
         }
