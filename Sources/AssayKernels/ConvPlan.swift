@@ -54,11 +54,12 @@ struct ConvAttributes {
     var dilations: [Int32] = [1, 1]
     var group: Int32 = 1
 
-    init(_ checks: ArrayChecks) throws(KernelError) {
-        if let value = try checks.int32Vector("pads", count: 4) { pads = value }
-        if let value = try checks.int32Vector("strides", count: 2) { strides = value }
-        if let value = try checks.int32Vector("dilations", count: 2) { dilations = value }
-        group = try checks.scalar("group", dtypes: [.int32], default: 1)
+    /// Reads `pads`, `strides`, `dilations` and `group`, each name preceded by `prefix` (qnn/1's `node<i>.`).
+    init(_ checks: ArrayChecks, prefix: String = "") throws(KernelError) {
+        if let value = try checks.int32Vector(prefix + "pads", count: 4) { pads = value }
+        if let value = try checks.int32Vector(prefix + "strides", count: 2) { strides = value }
+        if let value = try checks.int32Vector(prefix + "dilations", count: 2) { dilations = value }
+        group = try checks.scalar(prefix + "group", dtypes: [.int32], default: 1)
         guard pads.allSatisfy({ $0 >= 0 }) else { throw .invalidAttribute("pads \(pads) must be >= 0") }
         guard strides.allSatisfy({ $0 >= 1 }) else { throw .invalidAttribute("strides \(strides) must be >= 1") }
         guard dilations.allSatisfy({ $0 >= 1 }) else { throw .invalidAttribute("dilations \(dilations) must be >= 1") }

@@ -9,7 +9,7 @@ public struct KernelLimits: Sendable, Equatable {
     public var maxDimension: UInt64
     /// Highest rank of any input or model tensor.
     public var maxRank: Int
-    /// Most layers of an `mlp-q8/1` model.
+    /// Most layers of an `mlp-q8/1` model, and nodes of a `qnn/1` model.
     public var maxLayers: Int
 
     public init(maxWorkUnits: UInt64, maxElements: UInt64, maxDimension: UInt64, maxRank: Int, maxLayers: Int) {
