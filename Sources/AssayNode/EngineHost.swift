@@ -63,7 +63,9 @@ final class EngineHost: @unchecked Sendable {
     func deliverSync(_ blocks: [CommittedBlock], from peer: PeerID) {
         queue.async {
             guard let engine = self.engine, let first = blocks.first?.block.height else { return }
-            let span = self.planner.spanBlocks
+            // Only answers to our requests may wait (at most `window` frames); anything else a peer sends is
+            // applied if it is for our height and otherwise dropped, so unasked blocks cannot pin memory.
+            let span = self.planner.awaits(peer, from: first) ? self.planner.spanBlocks : 1
             for committed in blocks where committed.block.height >= engine.height {
                 guard committed.block.height - engine.height < span else { break }
                 self.syncBuffer[committed.block.height] = (committed, peer)

@@ -49,6 +49,11 @@ struct SyncPlanner {
     /// The heights above ours that answers may bring before they can be applied: the reorder buffer's bound.
     var spanBlocks: UInt64 { UInt64(batchBlocks) * UInt64(window) }
 
+    /// Whether an answer from `peer` whose first block is at `firstHeight` answers an outstanding request.
+    func awaits(_ peer: PeerID, from firstHeight: Height) -> Bool {
+        outstanding.keys.contains { $0.peer == peer && $0.fromHeight == firstHeight }
+    }
+
     /// `peer` works on `height`; we work on `ourHeight`. Returns the requests to send now.
     mutating func heard(_ peer: PeerID, at height: Height, ourHeight: Height, nowMs: UInt64) -> [Request] {
         announced[peer] = height
