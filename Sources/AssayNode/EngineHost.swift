@@ -44,7 +44,7 @@ final class EngineHost: @unchecked Sendable {
     /// A peer's message; a height it announces well ahead of ours starts block sync.
     func deliver(_ message: ConsensusMessage, from peer: PeerID) {
         queue.async {
-            self.perform { engine throws(EngineError) in try engine.receive(message, from: peer) }
+            self.perform(message.kind) { engine throws(EngineError) in try engine.receive(message, from: peer) }
             // The message may have completed a height (its commit) that buffered blocks continue.
             let rejected = self.applyBuffered()
             let height = message.announcedHeight
@@ -84,7 +84,7 @@ final class EngineHost: @unchecked Sendable {
         var failed: PeerID?
         while let engine, let (committed, peer) = syncBuffer.removeValue(forKey: engine.height) {
             let height = engine.height
-            perform { engine throws(EngineError) in
+            perform("synced block") { engine throws(EngineError) in
                 try engine.receive(.decided(committed.block, committed.commit), from: peer)
             }
             if self.engine?.height == height {
@@ -121,7 +121,7 @@ final class EngineHost: @unchecked Sendable {
     fileprivate var isBatchSyncing: Bool { !planner.outstanding.isEmpty }
 
     func fire(_ timer: EngineTimer) {
-        queue.async { self.perform { engine throws(EngineError) in try engine.timerFired(timer) } }
+        queue.async { self.perform("timer \(timer)") { engine throws(EngineError) in try engine.timerFired(timer) } }
     }
 
     /// The engine's current height and round, read on its queue.
@@ -131,14 +131,30 @@ final class EngineHost: @unchecked Sendable {
 
     func stop() { queue.sync { engine = nil } }
 
-    private func perform(_ body: (Engine) throws(EngineError) -> Void) {
+    /// Runs one input through the engine. A step that holds the queue for long (building or executing a large
+    /// block) and a height that needed more than one round are logged: both are what an operator looks for when
+    /// blocks come slowly.
+    private func perform(_ input: @autoclosure () -> String, _ body: (Engine) throws(EngineError) -> Void) {
         guard let engine else { return }
+        let (height, round) = (engine.height, engine.round)
+        let started = DispatchTime.now().uptimeNanoseconds
         do { try body(engine) } catch {
             logger.critical("consensus engine stopped: \(error)")
             self.engine = nil
             onFatal("\(error)")
+            return
+        }
+        let elapsedMs = (DispatchTime.now().uptimeNanoseconds - started) / 1_000_000
+        if elapsedMs >= Self.slowStepMs {
+            logger.warning("consensus step took \(elapsedMs) ms at height \(height) round \(round): \(input())")
+        }
+        if engine.height > height, round > 0 {
+            logger.info("height \(height) committed in round \(round)")
         }
     }
+
+    /// A step this long delays every vote behind it by as much; the default propose timeout is 1,000 ms.
+    private static let slowStepMs: UInt64 = 250
 }
 
 private final class QuietWhileBatchSyncing: Transport {
@@ -208,6 +224,17 @@ final class P2PTransport: Transport, @unchecked Sendable {
 }
 
 extension ConsensusMessage {
+    /// What the message is, for the log.
+    fileprivate var kind: String {
+        switch self {
+        case let .proposal(proposal, block):
+            "proposal for height \(proposal.height) round \(proposal.round) (\(block.transactions.count) transactions)"
+        case let .vote(vote): "vote for height \(vote.height) round \(vote.round)"
+        case let .decided(block, _): "decided block \(block.height)"
+        case let .status(height): "status \(height)"
+        }
+    }
+
     /// The height the sender says it works on: a status's, or a vote's or proposal's own height.
     fileprivate var announcedHeight: Height? {
         switch self {

@@ -29,7 +29,8 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
     private let ledger: Ledger
     private let store: RocksDBStore
     private let mempool: Mempool
-    private let blockTransactionsMax: Int
+    /// Sizes proposals by what executing and committing blocks recently cost on this node.
+    private var sizer: ProposalSizer
     private let blockBytesMax: Int
     private let blobs: BlobStore
     private let blobQuorum: BlobQuorum
@@ -43,6 +44,10 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
     private var committedRoot: Hash
     /// Outcomes of blocks executed at the current height, so a block is executed once however often it is seen.
     private var outcomes: [OutcomeKey: BlockOutcome] = [:]
+    /// How long executing each of those outcomes took, and preparing the current height's commit: the cost the
+    /// sizer learns from.
+    private var executionNs: [OutcomeKey: UInt64] = [:]
+    private var commitNs: UInt64 = 0
     let snapshot: Mutex<ChainSnapshot>
     /// Called after each commit (off the engine's lock) with the block and its outcome.
     var onCommit: (@Sendable (Block, BlockOutcome) -> Void)?
@@ -54,7 +59,8 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
 
     init(
         chainID: String, validators: ValidatorSet, ledger: Ledger, store: RocksDBStore, mempool: Mempool,
-        committed: ChainSnapshot, blockTransactionsMax: Int, blockBytesMax: Int, blobs: BlobStore,
+        committed: ChainSnapshot, blockTransactionsMax: Int, proposalBudgetMs: Int, blockBytesMax: Int,
+        blobs: BlobStore,
         blobQuorumWaitBlocksMax: UInt64 = BlobQuorum.waitBlocksMaxDefault,
         requestBlob: @escaping @Sendable (BlobRef) -> Void = { _ in },
         fetchBlob: @escaping @Sendable (BlobRef) async throws -> Void, fetchRetryPause: Duration = .seconds(1),
@@ -65,7 +71,7 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
         self.ledger = ledger
         self.store = store
         self.mempool = mempool
-        self.blockTransactionsMax = blockTransactionsMax
+        sizer = ProposalSizer(budgetNs: UInt64(max(1, proposalBudgetMs)) * 1_000_000, countMax: blockTransactionsMax)
         self.blockBytesMax = blockBytesMax
         self.blobs = blobs
         blobQuorum = BlobQuorum(validators: validators, waitBlocksMax: blobQuorumWaitBlocksMax)
@@ -80,7 +86,7 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
     func transactionsForNewBlock(_ context: ExecutionContext) -> [Transaction] {
         // The proposer never includes a transaction whose blobs it lacks (the pool admitted it while they were
         // held, but a blob can be collected since), nor, for a while, one whose blobs too few validators hold.
-        let held = mempool.reap(maxBytes: blockBytesMax, maxCount: blockTransactionsMax)
+        let held = mempool.reap(maxBytes: blockBytesMax, maxCount: sizer.count)
             .filter { $0.body.firstMissingBlob(heldLength: blobs.heldLength) == nil }
         let candidates = blobQuorum.proposable(held, proposer: context.proposer) { self.mempool.blobHolding(of: $0) }
         guard !candidates.isEmpty, let outcome = try? run(context, candidates) else { return [] }
@@ -110,6 +116,8 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
     }
 
     func commitWrites(for block: Block, into batch: inout WriteBatch) throws(ExecutionError) {
+        let started = DispatchTime.now().uptimeNanoseconds
+        defer { commitNs = DispatchTime.now().uptimeNanoseconds - started }
         let outcome = try runDecided(block)
         guard outcome.stateRoot == block.header.stateRoot else {
             throw ExecutionError("state root of block \(block.height) differs from its header")
@@ -124,10 +132,12 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
     }
 
     func didCommit(_ block: Block) {
-        let outcome = outcomes[OutcomeKey(
-            context: ExecutionContext(block.header), transactionsRoot: block.header.transactionsRoot)]
+        let key = OutcomeKey(context: ExecutionContext(block.header), transactionsRoot: block.header.transactionsRoot)
+        let outcome = outcomes[key]
+        sizer.record(transactions: block.transactions.count, nanoseconds: (executionNs[key] ?? 0) + commitNs)
         committedRoot = block.header.stateRoot
         outcomes = [:]
+        executionNs = [:]
         snapshot.withLock {
             $0 = ChainSnapshot(
                 height: block.height, blockHash: block.hash, stateRoot: block.header.stateRoot,
@@ -179,6 +189,7 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
         {
             return .lacking(missing)
         }
+        let started = DispatchTime.now().uptimeNanoseconds
         let allVerified = mempool.haveValidSignatures(transactions)
         let blockContext = BlockContext(
             chainID: chainID, height: context.height, timeMs: context.timeMs, proposer: context.proposer,
@@ -187,6 +198,7 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
             let outcome = try ledger.execute(
                 parentRoot: committedRoot, store: store, context: blockContext, transactions: transactions)
             outcomes[key] = outcome
+            executionNs[key] = DispatchTime.now().uptimeNanoseconds - started
             return .done(outcome)
         } catch .blobUnavailable(let ref) {
             return .lacking(ref)

@@ -83,6 +83,7 @@ public enum Node {
         let application = LedgerApplication(
             chainID: genesis.chainID, validators: genesis.validators, ledger: ledger, store: store, mempool: mempool,
             committed: committed, blockTransactionsMax: config.consensus.blockTransactionsMax,
+            proposalBudgetMs: config.consensus.timeoutProposeMs / 4,
             blockBytesMax: blockBytesMax(frameBytesMax: p2pSettings.frameBytesMax), blobs: blobs,
             requestBlob: { ref in Task { try? await fetchBlob(ref) } }, fetchBlob: fetchBlob, logger: logger)
 

@@ -52,6 +52,12 @@ struct Loadgen: AsyncParsableCommand {
         print("committed: \(report.committed) of \(txs) transfers in \(String(format: "%.2f", report.seconds)) s")
         print("committed tx/s: \(Int(report.rate))")
         print("latency p50: \(Int(report.p50 * 1000)) ms  p99: \(Int(report.p99 * 1000)) ms")
+        let intervals = report.intervals.map(\.ms).sorted()
+        if let longest = report.intervals.max(by: { $0.ms < $1.ms }) {
+            // A pause in commits (issue 15, defect 7) shows here, not in the throughput.
+            print("block intervals: \(intervals.count), median \(intervals[intervals.count / 2]) ms, max \(longest.ms) ms "
+                + "(before height \(longest.height)), over 3 s: \(intervals.filter { $0 > 3_000 }.count)")
+        }
         print("schnorr verify/s (2 threads): \(Int(verifyRate))  / \(clients.count) nodes = \(Int(perNodeBudget))")
         print("ratio committed tx/s / (verify/s / nodes): \(String(format: "%.2f", report.rate / perNodeBudget))")
         if report.committed < txs { throw CommandFailure("only \(report.committed) of \(txs) transfers committed") }
@@ -87,6 +93,8 @@ struct Loadgen: AsyncParsableCommand {
         var rate: Double
         var p50: Double
         var p99: Double
+        /// Milliseconds between consecutive blocks of the run, by their headers' times, with the later height.
+        var intervals: [(ms: Int, height: Int)]
     }
 
     /// Submits each node's share in batches (concurrently across nodes) and follows `following`'s blocks until
@@ -119,6 +127,8 @@ struct Loadgen: AsyncParsableCommand {
             try await group.waitForAll()
         }
         var latencies: [Double] = []
+        var intervals: [(ms: Int, height: Int)] = []
+        var previousTimeMs: Int?
         var height = startHeight + 1
         let total = perNode.reduce(0) { $0 + $1.count }
         while latencies.count < total, Date().timeIntervalSince(start) < timeout {
@@ -127,6 +137,9 @@ struct Loadgen: AsyncParsableCommand {
                 continue
             }
             let seen = Date()
+            let timeMs = (block["header"] as? [String: Any])?["time_ms"] as? Int
+            if let timeMs, let previousTimeMs { intervals.append((timeMs - previousTimeMs, height)) }
+            previousTimeMs = timeMs
             for entry in block["transactions"] as? [[String: Any]] ?? [] {
                 if let hex = entry["hash"] as? String, let sentAt = await submitted.time(of: hex) {
                     latencies.append(seen.timeIntervalSince(sentAt))
@@ -141,7 +154,7 @@ struct Loadgen: AsyncParsableCommand {
         }
         return Report(
             committed: latencies.count, seconds: seconds, rate: Double(latencies.count) / seconds,
-            p50: percentile(0.5), p99: percentile(0.99))
+            p50: percentile(0.5), p99: percentile(0.99), intervals: intervals)
     }
 
     /// BIP-340 verifications per second on `threads` threads, measured now on this machine.

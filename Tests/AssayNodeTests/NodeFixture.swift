@@ -114,7 +114,8 @@ final class NodeFixture: @unchecked Sendable {
             heldBlobLength: { blobs.heldLength($0) })
         application = LedgerApplication(
             chainID: Self.chainID, validators: genesis.validators, ledger: ledger, store: store, mempool: mempool,
-            committed: committed, blockTransactionsMax: 1_000, blockBytesMax: 16 << 20, blobs: blobs,
+            committed: committed, blockTransactionsMax: 1_000, proposalBudgetMs: 500, blockBytesMax: 16 << 20,
+            blobs: blobs,
             requestBlob: { [log] ref in log.requestedBlobs.withLock { $0.append(ref) } }, fetchBlob: fetchBlob,
             fetchRetryPause: .zero, logger: Logger(label: "test"))
         application.onCommit = { [log] _, outcome in log.outcomes.withLock { $0.append(outcome) } }
