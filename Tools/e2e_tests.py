@@ -162,7 +162,7 @@ def test_unknown_peer_is_refused():
 # ---- the compute market (issue 7): CLI and RPC only ----
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from market_files import gemm_job, heavy_mlp_job, large_gemm_job, large_gemm_model, read_npy_int32, wide_mlp_job, write_npy  # noqa: E402
+from market_files import gemm_job, heavy_mlp_job, large_gemm_job, large_gemm_model, qnn_cnn_job, read_npy_int32, wide_mlp_job, write_npy  # noqa: E402
 
 PYTHON_CLIENT = os.path.join(ROOT, "Tools", "clients", "python", "run")
 TERMINAL = ("settled", "refunded", "slashed")
@@ -480,21 +480,21 @@ def test_traced_job_spot_checked_by_every_validator():
 
 
 @contextlib.contextmanager
-def mlp_provider(key_name, *extra):
-    """A provider worker for mlp-q8/1 (price 1, any extra flags such as --cheat) attached to node 0; yields its
-    mlp-q8/1 offer once published."""
+def kernel_provider(key_name, kernel, *extra):
+    """A provider worker for one kernel (price 1, any extra flags such as --cheat) attached to node 0; yields its
+    offer of that kernel once published."""
     url = urls()[0]
     log = open(os.path.join(DIR, f"{key_name}-provider.log"), "a")
     worker = subprocess.Popen([ASSAY, "provider", "start", "--key", key_path(key_name), "--node", url, "--price", "1",
-                               "--kernels", "mlp-q8/1", *extra], stdout=log, stderr=subprocess.STDOUT)
+                               "--kernels", kernel, *extra], stdout=log, stderr=subprocess.STDOUT)
     address = address_of(key_name)
 
-    def mlp_offer():
+    def kernel_offer():
         offers = rpc(url, "offers", {"provider": address})["result"]["offers"]
-        return next((o for o in offers if "mlp-q8/1" in o["kernels"]), None)
+        return next((o for o in offers if kernel in o["kernels"]), None)
     try:
-        wait_for(mlp_offer, 90, f"an mlp-q8/1 offer from {key_name}")
-        yield mlp_offer()
+        wait_for(kernel_offer, 90, f"a {kernel} offer from {key_name}")
+        yield kernel_offer()
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=20)
@@ -511,7 +511,7 @@ def test_tile_cheat_is_challenged_at_that_tile():
     url, p, fee = market_setup()
     cheater = address_of("account-9")
     client = address_of("account-4")
-    with mlp_provider("account-9", "--cheat", "tile:1:3") as offer, tempfile.TemporaryDirectory() as scratch:
+    with kernel_provider("account-9", "mlp-q8/1", "--cheat", "tile:1:3") as offer, tempfile.TemporaryDirectory() as scratch:
         x, model, units = heavy_mlp_job(scratch)
         stake_before = int(provider_view(url, cheater)["bonded"])
         client_before = account(url, client)
@@ -534,6 +534,55 @@ def test_tile_cheat_is_challenged_at_that_tile():
     assert client_before[0] - balance == spent, "the client was not refunded in full"
     print(f"     a validator challenged layer 1 tile 3 ({expected_work} work units, of the job's {units}); "
           f"provider stake {stake_before} -> {stake_after}; client refunded")
+
+
+def test_qnn_job_spot_checked_and_fetched():
+    """Issue 12: a qnn/1 CNN job (its model registered as a blob) computed by the devnet's provider, spot-checked by
+    every validator tile by tile, settled; the output fetched through node 3 equals `assay kernel run qnn/1`'s."""
+    url, _, _ = market_setup()
+    nodes = urls()
+    provider = address_of("provider-0")
+    offer = offer_of(url, provider)
+    assert "qnn/1" in offer["kernels"], offer
+    with tempfile.TemporaryDirectory() as scratch:
+        x, model = qnn_cnn_job(scratch)
+        units = int(cli("kernel", "cost", "qnn/1", "--model", model, "--input", x)[1])
+        local = os.path.join(scratch, "local.npy")
+        cli("kernel", "run", "qnn/1", "--model", model, "--input", x, "--out", local)
+        before = [replay_figures(u) for u in nodes]
+        out = cli_json("job", "submit", "--node", url, "--key", key_path("account-6"), "--kernel", "qnn/1",
+                       "--input", x, "--model", model, "--offer", offer["id"], "--deadline-blocks", "60", "--wait")
+        assert out["code"] == 0, out
+        view = wait_terminal(url, [out["hash"]], 180)[out["hash"]]
+        assert (view["state"], view["reason"]) == ("settled", "window_passed"), view
+        assert view["result"]["work_units"] == units, view
+        wait_for(lambda: all(replay_figures(u)[0] > b[0] for u, b in zip(nodes, before)), 120,
+                 "every validator to spot-check the result")
+        fetched = os.path.join(scratch, "fetched.npy")
+        cli("job", "output", out["hash"], "--out", fetched, "--node", nodes[3])
+        assert open(fetched, "rb").read() == open(local, "rb").read(), "the fetched output is not the kernel's"
+    tiles = [now[1] - then[1] for now, then in zip((replay_figures(u) for u in nodes), before)]
+    print(f"     qnn/1 job of {units} work units settled; validators checked {tiles} tiles; output fetched via node 3 "
+          f"equals assay kernel run's")
+
+
+def test_qnn_tile_cheat_on_a_concat_is_challenged():
+    """A provider corrupting tile 0 of a qnn/1 job's concat layer (layer 1: it reads the job input and layer 0 of
+    the trace) is challenged at that tile by a validator and slashed. Two images: a conv layer has a tile per image,
+    so the job has 12 tiles, fewer than a validator's 16 checks, and every validator checks them all."""
+    url, _, _ = market_setup()
+    with kernel_provider("account-8", "qnn/1", "--cheat", "tile:1:0") as offer, tempfile.TemporaryDirectory() as scratch:
+        x, model = qnn_cnn_job(scratch, batch=2, seed=3, tag="qnn-cheat")
+        first = height(url)
+        out = cli_json("job", "submit", "--node", url, "--key", key_path("account-4"), "--kernel", "qnn/1",
+                       "--input", x, "--model", model, "--offer", offer["id"], "--deadline-blocks", "60", "--wait")
+        view = wait_terminal(url, [out["hash"]], 120)[out["hash"]]
+    assert (view["state"], view["reason"]) == ("slashed", "wrong_output"), view
+    won = [tx for tx in transactions_of_kind(url, first, height(url), "challenge") if tx["code"] == 0]
+    assert len(won) == 1, won
+    outcome = next(attributes(e) for e in won[0]["events"] if e["type"] == "challenge_upheld")
+    assert (int(outcome["layer"]), int(outcome["tile"])) == (1, 0), outcome
+    print(f"     a validator challenged qnn/1 layer 1 tile 0 ({outcome['work_units']} work units); provider slashed")
 
 
 TILE_NOT_FOUND = 44  # docs/rpc.md, result codes
@@ -625,7 +674,7 @@ def exact_detection(corrupted, tiles, k, validators):
 def sampling_run(q):
     url, _, _ = market_setup()
     clients = ["account-1", "account-2", "account-3", "account-4"]
-    with mlp_provider("account-9", "--cheat", f"fraction:{q}", "--capacity", "1000", "--stake", "5000") as offer, \
+    with kernel_provider("account-9", "mlp-q8/1", "--cheat", f"fraction:{q}", "--capacity", "1000", "--stake", "5000") as offer, \
             tempfile.TemporaryDirectory() as scratch:
         x, model, _ = wide_mlp_job(scratch, batch=SAMPLING_BATCH, width=SAMPLING_WIDTH, layers=SAMPLING_LAYERS,
                                    seed=int(q * 1000), tag="sampling")
@@ -1208,6 +1257,10 @@ try:
               test_tile_cheat_is_challenged_at_that_tile)
         check("traced: a challenge of an honest result loses its bond; one of a missing tile is refused with its code",
               test_challenges_of_an_honest_result_and_of_a_missing_tile)
+        check("qnn: a qnn/1 CNN job is settled, spot-checked by every validator, its output fetched and exact",
+              test_qnn_job_spot_checked_and_fetched)
+        check("qnn: --cheat tile:1:0 on a concat reading the job input and the trace is challenged at that tile",
+              test_qnn_tile_cheat_on_a_concat_is_challenged)
         check("the outside Python client's transfer and job are committed", test_python_client)
         check("blobs: the CLI and the Python client upload and download each other's blobs", test_blobs_cli_and_python)
         check("blobs: a 64 MiB-input job put through node 0, computed via node 2, replayed, output fetched via node 3",

@@ -5,10 +5,13 @@ Reads one case a line on stdin and answers each with one JSON line {"case": ...,
 bench can measure ONNX Runtime and Assay alternately under the same machine load. Cases:
   gemm,ADTYPE,BDTYPE,M,K,N,THREADS
   conv,XDTYPE,WDTYPE,N,C,H,W,FILTERS,KERNEL,PAD,THREADS
+  qnn,DIRECTORY,THREADS     a qnn/1 chain of convolutions written by `AssayBench models` (one NAME.npy per model
+                            array, and input.npy), run as QLinearConv nodes
 GOPS = 2 x multiply-accumulates / the best time of the runs in about 0.3 s (at least 5 runs).
 The weights (B, W) are graph initializers, as in a deployed model, so ONNX Runtime may pre-pack them.
 """
 import json
+import os
 import sys
 import time
 
@@ -51,6 +54,39 @@ def conv_case(x_type, w_type, batch, channels, height, width, filters, kernel, p
     return graph, feeds, batch * filters * out_h * out_w * channels * kernel * kernel
 
 
+def qnn_case(directory):
+    """The qnn/1 convolution chain in `directory` as QLinearConv nodes with the same int8 weights, int32 biases, pads
+    and zero points. Node i's scale multiplier x 2^-31 x 2^-shift is x_scale x w_scale / y_scale with w_scale 1 and
+    x_scale the previous node's y_scale (1 for the input), so every node requantizes by the same factor; ONNX Runtime
+    rounds it in float, not as gemmlowp does, so single elements may differ by a unit (the timing is what counts)."""
+    arrays = {name[:-4]: np.load(os.path.join(directory, name)) for name in os.listdir(directory)}
+    x = arrays.pop("input")
+    initializers = []
+
+    def constant(name, value):
+        initializers.append(onnx.numpy_helper.from_array(np.asarray(value), name))
+        return name
+
+    nodes, tensor, scale, zero, shape, macs = [], "x", 1.0, arrays["input_zero_point"], x.shape, 0
+    for i in range(len([name for name in arrays if name.endswith(".op")])):
+        field = lambda name: arrays[f"node{i}.{name}"]  # noqa: E731
+        assert int(field("op")) == 1, "the bench writes convolutions only"
+        w, pads = field("weight"), [int(p) for p in field("pads")]
+        out_scale = scale * 2.0 ** (31 + int(field("shift"))) / int(field("multiplier"))
+        out_zero = field("output_zero_point")
+        inputs = [tensor, constant(f"s{i}", np.float32(scale)), constant(f"z{i}", zero), constant(f"w{i}", w),
+                  constant(f"ws{i}", np.float32(1)), constant(f"wz{i}", np.int8(0)),
+                  constant(f"ys{i}", np.float32(out_scale)), constant(f"yz{i}", out_zero), constant(f"b{i}", field("bias"))]
+        nodes.append(helper.make_node("QLinearConv", inputs, [f"t{i}"], pads=pads))
+        shape = (shape[0], w.shape[0], shape[2] + pads[0] + pads[2] - w.shape[2] + 1, shape[3] + pads[1] + pads[3] - w.shape[3] + 1)
+        macs += int(np.prod(shape)) * int(np.prod(w.shape[1:]))
+        tensor, scale, zero = f"t{i}", out_scale, out_zero
+    graph = helper.make_graph(
+        nodes, "qnn", [helper.make_tensor_value_info("x", TensorProto.UINT8, list(x.shape))],
+        [helper.make_tensor_value_info(tensor, TensorProto.UINT8, list(shape))], initializer=initializers)
+    return graph, {"x": x}, macs
+
+
 def session(graph, threads):
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     model.ir_version = 8
@@ -80,6 +116,8 @@ def prepare(spec, rng):
         graph, feeds, macs = gemm_case(fields[1], fields[2], *map(int, fields[3:6]), rng)
     elif fields[0] == "conv":
         graph, feeds, macs = conv_case(fields[1], fields[2], *map(int, fields[3:10]), rng)
+    elif fields[0] == "qnn":
+        graph, feeds, macs = qnn_case(fields[1])
     else:
         sys.exit(f"unknown case {spec}")
     return session(graph, threads), feeds, macs

@@ -113,3 +113,43 @@ def wide_mlp_job(directory, batch=8192, width=2048, layers=6, seed=0, tag="wide"
             archive.writestr(f"layer{i}.shift.npy", npy_bytes("int32", [], [12]))
             archive.writestr(f"layer{i}.output_zero_point.npy", npy_bytes("int8", [], [0]))
     return x, model, batch * width * width * layers
+
+
+def qnn_cnn_job(directory, batch=256, seed=0, tag="qnn"):
+    """A qnn/1 CNN shaped like the digits one (uint8 [batch, 1, 8, 8] in, uint8 [batch, 10] out; docs/kernels.md,
+    "qnn/1"), with random int8 weights: conv 1->8 with relu, concat of the input and that (so its tiles read the job
+    input and the trace), 2x2 max pool, conv 9->16, conv 16->16, the add of those two convs (two trace layers),
+    global average pool, reshape, linear 16->10. Trace layers: 0 conv, 1 concat, 2 pool, 3 conv, 4 conv, 5 add,
+    6 pool, 7 reshape, 8 linear. Returns (input.npy, model.npz)."""
+    rng = random.Random(seed)
+    x, model = f"{directory}/{tag}-x.npy", f"{directory}/{tag}-model.npz"
+    write_npy(x, "uint8", [batch, 1, 8, 8], [rng.randrange(0, 256) for _ in range(batch * 64)])
+    arrays = {"input_zero_point": ("uint8", [], [0])}
+
+    def node(i, op, inputs, fields):
+        arrays[f"node{i}.op"] = ("uint8", [], [op])
+        arrays[f"node{i}.inputs"] = ("int32", [len(inputs)], inputs)
+        arrays.update({f"node{i}.{name}": value for name, value in fields.items()})
+
+    def scale(shift, zero_point=0):
+        return {"multiplier": ("int32", [], [1 << 30]), "shift": ("int32", [], [shift]),
+                "output_zero_point": ("uint8", [], [zero_point])}
+
+    def conv(channels, filters, shift):
+        return {"weight": ("int8", [filters, channels, 3, 3], [rng.randrange(-128, 128) for _ in range(filters * channels * 9)]),
+                "bias": ("int32", [filters], [rng.randrange(-1000, 1000) for _ in range(filters)]),
+                "pads": ("int32", [4], [1, 1, 1, 1]), "clamp": ("uint8", [2], [0, 255]), **scale(shift)}
+
+    node(0, 1, [0], conv(1, 8, 6))
+    node(1, 9, [0, 1], {"axis": ("int32", [], [1])})
+    node(2, 3, [2], {"kernel": ("int32", [2], [2, 2]), "strides": ("int32", [2], [2, 2])})
+    node(3, 1, [3], conv(9, 16, 8))
+    node(4, 1, [4], conv(16, 16, 8))
+    node(5, 2, [4, 5], {"a_multiplier": ("int32", [], [1 << 30]), "a_shift": ("int32", [], [0]),
+                        "b_multiplier": ("int32", [], [1 << 30]), "b_shift": ("int32", [], [0]), **scale(19)})
+    node(6, 5, [6], scale(4))
+    node(7, 6, [7], {"shape": ("int32", [2], [0, -1])})
+    node(8, 0, [8], {"weight": ("int8", [16, 10], [rng.randrange(-128, 128) for _ in range(160)]),
+                     "bias": ("int32", [10], [0] * 10), **scale(7, 128)})
+    write_npz(model, arrays)
+    return x, model

@@ -13,6 +13,7 @@ struct BenchMain {
         ("crypto", CryptoBench.run),
         ("storage", StorageBench.run),
         ("kernels", KernelBench.run),
+        ("models", ModelBench.run),
         ("mempool", MempoolBench.run),
         ("blobs", BlobBench.run),
         ("dispute", DisputeBench.run),

@@ -18,7 +18,12 @@ enum KernelBench {
     static let rounds = 3
 
     static func run() throws {
-        let cases = try makeCases()
+        try compare(try makeCases())
+        try TileCheckBench.run()
+    }
+
+    /// Prints each case's GOPS beside ONNX Runtime's on its `onnxSpec`.
+    static func compare(_ cases: [Case]) throws {
         let onnxRuntime = OnnxRuntimeBaseline.start()
         if onnxRuntime == nil { print("(no ONNX Runtime baseline: run Tools/crosscheck-kernels once to create Tools/.venv)") }
         for item in cases { _ = try gops(item) }  // warm up threads, allocator and caches
@@ -32,7 +37,6 @@ enum KernelBench {
             Measure.line(item.label, best, "GOPS", baseline: baseline)
         }
         onnxRuntime?.stop()
-        try TileCheckBench.run()
     }
 
     static func makeCases() throws -> [Case] {

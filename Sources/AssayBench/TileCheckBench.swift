@@ -22,8 +22,9 @@ enum TileCheckBench {
         for leaf in stride(from: 0, to: layout.totalTileCount, by: layout.totalTileCount / 16).prefix(16) {
             let tile = layout.tile(atLeaf: leaf)
             let reads = try layout.tileInputs(layer: tile.layer, tile: tile.tile)
-            let source = reads.source == .jobInput ? input.canonicalBytes : bytes
-            let inputs = reads.ranges.flatMap { source[Int($0.lowerBound)..<Int($0.upperBound)] }
+            let inputs = reads.pieces.flatMap { piece in
+                (piece.source == .jobInput ? input.canonicalBytes : bytes)[Int(piece.range.lowerBound)..<Int(piece.range.upperBound)]
+            }
             let begin = Measure.now()
             let check = try layout.checkTile(
                 layer: tile.layer, tile: tile.tile, inputs: inputs, committedTileHash: trace.tileHashes[leaf])

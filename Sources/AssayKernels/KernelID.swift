@@ -11,9 +11,11 @@ public struct KernelID: Hashable, Comparable, Sendable, CanonicalCodable, Custom
     public static let conv2dI8 = KernelID(known: "conv2d-i8/1")
     /// A quantized multi-layer perceptron with gemmlowp/TFLite fixed-point requantization; int8 output.
     public static let mlpQ8 = KernelID(known: "mlp-q8/1")
+    /// A quantized network: a DAG of quantized layers (linear, conv, add, pools, data movement); int8 or uint8.
+    public static let qnn = KernelID(known: "qnn/1")
 
     /// Every kernel this build can execute, in name order.
-    public static let catalogue: [KernelID] = [conv2dI8, gemmI8, mlpQ8]
+    public static let catalogue: [KernelID] = [conv2dI8, gemmI8, mlpQ8, qnn]
 
     /// The longest kernel name the codec accepts.
     public static let maxNameBytes = 64

@@ -55,12 +55,14 @@ enum TracedPlan: Sendable {
     case gemm(GemmPlan)
     case conv(ConvPlan)
     case mlp(MLPPlan)
+    case qnn(QNNPlan)
 
     init(_ kernel: KernelID, model: Model, input: TensorSpec, limits: KernelLimits) throws(KernelError) {
         switch kernel {
         case .gemmI8: self = .gemm(try GemmPlan(model: model, input: input, limits: limits))
         case .conv2dI8: self = .conv(try ConvPlan(model: model, input: input, limits: limits))
         case .mlpQ8: self = .mlp(try MLPPlan(model: model, input: input, limits: limits))
+        case .qnn: self = .qnn(try QNNPlan(model: model, input: input, limits: limits))
         default: throw .unknownKernel(kernel.rawValue)
         }
     }
@@ -70,6 +72,7 @@ enum TracedPlan: Sendable {
         case let .gemm(plan): plan
         case let .conv(plan): plan
         case let .mlp(plan): plan
+        case let .qnn(plan): plan
         }
     }
 }

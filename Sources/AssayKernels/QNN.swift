@@ -10,8 +10,8 @@ public struct QNNResult: Sendable, Equatable {
 }
 
 /// The entry points of `qnn/1` (docs/kernels.md, "qnn/1"): validate and meter a quantized network from shapes alone,
-/// or run it and keep every layer's output. Pure, like `Kernels`; `threads` changes only the speed.
-/// Not yet in `KernelID.catalogue`: jobs, traces and the CLI do not reach it until they are wired to it.
+/// or run it and keep every layer's output. Pure, like `Kernels`; `threads` changes only the speed. The same kernel
+/// is `KernelID.qnn` in the catalogue, where `Kernels` and `TraceLayout` reach it (one trace layer per node).
 public enum QNN {
     /// Validates the model against the input's dtype and shape and the limits; returns the work units.
     public static func cost(model: Model, input: TensorSpec, limits: KernelLimits) throws(KernelError) -> UInt64 {
@@ -43,5 +43,17 @@ public enum QNN {
             try! Tensor(dtype: spec.dtype, shape: spec.shape, data: bytes)
         }
         return QNNResult(layers: layers, layerWorkUnits: plan.nodes.map(\.workUnits), workUnits: plan.workUnits)
+    }
+}
+
+extension QNNPlan: KernelPlan {
+    /// The last node's output as the kernel's output: what `Kernels.execute` returns for `qnn/1`.
+    func run(model: Model, input: Tensor, implementation: Implementation) -> KernelOutput {
+        kernelOutput(lastLayer: run(model: model, input: input.data, implementation: implementation).last!)
+    }
+
+    func kernelOutput(lastLayer: [UInt8]) -> KernelOutput {
+        // The plan derived the shape; a length that disagrees is a bug in the kernel.
+        KernelOutput(output: try! Tensor(dtype: activation, shape: layerSpecs.last!.shape, data: lastLayer), workUnits: workUnits)
     }
 }

@@ -12,6 +12,8 @@ public struct TileCheck: Sendable, Equatable {
 /// A traced execution: every layer's output and the trace root over their tiles.
 public struct Trace: Sendable {
     public let layout: TraceLayout
+    /// The job input's elements (what layer 0, or a qnn/1 node naming tensor 0, reads).
+    let jobInput: [UInt8]
     /// Each layer's output elements (little-endian, C order), layer 0 first.
     public let layerOutputs: [[UInt8]]
     /// Every tile's hash, in trace-root leaf order.
@@ -41,9 +43,12 @@ extension TraceLayout {
             var layerOutputs: [[UInt8]] = []
             let last = mlp.runLayers(model: model, input: tensor.data, implementation: implementation) { layerOutputs.append($0) }
             (output, outputs) = (mlp.kernelOutput(lastLayer: last), layerOutputs)
+        case let .qnn(qnn):
+            outputs = qnn.run(model: model, input: tensor.data, implementation: implementation)
+            output = qnn.kernelOutput(lastLayer: outputs[outputs.count - 1])
         }
         let hashes = tileHashes { layer, range in Array(outputs[layer][range]) }
-        return Trace(layout: self, layerOutputs: outputs, tileHashes: hashes, output: output)
+        return Trace(layout: self, jobInput: tensor.data, layerOutputs: outputs, tileHashes: hashes, output: output)
     }
 
     /// Recomputes tile `tile` of layer `layer` from `inputs` (the bytes of `tileInputs(layer:tile:)`, concatenated
@@ -76,6 +81,8 @@ extension TraceLayout {
                 implementation: .optimised(threads: threads))
         case let (.conv(conv), .conv(convTiling)):
             return conv.tile(tile, of: convTiling, inputs: inputs, model: model, threads: threads)
+        case let (.qnn(qnn), tiling):
+            return qnn.tile(tile, of: tiling, node: qnn.nodes[layer], inputs: inputs, model: model, threads: threads)
         default:
             preconditionFailure("a layout's tilings follow its plan")
         }
@@ -94,19 +101,32 @@ extension GemmPlan {
 }
 
 extension ConvPlan {
-    /// One tile as a convolution of its own: one image, the group's channels cut to the tile's input rows (with the
-    /// top padding that remains), the tile's filters, its output rows.
     func tile(_ tile: Int, of tiling: ConvTiling, inputs: [UInt8], model: Model, threads: Int) -> [UInt8] {
-        let (_, _, filters, rows) = tiling.region(tile)
-        let inputRows = tiling.inputRows(tile)
+        let (values, _) = tiling.accumulators(tile, inputs: inputs, x, weights: model["w"]!.data, w, threads: threads)
+        return Tensor.int32Unchecked(values, shape: [values.count]).data
+    }
+}
+
+extension ConvTiling {
+    /// One tile's accumulators [filters, rows, OW] and its filters, as a convolution of its own: one image, the
+    /// group's channels cut to the tile's input rows (with the top padding that remains), the tile's filters, its
+    /// output rows.
+    func accumulators(
+        _ tile: Int, inputs: [UInt8], _ x: MatrixOperand, weights: [UInt8], _ w: MatrixOperand, threads: Int
+    ) -> (values: [Int32], filters: Range<Int>) {
+        let (_, _, filters, rows) = region(tile)
+        let inputRows = inputRows(tile)
         let sub = ConvGeometry(tileOf: geometry, filters: filters.count, inputRows: inputRows, outputRows: rows)
         let patch = geometry.patchLength
-        let weights = Array(model["w"]!.data[filters.lowerBound * patch..<filters.upperBound * patch])
-        return Tensor.int32Output(shape: sub.outputShape) { out in
-            // A receptive field wholly in the padding sums no terms: zeros.
-            guard !inputRows.isEmpty else { return out.initialize(repeating: 0, count: sub.outputShape.reduce(1, *)) }
-            ConvLowered.run(sub, x: inputs, x, w: weights, w, threads: threads, into: out)
-        }.data
+        let count = QNNShape.elements(sub.outputShape)
+        // A receptive field wholly in the padding sums no terms: zeros.
+        guard !inputRows.isEmpty else { return ([Int32](repeating: 0, count: count), filters) }
+        let tileWeights = Array(weights[filters.lowerBound * patch..<filters.upperBound * patch])
+        let values = [Int32](unsafeUninitializedCapacity: count) { buffer, initialized in
+            if let base = buffer.baseAddress { ConvLowered.run(sub, x: inputs, x, w: tileWeights, w, threads: threads, into: base) }
+            initialized = count
+        }
+        return (values, filters)
     }
 }
 

@@ -1,14 +1,18 @@
 /// How one layer's output is cut into tiles (docs/kernels.md, "Tiles and traces"). Every tile is one contiguous
 /// byte range of the layer's output in C order, the tiles follow each other in index order and cover the output
-/// exactly once; an empty output is one empty tile.
+/// exactly once; an empty output is one empty tile. What a tile reads depends on the layer's kind as well
+/// (`TracedPlan.reads`).
 enum LayerTiling: Sendable {
     case matrix(MatrixTiling)
     case conv(ConvTiling)
+    /// qnn/1's layers without weights: runs of consecutive output elements.
+    case elements(ElementTiling)
 
     var tileCount: Int {
         switch self {
         case let .matrix(tiling): tiling.tileCount
         case let .conv(tiling): tiling.tileCount
+        case let .elements(tiling): tiling.tileCount
         }
     }
 
@@ -17,14 +21,7 @@ enum LayerTiling: Sendable {
         switch self {
         case let .matrix(tiling): tiling.outputRange(tile)
         case let .conv(tiling): tiling.outputRange(tile)
-        }
-    }
-
-    /// The bytes of the layer's input data the tile reads, in increasing order, adjacent ranges merged.
-    func inputRanges(_ tile: Int) -> [Range<Int>] {
-        switch self {
-        case let .matrix(tiling): [tiling.inputRange(tile)].filter { !$0.isEmpty }
-        case let .conv(tiling): tiling.inputRanges(tile)
+        case let .elements(tiling): tiling.outputRange(tile)
         }
     }
 
@@ -32,6 +29,7 @@ enum LayerTiling: Sendable {
         switch self {
         case let .matrix(tiling): tiling.workUnits(tile)
         case let .conv(tiling): tiling.workUnits(tile)
+        case let .elements(tiling): tiling.workUnits(tile)
         }
     }
 }
@@ -96,11 +94,13 @@ struct MatrixTiling: Sendable {
 /// A tile reads its group's input channels, rows of its receptive field (the halo) only.
 struct ConvTiling: Sendable {
     let geometry: ConvGeometry
+    /// Bytes per output element (4 for conv2d-i8/1's int32, 1 for a qnn/1 conv's requantized 8 bits).
+    let outputElementBytes: Int
     let filtersPerTile: Int, rowsPerTile: Int
     let filterBlocks: Int, rowBlocks: Int
 
-    init(_ g: ConvGeometry, maxTileWorkUnits budget: UInt64) throws(KernelError) {
-        geometry = g
+    init(_ g: ConvGeometry, outputElementBytes: Int, maxTileWorkUnits budget: UInt64) throws(KernelError) {
+        (geometry, self.outputElementBytes) = (g, outputElementBytes)
         let rowCost = UInt64(g.outWidth) * UInt64(g.patchLength)
         if g.batch == 0 || g.filters == 0 || rowCost == 0 {
             (filtersPerTile, rowsPerTile) = (max(1, g.filtersPerGroup), g.outHeight)
@@ -136,8 +136,8 @@ struct ConvTiling: Sendable {
     func outputRange(_ tile: Int) -> Range<Int> {
         let g = geometry
         let (image, _, filters, rows) = region(tile)
-        let start = ((image * g.filters + filters.lowerBound) * g.outHeight + rows.lowerBound) * g.outWidth * 4
-        return start..<start + filters.count * rows.count * g.outWidth * 4
+        let start = ((image * g.filters + filters.lowerBound) * g.outHeight + rows.lowerBound) * g.outWidth * outputElementBytes
+        return start..<start + filters.count * rows.count * g.outWidth * outputElementBytes
     }
 
     /// The input rows the tile's output rows reach (iy = oy x stride - pad_top + ky x dilation), clipped to the
@@ -175,6 +175,30 @@ struct ConvTiling: Sendable {
         let (_, _, filters, rows) = region(tile)
         return UInt64(filters.count) * UInt64(rows.count) * UInt64(geometry.outWidth) * UInt64(geometry.patchLength)
     }
+}
+
+/// Tiles of a qnn/1 layer without weights (add, pools, data movement): runs of at most floor(T / e) consecutive
+/// output elements, where e is the work units of one output element (1, a pooling window's size, or a global
+/// average pool's plane). What a run reads is the layer kind's rule (`QNNPlan.elementReads`).
+struct ElementTiling: Sendable {
+    let count: Int
+    let elementWorkUnits: UInt64
+    let elementsPerTile: Int
+
+    init(count: Int, elementWorkUnits: UInt64, maxTileWorkUnits budget: UInt64) throws(KernelError) {
+        guard elementWorkUnits <= budget else {
+            throw .limitExceeded(what: "work units of one output element", value: elementWorkUnits, limit: budget)
+        }
+        (self.count, self.elementWorkUnits) = (count, elementWorkUnits)
+        elementsPerTile = Int(min(UInt64(max(1, count)), budget / max(1, elementWorkUnits)))
+    }
+
+    var tileCount: Int { max(1, ceilingDivide(count, elementsPerTile)) }
+
+    /// Elements are bytes: the activations are 8-bit.
+    func outputRange(_ tile: Int) -> Range<Int> { min(count, tile * elementsPerTile)..<min(count, (tile + 1) * elementsPerTile) }
+
+    func workUnits(_ tile: Int) -> UInt64 { UInt64(outputRange(tile).count) * elementWorkUnits }
 }
 
 /// Copies columns `range` of a row-major 8-bit matrix [rows, columns] (the whole matrix is returned as is).

@@ -15,7 +15,9 @@ extension Trace {
             for tile in 0..<tiling.tileCount {
                 let range = tiling.outputRange(tile)
                 if layer > first {
-                    let inputs = tiling.inputRanges(tile).flatMap { outputs[layer - 1][$0] }
+                    let inputs = layout.plan.reads(layer: layer, tiling, tile: tile).flatMap { read in
+                        (read.tensor == 0 ? jobInput : outputs[read.tensor - 1])[read.range]
+                    }
                     let recomputed = try layout.recomputeTile(layer: layer, tile: tile, inputs: inputs, threads: threads)
                     outputs[layer].replaceSubrange(range, with: recomputed)
                 }
@@ -24,7 +26,7 @@ extension Trace {
         }
         let last = output.output
         return Trace(
-            layout: layout, layerOutputs: outputs, tileHashes: layout.tileHashes { Array(outputs[$0][$1]) },
+            layout: layout, jobInput: jobInput, layerOutputs: outputs, tileHashes: layout.tileHashes { Array(outputs[$0][$1]) },
             output: KernelOutput(
                 output: try Tensor(dtype: last.dtype, shape: last.shape, data: outputs[outputs.count - 1]),
                 workUnits: output.workUnits))

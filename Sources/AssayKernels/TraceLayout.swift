@@ -5,7 +5,7 @@ import AssayCrypto
 /// The tiles and the trace blob layout of one job (a kernel, its model, its input's dtype and shape), and the tile
 /// check. Built from shapes alone, like `Kernels.cost`: nothing large is allocated or computed.
 ///
-/// A job runs as layers (gemm-i8/1 and conv2d-i8/1 one, mlp-q8/1 one per layer); each layer's output is cut into
+/// A job runs as layers (gemm-i8/1 and conv2d-i8/1 one, mlp-q8/1 one per layer, qnn/1 one per node); each layer's output is cut into
 /// tiles of at most `maxTileWorkUnits` work units each (docs/kernels.md, "Tiles and traces"). The trace blob is every
 /// layer's output elements (little-endian, C order, no header), layer 0 first; the last layer's are the output.
 public struct TraceLayout: Sendable {
@@ -71,14 +71,17 @@ public struct TraceLayout: Sendable {
         return UInt64(layerOffsets[layer] + range.lowerBound)..<UInt64(layerOffsets[layer] + range.upperBound)
     }
 
-    /// The bytes a check of the tile reads besides the tile itself: in the job's input blob (the input tensor's
-    /// canonical bytes) for layer 0, else in the trace blob (the previous layer's output).
+    /// The bytes a check of the tile reads besides the tile itself, in the order the check consumes them: ranges of
+    /// the job's input blob (the input tensor's canonical bytes) where a layer reads the job input (layer 0, or a
+    /// qnn/1 node naming tensor 0), else of the trace blob (the outputs of the layers it reads).
     public func tileInputs(layer: Int, tile: Int) throws(KernelError) -> TileInputs {
-        let ranges = try checked(layer, tile).inputRanges(tile)
-        let base = layer == 0 ? input.canonicalHeaderLength : layerOffsets[layer - 1]
-        return TileInputs(
-            source: layer == 0 ? .jobInput : .trace,
-            ranges: ranges.map { UInt64(base + $0.lowerBound)..<UInt64(base + $0.upperBound) })
+        let reads = plan.reads(layer: layer, try checked(layer, tile), tile: tile)
+        return TileInputs(pieces: reads.filter { !$0.range.isEmpty }.map { read in
+            let base = read.tensor == 0 ? input.canonicalHeaderLength : layerOffsets[read.tensor - 1]
+            return TileInputs.Piece(
+                source: read.tensor == 0 ? .jobInput : .trace,
+                range: UInt64(base + read.range.lowerBound)..<UInt64(base + read.range.upperBound))
+        })
     }
 
     /// What checking (recomputing) the tile costs.
@@ -137,7 +140,8 @@ public struct TraceLayout: Sendable {
     }
 }
 
-/// The byte ranges one tile check reads, in increasing order, from one blob.
+/// The byte ranges one tile check reads, from the job's input blob and the trace blob, in the order the check
+/// consumes them (within what a layer reads of one tensor, in increasing order).
 public struct TileInputs: Hashable, Sendable {
     public enum Source: Hashable, Sendable {
         /// The job's input blob (the input tensor's canonical bytes, header included).
@@ -146,11 +150,23 @@ public struct TileInputs: Hashable, Sendable {
         case trace
     }
 
-    public let source: Source
-    public let ranges: [Range<UInt64>]
+    /// One range of one blob; never empty.
+    public struct Piece: Hashable, Sendable {
+        public let source: Source
+        public let range: Range<UInt64>
+    }
+
+    public let pieces: [Piece]
 
     /// How many bytes the check reads: the length its `inputs` argument must have.
-    public var byteCount: UInt64 { ranges.reduce(0) { $0 + UInt64($1.count) } }
+    public var byteCount: UInt64 { pieces.reduce(0) { $0 + UInt64($1.range.count) } }
+}
+
+/// A range of elements of one tensor that a tile check reads: tensor 0 is the job input, tensor i the output of
+/// layer i - 1 (all 8-bit, so elements are bytes).
+struct TensorRead: Sendable, Equatable {
+    let tensor: Int
+    let range: Range<Int>
 }
 
 extension TracedPlan {
@@ -159,7 +175,7 @@ extension TracedPlan {
         case let .gemm(plan):
             return [.matrix(try MatrixTiling(m: plan.m, k: plan.k, n: plan.n, outputElementBytes: 4, maxTileWorkUnits: budget))]
         case let .conv(plan):
-            return [.conv(try ConvTiling(plan.geometry, maxTileWorkUnits: budget))]
+            return [.conv(try ConvTiling(plan.geometry, outputElementBytes: 4, maxTileWorkUnits: budget))]
         case let .mlp(plan):
             var tilings: [LayerTiling] = []
             for layer in plan.layers {
@@ -167,6 +183,24 @@ extension TracedPlan {
                     m: plan.batch, k: layer.inputWidth, n: layer.outputWidth, outputElementBytes: 1, maxTileWorkUnits: budget)))
             }
             return tilings
+        case let .qnn(plan):
+            return try plan.tilings(maxTileWorkUnits: budget)
+        }
+    }
+
+    /// What tile `tile` of layer `layer` reads. A qnn/1 node reads the tensors it names; every other kernel's layer
+    /// reads the previous layer's output (the job input for layer 0).
+    func reads(layer: Int, _ tiling: LayerTiling, tile: Int) -> [TensorRead] {
+        var source = layer
+        if case let .qnn(plan) = self { source = plan.nodes[layer].inputs[0] }
+        switch tiling {
+        case let .matrix(matrix):
+            return [matrix.inputRange(tile)].filter { !$0.isEmpty }.map { TensorRead(tensor: source, range: $0) }
+        case let .conv(conv):
+            return conv.inputRanges(tile).map { TensorRead(tensor: source, range: $0) }
+        case let .elements(elements):
+            guard case let .qnn(plan) = self else { preconditionFailure("only qnn/1 layers are tiled by elements") }
+            return plan.elementReads(plan.nodes[layer], elements.outputRange(tile))
         }
     }
 
@@ -175,6 +209,7 @@ extension TracedPlan {
         case let .gemm(plan): TensorSpec(dtype: .int32, shape: [UInt64(plan.m), UInt64(plan.n)])
         case let .conv(plan): TensorSpec(dtype: .int32, shape: plan.geometry.outputShape.map { UInt64($0) })
         case let .mlp(plan): TensorSpec(dtype: .int8, shape: [UInt64(plan.batch), UInt64(plan.layers.last!.outputWidth)])
+        case let .qnn(plan): plan.layerSpecs.last!
         }
     }
 
@@ -183,6 +218,7 @@ extension TracedPlan {
         case let .gemm(plan): [plan.m * plan.n * 4]
         case let .conv(plan): [plan.geometry.outputShape.reduce(1, *) * 4]
         case let .mlp(plan): plan.layers.map { plan.batch * $0.outputWidth }
+        case let .qnn(plan): plan.nodes.map { QNNShape.elements($0.outputShape) }
         }
     }
 }

@@ -106,16 +106,15 @@ extension BlockExecutor {
         try convict(id, job, reason: .wrongOutput, windowEnd: windowEnd, challenger: challenger)
     }
 
-    /// Recomputes the tile from the bytes it reads (the job input for layer 0, else the previous layer in the
-    /// trace) and compares it with its bytes in the trace and, for the last layer, with the output blob's (whose
+    /// Recomputes the tile from the bytes it reads (ranges of the job input and of the layers in the trace it
+    /// depends on) and compares it with its bytes in the trace and, for the last layer, with the output blob's (whose
     /// header must be the output tensor's). Reads only those ranges; costs the tile's work units.
     private func tileIsRight(
         _ tile: TileID, _ layout: TraceLayout, input: BlobRef, trace: BlobRef, output: BlobRef
     ) throws -> Bool {
         let reads = try layout.tileInputs(layer: tile.layer, tile: tile.tile)
-        let source = reads.source == .jobInput ? input : trace
         var inputs: [UInt8] = []
-        for range in reads.ranges { inputs += try blobBytes(source, range: range) }
+        for piece in reads.pieces { inputs += try blobBytes(piece.source == .jobInput ? input : trace, range: piece.range) }
         let honest = try layout.recomputeTile(layer: tile.layer, tile: tile.tile, inputs: inputs)
         guard try blobBytes(trace, range: try layout.tileRange(layer: tile.layer, tile: tile.tile)) == honest else {
             return false

@@ -96,8 +96,9 @@ struct SpotChecker {
 
     func check(_ tile: TileID, of posted: ResultUnderCheck, in layout: TraceLayout) throws -> TileCheck {
         let reads = try layout.tileInputs(layer: tile.layer, tile: tile.tile)
-        let source = reads.source == .jobInput ? posted.request.inputBlob : posted.result.traceBlob
-        let inputs = try reads.ranges.flatMap { try read(source, $0) }
+        let inputs = try reads.pieces.flatMap { piece in
+            try read(piece.source == .jobInput ? posted.request.inputBlob : posted.result.traceBlob, piece.range)
+        }
         let committed = try read(posted.result.traceBlob, try layout.tileRange(layer: tile.layer, tile: tile.tile))
         return try layout.checkTile(
             layer: tile.layer, tile: tile.tile, inputs: inputs,

@@ -9,7 +9,7 @@ import Foundation
 /// What a job asks for, shared by `assay tx job` and `assay job submit`.
 struct JobRequestOptions: ParsableArguments {
     @Option(help: "The offer to take (its id).") var offer: String
-    @Option(help: "Kernel: gemm-i8/1, conv2d-i8/1 or mlp-q8/1.") var kernel = "gemm-i8/1"
+    @Option(help: "Kernel: gemm-i8/1, conv2d-i8/1, mlp-q8/1 or qnn/1.") var kernel = "gemm-i8/1"
     @Option(help: "The input tensor (.npy).") var input: String
     @Option(name: .customLong("max-units"), help: "Most work units to pay for (default: the job's exact cost).")
     var maxUnits: UInt64?

@@ -56,8 +56,8 @@ struct KernelCommand: ParsableCommand {
 
 /// The kernel, its input and its model, from a `.npz` and/or single-array options.
 struct KernelJobOptions: ParsableArguments {
-    @Argument(help: "Kernel name: gemm-i8/1, conv2d-i8/1 or mlp-q8/1.") var kernel: String
-    @Option(help: "The input tensor (.npy): A for gemm, X for conv2d, the batch for mlp.") var input: String
+    @Argument(help: "Kernel name: gemm-i8/1, conv2d-i8/1, mlp-q8/1 or qnn/1.") var kernel: String
+    @Option(help: "The input tensor (.npy): A for gemm, X for conv2d, the batch for mlp and qnn.") var input: String
     @Option(help: "Model arrays (.npz written by np.savez; names in docs/kernels.md).") var model: String?
     @Option(help: "gemm-i8/1: the B matrix (.npy).") var b: String?
     @Option(help: "conv2d-i8/1: the weights (.npy).") var w: String?

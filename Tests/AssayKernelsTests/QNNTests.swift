@@ -27,6 +27,26 @@ import Testing
         #expect(kinds == Set(0...9), "every layer kind was drawn")
     }
 
+    /// qnn/1 in the catalogue: `Kernels` runs, meters and references it exactly as `QNN` and the int64 reference do.
+    @Test func theCatalogueRunsQNNAsQNNDoes() throws {
+        #expect(try KernelID("qnn/1") == .qnn)
+        #expect(KernelID.catalogue == KernelID.catalogue.sorted() && KernelID.catalogue.contains(.qnn))
+        for seed in UInt64(0)..<40 {
+            var generator = try QNNGraphGenerator(seed: 8000 + seed)
+            let (model, input, _) = try generator.make()
+            let expected = QNNReference(model: model, dtype: input.dtype).run(input).last!
+            let direct = try QNN.execute(model: model, input: input, limits: limits)
+            for threads in [1, 2] {
+                let output = try Kernels.execute(.qnn, model: model, input: input, limits: limits, threads: threads)
+                #expect(output == KernelOutput(output: direct.output, workUnits: direct.workUnits), "seed \(seed)")
+            }
+            let reference = try Kernels.executeReference(.qnn, model: model, input: input, limits: limits)
+            #expect(reference.output.int32Values.map { Int64($0) } == expected.values, "seed \(seed)")
+            #expect(reference.output.shape == expected.shape.map { UInt64($0) }, "seed \(seed)")
+            #expect(try Kernels.cost(.qnn, model: model, input: input, limits: limits) == direct.workUnits)
+        }
+    }
+
     @Test func theModelIsItsCanonicalBytes() throws {
         var generator = try QNNGraphGenerator(seed: 42)
         let (model, input, _) = try generator.make()

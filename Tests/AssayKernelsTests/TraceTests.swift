@@ -63,6 +63,59 @@ import Testing
         }
     }
 
+    /// Random qnn/1 graphs of every layer kind (`QNNGraphGenerator`), one trace layer per node, with nodes that
+    /// read several tensors (add, concat), the job input among them.
+    @Test func qnnRandomGraphs() throws {
+        var random = SeededGenerator(seed: 16)
+        var kinds = Set<UInt8>()
+        for seed in UInt64(0)..<60 {
+            var generator = try QNNGraphGenerator(seed: 9000 + seed)
+            let (model, input, ops) = try generator.make()
+            kinds.formUnion(ops)
+            let layout = try TraceLayout(.qnn, model: model, input: input.spec, limits: .default, maxTileWorkUnits: .max)
+            #expect(layout.layerCount == ops.count)
+            let budget = random.budget(minimum: layout.smallestTileBudget, total: layout.totalWork)
+            try TraceProperties(.qnn, model, input, budget: budget).checkAll(using: &random)
+        }
+        #expect(kinds == Set(0...9), "every layer kind was traced")
+    }
+
+    /// A concat of the job input with a node's output: its tiles read the job input blob and the trace blob, each
+    /// run of elements from the rows of its block only.
+    @Test func qnnConcatReadsTheJobInputAndTheTrace() throws {
+        var random = SeededGenerator(seed: 17)
+        var graph = try QNNGraphBuilder(dtype: .int8, inputShape: [3, 4], inputZeroPoint: 0)
+        let reshaped = try graph.node(6, [0], shape: [3, 4], zeroPoint: 0, [("shape", try int32s([0, -1]))])
+        try graph.node(9, [0, reshaped], shape: [3, 8], zeroPoint: 0, [("axis", try int32Scalar(1))])
+        let input = try random.tensor(.int8, [3, 4])
+        // One output element per unit: 12 + 24 work units, tiles of 4 elements.
+        let properties = try TraceProperties(.qnn, try graph.model(), input, budget: 4)
+        let layout = properties.layout
+        #expect(try layout.tileCount(layer: 1) == 6)
+        let header = UInt64(input.spec.canonicalHeaderLength)
+        // Tile 3 is row 1's second half: elements 4..<8 of layer 0's output, which starts the trace blob.
+        #expect(try layout.tileInputs(layer: 1, tile: 3) == TileInputs(pieces: [.init(source: .trace, range: 4..<8)]))
+        // Tile 2 is row 1's first half: elements 4..<8 of the job input.
+        #expect(try layout.tileInputs(layer: 1, tile: 2) == TileInputs(pieces: [.init(source: .jobInput, range: header + 4..<header + 8)]))
+        try properties.checkAll(using: &random)
+    }
+
+    /// A pooling run reads whole input rows from its first window's top to its last window's bottom.
+    @Test func qnnPoolTilesReadTheirWindowsRows() throws {
+        var random = SeededGenerator(seed: 18)
+        var graph = try QNNGraphBuilder(dtype: .uint8, inputShape: [1, 2, 6, 5], inputZeroPoint: 7)
+        // 2 x 2 windows, stride 2, no padding: output [1, 2, 3, 2], 4 work units an element.
+        try graph.node(3, [0], shape: [1, 2, 3, 2], zeroPoint: 7, [("kernel", try int32s([2, 2])), ("strides", try int32s([2, 2]))])
+        let input = try random.tensor(.uint8, [1, 2, 6, 5])
+        let properties = try TraceProperties(.qnn, try graph.model(), input, budget: 8)
+        let layout = properties.layout
+        #expect(try layout.tileCount(layer: 0) == 6)
+        let header = UInt64(input.spec.canonicalHeaderLength)
+        // Tile 5 is plane 1's output row 2: input rows 4 and 5 of plane 1.
+        #expect(try layout.tileInputs(layer: 0, tile: 5).pieces.map(\.range) == [header + 30 + 20..<header + 60])
+        try properties.checkAll(using: &random)
+    }
+
     /// A row too wide for the budget is cut into column blocks; checked on shapes alone (zero weights, no run).
     @Test func wideRowsSplitIntoColumnBlocks() throws {
         let (m, k, n) = (3, 8192, 8192)
@@ -74,7 +127,7 @@ import Testing
         #expect(try layout.tileRange(layer: 0, tile: 1) == 122 * 4..<244 * 4)
         // The input blob's header: dtype tag, shape count, two u64 dimensions, a 3-byte ULEB length = 21 bytes.
         #expect(layout.input.canonicalHeaderLength == 21)
-        #expect(try layout.tileInputs(layer: 0, tile: 68) == TileInputs(source: .jobInput, ranges: [8192 + 21..<16384 + 21]))
+        #expect(try layout.tileInputs(layer: 0, tile: 68) == TileInputs(pieces: [.init(source: .jobInput, range: 8192 + 21..<16384 + 21)]))
         var total: UInt64 = 0
         for tile in 0..<m * 68 {
             let work = try layout.tileWorkUnits(layer: 0, tile: tile)
@@ -96,11 +149,11 @@ import Testing
         let properties = try TraceProperties(.conv2dI8, model, input, budget: 30)
         let layout = properties.layout
         #expect(try layout.tileCount(layer: 0) == 20)
-        #expect(try layout.tileInputs(layer: 0, tile: 2).ranges.isEmpty)
+        #expect(try layout.tileInputs(layer: 0, tile: 2).pieces.isEmpty)
         #expect(try layout.recomputeTile(layer: 0, tile: 2, inputs: []) == [UInt8](repeating: 0, count: 20))
         let header = UInt64(input.spec.canonicalHeaderLength)
         // Output row 4 reads input row 1 of channels 0 and 1.
-        #expect(try layout.tileInputs(layer: 0, tile: 4).ranges == [header + 5..<header + 10, header + 25..<header + 30])
+        #expect(try layout.tileInputs(layer: 0, tile: 4).pieces.map(\.range) == [header + 5..<header + 10, header + 25..<header + 30])
         try properties.checkAll(using: &random)
     }
 
@@ -238,9 +291,9 @@ struct TraceProperties {
     }
 
     func inputs(layer: Int, tile: Int, trace traceBytes: [UInt8]) throws -> [UInt8] {
-        let reads = try layout.tileInputs(layer: layer, tile: tile)
-        let blob = reads.source == .jobInput ? input.canonicalBytes : traceBytes
-        return reads.ranges.flatMap { blob[Int($0.lowerBound)..<Int($0.upperBound)] }
+        try layout.tileInputs(layer: layer, tile: tile).pieces.flatMap { piece in
+            (piece.source == .jobInput ? input.canonicalBytes : traceBytes)[Int(piece.range.lowerBound)..<Int(piece.range.upperBound)]
+        }
     }
 
     func committedHash(layer: Int, tile: Int, trace traceBytes: [UInt8]) throws -> Digest32 {
@@ -262,4 +315,16 @@ extension SeededGenerator {
 extension TraceLayout {
     var convPlan: ConvPlan? { if case let .conv(plan) = plan { plan } else { nil } }
     var totalWork: UInt64 { plan.plan.workUnits }
+
+    /// The smallest budget every layer's tiling accepts: one output element (gemm, mlp, qnn/1 linear and layers
+    /// without weights) or one output row of one filter (conv).
+    var smallestTileBudget: UInt64 {
+        layers.map { tiling in
+            switch tiling {
+            case let .matrix(matrix): UInt64(matrix.k)
+            case let .conv(conv): UInt64(conv.geometry.outWidth * conv.geometry.patchLength)
+            case let .elements(elements): elements.elementWorkUnits
+            }
+        }.reduce(1, max)
+    }
 }
