@@ -164,11 +164,7 @@ extension GraphReader {
         let output = try activationQuantization(node, 0, 1)
         var tensors: [QuantizedTensor] = []
         for start in stride(from: 2, to: node.inputs.count, by: 3) {
-            let tensor = try quantizedInput(node, start, scale: start + 1, zero: start + 2)
-            guard tensor.quantization == output else {
-                throw .node(node, "concatenates '\(node.inputs[start])' (\(tensor.quantization)) into \(output): qnn/1 concatenates without requantizing")
-            }
-            tensors.append(tensor)
+            tensors.append(try quantizedInput(node, start, scale: start + 1, zero: start + 2))
         }
         let index = try write(node, output, nil, try movementWriter(node, tensors))
         setQuantized(node, index, output)
@@ -235,7 +231,9 @@ extension GraphReader {
             default: _ = try dequantized(node, data.firstIndex(of: name) ?? 0)
             }
         }
-        guard let first = tensors.first, tensors.allSatisfy({ $0.quantization == first.quantization }) else {
+        // Concat requantizes inputs on another scale (as QLinearConcat does); the others move data only.
+        let concat = node.opType == "Concat"
+        guard let first = tensors.first, concat || tensors.allSatisfy({ $0.quantization == first.quantization }) else {
             throw .node(node, "its inputs have different scales or zero points; qnn/1 moves data without requantizing")
         }
         let writer = try movementWriter(node, tensors)
@@ -243,7 +241,7 @@ extension GraphReader {
             let index = try write(node, first.quantization, nil, writer)
             setQuantized(node, index, first.quantization)
         } else {
-            set(node, .pending(PendingLayer(node: node, keeps: first.quantization, write: writer)))
+            set(node, .pending(PendingLayer(node: node, keeps: concat ? nil : first.quantization, write: writer)))
         }
     }
 

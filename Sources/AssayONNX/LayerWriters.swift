@@ -256,7 +256,13 @@ enum LayerWriters {
     }
 
     static func movement(_ node: ONNXNode, _ inputs: [QuantizedTensor], shape attributes: MovementAttributes) throws(ONNXImportError) -> LayerWriter {
-        { graph, _, clamp throws(ONNXImportError) in
+        { graph, output, clamp throws(ONNXImportError) in
+            var inputs = inputs
+            if case .concat = attributes {
+                for (position, input) in inputs.enumerated() where input.quantization != output {
+                    inputs[position] = QuantizedTensor(index: try requantize(node, input, to: output, &graph), quantization: output)
+                }
+            }
             let rank = graph.shapes[inputs[0].index].count
             func axis(_ value: Int64, upTo limit: Int) throws(ONNXImportError) -> Int32 {
                 let resolved = value < 0 ? value + Int64(rank) : value
@@ -274,6 +280,14 @@ enum LayerWriters {
             }
             return try graph.append(op, inputs: inputs.map(\.index), [field], clamp: clamp, from: node)
         }
+    }
+
+    /// A layer that only changes a tensor's scale and zero point: qnn/1's add of a zero constant on the same scale
+    /// (A's multiplier is then exactly one half), whose output scale `2 x_scale / (2^20 y_scale)` does the work.
+    private static func requantize(_ node: ONNXNode, _ x: QuantizedTensor, to output: Quantization, _ graph: inout QNNGraph) throws(ONNXImportError) -> Int {
+        let zero = ONNXConstant(name: "zero", dims: [], elements: .bytes([0], graph.activation))
+        let writer = try add(node, .tensor(x), .constant(QuantizedConstant(constant: zero, scales: [x.quantization.scale], zeroPoints: [0])))
+        return try writer(&graph, output, nil)
     }
 
     /// A Relu or Clip that cannot fold into its producer: a reshape to the same shape, which applies the clamp.

@@ -16,13 +16,16 @@ struct ONNXConstant {
     let dims: [Int]
     let elements: Elements
 
+    var count: Int { dims.reduce(1, *) }
+}
+
+extension ONNXConstant {
     /// TensorProto.DataType codes the importer reads.
     private enum DataType: Int32 {
         case float = 1, uint8 = 2, int8 = 3, int32 = 6, int64 = 7
     }
 
     init(_ proto: Onnx_TensorProto, limits: KernelLimits = .default) throws(ONNXImportError) {
-        name = proto.name
         guard proto.dataLocation != .external else {
             throw ONNXImportError("initializer '\(proto.name)' is stored in an external file; embed it in the model")
         }
@@ -37,11 +40,10 @@ struct ONNXConstant {
         guard count <= UInt64(limits.maxElements) else {
             throw ONNXImportError("initializer '\(proto.name)' claims \(count) elements, over the limit of \(limits.maxElements)")
         }
-        dims = proto.dims.map { Int($0) }
         guard let type = DataType(rawValue: proto.dataType) else {
             throw ONNXImportError("initializer '\(proto.name)' has element type \(proto.dataType); supported are float, uint8, int8, int32 and int64")
         }
-        elements = try ONNXConstant.elements(proto, type, count: Int(count))
+        self.init(name: proto.name, dims: proto.dims.map { Int($0) }, elements: try ONNXConstant.elements(proto, type, count: Int(count)))
     }
 
     private static func elements(_ proto: Onnx_TensorProto, _ type: DataType, count: Int) throws(ONNXImportError) -> Elements {
@@ -74,8 +76,6 @@ struct ONNXConstant {
             (0..<width).reduce(UInt64(0)) { $0 | UInt64(raw[start + $1]) << (8 * $1) }
         }
     }
-
-    var count: Int { dims.reduce(1, *) }
 
     /// A float scalar or a list of floats (scales).
     func floats(_ node: ONNXNode) throws(ONNXImportError) -> [Float] {

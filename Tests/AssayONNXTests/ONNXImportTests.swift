@@ -49,6 +49,21 @@ enum Fixtures {
         #expect(differences.allSatisfy { $0 == 0 }, "\(differences.filter { $0 > 0 }.count) of \(differences.count) logits differ")
     }
 
+    /// Strided, grouped and dilated conv, add of two activations, average and max pool, concat of two scales,
+    /// transpose, flatten and Gemm with transB, per-channel weights (Tools/models/make_op_fixtures.py).
+    @Test(arguments: [("qop", 0), ("qdq", 1)])
+    func everyOtherLayerKindImports(format: String, unitsMax: Int) throws {
+        let expected = try NPZ.decode(try Fixtures.bytes("ops_expected.npz"))
+        let imported = try ONNXImport.importModel(try Fixtures.bytes("ops_int8_\(format).onnx"))
+        let kinds = try QNNSummary.layers(model: imported.model, input: imported.inputSpec).map(\.kind)
+        #expect(Set(kinds) == ["conv", "add", "average pool", "max pool", "concat", "transpose", "flatten", "linear"])
+        let output = try QNN.execute(model: imported.model, input: try #require(expected["input"]), limits: .default).output
+        let differences = zip(output.data, try #require(expected[format]).data).map { abs(Int($0) - Int($1)) }
+        // ONNX Runtime runs the QDQ form's AveragePool in float (DequantizeLinear, mean, QuantizeLinear): one unit
+        // of rounding apart at most; the QOperator form's integer kernels are matched exactly.
+        #expect(differences.max() ?? 0 <= unitsMax)
+    }
+
     @Test func theModelFileRoundTrips() throws {
         let imported = try ONNXImport.importModel(try Fixtures.bytes("digits_cnn_int8_qop.onnx"))
         #expect(try NPZ.decode(try NPZ.encode(imported.model)) == imported.model)
