@@ -101,8 +101,9 @@ enum ModelFiles {
         print(pad("node", 5) + pad("kind", 21) + pad("inputs", 8) + pad("shape", 18) + pad("parameters", 12) + pad("work units", 12) + (sources.isEmpty ? "" : "from"))
         for (index, layer) in layers.enumerated() {
             let from = index < sources.count ? sources[index].joined(separator: ", ") : ""
-            print(pad(String(index), 5) + pad(layer.kind, 21) + pad(layer.inputs.map(String.init).joined(separator: ","), 8)
-                + pad("\(layer.shape)", 18) + pad(String(layer.parameters), 12) + pad(String(layer.workUnits), 12) + from)
+            let row = pad(String(index), 5) + pad(layer.kind, 21) + pad(layer.inputs.map(String.init).joined(separator: ","), 8)
+                + pad("\(layer.shape)", 18) + pad(String(layer.parameters), 12) + pad(String(layer.workUnits), 12) + from
+            print(row.trimmingCharacters(in: .whitespaces))
         }
         print("total: \(layers.count) layers, \(layers.map(\.parameters).reduce(0, +)) parameters, \(layers.map(\.workUnits).reduce(0, +)) work units per input")
     }
