@@ -67,7 +67,7 @@ def assay_units(assay, onnx_path, q, workdir, threads):
 def check_model(assay, name, pixels, labels, threads, workdir):
     x = to_model_input(pixels)
     float_accuracy = accuracy(onnxruntime_logits(FIXTURES / f"{name}.onnx", x), labels)
-    print(f"{name:11} onnxruntime float      accuracy {100 * float_accuracy:6.2f} %")
+    print(f"{name:11} {'onnxruntime float':21} accuracy {100 * float_accuracy:6.2f} %")
     passed = True
     for fmt in INT8_FORMATS:
         path = FIXTURES / f"{name}_int8_{fmt}.onnx"
@@ -79,8 +79,8 @@ def check_model(assay, name, pixels, labels, threads, workdir):
         identical, largest = compare_quantized(ort_units, units)
         ok = abs(assay_accuracy - ort_accuracy) * 100 <= ACCURACY_POINTS_MAX and largest <= UNITS_MAX
         passed &= ok
-        print(f"{name:11} onnxruntime int8 {fmt}  accuracy {100 * ort_accuracy:6.2f} %")
-        print(f"{name:11} assay qnn/1 {fmt}       accuracy {100 * assay_accuracy:6.2f} %   "
+        print(f"{name:11} {'onnxruntime int8 ' + fmt:21} accuracy {100 * ort_accuracy:6.2f} %")
+        print(f"{name:11} {'assay qnn/1 ' + fmt:21} accuracy {100 * assay_accuracy:6.2f} %   "
               f"{100 * identical:6.2f} % of {units.size} int8 logits identical to onnxruntime's, "
               f"largest difference {largest} quantized units  {'ok' if ok else 'FAIL'}")
     return passed
