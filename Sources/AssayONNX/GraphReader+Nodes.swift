@@ -5,7 +5,8 @@ import AssayKernels
 extension GraphReader {
     static let supported = "QuantizeLinear, DequantizeLinear, QLinearConv, QLinearMatMul, QLinearAdd, QGemm, "
         + "QLinearGlobalAveragePool, QLinearAveragePool, QLinearConcat, and in QDQ form Conv, MatMul, Gemm, Add, MaxPool, "
-        + "AveragePool, GlobalAveragePool, Reshape, Flatten, Transpose, Concat, Relu, Clip, plus Constant and Identity"
+        + "AveragePool, GlobalAveragePool, Reshape, Flatten, Transpose, Concat, Relu, Clip, MatMulInteger and ConvInteger "
+        + "(then Cast, Mul by the product's scale, QuantizeLinear), plus Constant and Identity"
 
     mutating func readNode(_ node: ONNXNode) throws(ONNXImportError) {
         switch (node.domain, node.opType) {
@@ -25,6 +26,9 @@ extension GraphReader {
             try floatLayer(node)
         case ("", "MaxPool"), ("", "Reshape"), ("", "Flatten"), ("", "Transpose"), ("", "Concat"): try movement(node)
         case ("", "Relu"), ("", "Clip"): try clamp(node)
+        case ("", "MatMulInteger"), ("", "ConvInteger"): try integerProduct(node)
+        case ("", "Cast"): try cast(node)
+        case ("", "Mul"): try scaleProduct(node)
         default: throw .node(node, "unsupported op; qnn/1 imports \(GraphReader.supported)")
         }
     }
@@ -168,6 +172,48 @@ extension GraphReader {
         }
         let index = try write(node, output, nil, try movementWriter(node, tensors))
         setQuantized(node, index, output)
+    }
+
+    // MARK: Integer products: MatMulInteger/ConvInteger -> Cast -> Mul(scale) -> QuantizeLinear
+
+    private mutating func integerProduct(_ node: ONNXNode) throws(ONNXImportError) {
+        try node.checkArity(2...4)
+        guard case let .quantized(x) = try value(node.inputs[0], node) else {
+            throw .node(node, "input '\(node.inputs[0])' must be a statically quantized activation (dynamic quantization is not supported)")
+        }
+        if node.input(2) != nil, try constant(node, 2).integers(node) != [Int64(x.quantization.zeroPoint)] {
+            throw .node(node, "its input zero point is not the one '\(node.inputs[0])' was quantized with")
+        }
+        let weightZeroPoints = try node.input(3) == nil ? [0] : constant(node, 3).integers(node)
+        set(node, .integerProduct(IntegerProduct(node: node, x: x, weight: try constant(node, 1), weightZeroPoints: weightZeroPoints)))
+    }
+
+    private mutating func cast(_ node: ONNXNode) throws(ONNXImportError) {
+        try node.checkArity(1...1)
+        try node.checkAttributes(["to", "saturate"])
+        guard case .integerProduct = try value(node.inputs[0], node), try node.int("to", default: 0) == 1 else {
+            throw .node(node, "only a Cast to float of a MatMulInteger or ConvInteger output is supported")
+        }
+        set(node, try value(node.inputs[0], node))
+    }
+
+    /// The float product times its scale (x_scale x w_scale, one or one per output channel): a linear or conv
+    /// layer waiting for its QuantizeLinear, with weight scales `scale / x_scale`.
+    private mutating func scaleProduct(_ node: ONNXNode) throws(ONNXImportError) {
+        try node.checkArity(2...2)
+        try node.checkAttributes([])
+        let operands = try node.inputs.map { name throws(ONNXImportError) in try value(name, node) }
+        guard let product = operands.compactMap({ if case let .integerProduct(p) = $0 { p } else { nil } }).first,
+              let scaleName = node.inputs.first(where: { if case .constant = values[$0] { true } else { false } }) else {
+            throw .node(node, "only a Mul of a MatMulInteger or ConvInteger product by its constant scale is supported")
+        }
+        let scales = try constant(node, node.inputs.firstIndex(of: scaleName)!).floats(node)
+        let weight = QuantizedConstant(
+            constant: product.weight, scales: scales.map { $0 / product.x.quantization.scale }, zeroPoints: product.weightZeroPoints)
+        let writer = product.node.opType == "ConvInteger"
+            ? try LayerWriters.conv(product.node, product.x, weight, nil)
+            : try LayerWriters.linear(product.node, product.x, weight, nil, transposed: false)
+        set(node, .pending(PendingLayer(node: node, keeps: nil, write: writer)))
     }
 
     // MARK: QDQ layers and data movement

@@ -14,6 +14,16 @@ enum ONNXValue {
     case dequantizedConstant(QuantizedConstant)
     /// A float op on dequantized values, waiting for the QuantizeLinear that gives its output scale.
     case pending(PendingLayer)
+    /// MatMulInteger or ConvInteger of a quantized activation and quantized weights (then Cast to float): the
+    /// int32 product, whose scale the Mul after it states.
+    case integerProduct(IntegerProduct)
+}
+
+struct IntegerProduct {
+    let node: ONNXNode
+    let x: QuantizedTensor
+    let weight: ONNXConstant
+    let weightZeroPoints: [Int64]
 }
 
 struct QuantizedTensor {

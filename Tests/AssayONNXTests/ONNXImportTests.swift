@@ -64,6 +64,16 @@ enum Fixtures {
         #expect(differences.max() ?? 0 <= unitsMax)
     }
 
+    /// QuantizeLinear -> MatMulInteger/ConvInteger -> Cast -> Mul(scale) -> QuantizeLinear, one layer each.
+    @Test(arguments: [("matmulinteger", "linear"), ("convinteger", "conv")])
+    func integerProductsImport(name: String, kind: String) throws {
+        let expected = try NPZ.decode(try Fixtures.bytes("ops_expected.npz"))
+        let imported = try ONNXImport.importModel(try Fixtures.bytes("ops_\(name).onnx"))
+        #expect(try QNNSummary.layers(model: imported.model, input: imported.inputSpec).map(\.kind) == [kind])
+        let output = try QNN.execute(model: imported.model, input: try #require(expected["\(name)_input"]), limits: .default).output
+        #expect(output.data == (try #require(expected[name])).data)
+    }
+
     @Test func theModelFileRoundTrips() throws {
         let imported = try ONNXImport.importModel(try Fixtures.bytes("digits_cnn_int8_qop.onnx"))
         #expect(try NPZ.decode(try NPZ.encode(imported.model)) == imported.model)

@@ -2,7 +2,7 @@
 """Writes fixtures/ops_*.onnx and fixtures/ops_expected.npz: a small random-weight CNN using the layer kinds the
 digits models do not (strided, grouped and dilated Conv, Relu, Clip, Add of two activations, AveragePool,
 Concat, Transpose, Flatten, Gemm with transB), quantized by quantize_static with per-channel int8 weights in QDQ
-and QOperator form, and ONNX Runtime's int8 outputs on a seeded batch, in quantized units (issue 12 importer tests).
+and QOperator form, two hand-written MatMulInteger/ConvInteger layers, and ONNX Runtime's int8 outputs on a seeded batch, in quantized units (issue 12 importer tests).
 
 Usage: Tools/models/.venv/bin/python Tools/models/make_op_fixtures.py
 """
@@ -60,6 +60,35 @@ class Calibration(CalibrationDataReader):
         return next(self.batches, None)
 
 
+def integer_model(rng, conv):
+    """QuantizeLinear -> MatMulInteger (or ConvInteger) -> Cast -> Mul(x_scale x w_scale) -> QuantizeLinear ->
+    DequantizeLinear, written by hand: the integer-op form of a quantized layer."""
+    x_scale, w_scale, y_scale = np.float32(1 / 255), np.float32(0.02), np.float32(0.05)
+    if conv:
+        weight = rng.integers(0, 256, size=(3, 2, 3, 3), dtype=np.uint8)  # ONNX Runtime's ConvInteger is uint8 x uint8
+        product = helper.make_node("ConvInteger", ["xq", "w", "xz", "wz"], ["acc"], "conv_int", pads=[1, 1, 1, 1])
+        w_zero = np.array(128, np.uint8)
+    else:
+        weight = rng.integers(-128, 128, size=(8, 3), dtype=np.int8)
+        product = helper.make_node("MatMulInteger", ["xq", "w", "xz", "wz"], ["acc"], "matmul_int")
+        w_zero = np.array(0, np.int8)
+    inits = [numpy_helper.from_array(a, n) for n, a in (
+        ("xs", np.array(x_scale)), ("xz", np.array(0, np.uint8)), ("w", weight), ("wz", w_zero),
+        ("c", np.array(x_scale * w_scale)), ("ys", np.array(y_scale)), ("yz", np.array(10, np.uint8)))]
+    nodes = [helper.make_node("QuantizeLinear", ["input", "xs", "xz"], ["xq"], "quantize"), product,
+             helper.make_node("Cast", ["acc"], ["accf"], "cast", to=TensorProto.FLOAT),
+             helper.make_node("Mul", ["accf", "c"], ["y"], "scale"),
+             helper.make_node("QuantizeLinear", ["y", "ys", "yz"], ["yq"], "requantize"),
+             helper.make_node("DequantizeLinear", ["yq", "ys", "yz"], ["logits"], "logits_DequantizeLinear")]
+    shape, out = (["N", 2, 4, 4], ["N", 3, 4, 4]) if conv else (["N", 8], ["N", 3])
+    graph = helper.make_graph(nodes, "integer", [helper.make_tensor_value_info("input", TensorProto.FLOAT, shape)],
+                              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, out)], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
 def main():
     rng = np.random.default_rng(SEED)
     float_path = Path("/tmp") / "ops_float.onnx"
@@ -75,6 +104,12 @@ def main():
         arrays[fmt] = to_quantized_units(onnxruntime_logits(path, batch), *logits_quantization(path)).astype(np.uint8)
         arrays["input"] = quantized_input(path, batch)
         print(path.name, path.stat().st_size, "bytes:", ", ".join(n.op_type for n in onnx.load(str(path)).graph.node))
+    for name, conv, shape in (("matmulinteger", False, (16, 8)), ("convinteger", True, (16, 2, 4, 4))):
+        path = FIXTURES / f"ops_{name}.onnx"
+        onnx.save(integer_model(rng, conv), str(path))
+        x = rng.random(shape, dtype=np.float32)
+        arrays[f"{name}_input"] = quantized_input(path, x)
+        arrays[name] = to_quantized_units(onnxruntime_logits(path, x), *logits_quantization(path)).astype(np.uint8)
     np.savez(FIXTURES / "ops_expected.npz", **arrays)
     return 0
 
