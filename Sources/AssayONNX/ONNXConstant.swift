@@ -15,8 +15,6 @@ struct ONNXConstant {
     let name: String
     let dims: [Int]
     let elements: Elements
-
-    var count: Int { dims.reduce(1, *) }
 }
 
 extension ONNXConstant {
