@@ -98,7 +98,8 @@ enum ModelFiles {
 
     static func printLayers(_ layers: [QNNLayerSummary], input: TensorSpec, sources: [[String]]) {
         print("layers for one input \(input.dtype) \(input.shape):")
-        print(pad("node", 5) + pad("kind", 21) + pad("inputs", 8) + pad("shape", 18) + pad("parameters", 12) + pad("work units", 12) + (sources.isEmpty ? "" : "from"))
+        let header = pad("node", 5) + pad("kind", 21) + pad("inputs", 8) + pad("shape", 18) + pad("parameters", 12) + pad("work units", 12)
+        print((header + (sources.isEmpty ? "" : "from")).trimmingCharacters(in: .whitespaces))
         for (index, layer) in layers.enumerated() {
             let from = index < sources.count ? sources[index].joined(separator: ", ") : ""
             let row = pad(String(index), 5) + pad(layer.kind, 21) + pad(layer.inputs.map(String.init).joined(separator: ","), 8)
