@@ -21,6 +21,7 @@ let hummingbirdCore = Target.Dependency.product(name: "HummingbirdCore", package
 let hummingbirdTesting = Target.Dependency.product(name: "HummingbirdTesting", package: "hummingbird")
 let hummingbirdWebSocket = Target.Dependency.product(name: "HummingbirdWebSocket", package: "hummingbird-websocket")
 let hummingbirdWSClient = Target.Dependency.product(name: "HummingbirdWSClient", package: "hummingbird-websocket")
+let swiftProtobuf = Target.Dependency.product(name: "SwiftProtobuf", package: "swift-protobuf")
 
 let package = Package(
     name: "Assay",
@@ -47,6 +48,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // Layer 0: C libraries, touched only by their wrapper module.
@@ -69,6 +71,10 @@ let package = Package(
         .target(
             name: "AssayKernels", dependencies: ["CKernels", "AssayCodec", "AssayCrypto", "AssayTypes", "AssayBlobs"],
             swiftSettings: [.unsafeFlags(["-O"])]),
+
+        // ONNX models imported to qnn/1 (issue 12): the only module, with the CLI, that links protobuf. Its
+        // onnx.pb.swift is generated once by Tools/models/gen-onnx-swift and committed; no plugin runs in the build.
+        .target(name: "AssayONNX", dependencies: ["AssayKernels", swiftProtobuf]),
 
         // Layer 4: state machines: ledger, consensus core, key holder, mempool.
         .target(
@@ -120,8 +126,8 @@ let package = Package(
             name: "assay",
             dependencies: [
                 "AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayRocksDB", "AssayKernels",
-                "AssayLedger", "AssaySimulation", "AssayNode", "AssayRPC", "AssayBlobs", logging, argumentParser, nio,
-                nioPosix, nioHTTP1, nioWebSocket,
+                "AssayLedger", "AssaySimulation", "AssayNode", "AssayRPC", "AssayBlobs", "AssayONNX", logging, argumentParser,
+                nio, nioPosix, nioHTTP1, nioWebSocket,
             ]
         ),
 
@@ -146,6 +152,7 @@ let package = Package(
         .testTarget(
             name: "AssayStorageTests",
             dependencies: ["AssayStorage", "AssayRocksDB", "AssayBlobs", "AssayCodec", "AssayCrypto"]),
+        .testTarget(name: "AssayONNXTests", dependencies: ["AssayONNX", "AssayKernels", swiftProtobuf]),
         .testTarget(name: "AssayKernelsTests", dependencies: ["AssayKernels", "AssayCodec", "AssayCrypto", "AssayTypes", "AssayBlobs"]),
         .testTarget(
             name: "AssayLedgerTests",

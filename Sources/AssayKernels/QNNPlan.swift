@@ -54,8 +54,9 @@ struct QNNTensor: Sendable {
     let zeroPoint: Int32
 }
 
-/// The layer kinds; the raw value is the `node<i>.op` code.
-enum QNNOp: UInt8, Sendable, CaseIterable {
+/// The layer kinds; the raw value is the `node<i>.op` code. Public so that importers (AssayONNX) write models
+/// with the core's own codes and array names.
+public enum QNNOp: UInt8, Sendable, CaseIterable {
     case linear = 0
     case conv = 1
     case add = 2
@@ -67,8 +68,11 @@ enum QNNOp: UInt8, Sendable, CaseIterable {
     case transpose = 8
     case concat = 9
 
+    /// The model array holding `field` of node `index`: `node<index>.<field>`.
+    public static func arrayName(node index: Int, _ field: String) -> String { QNNNode.name(index, field) }
+
     /// Every array a node of this kind may have, without the `node<i>.` prefix.
-    var fields: [String] {
+    public var fields: [String] {
         let common = ["op", "inputs", "clamp"]
         let requantized = ["output_zero_point", "multiplier", "shift"]
         let weighted = requantized + ["weight", "bias", "w_zero_point"]

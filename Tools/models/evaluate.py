@@ -63,9 +63,8 @@ def accuracy(logits, labels):
     return float((logits.argmax(axis=1) == labels).mean())
 
 
-# Hook for the Assay side (issue 12 item 3, Tools/crosscheck-models): once `assay kernel run qnn/1` exists, a
-# function assay_logits(qnn_path, pixels) -> int64 quantized logits [N, 10] goes here; report its accuracy and
-# compare_quantized(onnx_int8_units, assay_units) next to the rows below. It is deliberately absent until then.
+# The Assay side (issue 12 item 3) is crosscheck_models.py, behind Tools/crosscheck-models: it imports each int8
+# file with `assay model import`, runs it with `assay kernel run qnn/1` and compares with compare_quantized.
 
 
 def evaluate_model(fixtures, name, x, labels):

@@ -21,6 +21,54 @@ public enum NPZ {
         }
         do { return try Model(arrays) } catch { throw .notZip(error.description) }
     }
+
+    /// The archive `np.savez` would write for these arrays: one stored `NAME.npy` entry per array, in the model's
+    /// order, without zip64 (refused past 4 GiB, far beyond any model a job may name).
+    public static func encode(_ model: Model) throws(NumPyError) -> [UInt8] {
+        var archive: [UInt8] = []
+        var directory: [UInt8] = []
+        for array in model.tensors {
+            let name = Array((array.name + ".npy").utf8)
+            let contents = NPY.encode(array.tensor)
+            guard archive.count + contents.count < 0xFFFF_FFFF else { throw .tooLarge("a .npz over 4 GiB") }
+            let fields = ZipFields(name: name, crc: CRC32.checksum(contents), size: UInt32(contents.count))
+            directory += fields.centralEntry(localHeaderOffset: UInt32(archive.count))
+            archive += fields.localHeader + contents
+        }
+        guard archive.count + directory.count < 0xFFFF_FFFF else { throw .tooLarge("a .npz over 4 GiB") }
+        let end = ZipFields.endRecord(entries: model.tensors.count, directorySize: directory.count, offset: archive.count)
+        return archive + directory + end
+    }
+}
+
+/// The fields a stored zip entry repeats in its local header and central directory entry (version 2.0, no
+/// compression, no timestamps: the same arrays always give the same bytes).
+private struct ZipFields {
+    let name: [UInt8]
+    let crc: UInt32
+    let size: UInt32
+
+    /// Version needed, flags, method, time, date, CRC-32, sizes, name length, extra length.
+    private var common: [UInt8] {
+        ZipFields.le(20, 2) + ZipFields.le(0, 2) + ZipFields.le(0, 2) + ZipFields.le(0, 2) + ZipFields.le(0x21, 2)
+            + ZipFields.le(UInt64(crc), 4) + ZipFields.le(UInt64(size), 4) + ZipFields.le(UInt64(size), 4)
+            + ZipFields.le(UInt64(name.count), 2) + ZipFields.le(0, 2)
+    }
+
+    var localHeader: [UInt8] { ZipFields.le(0x0403_4B50, 4) + common + name }
+
+    func centralEntry(localHeaderOffset: UInt32) -> [UInt8] {
+        // Made by version 2.0; then comment length, disk, internal and external attributes, offset.
+        ZipFields.le(0x0201_4B50, 4) + ZipFields.le(20, 2) + common + ZipFields.le(0, 2) + ZipFields.le(0, 2)
+            + ZipFields.le(0, 2) + ZipFields.le(0, 4) + ZipFields.le(UInt64(localHeaderOffset), 4) + name
+    }
+
+    static func endRecord(entries: Int, directorySize: Int, offset: Int) -> [UInt8] {
+        le(0x0605_4B50, 4) + le(0, 2) + le(0, 2) + le(UInt64(entries), 2) + le(UInt64(entries), 2)
+            + le(UInt64(directorySize), 4) + le(UInt64(offset), 4) + le(0, 2)
+    }
+
+    static func le(_ value: UInt64, _ count: Int) -> [UInt8] { (0..<count).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } }
 }
 
 /// The central directory of a zip archive, read from the end-of-central-directory record.
