@@ -29,6 +29,12 @@ public struct IndexedEvent: Hashable, Sendable, CanonicalCodable {
     }
 }
 
+extension TransactionEvent {
+    init(_ indexed: IndexedEvent) {
+        self.init(type: indexed.type, attributes: indexed.attributes.map { Attribute(key: $0.key, value: $0.value) })
+    }
+}
+
 public struct IndexedAttribute: Hashable, Sendable, CanonicalCodable {
     public var key: String
     public var value: String

@@ -22,6 +22,9 @@ public protocol NodeAPI: Sendable {
     func submitAndWaitForCommit(_ transaction: [UInt8]) async throws(NodeAPIError) -> TransactionRecord
     /// A committed transaction with its result and events.
     func transaction(hash: Hash) async -> TransactionRecord?
+    /// Every transaction's result and events in the committed block at `height` (the latest when nil), and the
+    /// events of the block's end-of-block work; nil when no such block is committed.
+    func blockResults(height: Height?) async throws(NodeAPIError) -> BlockResultsRecord?
     func account(_ address: Address) async -> AccountRecord
 
     // Committed state. Storage failures throw `.unavailable`.
@@ -152,6 +155,38 @@ public struct TransactionRecord: Equatable, Sendable {
     }
 }
 
+/// How each transaction of a committed block ended, and what the block's end-of-block work did (automatic
+/// settlements and refunds, stake releases, expiries, blob releases).
+public struct BlockResultsRecord: Equatable, Sendable {
+    public struct Entry: Equatable, Sendable {
+        public var hash: Hash
+        public var code: UInt32
+        public var log: String
+        public var events: [TransactionEvent]
+
+        public init(hash: Hash, code: UInt32, log: String, events: [TransactionEvent]) {
+            self.hash = hash
+            self.code = code
+            self.log = log
+            self.events = events
+        }
+    }
+
+    public var height: Height
+    public var blockHash: Hash
+    /// In block order.
+    public var transactions: [Entry]
+    public var endBlockEvents: [TransactionEvent]
+
+    public init(height: Height, blockHash: Hash, transactions: [Entry], endBlockEvents: [TransactionEvent]) {
+        self.height = height
+        self.blockHash = blockHash
+        self.transactions = transactions
+        self.endBlockEvents = endBlockEvents
+    }
+}
+
+/// An event as clients see it, of a transaction or of a block's end-of-block work.
 public struct TransactionEvent: Equatable, Sendable, Encodable {
     public struct Attribute: Equatable, Sendable, Encodable {
         public var key: String

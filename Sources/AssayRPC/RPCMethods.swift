@@ -84,6 +84,18 @@ public enum RPCMethods {
             return TransactionView(record)
         },
         RPCMethod(
+            "block_results",
+            "Each transaction's result code and events in a committed block (the latest when no height), and the "
+                + "events of its end-of-block work (settlements, refunds, releases, expiries).",
+            parameters: [.optional("height", "integer")], HeightParams.self
+        ) { params, node in
+            let record = try await MarketMethods.reading { () async throws(NodeAPIError) in
+                try await node.blockResults(height: params.height)
+            }
+            guard let record else { throw RPCError.notFound("block \(params.height.map(String.init) ?? "latest")") }
+            return BlockResultsView(record)
+        },
+        RPCMethod(
             "account", "An account's balance and next nonce.", parameters: [.required("address", "string")],
             AddressParams.self
         ) { params, node in

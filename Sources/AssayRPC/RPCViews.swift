@@ -1,5 +1,6 @@
 import AssayCodec
 import AssayCrypto
+import AssayLedger
 import AssayTypes
 
 // The JSON shapes of results. Keys become snake_case when encoded. Amounts, fees and voting power are
@@ -148,6 +149,7 @@ struct TransactionView: Encodable, Sendable {
     let nonce: UInt64
     let fee: String
     let code: UInt32
+    let codeName: String
     let log: String
     let events: [TransactionEvent]
 
@@ -163,8 +165,43 @@ struct TransactionView: Encodable, Sendable {
         nonce = record.transaction.nonce
         fee = String(record.transaction.fee)
         code = record.code
+        codeName = ResultCodeNames.name(record.code)
         log = record.log
         events = record.events
+    }
+}
+
+/// What `block_results` returns: each transaction's result and events, in block order, and the end-of-block events.
+struct BlockResultsView: Encodable, Sendable {
+    struct Entry: Encodable, Sendable {
+        let hash: String
+        let code: UInt32
+        let codeName: String
+        let log: String
+        let events: [TransactionEvent]
+    }
+
+    let height: UInt64
+    let hash: String
+    let transactions: [Entry]
+    let endBlockEvents: [TransactionEvent]
+
+    init(_ record: BlockResultsRecord) {
+        height = record.height
+        hash = record.blockHash.description
+        transactions = record.transactions.map {
+            Entry(
+                hash: $0.hash.description, code: $0.code, codeName: ResultCodeNames.name($0.code), log: $0.log,
+                events: $0.events)
+        }
+        endBlockEvents = record.endBlockEvents
+    }
+}
+
+/// The ledger's result codes by name, as `tx` and `block_results` show them.
+enum ResultCodeNames {
+    static func name(_ code: UInt32) -> String {
+        UInt16(exactly: code).flatMap(ResultCode.init(rawValue:)).map { "\($0)" } ?? "unknown"
     }
 }
 

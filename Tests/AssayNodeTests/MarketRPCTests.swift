@@ -84,6 +84,43 @@ import Testing
         #expect(settled["result"]?["result_tx"] == .string(result.hash.description), "the index keeps the result")
     }
 
+    /// A job's money as block_results shows it: escrowed at creation, then paid and burned at the settlement that
+    /// the end of the window's block performs, with the failed transaction's code named beside it.
+    @Test func blockResultsShowEachTransactionAndTheSettlementAtTheEndOfTheBlock() async throws {
+        let offer = try node.openMarket()
+        let job = try node.job(offer: offer)
+        let overdraft = try node.sign(node.client, .transfer(Transfer(recipient: address(node.provider), amount: 1 << 40)), offset: 1)
+        let created = try node.commit([job, overdraft])
+        let answer = try await call("block_results", #"{"height":\#(created.height)}"#)
+        #expect(answer["hash"] == .string(created.hash.description))
+        #expect(answer["transactions"]?[0]?["hash"] == .string(job.hash.description))
+        #expect(answer["transactions"]?[0]?["events"]?[0]?["type"] == .string("job_created"))
+        #expect(answer["transactions"]?[1]?["code"] == .integer(Int64(ResultCode.insufficientBalance.rawValue)))
+        #expect(answer["transactions"]?[1]?["code_name"] == .string("insufficientBalance"))
+        #expect(answer["transactions"]?[1]?["events"] == .array([]))
+
+        try node.commit([try node.sign(node.provider, .result(try node.result(job: job.hash)))])
+        var ended: JSONValue?
+        for _ in 0..<4 where ended == nil {
+            try node.commit([])
+            let latest = try await call("block_results")
+            #expect(latest["height"] == .integer(Int64(node.height)))
+            guard case let .array(events)? = latest["end_block_events"] else { throw Failure("no end_block_events") }
+            ended = events.first { $0["type"] == .string("job_ended") }
+        }
+        let attributes = Dictionary(
+            uniqueKeysWithValues: (ended?["attributes"].flatMap { if case let .array(items) = $0 { items } else { nil } } ?? [])
+                .compactMap { item -> (String, String)? in
+                    guard case let .string(key)? = item["key"], case let .string(value)? = item["value"] else { return nil }
+                    return (key, value)
+                })
+        #expect(attributes["job"] == job.hash.description && attributes["outcome"] == "settled")
+        let paid = UInt64(attributes["paid"] ?? "") ?? 0, burned = UInt64(attributes["burned"] ?? "") ?? 0
+        #expect(paid + burned == GemmJob.honest.workUnits * 2, "price 2 x the work units used")
+        #expect(UInt64(attributes["refund"] ?? "") == GemmJob.honest.workUnits * 2, "half the escrow comes back")
+        #expect(try await call("block_results", #"{"height":999}"#)["error"]?["code"] == .integer(-32020))
+    }
+
     @Test func queryProvesPresenceAndAbsenceAgainstTheCommittedRoot() async throws {
         try node.commit([try node.sign(node.client, .transfer(Transfer(recipient: address(node.provider), amount: 5)))])
         let key = StateKey.account(address(node.client))
