@@ -1,3 +1,4 @@
+import AssayAPI
 import AssayBlobs
 import AssayCrypto
 import AssayEngine
@@ -142,7 +143,7 @@ final class NodeService: NodeAPI, @unchecked Sendable {
         return TransactionRecord(
             transaction: stored.block.transactions[Int(indexed.index)], height: indexed.height,
             index: Int(indexed.index), code: UInt32(indexed.code), log: indexed.log,
-            events: indexed.events.map(TransactionEvent.init))
+            events: indexed.events.map(EventView.init))
     }
 
     func blockResults(height: Height?) async throws(NodeAPIError) -> BlockResultsRecord? {
@@ -156,12 +157,12 @@ final class NodeService: NodeAPI, @unchecked Sendable {
                 }
                 return BlockResultsRecord.Entry(
                     hash: hash, code: UInt32(indexed.code), log: indexed.log,
-                    events: indexed.events.map(TransactionEvent.init))
+                    events: indexed.events.map(EventView.init))
             }
             let endBlock = try TransactionIndex.endBlockEvents(at: target, in: store)
             return BlockResultsRecord(
                 height: target, blockHash: stored.block.hash, transactions: entries,
-                endBlockEvents: endBlock.map(TransactionEvent.init))
+                endBlockEvents: endBlock.map(EventView.init))
         } catch let error as NodeAPIError {
             throw error
         } catch {

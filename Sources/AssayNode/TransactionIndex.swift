@@ -1,3 +1,4 @@
+import AssayAPI
 import AssayBlobs
 import AssayCodec
 import AssayCrypto
@@ -29,7 +30,7 @@ public struct IndexedEvent: Hashable, Sendable, CanonicalCodable {
     }
 }
 
-extension TransactionEvent {
+extension EventView {
     init(_ indexed: IndexedEvent) {
         self.init(type: indexed.type, attributes: indexed.attributes.map { Attribute(key: $0.key, value: $0.value) })
     }

@@ -1,3 +1,4 @@
+import AssayAPI
 import AssayBlobs
 import AssayCrypto
 import AssayLedger
@@ -141,10 +142,10 @@ public struct TransactionRecord: Equatable, Sendable {
     /// 0 for success; otherwise the ledger's rejection code, with `log` saying why.
     public var code: UInt32
     public var log: String
-    public var events: [TransactionEvent]
+    public var events: [EventView]
 
     public init(
-        transaction: Transaction, height: Height, index: Int, code: UInt32, log: String, events: [TransactionEvent]
+        transaction: Transaction, height: Height, index: Int, code: UInt32, log: String, events: [EventView]
     ) {
         self.transaction = transaction
         self.height = height
@@ -162,9 +163,9 @@ public struct BlockResultsRecord: Equatable, Sendable {
         public var hash: Hash
         public var code: UInt32
         public var log: String
-        public var events: [TransactionEvent]
+        public var events: [EventView]
 
-        public init(hash: Hash, code: UInt32, log: String, events: [TransactionEvent]) {
+        public init(hash: Hash, code: UInt32, log: String, events: [EventView]) {
             self.hash = hash
             self.code = code
             self.log = log
@@ -176,35 +177,13 @@ public struct BlockResultsRecord: Equatable, Sendable {
     public var blockHash: Hash
     /// In block order.
     public var transactions: [Entry]
-    public var endBlockEvents: [TransactionEvent]
+    public var endBlockEvents: [EventView]
 
-    public init(height: Height, blockHash: Hash, transactions: [Entry], endBlockEvents: [TransactionEvent]) {
+    public init(height: Height, blockHash: Hash, transactions: [Entry], endBlockEvents: [EventView]) {
         self.height = height
         self.blockHash = blockHash
         self.transactions = transactions
         self.endBlockEvents = endBlockEvents
-    }
-}
-
-/// An event as clients see it, of a transaction or of a block's end-of-block work.
-public struct TransactionEvent: Equatable, Sendable, Encodable {
-    public struct Attribute: Equatable, Sendable, Encodable {
-        public var key: String
-        public var value: String
-
-        public init(key: String, value: String) {
-            self.key = key
-            self.value = value
-        }
-    }
-
-    public var type: String
-    /// In the order the ledger emitted them.
-    public var attributes: [Attribute]
-
-    public init(type: String, attributes: [Attribute]) {
-        self.type = type
-        self.attributes = attributes
     }
 }
 

@@ -1,3 +1,4 @@
+import AssayAPI
 import AssayLedger
 
 /// The OpenRPC 1.2 document `rpc.discover` serves, generated from the method descriptions the dispatcher holds,

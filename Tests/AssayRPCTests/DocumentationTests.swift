@@ -1,3 +1,4 @@
+import AssayAPI
 import AssayLedger
 import AssayRPC
 import Foundation
