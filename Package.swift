@@ -189,7 +189,8 @@ let package = Package(
                 "AssayP2P", "AssayTypes", "AssayCrypto", "AssayCodec", "AssayBlobs", "AssaySafetyRules", logging,
             ]
         ),
-        .testTarget(name: "assayTests", dependencies: ["assay", "AssayCrypto", "AssayTypes", "AssayKernels", argumentParser]),
+        .testTarget(
+            name: "assayTests", dependencies: ["assay", "AssayAPI", "AssayCrypto", "AssayTypes", "AssayKernels", argumentParser]),
     ],
     swiftLanguageModes: [.v6]
 )
