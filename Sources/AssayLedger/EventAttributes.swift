@@ -14,13 +14,15 @@ public enum EventType: String, CaseIterable, Sendable {
     case challengeFailed = "challenge_failed"
     case challengeUpheld = "challenge_upheld"
     case slashed
+    case bonded
     case unbondingStarted = "unbonding_started"
     case unbondingReleased = "unbonding_released"
     case tombstoned
     case proposalCreated = "proposal_created"
+    case voteCast = "vote_cast"
     case proposalPassed = "proposal_passed"
-    case proposalExpired = "proposal_expired"
     case proposalFailed = "proposal_failed"
+    case proposalExpired = "proposal_expired"
     case validatorUpdated = "validator_updated"
     case parameterChanged = "parameter_changed"
     case blobReleased = "blob_released"
@@ -37,11 +39,13 @@ public enum EventType: String, CaseIterable, Sendable {
         case .challengeFailed: ["job", "challenger", "layer", "tile", "work_units", "bond_forfeited"]
         case .challengeUpheld: ["job", "challenger", "layer", "tile", "work_units"]
         case .slashed: ["account", "amount", "to_challenger", "burned"]
+        case .bonded: ["account", "amount"]
         case .unbondingStarted: ["account", "amount", "release_height"]
         case .unbondingReleased: ["account", "amount"]
         case .tombstoned: ["validator"]
         case .proposalCreated, .proposalPassed, .proposalExpired: ["proposal"]
         case .proposalFailed: ["proposal", "reason"]
+        case .voteCast: ["proposal", "voter", "approve"]
         case .validatorUpdated: ["validator", "power", "effective_height"]
         case .parameterChanged: ["name", "value"]
         case .blobReleased: ["blob"]
@@ -77,6 +81,7 @@ extension LedgerEvent {
         case let .challengeUpheld(job, challenged): (.challengeUpheld, [hex(job)] + challenged.values)
         case let .slashed(account, amount, toChallenger, burned):
             (.slashed, [account.description, "\(amount)", "\(toChallenger)", "\(burned)"])
+        case let .bonded(account, amount): (.bonded, [account.description, "\(amount)"])
         case let .unbondingStarted(account, amount, releaseHeight):
             (.unbondingStarted, [account.description, "\(amount)", "\(releaseHeight)"])
         case let .unbondingReleased(account, amount): (.unbondingReleased, [account.description, "\(amount)"])
@@ -85,6 +90,8 @@ extension LedgerEvent {
         case let .proposalPassed(proposal): (.proposalPassed, [hex(proposal)])
         case let .proposalExpired(proposal): (.proposalExpired, [hex(proposal)])
         case let .proposalFailed(proposal, reason): (.proposalFailed, [hex(proposal), reason])
+        case let .voteCast(proposal, voter, approve):
+            (.voteCast, [hex(proposal), Hex.encode(voter.bytes), approve ? "true" : "false"])
         case let .validatorUpdated(validator, power, effectiveHeight):
             (.validatorUpdated, [Hex.encode(validator.bytes), "\(power)", "\(effectiveHeight)"])
         case let .parameterChanged(name, value): (.parameterChanged, [name, "\(value)"])
