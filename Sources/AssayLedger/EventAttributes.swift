@@ -34,7 +34,8 @@ public enum EventType: String, CaseIterable, Sendable {
         case .offerRemoved: ["offer"]
         case .modelRegistered: ["model"]
         case .jobCreated: ["job", "client", "provider", "escrow"]
-        case .resultPosted: ["job", "output_hash", "trace_blob", "trace_length", "trace_root", "work_units", "window_end"]
+        case .resultPosted:
+            ["job", "output_hash", "trace_blob", "trace_length", "trace_root", "work_units", "window_end"]
         case .jobEnded: ["job", "outcome", "reason", "reason_code", "paid", "refund", "burned"]
         case .challengeFailed: ["job", "challenger", "layer", "tile", "work_units", "bond_forfeited"]
         case .challengeUpheld: ["job", "challenger", "layer", "tile", "work_units"]
@@ -65,7 +66,8 @@ extension LedgerEvent {
     /// The attribute values, in the order of `EventType.attributeKeys`.
     private var typeAndValues: (EventType, [String]) {
         switch self {
-        case let .transferred(sender, recipient, amount): (.transfer, [sender.description, recipient.description, "\(amount)"])
+        case let .transferred(sender, recipient, amount):
+            (.transfer, [sender.description, recipient.description, "\(amount)"])
         case let .offerCreated(offer, provider): (.offerCreated, [hex(offer), provider.description])
         case let .offerRemoved(offer): (.offerRemoved, [hex(offer)])
         case let .modelRegistered(model): (.modelRegistered, [hex(model)])
@@ -75,7 +77,9 @@ extension LedgerEvent {
             (.resultPosted, [hex(job), hex(outputHash), hex(traceBlob.id.digest), "\(traceBlob.length)", hex(traceRoot),
                              "\(workUnits)", "\(windowEnd)"])
         case let .jobEnded(job, outcome, reason, paid, refund, burned):
-            (.jobEnded, [hex(job), outcome.rawValue, "\(reason)", "\(reason.rawValue)", "\(paid)", "\(refund)", "\(burned)"])
+            (.jobEnded, [
+                hex(job), outcome.rawValue, "\(reason)", "\(reason.rawValue)", "\(paid)", "\(refund)", "\(burned)",
+            ])
         case let .challengeFailed(job, challenged, bondForfeited):
             (.challengeFailed, [hex(job)] + challenged.values + ["\(bondForfeited)"])
         case let .challengeUpheld(job, challenged): (.challengeUpheld, [hex(job)] + challenged.values)
