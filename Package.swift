@@ -37,6 +37,8 @@ let package = Package(
         .library(name: "AssayMempool", targets: ["AssayMempool"]),
         .library(name: "AssayP2P", targets: ["AssayP2P"]),
         .library(name: "AssayRPC", targets: ["AssayRPC"]),
+        // The typed JSON-RPC surface, for Swift clients of a node.
+        .library(name: "AssayAPI", targets: ["AssayAPI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -60,6 +62,8 @@ let package = Package(
 
         // Layer 1: encoding and cryptography.
         .target(name: "AssayCodec"),
+        // The typed RPC surface (Codable params and results, method descriptions) shared by the server and clients.
+        .target(name: "AssayAPI"),
         .target(name: "AssayCrypto", dependencies: ["CSecp256k1", "COpenSSL", "AssayCodec"]),
 
         // Layer 2: blob identity and the blob store (transactions name blobs).
@@ -99,7 +103,7 @@ let package = Package(
         .target(
             name: "AssayRPC",
             dependencies: [
-                "AssayCodec", "AssayCrypto", "AssayTypes", "AssayLedger", "AssayMempool", "AssayBlobs", hummingbird,
+                "AssayAPI", "AssayCodec", "AssayCrypto", "AssayTypes", "AssayLedger", "AssayMempool", "AssayBlobs", hummingbird,
                 hummingbirdCore, hummingbirdWebSocket, nio, nioHTTP1, nioWebSocket, nioPosix, logging,
             ]
         ),
@@ -117,7 +121,7 @@ let package = Package(
             dependencies: [
                 "AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayRocksDB", "AssayLedger", "AssayKernels",
                 "AssayMempool", "AssayConsensus", "AssaySafetyRules", "AssayEngine", "AssayP2P", "AssayRPC", "AssayBlobs",
-                logging, serviceLifecycle, tomlKit,
+                "AssayAPI", logging, serviceLifecycle, tomlKit,
             ]
         ),
 
@@ -126,8 +130,8 @@ let package = Package(
             name: "assay",
             dependencies: [
                 "AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayRocksDB", "AssayKernels",
-                "AssayLedger", "AssaySimulation", "AssayNode", "AssayRPC", "AssayBlobs", "AssayONNX", logging, argumentParser,
-                nio, nioPosix, nioHTTP1, nioWebSocket,
+                "AssayLedger", "AssaySimulation", "AssayNode", "AssayRPC", "AssayAPI", "AssayBlobs", "AssayONNX",
+                logging, argumentParser, nio, nioPosix, nioHTTP1, nioWebSocket,
             ]
         ),
 
@@ -181,18 +185,19 @@ let package = Package(
         .testTarget(
             name: "AssayRPCTests",
             dependencies: [
-                "AssayRPC", "AssayTypes", "AssayCrypto", "AssayLedger", "AssayMempool", "AssayBlobs", hummingbirdTesting,
+                "AssayRPC", "AssayAPI", "AssayTypes", "AssayCrypto", "AssayLedger", "AssayMempool", "AssayBlobs", hummingbirdTesting,
                 hummingbirdWSClient, nio, nioPosix,
             ]
         ),
         .testTarget(
             name: "AssayNodeTests",
             dependencies: [
-                "AssayNode", "AssayRPC", "AssayLedger", "AssayKernels", "AssayRocksDB", "AssayStorage", "AssayMempool",
+                "AssayNode", "AssayRPC", "AssayAPI", "AssayLedger", "AssayKernels", "AssayRocksDB", "AssayStorage", "AssayMempool",
                 "AssayP2P", "AssayTypes", "AssayCrypto", "AssayCodec", "AssayBlobs", "AssaySafetyRules", logging,
             ]
         ),
-        .testTarget(name: "assayTests", dependencies: ["assay", "AssayCrypto", "AssayTypes", "AssayKernels", argumentParser]),
+        .testTarget(
+            name: "assayTests", dependencies: ["assay", "AssayAPI", "AssayCrypto", "AssayTypes", "AssayKernels", argumentParser]),
     ],
     swiftLanguageModes: [.v6]
 )

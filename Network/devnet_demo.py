@@ -21,9 +21,25 @@ def assay(*words):
     return done.stdout
 
 
-offers = json.loads(assay("query", "offers", "--node", node, "--json"))["offers"]
+def live_offers(expected, seconds=120):
+    """The live offers once every provider of the devnet has one (`up` already waits for them; this covers a
+    provider restarted since), waiting at most `seconds` with progress."""
+    deadline = time.time() + seconds
+    while True:
+        offers = json.loads(assay("query", "offers", "--node", node, "--json"))["offers"]
+        offering = len({offer["provider"] for offer in offers})
+        if offering >= expected or time.time() >= deadline:
+            return offers
+        print(f"devnet demo: {offering} of {expected} providers have a live offer; waiting ...", flush=True)
+        time.sleep(2)
+
+
+providers = len([name for name in os.listdir(args.dir) if name.startswith("provider")])
+if providers == 0:
+    sys.exit("devnet demo: this devnet has no providers: start it with 'Network/devnet up --providers N'")
+offers = live_offers(providers)
 if not offers:
-    sys.exit("devnet demo: no offers yet: start the devnet with --providers N and give the providers a few seconds")
+    sys.exit(f"devnet demo: no provider made an offer within 120 s: see {args.dir}/provider*/provider.log")
 jobs = []
 with tempfile.TemporaryDirectory() as scratch:
     for o, offer in enumerate(offers):

@@ -736,6 +736,15 @@ def test_python_client():
                               capture_output=True, text=True)
         assert done.returncode == 0, done.stdout + done.stderr
         print("     python " + done.stdout.strip().replace("\n", "\n     python "))
+    job_id = done.stdout.strip().split()[-1]
+    wait_terminal(url, [job_id], 120)
+    money = subprocess.run([PYTHON_CLIENT, "job-money", "--node", url, job_id], capture_output=True, text=True)
+    assert money.returncode == 0, money.stdout + money.stderr
+    flow, view = json.loads(money.stdout), rpc(url, "job", {"id": job_id})["result"]
+    assert flow["outcome"] == view["state"] == "settled" and flow["client"] == key["address"], (flow, view)
+    assert flow["paid"] + flow["burned"] == int(view["price_per_work_unit"]) * view["result"]["work_units"], (flow, view)
+    print(f"     python job-money: escrow {flow['escrow']} -> paid {flow['paid']}, refunded {flow['refund']}, "
+          f"burned {flow['burned']} (events at heights {[e['height'] for e in flow['events']]})")
 
 
 def test_blobs_cli_and_python():

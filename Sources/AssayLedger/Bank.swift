@@ -47,6 +47,7 @@ extension BlockExecutor {
         var stake = try state.stake(address)
         stake.bonded = try stake.bonded.plus(amount)
         state.setStake(address, stake)
+        emit(.bonded(account: address, amount: amount))
     }
 
     func unbond(_ amount: Amount, for address: Address) throws {

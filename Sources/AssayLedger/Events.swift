@@ -39,6 +39,7 @@ public enum LedgerEvent: Hashable, Sendable {
     /// the provider's `slashed` and the job's `jobEnded`.
     case challengeUpheld(job: Hash, ChallengedTile)
     case slashed(account: Address, amount: Amount, toChallenger: Amount, burned: Amount)
+    case bonded(account: Address, amount: Amount)
     case unbondingStarted(account: Address, amount: Amount, releaseHeight: Height)
     case unbondingReleased(account: Address, amount: Amount)
     case tombstoned(validator: PublicKey)
@@ -46,6 +47,7 @@ public enum LedgerEvent: Hashable, Sendable {
     case proposalPassed(proposal: Hash)
     case proposalExpired(proposal: Hash)
     case proposalFailed(proposal: Hash, reason: String)
+    case voteCast(proposal: Hash, voter: PublicKey, approve: Bool)
     /// The validator's power from `effectiveHeight` on (0: removed).
     case validatorUpdated(validator: PublicKey, power: UInt64, effectiveHeight: Height)
     case parameterChanged(name: String, value: UInt64)

@@ -29,6 +29,7 @@ extension BlockExecutor {
         } else {
             record.no = (record.no + [voter]).sorted()
         }
+        emit(.voteCast(proposal: vote.proposalID, voter: voter, approve: vote.approve))
         try tally(vote.proposalID, record)
     }
 

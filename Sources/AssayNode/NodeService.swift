@@ -1,3 +1,4 @@
+import AssayAPI
 import AssayBlobs
 import AssayCrypto
 import AssayEngine
@@ -142,11 +143,31 @@ final class NodeService: NodeAPI, @unchecked Sendable {
         return TransactionRecord(
             transaction: stored.block.transactions[Int(indexed.index)], height: indexed.height,
             index: Int(indexed.index), code: UInt32(indexed.code), log: indexed.log,
-            events: indexed.events.map { event in
-                TransactionEvent(
-                    type: event.type,
-                    attributes: event.attributes.map { TransactionEvent.Attribute(key: $0.key, value: $0.value) })
-            })
+            events: indexed.events.map(EventView.init))
+    }
+
+    func blockResults(height: Height?) async throws(NodeAPIError) -> BlockResultsRecord? {
+        let target = height ?? application.snapshot.withLock { $0.height }
+        do {
+            guard let stored = try ChainStore(store: store).block(at: target) else { return nil }
+            let entries = try stored.block.transactions.map { transaction in
+                let hash = transaction.hash
+                guard let indexed = try TransactionIndex.transaction(hash, in: store) else {
+                    throw NodeAPIError.unavailable("transaction \(hash) of block \(target) is not in the index")
+                }
+                return BlockResultsRecord.Entry(
+                    hash: hash, code: UInt32(indexed.code), log: indexed.log,
+                    events: indexed.events.map(EventView.init))
+            }
+            let endBlock = try TransactionIndex.endBlockEvents(at: target, in: store)
+            return BlockResultsRecord(
+                height: target, blockHash: stored.block.hash, transactions: entries,
+                endBlockEvents: endBlock.map(EventView.init))
+        } catch let error as NodeAPIError {
+            throw error
+        } catch {
+            throw .unavailable("storage: \(error)")
+        }
     }
 
     func account(_ address: Address) async -> AccountRecord {

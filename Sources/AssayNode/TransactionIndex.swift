@@ -1,3 +1,4 @@
+import AssayAPI
 import AssayBlobs
 import AssayCodec
 import AssayCrypto
@@ -26,6 +27,12 @@ public struct IndexedEvent: Hashable, Sendable, CanonicalCodable {
     public init(from reader: inout CanonicalReader) throws(CodecError) {
         type = try reader.readString(bound: 64)
         attributes = try reader.readArray(bound: Self.attributesMax)
+    }
+}
+
+extension EventView {
+    init(_ indexed: IndexedEvent) {
+        self.init(type: indexed.type, attributes: indexed.attributes.map { Attribute(key: $0.key, value: $0.value) })
     }
 }
 

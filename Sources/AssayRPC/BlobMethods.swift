@@ -1,3 +1,4 @@
+import AssayAPI
 import AssayBlobs
 
 /// JSON-RPC methods over the node's blob store; the bytes themselves move over HTTP (`BlobRoutes`).

@@ -1,3 +1,5 @@
+import AssayAPI
+
 /// Why a body is not JSON the RPC accepts.
 enum JSONParseError: Error, Equatable {
     /// Not JSON (or not UTF-8); `offset` is where parsing stopped.
@@ -219,6 +221,16 @@ private struct JSONParser {
             bytes[index] == 0x20 || bytes[index] == 0x0A || bytes[index] == 0x0D || bytes[index] == 0x09
         {
             index += 1
+        }
+    }
+}
+
+extension JSONValue {
+    /// JSON-RPC ids are strings, numbers or null.
+    var isValidID: Bool {
+        switch self {
+        case .null, .integer, .unsigned, .double, .string: true
+        case .bool, .array, .object: false
         }
     }
 }

@@ -1,3 +1,4 @@
+import AssayAPI
 import AssayCrypto
 import AssayTypes
 
@@ -42,7 +43,7 @@ enum MarketMethods {
         },
         RPCMethod(
             "provider", "A provider's bonded and unbonding stake, live offers and job counts by state.",
-            parameters: [.required("address", "string")], RPCMethods.AddressParams.self
+            parameters: [.required("address", "string")], AddressParams.self
         ) { params, node in
             let address = try RPCMethods.parseAddress(params.address, name: "address")
             return ProviderView(try await reading { () async throws(NodeAPIError) in try await node.provider(address) })
@@ -85,7 +86,6 @@ enum MarketMethods {
         do throws(NodeAPIError) { return try await read() } catch { throw RPCError.from(error) }
     }
 
-    struct NoParams: Decodable, Sendable {}
     struct IDParams: Decodable, Sendable { let id: String }
     struct LimitParams: Decodable, Sendable { let limit: Int? }
     struct OffersParams: Decodable, Sendable {

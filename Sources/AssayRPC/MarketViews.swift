@@ -1,17 +1,18 @@
+import AssayAPI
 import AssayBlobs
 import AssayCodec
 import AssayCrypto
 import AssayLedger
 import AssayTypes
 
-// The JSON shapes of the market and state methods (docs/rpc.md). Unlike the older methods, amounts here are
-// JSON integers, as the market contract fixes; fields that can be absent are written as null, never left out.
+// The JSON shapes of the market and state methods (docs/rpc.md). Amounts are decimal strings, as in every method;
+// fields that can be absent are written as null, never left out.
 
 struct OfferView: Encodable, Sendable {
     let id: String
     let provider: String
     let kernels: [String]
-    let pricePerWorkUnit: UInt64
+    let pricePerWorkUnit: String
     let capacity: UInt32
     let openJobs: UInt32
     let expiryHeight: UInt64
@@ -20,7 +21,7 @@ struct OfferView: Encodable, Sendable {
         id = entry.id.description
         provider = entry.record.provider.description
         kernels = entry.record.terms.kernels
-        pricePerWorkUnit = entry.record.terms.pricePerWorkUnit
+        pricePerWorkUnit = String(entry.record.terms.pricePerWorkUnit)
         capacity = entry.record.terms.capacity
         openJobs = entry.record.openJobs
         expiryHeight = entry.record.terms.expiryHeight
@@ -50,8 +51,8 @@ struct JobView: Encodable, Sendable {
     let inputHash: String
     let inputBytes: UInt64
     let maxWorkUnits: UInt64
-    let pricePerWorkUnit: UInt64
-    let escrow: UInt64
+    let pricePerWorkUnit: String
+    let escrow: String
     let deadline: UInt64
     let createdHeight: UInt64
     let state: String
@@ -69,8 +70,8 @@ struct JobView: Encodable, Sendable {
         inputHash = job.request.inputBlob.id.hex
         inputBytes = job.request.inputBlob.length
         maxWorkUnits = job.request.maxWorkUnits
-        pricePerWorkUnit = job.pricePerWorkUnit
-        escrow = job.escrow
+        pricePerWorkUnit = String(job.pricePerWorkUnit)
+        escrow = String(job.escrow)
         deadline = job.request.deadline
         createdHeight = job.createdHeight
         state = JobState(job.status).rawValue
@@ -124,12 +125,12 @@ struct JobsView: Encodable, Sendable { let jobs: [JobView] }
 
 struct ProviderView: Encodable, Sendable {
     struct Unbonding: Encodable, Sendable {
-        let amount: UInt64
+        let amount: String
         let releaseHeight: UInt64
     }
 
     let address: String
-    let bonded: UInt64
+    let bonded: String
     let unbonding: [Unbonding]
     let offers: [OfferView]
     /// Counts by state name; every state is present.
@@ -137,8 +138,8 @@ struct ProviderView: Encodable, Sendable {
 
     init(_ record: ProviderRecord) {
         address = record.address.description
-        bonded = record.stake.bonded
-        unbonding = record.stake.unbonding.map { Unbonding(amount: $0.amount, releaseHeight: $0.releaseHeight) }
+        bonded = String(record.stake.bonded)
+        unbonding = record.stake.unbonding.map { Unbonding(amount: String($0.amount), releaseHeight: $0.releaseHeight) }
         offers = record.offers.map(OfferView.init)
         jobs = Dictionary(uniqueKeysWithValues: JobState.allCases.map { ($0.rawValue, record.jobCounts[$0] ?? 0) })
     }
@@ -173,30 +174,30 @@ struct QueryView: Encodable, Sendable {
 
 struct SupplyView: Encodable, Sendable {
     let height: UInt64
-    let genesisSupply: UInt64
-    let balances: UInt64
-    let bonded: UInt64
-    let unbonding: UInt64
-    let escrowed: UInt64
-    let burned: UInt64
+    let genesisSupply: String
+    let balances: String
+    let bonded: String
+    let unbonding: String
+    let escrowed: String
+    let burned: String
     /// The sum of the five parts; equal to `genesisSupply` while credits are conserved.
-    let total: UInt64
+    let total: String
 
     init(_ record: SupplyRecord) throws(RPCError) {
         height = record.height
-        genesisSupply = record.genesisSupply
-        balances = record.balances
-        bonded = record.bonded
-        unbonding = record.unbonding
-        escrowed = record.escrowed
-        burned = record.burned
+        genesisSupply = String(record.genesisSupply)
+        balances = String(record.balances)
+        bonded = String(record.bonded)
+        unbonding = String(record.unbonding)
+        escrowed = String(record.escrowed)
+        burned = String(record.burned)
         var sum: UInt64 = 0
-        for part in [balances, bonded, unbonding, escrowed, burned] {
+        for part in [record.balances, record.bonded, record.unbonding, record.escrowed, record.burned] {
             let (next, overflow) = sum.addingReportingOverflow(part)
             guard !overflow else { throw .internalError("the supply total overflows: the state is corrupt") }
             sum = next
         }
-        total = sum
+        total = String(sum)
     }
 }
 
@@ -212,13 +213,16 @@ struct UnconfirmedView: Encodable, Sendable {
     }
 }
 
-/// Every parameter by its snake_case name (Genesis/README.md).
+/// Every parameter by its snake_case name (Genesis/README.md): amounts as decimal strings, the rest as numbers.
 struct ParamsView: Encodable, Sendable {
     let params: Params
 
     func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(
-            Dictionary(uniqueKeysWithValues: Params.specs.map { ($0.name, params[keyPath: $0.keyPath]) }))
+            Dictionary(uniqueKeysWithValues: Params.specs.map { spec in
+                let value = params[keyPath: spec.keyPath]
+                return (spec.name, spec.isAmount ? JSONValue.string(String(value)) : .unsigned(value))
+            }))
     }
 }

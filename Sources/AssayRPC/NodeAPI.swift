@@ -1,3 +1,4 @@
+import AssayAPI
 import AssayBlobs
 import AssayCrypto
 import AssayLedger
@@ -22,6 +23,9 @@ public protocol NodeAPI: Sendable {
     func submitAndWaitForCommit(_ transaction: [UInt8]) async throws(NodeAPIError) -> TransactionRecord
     /// A committed transaction with its result and events.
     func transaction(hash: Hash) async -> TransactionRecord?
+    /// Every transaction's result and events in the committed block at `height` (the latest when nil), and the
+    /// events of the block's end-of-block work; nil when no such block is committed.
+    func blockResults(height: Height?) async throws(NodeAPIError) -> BlockResultsRecord?
     func account(_ address: Address) async -> AccountRecord
 
     // Committed state. Storage failures throw `.unavailable`.
@@ -138,10 +142,10 @@ public struct TransactionRecord: Equatable, Sendable {
     /// 0 for success; otherwise the ledger's rejection code, with `log` saying why.
     public var code: UInt32
     public var log: String
-    public var events: [TransactionEvent]
+    public var events: [EventView]
 
     public init(
-        transaction: Transaction, height: Height, index: Int, code: UInt32, log: String, events: [TransactionEvent]
+        transaction: Transaction, height: Height, index: Int, code: UInt32, log: String, events: [EventView]
     ) {
         self.transaction = transaction
         self.height = height
@@ -152,24 +156,34 @@ public struct TransactionRecord: Equatable, Sendable {
     }
 }
 
-public struct TransactionEvent: Equatable, Sendable, Encodable {
-    public struct Attribute: Equatable, Sendable, Encodable {
-        public var key: String
-        public var value: String
+/// How each transaction of a committed block ended, and what the block's end-of-block work did (automatic
+/// settlements and refunds, stake releases, expiries, blob releases).
+public struct BlockResultsRecord: Equatable, Sendable {
+    public struct Entry: Equatable, Sendable {
+        public var hash: Hash
+        public var code: UInt32
+        public var log: String
+        public var events: [EventView]
 
-        public init(key: String, value: String) {
-            self.key = key
-            self.value = value
+        public init(hash: Hash, code: UInt32, log: String, events: [EventView]) {
+            self.hash = hash
+            self.code = code
+            self.log = log
+            self.events = events
         }
     }
 
-    public var type: String
-    /// In the order the ledger emitted them.
-    public var attributes: [Attribute]
+    public var height: Height
+    public var blockHash: Hash
+    /// In block order.
+    public var transactions: [Entry]
+    public var endBlockEvents: [EventView]
 
-    public init(type: String, attributes: [Attribute]) {
-        self.type = type
-        self.attributes = attributes
+    public init(height: Height, blockHash: Hash, transactions: [Entry], endBlockEvents: [EventView]) {
+        self.height = height
+        self.blockHash = blockHash
+        self.transactions = transactions
+        self.endBlockEvents = endBlockEvents
     }
 }
 

@@ -1,3 +1,4 @@
+import AssayAPI
 import Foundation
 
 /// JSON-RPC 2.0 over any transport: bytes in, bytes out. Single requests, batch arrays and notifications
@@ -32,8 +33,6 @@ public struct RPCDispatcher: Sendable {
         self.methods = Dictionary(uniqueKeysWithValues: (methods + [discover]).map { ($0.name, $0) })
         self.descriptions = descriptions
     }
-
-    private struct NoParams: Decodable, Sendable {}
 
     /// The response body for a request body, or nil when there is nothing to answer (only notifications).
     public func handle(body: [UInt8]) async -> [UInt8]? {

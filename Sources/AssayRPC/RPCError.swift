@@ -1,22 +1,9 @@
+import AssayAPI
 import AssayBlobs
 import AssayMempool
 
-/// A JSON-RPC error object: a code, a sentence for people, and a stable machine-readable reason in `data`.
-public struct RPCError: Error, Equatable, Sendable, Encodable {
-    public let code: Int
-    public let message: String
-    public let data: Reason?
-
-    public struct Reason: Equatable, Sendable, Encodable {
-        public let reason: String
-    }
-
-    public init(code: Int, message: String, reason: String? = nil) {
-        self.code = code
-        self.message = message
-        self.data = reason.map(Reason.init)
-    }
-
+/// The errors the node answers with (`RPCError` is the wire type, shared with clients in AssayAPI).
+extension RPCError {
     public static func parseError(_ detail: String) -> RPCError {
         RPCError(code: -32700, message: "parse error: \(detail)")
     }

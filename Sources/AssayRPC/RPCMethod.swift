@@ -1,31 +1,5 @@
+import AssayAPI
 import Foundation
-
-/// What a method is, for `rpc.discover`: its name, a one-line summary and its parameters in positional order.
-public struct RPCMethodDescription: Sendable {
-    public struct Parameter: Sendable {
-        /// A JSON Schema type name: "string", "integer", "boolean", "array" or "object".
-        public let type: String
-        public let name: String
-        public let required: Bool
-
-        public static func required(_ name: String, _ type: String) -> Parameter {
-            Parameter(type: type, name: name, required: true)
-        }
-        public static func optional(_ name: String, _ type: String) -> Parameter {
-            Parameter(type: type, name: name, required: false)
-        }
-    }
-
-    public let name: String
-    public let summary: String
-    public let parameters: [Parameter]
-
-    public init(_ name: String, _ summary: String, parameters: [Parameter] = []) {
-        self.name = name
-        self.summary = summary
-        self.parameters = parameters
-    }
-}
 
 /// One JSON-RPC method: its description and its body, which gets the parameters decoded into a typed value.
 public struct RPCMethod: Sendable {
@@ -39,6 +13,14 @@ public struct RPCMethod: Sendable {
         _ params: Params.Type = Params.self, body: @escaping @Sendable (Params, any NodeAPI) async throws -> Result
     ) {
         description = RPCMethodDescription(name, summary, parameters: parameters)
+        run = { params, node in try await body(try Self.decode(Params.self, from: params), node) }
+    }
+
+    /// A method described in AssayAPI: the body must produce the result type clients decode.
+    public init<Params, Result>(
+        _ method: Method<Params, Result>, body: @escaping @Sendable (Params, any NodeAPI) async throws -> Result
+    ) {
+        description = method.description
         run = { params, node in try await body(try Self.decode(Params.self, from: params), node) }
     }
 

@@ -1,22 +1,21 @@
+import AssayAPI
 import AssayCrypto
 import AssayTypes
 
-/// The methods served over JSON-RPC, named after CometBFT's where one exists.
+/// The methods served over JSON-RPC, named after CometBFT's where one exists. Those described in AssayAPI
+/// (`ChainMethods`) are typed end to end; the others still build their results here.
 public enum RPCMethods {
     /// The most transactions one `broadcast_txs` call may carry.
     public static let broadcastBatchMax = 10_000
 
     public static let all: [RPCMethod] = [
-        RPCMethod("status", "The chain id, the latest committed block and the mempool size.", NoParams.self) { _, node in StatusView(await node.status()) },
+        RPCMethod(ChainMethods.status) { _, node in StatusView(await node.status()) },
         RPCMethod("health", "An empty result when the node is healthy; error -32022 otherwise.", NoParams.self) { _, node in
             do throws(NodeAPIError) { try await node.health() } catch { throw RPCError.from(error) }
             return EmptyView()
         },
         RPCMethod("net_info", "The P2P listen address and the connected peers.", NoParams.self) { _, node in NetInfoView(await node.networkInfo()) },
-        RPCMethod(
-            "block", "A committed block by height or hash (the latest when neither is given), with its commit.",
-            parameters: [.optional("height", "integer"), .optional("hash", "string")], BlockParams.self
-        ) { params, node in
+        RPCMethod(ChainMethods.block) { params, node in
             let record: BlockRecord? =
                 if let hash = params.hash { await node.block(hash: try parseHash(hash, name: "hash")) } else {
                     await node.block(height: params.height)
@@ -33,10 +32,7 @@ public enum RPCMethods {
             }
             return ValidatorsView(record)
         },
-        RPCMethod(
-            "broadcast_tx_sync", "Checks one transaction (hex of its canonical bytes), adds it to the mempool, gossips it.",
-            parameters: [.required("tx", "string")], TxParams.self
-        ) { params, node in
+        RPCMethod(ChainMethods.broadcastTxSync) { params, node in
             let bytes = try parseTransaction(params.tx, name: "tx")
             switch await node.submit([bytes]).first {
             case let .success(hash)?: return SubmittedView(hash: hash.description)
@@ -65,42 +61,31 @@ public enum RPCMethods {
             let accepted = entries.count(where: { $0.hash != nil })
             return BatchView(accepted: accepted, rejected: entries.count - accepted, results: entries)
         },
-        RPCMethod(
-            "broadcast_tx_commit", "Like broadcast_tx_sync, then waits until the transaction is committed and returns it.",
-            parameters: [.required("tx", "string")], TxParams.self
-        ) { params, node in
+        RPCMethod(ChainMethods.broadcastTxCommit) { params, node in
             let bytes = try parseTransaction(params.tx, name: "tx")
             do throws(NodeAPIError) { return TransactionView(try await node.submitAndWaitForCommit(bytes)) } catch {
                 throw RPCError.from(error)
             }
         },
-        RPCMethod(
-            "tx", "A committed transaction with its decoded body, result code and events.",
-            parameters: [.required("hash", "string")], HashParams.self
-        ) { params, node in
+        RPCMethod(ChainMethods.tx) { params, node in
             guard let record = await node.transaction(hash: try parseHash(params.hash, name: "hash")) else {
                 throw RPCError.notFound("transaction \(params.hash)")
             }
             return TransactionView(record)
         },
-        RPCMethod(
-            "account", "An account's balance and next nonce.", parameters: [.required("address", "string")],
-            AddressParams.self
-        ) { params, node in
+        RPCMethod(ChainMethods.blockResults) { params, node in
+            let record = try await MarketMethods.reading { () async throws(NodeAPIError) in
+                try await node.blockResults(height: params.height)
+            }
+            guard let record else { throw RPCError.notFound("block \(params.height.map(String.init) ?? "latest")") }
+            return BlockResultsView(record)
+        },
+        RPCMethod(ChainMethods.account) { params, node in
             AccountView(await node.account(try parseAddress(params.address, name: "address")))
         },
     ] + MarketMethods.all + BlobMethods.all
 
-    struct NoParams: Decodable, Sendable {}
-    struct HeightParams: Decodable, Sendable { let height: UInt64? }
-    struct BlockParams: Decodable, Sendable {
-        let height: UInt64?
-        let hash: String?
-    }
-    struct TxParams: Decodable, Sendable { let tx: String }
     struct TxsParams: Decodable, Sendable { let txs: [String] }
-    struct HashParams: Decodable, Sendable { let hash: String }
-    struct AddressParams: Decodable, Sendable { let address: String }
 
     static func parseHash(_ text: String, name: String) throws(RPCError) -> Hash {
         guard let bytes = Hex.decode(text), bytes.count == Hash.byteCount else {

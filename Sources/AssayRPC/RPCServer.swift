@@ -1,3 +1,4 @@
+import AssayAPI
 import Hummingbird
 import HummingbirdCore
 import HummingbirdWebSocket

@@ -1,3 +1,5 @@
+import AssayAPI
+
 /// The methods served only over WebSocket (`/websocket`), where a connection can receive notifications
 /// (`WebSocketSession` handles them).
 public enum SubscriptionMethods {

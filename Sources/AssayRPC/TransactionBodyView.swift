@@ -1,22 +1,23 @@
+import AssayAPI
 import AssayBlobs
 import AssayCodec
 import AssayCrypto
 import AssayTypes
 
 /// A transaction body's fields as JSON, so clients read what a transaction did without decoding its bytes.
-/// Amounts are integers; hashes, keys and byte strings hex. Blobs appear as `<name>_hash` (the blob id) and
+/// Amounts are decimal strings (they can exceed 2^53), other numbers integers; hashes, keys and byte strings hex. Blobs appear as `<name>_hash` (the blob id) and
 /// `<name>_bytes` (its length); their bytes are fetched with `GET /blobs/{id}`.
 enum TransactionBodyView {
     static func json(_ body: TransactionBody) -> JSONValue {
         switch body {
         case let .transfer(transfer):
-            object(["recipient": .string(transfer.recipient.description), "amount": .unsigned(transfer.amount)])
-        case let .stake(stake): object(["amount": .unsigned(stake.amount)])
-        case let .unstake(unstake): object(["amount": .unsigned(unstake.amount)])
+            object(["recipient": .string(transfer.recipient.description), "amount": amount(transfer.amount)])
+        case let .stake(stake): object(["amount": amount(stake.amount)])
+        case let .unstake(unstake): object(["amount": amount(unstake.amount)])
         case let .offer(offer):
             object([
                 "kernels": .array(offer.kernels.map(JSONValue.string)),
-                "price_per_work_unit": .unsigned(offer.pricePerWorkUnit), "capacity": .unsigned(UInt64(offer.capacity)),
+                "price_per_work_unit": amount(offer.pricePerWorkUnit), "capacity": .unsigned(UInt64(offer.capacity)),
                 "expiry_height": .unsigned(offer.expiryHeight),
             ])
         case let .withdrawOffer(withdraw): object(["offer_id": hash(withdraw.offerID)])
@@ -40,7 +41,7 @@ enum TransactionBodyView {
         case let .challenge(challenge):
             object([
                 "job_id": hash(challenge.jobID), "layer": .unsigned(UInt64(challenge.layer)),
-                "tile": .unsigned(UInt64(challenge.tile)), "bond": .unsigned(challenge.bond),
+                "tile": .unsigned(UInt64(challenge.tile)), "bond": amount(challenge.bond),
             ])
         case let .settle(settle): object(["job_id": hash(settle.jobID)])
         case let .evidence(evidence):
@@ -56,14 +57,15 @@ enum TransactionBodyView {
     private static func action(_ action: ProposalAction) -> JSONValue {
         switch action {
         case let .addValidator(key, power):
-            object(["type": .string("add_validator"), "public_key": .string(key.description), "power": .unsigned(power)])
+            object(["type": .string("add_validator"), "public_key": .string(key.description), "power": amount(power)])
         case let .removeValidator(key):
             object(["type": .string("remove_validator"), "public_key": .string(key.description)])
         case let .setParameter(name, value):
-            object(["type": .string("set_parameter"), "name": .string(name), "value": .unsigned(value)])
+            object(["type": .string("set_parameter"), "name": .string(name), "value": amount(value)])
         }
     }
 
     private static func object(_ fields: [String: JSONValue]) -> JSONValue { .object(fields) }
     private static func hash(_ hash: Hash) -> JSONValue { .string(hash.description) }
+    private static func amount(_ value: UInt64) -> JSONValue { .string(String(value)) }
 }

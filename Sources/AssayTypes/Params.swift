@@ -35,19 +35,31 @@ public struct Params: Hashable, Sendable {
         public let name: String
         public let keyPath: WritableKeyPath<Params, UInt64> & Sendable
         public let range: ClosedRange<UInt64>
+        /// An amount of credits (base units), which RPC writes as a decimal string.
+        public let isAmount: Bool
+
+        init(
+            name: String, keyPath: WritableKeyPath<Params, UInt64> & Sendable, range: ClosedRange<UInt64>,
+            isAmount: Bool = false
+        ) {
+            self.name = name
+            self.keyPath = keyPath
+            self.range = range
+            self.isAmount = isAmount
+        }
     }
 
     /// Every parameter, in the order Genesis/README.md lists them.
     public static let specs: [Spec] = [
-        Spec(name: "min_fee", keyPath: \.minFee, range: 0...1_000_000_000_000),
+        Spec(name: "min_fee", keyPath: \.minFee, range: 0...1_000_000_000_000, isAmount: true),
         Spec(name: "unbonding_blocks", keyPath: \.unbondingBlocks, range: 2...10_000_000),
-        Spec(name: "min_provider_stake", keyPath: \.minProviderStake, range: 0...1_000_000_000_000_000_000),
+        Spec(name: "min_provider_stake", keyPath: \.minProviderStake, range: 0...1_000_000_000_000_000_000, isAmount: true),
         Spec(name: "challenge_window_blocks", keyPath: \.challengeWindowBlocks, range: 1...100_000),
-        Spec(name: "challenge_bond_min", keyPath: \.challengeBondMin, range: 1...1_000_000_000_000_000),
+        Spec(name: "challenge_bond_min", keyPath: \.challengeBondMin, range: 1...1_000_000_000_000_000, isAmount: true),
         Spec(name: "take_rate_bps", keyPath: \.takeRateBps, range: 0...basisPoints),
         Spec(name: "fraud_slash_fraction", keyPath: \.fraudSlashFraction, range: 0...basisPoints),
         Spec(name: "challenger_reward_fraction", keyPath: \.challengerRewardFraction, range: 0...basisPoints),
-        Spec(name: "nondelivery_penalty", keyPath: \.nondeliveryPenalty, range: 0...1_000_000_000_000_000),
+        Spec(name: "nondelivery_penalty", keyPath: \.nondeliveryPenalty, range: 0...1_000_000_000_000_000, isAmount: true),
         Spec(name: "double_sign_slash_fraction", keyPath: \.doubleSignSlashFraction, range: 0...basisPoints),
         Spec(name: "governance_voting_blocks", keyPath: \.governanceVotingBlocks, range: 1...1_000_000),
         Spec(name: "max_model_bytes", keyPath: \.maxModelBytes, range: 1...(4 << 30)),
@@ -61,7 +73,7 @@ public struct Params: Hashable, Sendable {
         Spec(name: "max_job_deadline_blocks", keyPath: \.maxJobDeadlineBlocks, range: 1...100_000),
         // 4 GiB keeps a blob's leaf hashes (AssayBlobs) at 128 KiB.
         Spec(name: "max_blob_bytes", keyPath: \.maxBlobBytes, range: 1...(4 << 30)),
-        Spec(name: "blob_byte_fee", keyPath: \.blobByteFee, range: 0...1_000_000),
+        Spec(name: "blob_byte_fee", keyPath: \.blobByteFee, range: 0...1_000_000, isAmount: true),
         Spec(name: "blob_retention_blocks", keyPath: \.blobRetentionBlocks, range: 1...10_000_000),
     ]
 

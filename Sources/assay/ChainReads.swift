@@ -1,3 +1,4 @@
+import AssayAPI
 import AssayCodec
 import AssayCrypto
 import AssayLedger
@@ -8,10 +9,7 @@ import Foundation
 /// against the state root in the committed block header of the height the node answered for.
 enum ChainReads {
     static func latestHeight(_ client: RPCClient) async throws -> UInt64 {
-        guard let height = RPCValue.amount(try await client.object("status")["latest_height"]) else {
-            throw CommandFailure("node status has no latest_height")
-        }
-        return height
+        try await client.call(ChainMethods.status, NoParams()).latestHeight
     }
 
     /// The job's view; an unknown id is the node's not-found error ("job <id> not found").
@@ -46,8 +44,8 @@ enum ChainReads {
         guard StateProof.verify(proof, root: root, key: key, value: value) else {
             throw CommandFailure("the node's Merkle proof does NOT verify against state root \(root)")
         }
-        let header = try await client.object("block", ["height": height])["header"] as? [String: Any]
-        guard let headerRoot = header?["state_root"] as? String, headerRoot == root.description else {
+        let header = try await client.call(ChainMethods.block, BlockParams(height: height)).header
+        guard header.stateRoot == root.description else {
             throw CommandFailure("state root \(root) is not the one in the committed header at height \(height)")
         }
         return ProvenValue(height: height, stateRoot: root, value: value)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AssayAPI
 import AssayBlobs
 import AssayCodec
 import AssayCrypto
@@ -72,11 +73,8 @@ struct JobClientCommand: AsyncParsableCommand {
                 let registered = try await wallet.submit(
                     .registerModel(RegisterModel(modelBlob: modelBlob)), fee: try await signing.fee(for: wallet),
                     wait: true)
-                let code = registered["code"] as? Int ?? -1
                 // Someone else registering the same model first is fine: the job only needs it to exist.
-                guard code == 0 || RPCValue.resultName(code) == "modelExists" else {
-                    throw CommandFailure("register_model failed: ledger code \(code) (\(RPCValue.resultName(code)))")
-                }
+                if registered.committed?.codeName != "modelExists" { try registered.requireOK("register_model") }
                 if !signing.node.json { print("registered model \(hash)") }
             }
             let (job, escrow) = try await request.request(modelHash: hash, model: model, wallet.client)
@@ -98,8 +96,8 @@ struct JobClientCommand: AsyncParsableCommand {
             guard let result = view["result"] as? [String: Any], let resultTx = result["result_tx"] as? String,
                 let expected = result["output_hash"] as? String
             else { throw CommandFailure("job \(jobID) has no result yet (state \(view["state"] ?? "?"))") }
-            let posted = try await client.object("tx", ["hash": resultTx])
-            guard let hex = posted["tx"] as? String, let bytes = Hex.decode(hex),
+            let posted = try await client.call(ChainMethods.tx, HashParams(hash: resultTx))
+            guard let bytes = Hex.decode(posted.tx),
                 let transaction = try? Transaction(canonicalBytes: bytes), case let .result(body) = transaction.body,
                 body.jobID == jobID
             else { throw CommandFailure("transaction \(resultTx) is not the result of job \(jobID)") }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AssayAPI
 import AssayCodec
 import AssayCrypto
 import AssayTypes
@@ -27,7 +28,7 @@ struct Loadgen: AsyncParsableCommand {
             throw CommandFailure("need nodes, and positive accounts, txs and funding round")
         }
         let (_, funderKey) = try unlockKeyFile(funder, passphraseFile: nil)
-        let chainID = try await clients[0].object("status")["chain_id"] as? String ?? ""
+        let chainID = try await clients[0].call(ChainMethods.status, NoParams()).chainId
         let keys = try (0..<accounts).map { _ in try SecretKey.generate() }
 
         print("funding \(accounts) accounts")
@@ -66,8 +67,8 @@ struct Loadgen: AsyncParsableCommand {
     private func fundingTransfers(
         chainID: String, funder: SecretKey, to keys: [SecretKey], each count: UInt64, _ client: RPCClient
     ) async throws -> [Transaction] {
-        let account = try await client.object("account", ["address": Address(publicKey: funder.publicKey).description])
-        let nonce = UInt64(account["nonce"] as? Int ?? 0)
+        let funderAddress = Address(publicKey: funder.publicKey).description
+        let nonce = try await client.call(ChainMethods.account, AddressParams(address: funderAddress)).nonce
         let amount = (count + 1) * (fee + 1)
         return try keys.enumerated().map { index, key in
             try Transaction.signed(
@@ -102,7 +103,7 @@ struct Loadgen: AsyncParsableCommand {
     private func submitAndTrack(_ perNode: [[Transaction]], clients: [RPCClient], following: RPCClient) async throws
         -> Report
     {
-        let startHeight = try await following.object("status")["latest_height"] as? Int ?? 0
+        let startHeight = try await following.call(ChainMethods.status, NoParams()).latestHeight
         let submitted = SubmitTimes()
         let start = Date()
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -132,16 +133,16 @@ struct Loadgen: AsyncParsableCommand {
         var height = startHeight + 1
         let total = perNode.reduce(0) { $0 + $1.count }
         while latencies.count < total, Date().timeIntervalSince(start) < timeout {
-            guard let block = try? await following.object("block", ["height": height]) else {
+            guard let block = try? await following.call(ChainMethods.block, BlockParams(height: height)) else {
                 try await Task.sleep(nanoseconds: 50_000_000)
                 continue
             }
             let seen = Date()
-            let timeMs = (block["header"] as? [String: Any])?["time_ms"] as? Int
-            if let timeMs, let previousTimeMs { intervals.append((timeMs - previousTimeMs, height)) }
+            let timeMs = Int(block.header.timeMs)
+            if let previousTimeMs { intervals.append((timeMs - previousTimeMs, Int(height))) }
             previousTimeMs = timeMs
-            for entry in block["transactions"] as? [[String: Any]] ?? [] {
-                if let hex = entry["hash"] as? String, let sentAt = await submitted.time(of: hex) {
+            for entry in block.transactions {
+                if let sentAt = await submitted.time(of: entry.hash) {
                     latencies.append(seen.timeIntervalSince(sentAt))
                 }
             }

@@ -1,3 +1,4 @@
+import AssayAPI
 import AssayBlobs
 import AssayCodec
 import AssayCrypto
@@ -80,7 +81,7 @@ final class ProviderWorker {
         let provider = try await wallet.client.object("provider", ["address": wallet.address.description])
         let bonded = RPCValue.amount(provider["bonded"]) ?? 0
         guard bonded < target else { return log("stake: \(Output.credits(bonded)) bonded") }
-        try Self.requireOK(try await send(.stake(Stake(amount: target - bonded)), wait: true), "stake")
+        try await send(.stake(Stake(amount: target - bonded)), wait: true).requireOK("stake")
         log("stake: bonded \(Output.credits(target - bonded)) more")
     }
 
@@ -99,13 +100,8 @@ final class ProviderWorker {
             kernels: settings.kernels, pricePerWorkUnit: settings.price, capacity: settings.capacity,
             expiryHeight: height + settings.offerBlocks)
         let outcome = try await send(.offer(offer), wait: true)
-        try Self.requireOK(outcome, "offer")
-        log("offer: published \(outcome["hash"] ?? "?")")
-    }
-
-    private static func requireOK(_ outcome: [String: Any], _ what: String) throws {
-        let code = outcome["code"] as? Int ?? -1
-        guard code == 0 else { throw CommandFailure("\(what) failed: ledger code \(code) (\(RPCValue.resultName(code)))") }
+        try outcome.requireOK("offer")
+        log("offer: published \(outcome.hash)")
     }
 
     // MARK: jobs
@@ -132,7 +128,7 @@ final class ProviderWorker {
                 try await wallet.client.object("job", ["id": id])["state"] as? String == "result_posted"
             {
                 let outcome = try await send(.settle(Settle(jobID: try RPCValue.hash(id, what: "job id"))), wait: false)
-                log("job \(id.prefix(12)): window ended at \(windowEnd), sent settle \(outcome["hash"] ?? "?")")
+                log("job \(id.prefix(12)): window ended at \(windowEnd), sent settle \(outcome.hash)")
             } else {
                 log("job \(id.prefix(12)): result on chain, challenge window ends at \(windowEnd)")
             }
@@ -176,7 +172,7 @@ final class ProviderWorker {
             traceRoot: trace.root, workUnits: output.workUnits)
         let sent = try await send(.result(result), wait: false)
         served.insert(id)
-        log("job \(id.prefix(12)): ran \(job.kernel), \(output.workUnits) work units, posted result \(sent["hash"] ?? "?")")
+        log("job \(id.prefix(12)): ran \(job.kernel), \(output.workUnits) work units, posted result \(sent.hash)")
     }
 
     /// The trace to post: the honest one, or with the tiles `--cheat tile:` or `fraction:` picks corrupted (each
@@ -198,8 +194,8 @@ final class ProviderWorker {
     }
 
     private func fetchJob(_ id: Hash) async throws -> Job {
-        let view = try await wallet.client.object("tx", ["hash": id.description])
-        guard let hex = view["tx"] as? String, let bytes = Hex.decode(hex),
+        let view = try await wallet.client.call(ChainMethods.tx, HashParams(hash: id.description))
+        guard let bytes = Hex.decode(view.tx),
             let transaction = try? Transaction(canonicalBytes: bytes), case let .job(job) = transaction.body
         else { throw CommandFailure("transaction \(id) is not a job") }
         return job
@@ -223,7 +219,7 @@ final class ProviderWorker {
 
     /// Signs with the worker's own nonce counter (its results are many and pipelined); on a nonce refusal it
     /// rereads the account's nonce and tries once more.
-    private func send(_ body: TransactionBody, wait: Bool) async throws -> [String: Any] {
+    private func send(_ body: TransactionBody, wait: Bool) async throws -> Submission {
         do {
             return try await sendOnce(body, wait: wait)
         } catch let failure as CommandFailure where failure.description.contains("nonce") {
@@ -232,7 +228,7 @@ final class ProviderWorker {
         }
     }
 
-    private func sendOnce(_ body: TransactionBody, wait: Bool) async throws -> [String: Any] {
+    private func sendOnce(_ body: TransactionBody, wait: Bool) async throws -> Submission {
         let answer = try await wallet.broadcast(try wallet.sign(body, fee: fee, nonce: nonce), wait: wait)
         nonce += 1
         return answer

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AssayAPI
 import Foundation
 
 /// Options every command that talks to a node shares.
@@ -7,6 +8,12 @@ struct NodeOptions: ParsableArguments {
     @Flag(help: "Print JSON for scripts instead of text for people.") var json = false
 
     func client() throws -> RPCClient { try RPCClient(node: node) }
+
+    /// Prints a typed answer as the node sent it (JSON), or as `key: value` lines with amounts in credits.
+    func show(_ result: some Encodable, amounts: Set<String> = ["balance", "fee", "amount"]) throws {
+        if json { return print(try Output.json(result)) }
+        try show(try Output.object(result), amounts: amounts)
+    }
 
     /// Prints `result` as JSON, or as `key: value` lines with amounts in credits.
     func show(_ result: [String: Any], amounts: Set<String> = ["balance", "fee", "amount"]) throws {
@@ -37,7 +44,7 @@ struct Query: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The node's latest height, block and state root.")
         @OptionGroup var options: NodeOptions
 
-        func run() async throws { try options.show(try await options.client().object("status")) }
+        func run() async throws { try options.show(try await options.client().call(ChainMethods.status, NoParams())) }
     }
 
     struct BlockQuery: AsyncParsableCommand {
@@ -47,10 +54,7 @@ struct Query: AsyncParsableCommand {
         @Option(help: "Block hash, hex.") var hash: String?
 
         func run() async throws {
-            var params: [String: Any] = [:]
-            if let height { params["height"] = height }
-            if let hash { params["hash"] = hash }
-            try options.show(try await options.client().object("block", params))
+            try options.show(try await options.client().call(ChainMethods.block, BlockParams(height: height, hash: hash)))
         }
     }
 
@@ -60,7 +64,7 @@ struct Query: AsyncParsableCommand {
         @Argument(help: "The address, assay1...") var address: String
 
         func run() async throws {
-            try options.show(try await options.client().object("account", ["address": address]))
+            try options.show(try await options.client().call(ChainMethods.account, AddressParams(address: address)))
         }
     }
 
@@ -70,6 +74,6 @@ struct Query: AsyncParsableCommand {
         @OptionGroup var options: NodeOptions
         @Argument(help: "The transaction hash, hex.") var hash: String
 
-        func run() async throws { try options.show(try await options.client().object("tx", ["hash": hash])) }
+        func run() async throws { try options.show(try await options.client().call(ChainMethods.tx, HashParams(hash: hash))) }
     }
 }

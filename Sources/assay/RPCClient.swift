@@ -1,3 +1,4 @@
+import AssayAPI
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -14,20 +15,22 @@ struct RPCClient {
         self.url = url
     }
 
-    /// Calls `method` and returns its `result`, or throws the node's error message.
+    /// Calls a method described in AssayAPI and returns its typed result, or throws the node's error message.
+    func call<Params, Result>(_ method: Method<Params, Result>, _ params: Params, timeout: TimeInterval = 10)
+        async throws -> Result
+    {
+        let body = try await post(try method.request(params), timeout: timeout)
+        do { return try method.result(from: body) } catch let error as RPCError {
+            throw CommandFailure(error.description)
+        } catch { throw CommandFailure("\(error) (from \(url))") }
+    }
+
+    /// Calls `method` and returns its `result`, or throws the node's error message (methods not yet in AssayAPI).
     func call(_ method: String, _ params: [String: Any] = [:], timeout: TimeInterval = 10) async throws -> Any {
-        var request = URLRequest(url: url, timeoutInterval: timeout)
-        request.httpMethod = "POST"
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.httpBody = try JSONSerialization.data(
-            withJSONObject: ["jsonrpc": "2.0", "id": 1, "method": method, "params": params])
-        let data: Data
-        do {
-            (data, _) = try await URLSession.shared.data(for: request)
-        } catch {
-            throw CommandFailure("cannot reach the node at \(url): \(error.localizedDescription)")
-        }
-        guard let reply = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+        let body = try await post(
+            try JSONSerialization.data(withJSONObject: ["jsonrpc": "2.0", "id": 1, "method": method, "params": params]),
+            timeout: timeout)
+        guard let reply = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else {
             throw CommandFailure("the node at \(url) did not answer with JSON-RPC")
         }
         if let error = reply["error"] as? [String: Any] {
@@ -35,6 +38,18 @@ struct RPCClient {
             throw CommandFailure("\(message) (code \(error["code"] ?? "?"))")
         }
         return reply["result"] ?? NSNull()
+    }
+
+    private func post(_ request: Data, timeout: TimeInterval) async throws -> Data {
+        var post = URLRequest(url: url, timeoutInterval: timeout)
+        post.httpMethod = "POST"
+        post.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        post.httpBody = request
+        do {
+            return try await URLSession.shared.data(for: post).0
+        } catch {
+            throw CommandFailure("cannot reach the node at \(url): \(error.localizedDescription)")
+        }
     }
 
     /// The result object of `method`.
@@ -53,6 +68,21 @@ enum Output {
     static func json(_ value: Any) throws -> String {
         let data = try JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys])
         return String(decoding: data, as: UTF8.self)
+    }
+
+    /// A typed answer as the node sent it (its wire keys), pretty-printed with sorted keys.
+    static func json(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    /// A typed answer as a JSON object, for the `key: value` printer.
+    static func object(_ value: some Encodable) throws -> [String: Any] {
+        guard let object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(value)) as? [String: Any] else {
+            throw CommandFailure("not a JSON object: \(value)")
+        }
+        return object
     }
 
     /// `1234567` base units as `1.234567` credits.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AssayAPI
 import AssayBlobs
 import AssayCodec
 import AssayCrypto
@@ -31,7 +32,7 @@ struct SigningOptions: ParsableArguments {
     /// Signs `body` (after checking the account can pay its fee plus `spends`) and submits it; prints the hash,
     /// or with `--wait` the committed outcome, exiting 1 when the ledger refused the body.
     @discardableResult
-    func submit(_ body: TransactionBody, spends: UInt64 = 0, wallet given: Wallet? = nil) async throws -> [String: Any] {
+    func submit(_ body: TransactionBody, spends: UInt64 = 0, wallet given: Wallet? = nil) async throws -> Submission {
         let wallet: Wallet
         if let given { wallet = given } else { wallet = try await self.wallet() }
         let fee = try await fee(for: wallet)
@@ -40,31 +41,32 @@ struct SigningOptions: ParsableArguments {
             if self.nonce == nil { nonce = try await wallet.account().nonce }
             let transaction = try wallet.sign(body, fee: fee, nonce: nonce)
             print(Hex.encode(transaction.canonicalBytes))
-            return ["hash": transaction.hash.description]
+            return Submission(hash: transaction.hash.description, committed: nil)
         }
         let result = try await wallet.submit(body, fee: fee, spends: spends, nonce: nonce, wait: wait)
         try TxOutcome.show(result, json: node.json)
-        if wait, let code = result["code"] as? Int, code != 0 { throw ExitCode(1) }
+        if let committed = result.committed, committed.code != 0 { throw ExitCode(1) }
         return result
     }
 }
 
 /// How a submitted or committed transaction is shown.
 enum TxOutcome {
-    static func show(_ result: [String: Any], json: Bool) throws {
-        if json { return print(try Output.json(result)) }
-        print("hash: \(result["hash"] ?? "?")")
-        guard let height = result["height"] else { return print("submitted (not waiting for the commit)") }
-        let code = result["code"] as? Int ?? -1
-        print("height: \(height)")
-        print(code == 0 ? "result: ok" : "result: FAILED, ledger code \(code) (\(RPCValue.resultName(code)))")
-        for event in result["events"] as? [[String: Any]] ?? [] {
-            let attributes = (event["attributes"] as? [[String: Any]] ?? []).map { attribute in
-                let key = attribute["key"] as? String ?? "?"
-                let value = attribute["value"] as? String ?? "?"
-                return "\(key)=\(eventAmountKeys.contains(key) ? Output.credits(value) : value)"
+    static func show(_ result: Submission, json: Bool) throws {
+        guard let committed = result.committed else {
+            if json { return print(try Output.json(SubmittedView(hash: result.hash))) }
+            return print("hash: \(result.hash)\nsubmitted (not waiting for the commit)")
+        }
+        if json { return print(try Output.json(committed)) }
+        print("hash: \(committed.hash)")
+        print("height: \(committed.height)")
+        let code = committed.code
+        print(code == 0 ? "result: ok" : "result: FAILED, ledger code \(code) (\(committed.codeName))")
+        for event in committed.events {
+            let attributes = event.attributes.map { attribute in
+                "\(attribute.key)=\(eventAmountKeys.contains(attribute.key) ? Output.credits(attribute.value) : attribute.value)"
             }
-            print("event \(event["type"] ?? "?"): \(attributes.joined(separator: " "))")
+            print("event \(event.type): \(attributes.joined(separator: " "))")
         }
     }
 

@@ -1,8 +1,21 @@
+import AssayAPI
 import AssayCodec
 import AssayCrypto
-import AssayLedger
 import AssayTypes
 import Foundation
+
+/// A transaction the node took: its hash, and with `--wait` its committed view (result code and events).
+struct Submission {
+    let hash: String
+    let committed: TransactionView?
+
+    /// Throws, naming `what` and the ledger code, when the committed body failed; passes when it took effect or
+    /// was not waited for.
+    func requireOK(_ what: String) throws {
+        guard let committed, committed.code != 0 else { return }
+        throw CommandFailure("\(what) failed: ledger code \(committed.code) (\(committed.codeName))")
+    }
+}
 
 /// One key talking to one node: the shared path of every command that signs (`tx`, `job`, `provider`).
 /// It checks that the account can pay before it signs, submits, and optionally waits for the commit.
@@ -19,20 +32,17 @@ struct Wallet {
         if let chainID {
             self.chainID = chainID
         } else {
-            guard let nodeChain = try await client.object("status")["chain_id"] as? String else {
-                throw CommandFailure("node status has no chain_id")
-            }
-            self.chainID = nodeChain
+            self.chainID = try await client.call(ChainMethods.status, NoParams()).chainId
         }
     }
 
     /// The account's balance and next nonce as the node sees them.
     func account() async throws -> (balance: UInt64, nonce: UInt64) {
-        let account = try await client.object("account", ["address": address.description])
-        guard let balance = RPCValue.amount(account["balance"]), let nonce = RPCValue.amount(account["nonce"]) else {
-            throw CommandFailure("node answered 'account' without balance or nonce")
+        let account = try await client.call(ChainMethods.account, AddressParams(address: address.description))
+        guard let balance = UInt64(account.balance) else {
+            throw CommandFailure("node answered 'account' with balance '\(account.balance)', not a decimal amount")
         }
-        return (balance, nonce)
+        return (balance, account.nonce)
     }
 
     /// The chain's `min_fee` now: the default fee, so a transaction is never refused for its fee alone.
@@ -61,17 +71,20 @@ struct Wallet {
         try Transaction.signed(chainID: chainID, nonce: nonce, fee: fee, body: body, key: key)
     }
 
-    /// Submits a signed transaction: with `wait`, returns the committed transaction view (`tx`'s shape);
-    /// otherwise `["hash": ...]` once the node's mempool has accepted it.
-    func broadcast(_ transaction: Transaction, wait: Bool) async throws -> [String: Any] {
-        let hex = Hex.encode(transaction.canonicalBytes)
-        if wait { return try await client.object("broadcast_tx_commit", ["tx": hex], timeout: 90) }
-        return try await client.object("broadcast_tx_sync", ["tx": hex])
+    /// Submits a signed transaction: with `wait`, returns once it is committed, with its committed view;
+    /// otherwise once the node's mempool has accepted it.
+    func broadcast(_ transaction: Transaction, wait: Bool) async throws -> Submission {
+        let params = TxParams(tx: Hex.encode(transaction.canonicalBytes))
+        if wait {
+            let committed = try await client.call(ChainMethods.broadcastTxCommit, params, timeout: 90)
+            return Submission(hash: committed.hash, committed: committed)
+        }
+        return Submission(hash: try await client.call(ChainMethods.broadcastTxSync, params).hash, committed: nil)
     }
 
     /// Checks funds, signs with `nonce` (default: the account's next nonce) and broadcasts.
     func submit(_ body: TransactionBody, fee: UInt64, spends: UInt64 = 0, nonce: UInt64? = nil, wait: Bool) async throws
-        -> [String: Any]
+        -> Submission
     {
         let next = try await checkFunds(fee: fee, spends: spends, what: "this \(body.kindName)")
         return try await broadcast(try sign(body, fee: fee, nonce: nonce ?? next), wait: wait)
@@ -98,11 +111,5 @@ enum RPCValue {
 
     static func address(_ text: String, what: String) throws -> Address {
         do { return try Address(text) } catch { throw CommandFailure("\(what): \(error)") }
-    }
-
-    /// The name of a ledger result code (ResultCode's case), for a committed transaction that failed.
-    static func resultName(_ code: Int) -> String {
-        guard let known = UInt16(exactly: code).flatMap(ResultCode.init(rawValue:)) else { return "unknown" }
-        return "\(known)"
     }
 }

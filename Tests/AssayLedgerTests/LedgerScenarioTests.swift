@@ -54,10 +54,11 @@ import Testing
     @Test func unbondingIsReleasedAfterUnbondingBlocks() throws {
         let chain = try inMemoryChain()
         let staker = testKey(5)
-        try chain.commit([
+        let staked = try chain.commit([
             try chain.sign(staker, .stake(Stake(amount: 1_000))),
             try chain.sign(staker, .unstake(Unstake(amount: 400)), offset: 1),
         ])
+        #expect(staked.results[0].events == [.bonded(account: address(staker), amount: 1_000)])
         #expect(try chain.query.stake(address(staker)) == StakeRecord(
             bonded: 600, unbonding: [UnbondingEntry(amount: 400, releaseHeight: 31)]))
         try chain.advance(to: 30)
@@ -133,6 +134,7 @@ import Testing
         let propose = try chain.sign(testKey(1), .governancePropose(GovernanceProposal(action: .addValidator(newcomer.publicKey, power: 10))))
         let first = try chain.commit([propose, try chain.sign(testKey(2), .governanceVote(GovernanceVote(proposalID: propose.hash, approve: true)))])
         #expect(first.results.map(\.status) == [.included(.ok), .included(.ok)])
+        #expect(first.results[1].events == [.voteCast(proposal: propose.hash, voter: testKey(2).publicKey, approve: true)])
         #expect(first.validatorUpdates.isEmpty)  // 20 of 40 is not over two thirds
         let pass = try chain.commit([try chain.sign(testKey(3), .governanceVote(GovernanceVote(proposalID: propose.hash, approve: true)))])
         #expect(pass.validatorUpdates == [Validator(publicKey: newcomer.publicKey, power: 10)])

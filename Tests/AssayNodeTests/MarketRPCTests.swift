@@ -1,3 +1,4 @@
+import AssayAPI
 import AssayBlobs
 import AssayCodec
 import AssayCrypto
@@ -37,14 +38,14 @@ import Testing
         let offers = try await call("offers", #"{"kernel":"gemm-i8/1"}"#)
         #expect(offers["offers"]?[0]?["id"] == .string(offer.description))
         #expect(offers["offers"]?[0]?["open_jobs"] == .integer(2))
-        #expect(offers["offers"]?[0]?["price_per_work_unit"] == .integer(2))
+        #expect(offers["offers"]?[0]?["price_per_work_unit"] == .string("2"), "amounts are decimal strings")
         #expect(try await call("offers", #"{"kernel":"mlp-q8/1"}"#)["offers"] == .array([]))
 
         let posted = try await call("job", #"{"id":"\#(first.hash)"}"#)
         #expect(posted["state"] == .string("result_posted"))
         #expect(posted["reason"] == .null)
         #expect(posted["client"] == .string(client))
-        #expect(posted["escrow"] == .integer(Int64(GemmJob.honest.workUnits * 2 * 2)))
+        #expect(posted["escrow"] == .string("\(GemmJob.honest.workUnits * 2 * 2)"))
         #expect(posted["result"]?["result_tx"] == .string(result.hash.description))
         #expect(posted["result"]?["work_units"] == .integer(Int64(GemmJob.honest.workUnits)))
         #expect(posted["input_hash"] == .string(GemmJob.inputBlob.id.hex))
@@ -71,7 +72,7 @@ import Testing
         #expect(try await call("jobs", #"{"limit":1001}"#)["error"]?["code"] == .integer(-32602))
 
         let view = try await call("provider", #"{"address":"\#(provider)"}"#)
-        #expect(view["bonded"] == .integer(5_000))
+        #expect(view["bonded"] == .string("5000"))
         #expect(view["jobs"]?["open"] == .integer(1) && view["jobs"]?["result_posted"] == .integer(1))
         #expect(view["jobs"]?["settled"] == .integer(0))
         #expect(view["offers"]?[0]?["id"] == .string(offer.description))
@@ -80,8 +81,41 @@ import Testing
         for _ in 0..<3 { try node.commit([]) }
         let settled = try await call("job", #"{"id":"\#(first.hash)"}"#)
         #expect(settled["state"] == .string("settled") && settled["reason"] == .string("window_passed"))
-        #expect(settled["escrow"] == .integer(0))
+        #expect(settled["escrow"] == .string("0"))
         #expect(settled["result"]?["result_tx"] == .string(result.hash.description), "the index keeps the result")
+    }
+
+    /// A job's money as block_results shows it: escrowed at creation, then paid and burned at the settlement that
+    /// the end of the window's block performs, with the failed transaction's code named beside it.
+    @Test func blockResultsShowEachTransactionAndTheSettlementAtTheEndOfTheBlock() async throws {
+        let offer = try node.openMarket()
+        let job = try node.job(offer: offer)
+        let overdraft = try node.sign(node.client, .transfer(Transfer(recipient: address(node.provider), amount: 1 << 40)), offset: 1)
+        let created = try node.commit([job, overdraft])
+        let answer = try await call("block_results", #"{"height":\#(created.height)}"#)
+        #expect(answer["hash"] == .string(created.hash.description))
+        #expect(answer["transactions"]?[0]?["hash"] == .string(job.hash.description))
+        #expect(answer["transactions"]?[0]?["events"]?[0]?["type"] == .string("job_created"))
+        #expect(answer["transactions"]?[1]?["code"] == .integer(Int64(ResultCode.insufficientBalance.rawValue)))
+        #expect(answer["transactions"]?[1]?["code_name"] == .string("insufficientBalance"))
+        #expect(answer["transactions"]?[1]?["events"] == .array([]))
+
+        try node.commit([try node.sign(node.provider, .result(try node.result(job: job.hash)))])
+        var ended: JSONValue?
+        for _ in 0..<4 where ended == nil {
+            try node.commit([])
+            let latest = try await call("block_results")
+            #expect(latest["height"] == .integer(Int64(node.height)))
+            guard case let .array(events)? = latest["end_block_events"] else { throw Failure("no end_block_events") }
+            ended = events.first { $0["type"] == .string("job_ended") }
+        }
+        let event = try JSONDecoder().decode(EventView.self, from: JSONEncoder().encode(try #require(ended)))
+        let attributes = Dictionary(uniqueKeysWithValues: event.attributes.map { ($0.key, $0.value) })
+        #expect(attributes["job"] == job.hash.description && attributes["outcome"] == "settled")
+        let paid = UInt64(attributes["paid"] ?? "") ?? 0, burned = UInt64(attributes["burned"] ?? "") ?? 0
+        #expect(paid + burned == GemmJob.honest.workUnits * 2, "price 2 x the work units used")
+        #expect(attributes["refund"] == "\(GemmJob.honest.workUnits * 2)", "half the escrow comes back")
+        #expect(try await call("block_results", #"{"height":999}"#)["error"]?["code"] == .integer(-32020))
     }
 
     @Test func queryProvesPresenceAndAbsenceAgainstTheCommittedRoot() async throws {
@@ -114,13 +148,13 @@ import Testing
         let offer = try node.openMarket()
         try node.commit([try node.job(offer: offer)])
         let supply = try await call("supply")
-        #expect(supply["genesis_supply"] == .integer(310_000))
+        #expect(supply["genesis_supply"] == .string("310000"))
         #expect(supply["total"] == supply["genesis_supply"])
-        #expect(supply["bonded"] == .integer(15_000))
-        #expect(supply["escrowed"] == .integer(Int64(GemmJob.honest.workUnits * 2 * 2)))
+        #expect(supply["bonded"] == .string("15000"))
+        #expect(supply["escrowed"] == .string("\(GemmJob.honest.workUnits * 2 * 2)"))
 
         let params = try await call("params")
-        #expect(params["min_fee"] == .integer(1) && params["challenge_window_blocks"] == .integer(3))
+        #expect(params["min_fee"] == .string("1") && params["challenge_window_blocks"] == .integer(3))
         guard case let .object(fields) = params else { throw Failure("params is not an object") }
         #expect(fields.count == Params.specs.count)
 

@@ -1,3 +1,4 @@
+import AssayAPI
 import AssayCodec
 import AssayCrypto
 import AssayLedger

@@ -1,3 +1,4 @@
+import AssayAPI
 import AssayBlobs
 import Foundation
 import Hummingbird

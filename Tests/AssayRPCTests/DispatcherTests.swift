@@ -1,3 +1,4 @@
+import AssayAPI
 import AssayCodec
 import AssayCrypto
 @testable import AssayRPC
@@ -46,6 +47,23 @@ import Testing
         #expect(try await call("account", #"{"address":"assay1nope"}"#)["error"]?["code"] == .integer(-32602))
         #expect(try await call("broadcast_tx_sync", #"{}"#)["error"]?["message"]
             == .string("invalid params: missing parameter 'tx'"))
+    }
+
+    @Test func blockResultsGiveEachTransactionsCodeAndEventsAndTheEndOfBlockEvents() async throws {
+        for params in [#"{"height":1}"#, #"[]"#] {
+            let result = try await call("block_results", params)["result"]
+            #expect(result?["height"] == .integer(1) && result?["hash"] == .string(node.block.hash.description))
+            let entry = result?["transactions"]?[0]
+            #expect(entry?["hash"] == .string(node.committed.hash.description))
+            #expect(entry?["code"] == .integer(0) && entry?["code_name"] == .string("ok"))
+            #expect(entry?["events"]?[0]?["type"] == .string("transfer"))
+            #expect(result?["end_block_events"]?[0]?["type"] == .string("unbonding_released"))
+            #expect(result?["end_block_events"]?[0]?["attributes"]?[1]?["value"] == .string("5"))
+        }
+        let missing = try await call("block_results", #"{"height":2}"#)
+        #expect(missing["error"]?["code"] == .integer(-32020))
+        #expect(missing["error"]?["message"] == .string("block 2 not found"))
+        #expect(try await call("block_results", #"{"height":-1}"#)["error"]?["code"] == .integer(-32602))
     }
 
     @Test func batchesAnswerEachRequestInOrderAndSkipNotifications() async throws {

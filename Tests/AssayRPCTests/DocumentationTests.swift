@@ -1,8 +1,11 @@
+import AssayAPI
+import AssayLedger
 import AssayRPC
 import Foundation
 import Testing
 
-/// docs/rpc.md documents every method the node serves, and nothing else.
+/// docs/rpc.md documents every method the node serves, every result code and every event, and nothing else; the
+/// OpenRPC document agrees.
 @Suite struct DocumentationTests {
     static func rpcDocument() throws -> String {
         let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -44,6 +47,61 @@ import Testing
         let jobs = methods.first { $0["name"] == .string("jobs") }
         #expect(jobs?["params"]?[3]?["name"] == .string("limit"))
         #expect(jobs?["params"]?[3]?["required"] == .bool(false))
+    }
+
+    /// The table rows of the docs/rpc.md section that starts with `heading`, up to the next heading, as their cells.
+    static func tableRows(under heading: String) throws -> [[String]] {
+        let lines = try rpcDocument().split(separator: "\n", omittingEmptySubsequences: false)
+        guard let start = lines.firstIndex(of: Substring(heading)) else { return [] }
+        let section = lines[(start + 1)...].prefix { !$0.hasPrefix("#") }
+        return section.filter { $0.hasPrefix("| ") && !$0.hasPrefix("|---") }.dropFirst().map { row in
+            row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+    }
+
+    /// The names inside backticks in a table cell, in order.
+    static func quoted(_ cell: String) -> [String] {
+        cell.split(separator: "`", omittingEmptySubsequences: false).enumerated().filter { $0.offset % 2 == 1 }
+            .map { String($0.element) }
+    }
+
+    static func discovered() async throws -> JSONValue {
+        let body = Array(#"{"jsonrpc":"2.0","id":1,"method":"rpc.discover"}"#.utf8)
+        return try JSONValue.parse(await RPCDispatcher(node: FakeNode()).handle(body: body))["result"] ?? .null
+    }
+
+    @Test func docsOpenRPCAndTheLedgerListTheSameResultCodes() async throws {
+        let documented = try Self.tableRows(under: "### Result codes").map { row in
+            "\(row[0]) \(Self.quoted(row[1]).first ?? "?")"
+        }
+        let ledger = ResultCode.allCases.map { "\($0.rawValue) \($0)" }
+        #expect(documented == ledger, "docs/rpc.md, Result codes, differs from the ledger's ResultCode")
+        guard case let .array(codes)? = try await Self.discovered()["x-result-codes"] else {
+            Issue.record("rpc.discover has no x-result-codes")
+            return
+        }
+        let discovered = codes.map { code -> String in
+            guard case let .integer(value)? = code["code"], case let .string(name)? = code["name"] else { return "?" }
+            return "\(value) \(name)"
+        }
+        #expect(discovered == ledger, "x-result-codes differs from the ledger's ResultCode")
+    }
+
+    @Test func docsOpenRPCAndTheLedgerListTheSameEventsAndAttributes() async throws {
+        let documented = try Self.tableRows(under: "### Events").map { row in
+            "\(Self.quoted(row[0]).joined()): \(Self.quoted(row[1]).joined(separator: ","))"
+        }
+        let ledger = EventType.allCases.map { "\($0.rawValue): \($0.attributeKeys.joined(separator: ","))" }
+        #expect(documented == ledger, "docs/rpc.md, Events, differs from the ledger's EventType")
+        guard case let .array(events)? = try await Self.discovered()["x-events"] else {
+            Issue.record("rpc.discover has no x-events")
+            return
+        }
+        let discovered = events.map { event -> String in
+            guard case let .string(type)? = event["type"], case let .array(keys)? = event["attributes"] else { return "?" }
+            return "\(type): " + keys.map { if case let .string(key) = $0 { key } else { "?" } }.joined(separator: ",")
+        }
+        #expect(discovered == ledger, "x-events differs from the ledger's EventType")
     }
 
     @Test func limitsStateTheDefaultsTheServerUses() throws {

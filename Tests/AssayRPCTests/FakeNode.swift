@@ -1,3 +1,4 @@
+import AssayAPI
 import AssayBlobs
 import AssayCodec
 import AssayCrypto
@@ -73,8 +74,19 @@ final class FakeNode: NodeAPI {
 
     func transaction(hash: Hash) async -> TransactionRecord? {
         guard hash == committed.hash else { return nil }
-        let event = TransactionEvent(type: "transfer", attributes: [.init(key: "amount", value: "7")])
+        let event = EventView(type: "transfer", attributes: [.init(key: "amount", value: "7")])
         return TransactionRecord(transaction: committed, height: 1, index: 0, code: 0, log: "", events: [event])
+    }
+
+    /// Block 1: the committed transfer, and a release at the end of the block.
+    func blockResults(height: Height?) async throws(NodeAPIError) -> BlockResultsRecord? {
+        guard (height ?? 1) == 1, let record = await transaction(hash: committed.hash) else { return nil }
+        let released = EventView(
+            type: "unbonding_released", attributes: [.init(key: "account", value: "assay1x"), .init(key: "amount", value: "5")])
+        return BlockResultsRecord(
+            height: 1, blockHash: block.hash,
+            transactions: [.init(hash: committed.hash, code: record.code, log: record.log, events: record.events)],
+            endBlockEvents: [released])
     }
 
     func account(_ address: Address) async -> AccountRecord { AccountRecord(address: address, balance: 5, nonce: 3) }

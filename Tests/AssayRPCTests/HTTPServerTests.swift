@@ -1,3 +1,4 @@
+import AssayAPI
 import AssayRPC
 import Hummingbird
 import HummingbirdTesting

@@ -1,3 +1,4 @@
+import AssayAPI
 import AssayTypes
 import Testing
 @testable import assay
@@ -34,8 +35,19 @@ struct WalletParsingTests {
         #expect(throws: CommandFailure.self) { try ProviderWorker.Cheat(parsing: "lazy") }
     }
 
-    @Test func ledgerCodesAreNamed() {
-        #expect(RPCValue.resultName(1) == "insufficientBalance")
-        #expect(RPCValue.resultName(9999) == "unknown")
+    /// A committed body that failed is reported with the code and the name the node gave it.
+    @Test func failedSubmissionsNameTheirLedgerCode() throws {
+        func committed(code: UInt32, name: String) -> Submission {
+            let view = TransactionView(
+                hash: "c0ff", height: 3, index: 0, tx: "00", kind: "transfer", body: .object([:]), sender: "assay1x",
+                nonce: 0, fee: "1", code: code, codeName: name, log: code == 0 ? "" : name, events: [])
+            return Submission(hash: "c0ff", committed: view)
+        }
+        #expect(throws: Never.self) { try committed(code: 0, name: "ok").requireOK("transfer") }
+        #expect(throws: Never.self) { try Submission(hash: "c0ff", committed: nil).requireOK("transfer") }
+        let failure = #expect(throws: CommandFailure.self) {
+            try committed(code: 1, name: "insufficientBalance").requireOK("stake")
+        }
+        #expect(failure?.description == "stake failed: ledger code 1 (insufficientBalance)")
     }
 }

@@ -3,7 +3,9 @@ import PackageDescription
 
 /// libFuzzer harnesses for every decoder a peer or client reaches. A package of its own so that the main package's
 /// `swift build` and `swift test` never build them; `Tools/fuzz` builds it with `-sanitize=fuzzer,address`.
-let assay = ["AssayCodec", "AssayCrypto", "AssayBlobs", "AssayTypes", "AssayKernels", "AssayMempool", "AssayP2P", "AssayRPC"]
+let assay = [
+    "AssayCodec", "AssayCrypto", "AssayBlobs", "AssayTypes", "AssayKernels", "AssayMempool", "AssayP2P", "AssayRPC", "AssayAPI",
+]
 
 let package = Package(
     name: "AssayFuzz",

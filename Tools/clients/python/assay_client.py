@@ -10,6 +10,8 @@
   assay_client.py blob-put --node URL FILE                 upload FILE as a blob (resuming), print its id
   assay_client.py blob-get --node URL ID --out FILE        download blob ID into FILE, verified against ID
       (docs/encoding.md "Blobs" and docs/rpc.md "Blobs over HTTP")
+  assay_client.py job-money --node URL JOB_ID              how the job's money moved (escrow, paid, refunded, burned,
+      slashed), as JSON, from the events of block_results (money_flow.py)
 
 Every transaction is sent with broadcast_tx_commit; the script exits 1 if the node rejects it or the committed
 result code is not 0.
@@ -18,6 +20,8 @@ import argparse, hashlib, json, os, struct, sys, tempfile
 
 import coincurve
 import requests
+
+from money_flow import job_money
 
 
 # ---- primitives (docs/encoding.md, "Primitive rules") ----
@@ -393,6 +397,9 @@ def main():
     get.add_argument("--node", required=True)
     get.add_argument("id")
     get.add_argument("--out", required=True)
+    money = commands.add_parser("job-money")
+    money.add_argument("--node", required=True)
+    money.add_argument("id")
     args = parser.parse_args()
     try:
         if args.command == "new-key":
@@ -405,6 +412,8 @@ def main():
         elif args.command == "blob-put":
             blob_id, length = blob_put(args.node.rstrip("/"), args.file)
             print(json.dumps({"id": blob_id, "length": length}))
+        elif args.command == "job-money":
+            print(json.dumps(job_money(Node(args.node), args.id), indent=1))
         elif args.command == "blob-get":
             length = blob_get(args.node.rstrip("/"), args.id, args.out)
             print(json.dumps({"id": args.id, "length": length, "file": args.out}))

@@ -1,3 +1,4 @@
+import AssayAPI
 import AssayBlobs
 import AssayCrypto
 import AssayMempool
@@ -93,6 +94,7 @@ final class FuzzNode: NodeAPI {
         throw .timedOut(hash)
     }
     func transaction(hash: Hash) async -> TransactionRecord? { nil }
+    func blockResults(height: Height?) async throws(NodeAPIError) -> BlockResultsRecord? { nil }
     func account(_ address: Address) async -> AccountRecord { AccountRecord(address: address, balance: 0, nonce: 0) }
     func offers(provider: Address?, kernel: String?) async throws(NodeAPIError) -> [OfferEntry] { [] }
     func job(id: Hash) async throws(NodeAPIError) -> JobEntry? { nil }

@@ -1,5 +1,5 @@
-/// Any JSON value, as parsed from a request. Integers keep their exact value; only numbers with a fraction or
-/// exponent become `.double`.
+/// Any JSON value: a request's parameters, a transaction's decoded body. Integers keep their exact value; only
+/// numbers with a fraction or exponent become `.double`.
 public enum JSONValue: Equatable, Sendable, Codable {
     case null
     case bool(Bool)
@@ -45,11 +45,4 @@ public enum JSONValue: Equatable, Sendable, Codable {
         }
     }
 
-    /// JSON-RPC ids are strings, numbers or null.
-    var isValidID: Bool {
-        switch self {
-        case .null, .integer, .unsigned, .double, .string: true
-        case .bool, .array, .object: false
-        }
-    }
 }
