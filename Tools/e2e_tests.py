@@ -616,7 +616,7 @@ def test_qnn_digits_cnn_classifies_the_test_split():
         fetched = os.path.join(scratch, "fetched.npy")
         cli("job", "output", out["hash"], "--out", fetched, "--node", nodes[3])
         assert open(fetched, "rb").read() == open(local, "rb").read(), "the fetched logits are not the kernel's"
-    dtype, shape, logits = read_npy(fetched)
+        dtype, shape, logits = read_npy(fetched)
     assert (dtype, shape) == ("uint8", [DIGITS_TEST_SPLIT, 10]), (dtype, shape)
     predicted = argmax_rows(logits, 10)
     accuracy = 100 * sum(p == label for p, label in zip(predicted, labels)) / len(labels)
