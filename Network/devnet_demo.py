@@ -50,14 +50,14 @@ if not offers:
     sys.exit(f"devnet demo: no provider made an offer within 120 s: see {args.dir}/provider*/provider.log")
 
 
-def gemm_jobs(scratch, o, offer):
+def gemm_jobs(scratch, o):
     """(kernel, input, model, labels (None), what) of each gemm job for one offer."""
     for j in range(args.jobs_per_offer):
         x, model, units = gemm_job(scratch, f"o{o}j{j}", seed=100 * o + j)
         yield "gemm-i8/1", x, model, None, f"{units} work units"
 
 
-def digits_jobs(scratch, o, offer, imported):
+def digits_jobs(scratch, o, imported):
     """(kernel, input, model, labels, what) of each digits batch for one offer: job k of the demo takes digits
     k x batch onwards, wrapping so that every batch lies within the test split."""
     model, model_input = imported
@@ -88,7 +88,7 @@ def submit_all(scratch):
         if args.model == "digits" and "qnn/1" not in offer["kernels"]:
             print(f"offer {offer['id'][:16]}... of {offer['provider']} does not include qnn/1; skipped", flush=True)
             continue
-        batches = digits_jobs(scratch, o, offer, imported) if imported else gemm_jobs(scratch, o, offer)
+        batches = digits_jobs(scratch, o, imported) if imported else gemm_jobs(scratch, o)
         for kernel, x, model, labels, what in batches:
             out = json.loads(assay("job", "submit", "--node", node, "--key", client_key, "--kernel", kernel,
                                    "--input", x, "--model", model, "--offer", offer["id"], "--deadline-blocks", "40",

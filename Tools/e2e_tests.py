@@ -162,8 +162,9 @@ def test_unknown_peer_is_refused():
 # ---- the compute market (issue 7): CLI and RPC only ----
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from market_files import (argmax_rows, digits_batch, gemm_job, heavy_mlp_job, import_digits_cnn, large_gemm_job,  # noqa: E402
-                          large_gemm_model, qnn_cnn_job, read_npy, read_npy_int32, wide_mlp_job, write_npy)
+from market_files import (argmax_rows, digits_batch, gemm_job, heavy_mlp_job, import_digits_cnn,  # noqa: E402
+                          large_gemm_job, large_gemm_model, qnn_cnn_job, read_npy, read_npy_int32, wide_mlp_job,
+                          write_npy)
 
 PYTHON_CLIENT = os.path.join(ROOT, "Tools", "clients", "python", "run")
 TERMINAL = ("settled", "refunded", "slashed")

@@ -1,7 +1,7 @@
 """Job files for market demos and tests, without NumPy: .npy and np.savez-style .npz writers and readers, the inputs
 and models of a small gemm-i8/1 job and of a ~10^9-work-unit mlp-q8/1 job (docs/kernels.md), and batches of the
 digits test split for the imported digits CNN (Tools/models, docs/models.md)."""
-import ast, io, os, random, re, struct, subprocess, zipfile
+import ast, io, math, os, random, re, struct, subprocess, zipfile
 
 DESCR = {"int8": ("|i1", "b"), "int32": ("<i4", "i"), "uint8": ("|u1", "B"), "int64": ("<i8", "q")}
 DTYPE_OF_DESCR = {descr: dtype for dtype, (descr, _) in DESCR.items()}
@@ -77,10 +77,7 @@ def parse_npy(blob):
     if header["fortran_order"] or header["descr"] not in DTYPE_OF_DESCR:
         raise ValueError(f"unsupported .npy header {header}")
     dtype, shape = DTYPE_OF_DESCR[header["descr"]], list(header["shape"])
-    count = 1
-    for d in shape:
-        count *= d
-    return dtype, shape, struct.unpack(f"<{count}{DESCR[dtype][1]}", blob[end:])
+    return dtype, shape, struct.unpack(f"<{math.prod(shape)}{DESCR[dtype][1]}", blob[end:])
 
 
 def read_npy(path):
@@ -182,8 +179,8 @@ MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models", "fix
 DIGITS_CNN = os.path.join(MODELS, "digits_cnn_int8_qop.onnx")
 DIGITS_TEST = os.path.join(MODELS, "digits_test.npz")
 # What `assay model import` prints of the model's input (docs/models.md, "Input and output").
-IMPORTED_INPUT = re.compile(r"^input '[^']*' (u?int8) \[N, ([\d, ]+)\]: q = clamp\(round_half_even\(x / (\S+)\) \+ (-?\d+), "
-                            r"(-?\d+), (-?\d+)\)$", re.MULTILINE)
+IMPORTED_INPUT = re.compile(r"^input '[^']*' (u?int8) \[N, ([\d, ]+)\]: "
+                            r"q = clamp\(round_half_even\(x / (\S+)\) \+ (-?\d+), (-?\d+), (-?\d+)\)$", re.MULTILINE)
 
 
 def import_digits_cnn(assay, directory):
@@ -221,9 +218,7 @@ def digits_batch(directory, model_input, first, count, tag="digits"):
     split = read_npz(DIGITS_TEST)
     _, pixel_shape, pixels = split["pixels"]
     labels = split["labels"][2]
-    per_item = 1
-    for d in item_shape:
-        per_item *= d
+    per_item = math.prod(item_shape)
     if pixel_shape[1] * pixel_shape[2] != per_item or not 0 <= first < first + count <= len(labels):
         raise ValueError(f"digits {first}..{first + count - 1} of {len(labels)} do not fit an input of {item_shape}")
     table = [quantize_pixel(p, scale, zero_point, low, high) for p in range(17)]
