@@ -162,7 +162,9 @@ def test_unknown_peer_is_refused():
 # ---- the compute market (issue 7): CLI and RPC only ----
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from market_files import gemm_job, heavy_mlp_job, large_gemm_job, large_gemm_model, qnn_cnn_job, read_npy_int32, wide_mlp_job, write_npy  # noqa: E402
+from market_files import (argmax_rows, digits_batch, gemm_job, heavy_mlp_job, import_digits_cnn,  # noqa: E402
+                          large_gemm_job, large_gemm_model, qnn_cnn_job, read_npy, read_npy_int32, wide_mlp_job,
+                          write_npy)
 
 PYTHON_CLIENT = os.path.join(ROOT, "Tools", "clients", "python", "run")
 TERMINAL = ("settled", "refunded", "slashed")
@@ -589,6 +591,46 @@ def test_qnn_tile_cheat_on_a_concat_is_challenged():
     outcome = next(attributes(e) for e in won[0]["events"] if e["type"] == "challenge_upheld")
     assert (int(outcome["layer"]), int(outcome["tile"])) == (1, 0), outcome
     print(f"     a validator challenged qnn/1 layer 1 tile 0 ({outcome['work_units']} work units); provider slashed")
+
+
+DIGITS_TEST_SPLIT = 540
+DIGITS_CNN_INT8_ACCURACY = 98.52  # docs/models.md: ONNX Runtime's int8 and Tools/crosscheck-models' qnn/1, 540 digits
+
+
+def test_qnn_digits_cnn_classifies_the_test_split():
+    """Issue 12's acceptance: the digits CNN imported with `assay model import`, the whole test split quantized as a
+    client would (Tools/market_files.py, without NumPy) in one job to an honest provider's qnn/1 offer: settled,
+    spot-checked by every validator; the fetched logits equal `assay kernel run qnn/1`'s, and their argmax scores
+    the accuracy Tools/crosscheck-models measured against ONNX Runtime."""
+    url, _, _ = market_setup()
+    nodes = urls()
+    offer = offer_of(url, address_of("provider-0"))
+    with tempfile.TemporaryDirectory() as scratch:
+        model, model_input = import_digits_cnn(ASSAY, scratch)
+        assert model_input[:2] == ("uint8", [1, 8, 8]), model_input  # NCHW, as `assay model inspect` shows
+        x, labels = digits_batch(scratch, model_input, 0, DIGITS_TEST_SPLIT)
+        units = int(cli("kernel", "cost", "qnn/1", "--model", model, "--input", x)[1])
+        local = os.path.join(scratch, "local.npy")
+        cli("kernel", "run", "qnn/1", "--model", model, "--input", x, "--out", local)
+        before = [replay_figures(u) for u in nodes]
+        out = cli_json("job", "submit", "--node", url, "--key", key_path("account-6"), "--kernel", "qnn/1",
+                       "--input", x, "--model", model, "--offer", offer["id"], "--deadline-blocks", "60", "--wait")
+        assert out["code"] == 0, out
+        view = wait_terminal(url, [out["hash"]], 120)[out["hash"]]
+        assert (view["state"], view["reason"]) == ("settled", "window_passed"), view
+        wait_for(lambda: all(replay_figures(u)[0] > b[0] for u, b in zip(nodes, before)), 60,
+                 "every validator to spot-check the result")
+        fetched = os.path.join(scratch, "fetched.npy")
+        cli("job", "output", out["hash"], "--out", fetched, "--node", nodes[3])
+        assert open(fetched, "rb").read() == open(local, "rb").read(), "the fetched logits are not the kernel's"
+        dtype, shape, logits = read_npy(fetched)
+    assert (dtype, shape) == ("uint8", [DIGITS_TEST_SPLIT, 10]), (dtype, shape)
+    predicted = argmax_rows(logits, 10)
+    accuracy = 100 * sum(p == label for p, label in zip(predicted, labels)) / len(labels)
+    assert round(accuracy, 2) == DIGITS_CNN_INT8_ACCURACY, accuracy
+    tiles = [now[1] - then[1] for now, then in zip((replay_figures(u) for u in nodes), before)]
+    print(f"     {len(labels)} test digits in one job of {units} work units: settled, validators checked {tiles} "
+          f"tiles; accuracy {accuracy:.2f} % (predicted {''.join(map(str, predicted[:20]))}...)")
 
 
 TILE_NOT_FOUND = 44  # docs/rpc.md, result codes
@@ -1276,6 +1318,8 @@ try:
               test_qnn_job_spot_checked_and_fetched)
         check("qnn: --cheat tile:1:0 on a concat reading the job input and the trace is challenged at that tile",
               test_qnn_tile_cheat_on_a_concat_is_challenged)
+        check("qnn: the imported digits CNN classifies the 540 test digits on the devnet: settled, accuracy printed",
+              test_qnn_digits_cnn_classifies_the_test_split)
         check("the outside Python client's transfer and job are committed", test_python_client)
         check("blobs: the CLI and the Python client upload and download each other's blobs", test_blobs_cli_and_python)
         check("blobs: a 64 MiB-input job put through node 0, computed via node 2, replayed, output fetched via node 3",

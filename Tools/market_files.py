@@ -1,8 +1,10 @@
-"""Job files for market demos and tests, without NumPy: .npy and np.savez-style .npz writers, and the inputs and
-models of a small gemm-i8/1 job and of a ~10^9-work-unit mlp-q8/1 job (docs/kernels.md)."""
-import io, random, struct, zipfile
+"""Job files for market demos and tests, without NumPy: .npy and np.savez-style .npz writers and readers, the inputs
+and models of a small gemm-i8/1 job and of a ~10^9-work-unit mlp-q8/1 job (docs/kernels.md), and batches of the
+digits test split for the imported digits CNN (Tools/models, docs/models.md)."""
+import ast, io, math, os, random, re, struct, subprocess, zipfile
 
-DESCR = {"int8": ("|i1", "b"), "int32": ("<i4", "i"), "uint8": ("|u1", "B")}
+DESCR = {"int8": ("|i1", "b"), "int32": ("<i4", "i"), "uint8": ("|u1", "B"), "int64": ("<i8", "q")}
+DTYPE_OF_DESCR = {descr: dtype for dtype, (descr, _) in DESCR.items()}
 
 
 def npy_header(dtype, shape):
@@ -64,18 +66,36 @@ def large_gemm_model(directory, k=4096, n=4096, seed=1):
     return path, data
 
 
-def read_npy_int32(path):
-    """The shape and values of an int32 .npy as the CLI writes it (format 1.0, C order)."""
+def parse_npy(blob):
+    """(dtype, shape, values) of a C-order .npy of one of the DESCR dtypes (format 1.0 or 2.0), as the CLI and
+    np.save write it; anything else raises ValueError."""
+    if blob[:6] != b"\x93NUMPY" or blob[6] not in (1, 2):
+        raise ValueError("not a .npy of format 1.0 or 2.0")
+    size_format, start = ("<H", 10) if blob[6] == 1 else ("<I", 12)
+    end = start + struct.unpack(size_format, blob[8:start])[0]
+    header = ast.literal_eval(blob[start:end].decode("latin1"))
+    if header["fortran_order"] or header["descr"] not in DTYPE_OF_DESCR:
+        raise ValueError(f"unsupported .npy header {header}")
+    dtype, shape = DTYPE_OF_DESCR[header["descr"]], list(header["shape"])
+    return dtype, shape, struct.unpack(f"<{math.prod(shape)}{DESCR[dtype][1]}", blob[end:])
+
+
+def read_npy(path):
     with open(path, "rb") as file:
-        blob = file.read()
-    length = struct.unpack("<H", blob[8:10])[0]
-    header = blob[10:10 + length].decode()
-    assert "'<i4'" in header and "False" in header, header
-    shape = [int(d) for d in header.split("(")[1].split(")")[0].split(",") if d.strip()]
-    count = 1
-    for d in shape:
-        count *= d
-    return shape, struct.unpack(f"<{count}i", blob[10 + length:])
+        return parse_npy(file.read())
+
+
+def read_npy_int32(path):
+    """The shape and values of an int32 .npy as the CLI writes it."""
+    dtype, shape, values = read_npy(path)
+    assert dtype == "int32", dtype
+    return shape, values
+
+
+def read_npz(path):
+    """{name: (dtype, shape, values)} of an np.savez-style .npz (stored or deflated entries)."""
+    with zipfile.ZipFile(path) as archive:
+        return {name.removesuffix(".npy"): parse_npy(archive.read(name)) for name in archive.namelist()}
 
 
 def heavy_mlp_job(directory, batch=17200, width=240, seed=0):
@@ -153,3 +173,61 @@ def qnn_cnn_job(directory, batch=256, seed=0, tag="qnn"):
                      "bias": ("int32", [10], [0] * 10), **scale(7, 128)})
     write_npz(model, arrays)
     return x, model
+
+
+MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models", "fixtures")
+DIGITS_CNN = os.path.join(MODELS, "digits_cnn_int8_qop.onnx")
+DIGITS_TEST = os.path.join(MODELS, "digits_test.npz")
+# What `assay model import` prints of the model's input (docs/models.md, "Input and output").
+IMPORTED_INPUT = re.compile(r"^input '[^']*' (u?int8) \[N, ([\d, ]+)\]: "
+                            r"q = clamp\(round_half_even\(x / (\S+)\) \+ (-?\d+), (-?\d+), (-?\d+)\)$", re.MULTILINE)
+
+
+def import_digits_cnn(assay, directory):
+    """Imports Tools/models' int8 digits CNN with `assay model import`; returns (model.qnn, its input as printed:
+    (dtype, shape of one item, scale, zero point, low, high))."""
+    model = os.path.join(directory, "digits.qnn")
+    done = subprocess.run([assay, "model", "import", DIGITS_CNN, "--out", model], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"assay model import {DIGITS_CNN} failed: {done.stderr.strip()}")
+    found = IMPORTED_INPUT.search(done.stdout)
+    if not found:
+        raise RuntimeError(f"assay model import printed no input line: {done.stdout}")
+    dtype, dims, scale, zero_point, low, high = found.groups()
+    return model, (dtype, [int(d) for d in dims.split(",")], float(scale), int(zero_point), int(low), int(high))
+
+
+def float32(value):
+    """value rounded to the nearest float32 (as a Python float)."""
+    return struct.unpack("<f", struct.pack("<f", value))[0]
+
+
+def quantize_pixel(pixel, scale, zero_point, low, high):
+    """A client's quantization of one digits pixel (0..16) for the model (Tools/models/README.md): the model input
+    x = pixel / 16 in float32, then q = clamp(round_half_even(x / scale) + zero_point) with the float32 division
+    ONNX Runtime and NumPy do (a float32 quotient rounded from the double one is the exactly rounded float32
+    quotient, 53 >= 2 x 24 + 2 bits) and the float32 scale that import prints in its shortest form."""
+    quotient = float32(float32(pixel / 16) / float32(scale))
+    return min(max(round(quotient) + zero_point, low), high)
+
+
+def digits_batch(directory, model_input, first, count, tag="digits"):
+    """The test digits first..first+count-1 (of 540) as the imported model's input .npy; returns (input.npy,
+    their labels)."""
+    dtype, item_shape, scale, zero_point, low, high = model_input
+    split = read_npz(DIGITS_TEST)
+    _, pixel_shape, pixels = split["pixels"]
+    labels = split["labels"][2]
+    per_item = math.prod(item_shape)
+    if pixel_shape[1] * pixel_shape[2] != per_item or not 0 <= first < first + count <= len(labels):
+        raise ValueError(f"digits {first}..{first + count - 1} of {len(labels)} do not fit an input of {item_shape}")
+    table = [quantize_pixel(p, scale, zero_point, low, high) for p in range(17)]
+    x = os.path.join(directory, f"{tag}-x.npy")
+    write_npy(x, dtype, [count, *item_shape], [table[p] for p in pixels[first * per_item:(first + count) * per_item]])
+    return x, list(labels[first:first + count])
+
+
+def argmax_rows(values, width):
+    """The index of each row's largest value (the first on ties, as NumPy's argmax)."""
+    rows = [values[i:i + width] for i in range(0, len(values), width)]
+    return [row.index(max(row)) for row in rows]
