@@ -1282,6 +1282,71 @@ def test_wallet_errors():
         print(f"     {what}: exit {code}: {err.strip().splitlines()[-1]}")
 
 
+def public_key_of(path):
+    return re.search(r"public_key: (\S+)", assay("keys", "show", path)).group(1)
+
+
+def governance(url, voter, *action):
+    """Submits a governance transaction signed by `voter` (a genesis key name or a key path) and waits for it."""
+    key = voter if os.path.isabs(voter) else key_path(voter)
+    return cli_json("tx", *action, "--key", key, "--node", url, "--wait")
+
+
+def pass_proposal(url, proposer, voters, *action):
+    """Proposes `action` as `proposer`, approves it by `voters` in turn; returns the height it passed at."""
+    proposal = governance(url, proposer, "propose", *action)["hash"]
+    for voter in voters:
+        vote = governance(url, voter, "vote", "--proposal", proposal, "--approve")
+        if any(event["type"] == "proposal_passed" for event in vote["events"]):
+            return vote["height"]
+    raise AssertionError(f"proposal {proposal} did not pass with the votes of {voters}")
+
+
+def set_keys(url, h):
+    return {member["public_key"] for member in rpc(url, "validators", {"height": h})["result"]["validators"]}
+
+
+def commit_signers(url, h):
+    """Who signed the commit certificate of block h (carried by block h + 1)."""
+    commit = rpc(url, "block", {"height": h + 1})["result"]["last_commit"]
+    return {signature["validator"] for signature in commit["signatures"]}
+
+
+def test_validator_added_then_removed():
+    """A 5th validator added by governance: a 5th node process with the new key joins, block-syncs, and signs commits
+    from exactly H + 2 on; then validator 3 is removed and signs nothing from its H + 2 on, while the chain goes on.
+    Runs last: node 3 is no longer a validator afterwards."""
+    nodes = urls()
+    url = nodes[0]
+    key, home = os.path.join(DIR, "validator-4.json"), os.path.join(DIR, "node4")
+    assay("keys", "new", "--out", key, "--insecure-plaintext")
+    joiner = public_key_of(key)
+    peers = [re.search(r"\[p2p\][^\[]*?listen = ['\"](127\.0\.0\.1:\d+)",
+                       open(os.path.join(DIR, f"node{i}", "config.toml")).read()).group(1) for i in range(4)]
+    rpc4 = f"127.0.0.1:{free_port()}"
+    assay("node", "init", "--home", home, "--genesis", os.path.join(DIR, "genesis", "genesis.json"), "--key", key,
+          "--p2p-listen", "127.0.0.1:0", "--rpc-listen", rpc4, *[arg for peer in peers for arg in ("--peer", peer)])
+    with node_process(home):
+        added = pass_proposal(url, "validator-0", ["validator-1", "validator-2"], "--add-validator",
+                              joiner, "--power", "10")
+        assert joiner not in set_keys(url, added + 1) and joiner in set_keys(url, added + 2), "the set changes at H + 2"
+        target = added + 6
+        wait_for(lambda: height(f"http://{rpc4}") >= target, 120, f"node 4 to sync to height {target}")
+        signed = [h for h in range(1, target) if joiner in commit_signers(url, h)]
+        assert signed and min(signed) >= added + 2, f"node 4 signed commits at {signed}, added at {added}"
+        assert len(signed) >= 2, f"node 4 signed only the commits of {signed}"
+        leaver = public_key_of(key_path("validator-3"))
+        removed = pass_proposal(url, "validator-0", ["validator-1", "validator-2", key],
+                                "--remove-validator", leaver)
+        assert leaver in set_keys(url, removed + 1) and leaver not in set_keys(url, removed + 2)
+        wait_for(lambda: height(url) >= removed + 6, 60, "4 blocks after the removal takes effect")
+        last = max(h for h in range(1, removed + 5) if leaver in commit_signers(url, h))
+        assert last <= removed + 1, f"validator 3 still signed the commit of {last}, removed at {removed}"
+        same_chain([url, f"http://{rpc4}"], removed + 5)
+    print(f"     added at {added}: node 4 signed commits {signed[:4]}...; validator 3 removed at {removed}, "
+          f"its last signed commit {last}")
+
+
 DIR = tempfile.mkdtemp(prefix="assay-e2e-")
 SAMPLING = os.environ.get("ASSAY_E2E_SAMPLING") == "1"
 try:
@@ -1336,6 +1401,8 @@ try:
               test_unavailable_proposal_goes_to_a_later_round)
         check("wallet commands fail clearly with a non-zero exit", test_wallet_errors)
         check("credits are conserved: supply total equals the genesis supply", test_supply_conserved)
+        check("validators: a 5th validator added by governance signs commits from H + 2; one removed stops at H + 2",
+              test_validator_added_then_removed)
 finally:
     subprocess.run([DEVNET, "down", "--dir", DIR], cwd=ROOT, capture_output=True)
     shutil.rmtree(DIR, ignore_errors=True)

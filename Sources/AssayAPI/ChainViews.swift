@@ -57,11 +57,14 @@ public struct HeaderView: Codable, Sendable, Equatable {
     /// The state root after this block (docs/rpc.md, Blocks and state roots).
     public let stateRoot: String
     public let validatorSetHash: String
+    /// The validator set of the next height (docs/consensus.md, Validator set changes).
+    public let nextValidatorSetHash: String
     public let proposer: String
 
     public init(
         chainId: String, height: UInt64, timeMs: UInt64, previousBlockHash: String, lastCommitHash: String,
-        transactionsRoot: String, stateRoot: String, validatorSetHash: String, proposer: String
+        transactionsRoot: String, stateRoot: String, validatorSetHash: String, nextValidatorSetHash: String,
+        proposer: String
     ) {
         self.chainId = chainId
         self.height = height
@@ -71,13 +74,14 @@ public struct HeaderView: Codable, Sendable, Equatable {
         self.transactionsRoot = transactionsRoot
         self.stateRoot = stateRoot
         self.validatorSetHash = validatorSetHash
+        self.nextValidatorSetHash = nextValidatorSetHash
         self.proposer = proposer
     }
 
     private enum CodingKeys: String, CodingKey {
         case chainId = "chain_id", height, timeMs = "time_ms", previousBlockHash = "previous_block_hash"
         case lastCommitHash = "last_commit_hash", transactionsRoot = "transactions_root", stateRoot = "state_root"
-        case validatorSetHash = "validator_set_hash", proposer
+        case validatorSetHash = "validator_set_hash", nextValidatorSetHash = "next_validator_set_hash", proposer
     }
 }
 

@@ -43,6 +43,39 @@ public struct ProposerRotation: Hashable, Sendable {
         return copy
     }
 
+    /// The rotation of the next height with the validator `changes` applied first (power 0 removes), as CometBFT's
+    /// `UpdateWithChangeSet` then `IncrementProposerPriority(1)`: members keep their priorities, a newcomer starts
+    /// at -1.125 x the total power after the updates (before removals), so leaving and re-joining cannot reset a
+    /// low priority, and the priorities are rescaled and centred on the new set.
+    public func advanced(applying changes: [Validator]) throws(ValidatorSet.Problem) -> ProposerRotation {
+        guard !changes.isEmpty else { return advanced() }
+        let newSet = try validators.applying(changes)
+        let newcomer = Self.newcomerPriority(validators, changes)
+        var next = ProposerRotation(
+            validators: newSet,
+            priorities: newSet.validators.map { member in
+                validators.index(of: member.publicKey).map { priorities[$0] } ?? newcomer
+            })
+        next.rescale(diffMax: Self.windowFactor * next.totalPower)
+        next.shiftByAverage()
+        next.increment(times: 1)
+        return next
+    }
+
+    private init(validators: ValidatorSet, priorities: [Int64]) {
+        self.validators = validators
+        self.priorities = priorities
+        proposerIndex = 0
+    }
+
+    /// CometBFT `computeNewPriorities`: -(T + T/8), T the total power after the updates and before the removals.
+    private static func newcomerPriority(_ old: ValidatorSet, _ changes: [Validator]) -> Int64 {
+        var total = old.totalPower
+        for change in changes where change.power > 0 { total = total - old.power(of: change.publicKey) + change.power }
+        let scaled = total.addingReportingOverflow(total >> 3)
+        return scaled.overflow || scaled.partialValue > UInt64(Int64.max) ? .min : -Int64(scaled.partialValue)
+    }
+
     private var totalPower: Int64 { Int64(validators.totalPower) }
 
     /// CometBFT `IncrementProposerPriority`: rescale, centre on the average, then `times` steps.

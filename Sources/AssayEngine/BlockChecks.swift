@@ -16,12 +16,13 @@ struct BlockChecks {
         if header.previousBlockHash != tip.blockHash { return "does not extend the committed block" }
         if header.timeMs <= tip.timeMs { return "time does not increase" }
         if header.validatorSetHash != tip.nextRotation.validators.hash { return "wrong validator set" }
+        if header.nextValidatorSetHash != tip.followingRotation.validators.hash { return "wrong next validator set" }
         if !block.bodyMatchesHeader { return "body does not match the header" }
         if tip.height == 0 { return block.lastCommit == nil ? nil : "first block carries a commit" }
         guard let commit = block.lastCommit, commit.height == tip.height, commit.blockHash == tip.blockHash else {
             return "last commit is not for the previous block"
         }
-        return commitProblem(commit, validators: tip.nextRotation.validators, verified: verified)
+        return commitProblem(commit, validators: tip.lastValidators, verified: verified)
     }
 
     /// Why `commit` is not > 2/3 valid precommits of `validators` for its block, or nil. Signatures in

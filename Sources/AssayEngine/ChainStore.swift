@@ -1,35 +1,67 @@
 import AssayCodec
+import AssayCrypto
 import AssayConsensus
 import AssayStorage
 import AssayTypes
 
-/// The last committed block as consensus needs it: what the next block links to, and the proposer
-/// rotation of the next height.
+/// The last committed block as consensus needs it: what the next block links to, the validators that signed it,
+/// and the proposer rotations of the next two heights. Validator changes committed at height H take effect at H + 2
+/// (as in CometBFT), so when block H + 1 is proposed both its own set and the set after it are known.
 public struct ChainTip: Hashable, Sendable, CanonicalCodable {
     public var height: Height
     public var blockHash: Hash
     public var timeMs: UInt64
+    /// The set of `height`, whose precommits the next block carries as its last commit.
+    public var lastValidators: ValidatorSet
+    /// The rotation (and set) of `height + 1`.
     public var nextRotation: ProposerRotation
+    /// The rotation (and set) of `height + 2`.
+    public var followingRotation: ProposerRotation
 
-    public init(height: Height, blockHash: Hash, timeMs: UInt64, nextRotation: ProposerRotation) {
+    public init(
+        height: Height, blockHash: Hash, timeMs: UInt64, lastValidators: ValidatorSet, nextRotation: ProposerRotation,
+        followingRotation: ProposerRotation
+    ) {
         self.height = height
         self.blockHash = blockHash
         self.timeMs = timeMs
+        self.lastValidators = lastValidators
         self.nextRotation = nextRotation
+        self.followingRotation = followingRotation
+    }
+
+    /// Before block 1: the genesis set signs heights 1 and 2.
+    public init(genesisValidators: ValidatorSet, genesisTimeMs: UInt64) {
+        let first = ProposerRotation(validators: genesisValidators)
+        self.init(
+            height: 0, blockHash: .zero, timeMs: genesisTimeMs, lastValidators: genesisValidators,
+            nextRotation: first, followingRotation: first.advanced())
+    }
+
+    /// The tip after committing `block`, whose validator `changes` take effect at `block.height + 2`.
+    public func committing(_ block: Block, changes: [Validator]) throws(ValidatorSet.Problem) -> ChainTip {
+        ChainTip(
+            height: block.height, blockHash: block.hash, timeMs: block.header.timeMs,
+            lastValidators: nextRotation.validators, nextRotation: followingRotation,
+            followingRotation: try followingRotation.advanced(applying: changes))
     }
 
     public func encode(to writer: inout CanonicalWriter) {
         writer.write(height)
         writer.write(blockHash)
         writer.write(timeMs)
+        writer.write(lastValidators)
         writer.write(nextRotation)
+        writer.write(followingRotation)
     }
 
     public init(from reader: inout CanonicalReader) throws(CodecError) {
         height = try reader.readUInt64()
         blockHash = try reader.read()
         timeMs = try reader.readUInt64()
+        lastValidators = try reader.read()
         nextRotation = try reader.read()
+        followingRotation = try reader.read()
     }
 }
 
@@ -41,6 +73,8 @@ public struct ChainStore {
     public static let blocksNamespace = Namespace.blocks
     public static let chainNamespace = Namespace("chain")
     static let tipKey = Array("tip".utf8)
+    /// `valset` + big-endian height: the validator set from that height on, written when a commit changes it.
+    static let validatorSetPrefix = Array("valset".utf8)
 
     let store: any KeyValueStore
     private let blocks: BlockStore<Block, Commit, StoreReader>
@@ -74,11 +108,36 @@ public struct ChainStore {
         return try block(at: found.height)
     }
 
+    /// The validator set of `height` (at most the tip's height + 2): the genesis set until the first stored change
+    /// at or below it. Nil for height 0 or beyond what the tip knows.
+    public func validators(at height: Height, genesis: ValidatorSet) throws(EngineError) -> ValidatorSet? {
+        let tipHeight = try tip()?.height ?? 0
+        guard height >= 1, height <= tipHeight + 2 else { return nil }
+        let entries: [(key: [UInt8], value: [UInt8])]
+        do {
+            entries = try store.scan(
+                Self.chainNamespace, from: Self.validatorSetPrefix, to: Self.validatorSetKey(height + 1), limit: .max)
+        } catch { throw .storage(error) }
+        guard let latest = entries.last(where: { $0.key.starts(with: Self.validatorSetPrefix) }) else { return genesis }
+        do { return try ValidatorSet(canonicalBytes: latest.value) } catch {
+            throw .corruptStore("validator set \(Hex.encode(latest.key)): \(error)")
+        }
+    }
+
+    static func validatorSetKey(_ height: Height) -> [UInt8] {
+        validatorSetPrefix + withUnsafeBytes(of: height.bigEndian) { Array($0) }
+    }
+
     func commitWrites(_ block: Block, _ commit: Commit, tip: ChainTip, into batch: inout WriteBatch)
         throws(EngineError)
     {
         do { try blocks.put(block, commit: commit, into: &batch) } catch { throw Self.engineError(error) }
         batch.put(Self.tipKey, tip.canonicalBytes, in: Self.chainNamespace)
+    }
+
+    /// Records `validators` as the set from `height` on.
+    func validatorSetWrites(_ validators: ValidatorSet, from height: Height, into batch: inout WriteBatch) {
+        batch.put(Self.validatorSetKey(height), validators.canonicalBytes, in: Self.chainNamespace)
     }
 
     private static func engineError(_ error: any Error) -> EngineError {

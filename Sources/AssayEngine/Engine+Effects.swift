@@ -55,14 +55,16 @@ extension Engine {
     func buildBlock() -> Block? {
         let height = tip.height + 1
         let context = ExecutionContext(
-            height: height, timeMs: max(clock.nowMs, tip.timeMs + 1), proposer: safety.publicKey)
+            height: height, timeMs: max(clock.nowMs, tip.timeMs + 1), proposer: safety.publicKey,
+            validators: tip.nextRotation.validators)
         let transactions = executor.transactionsForNewBlock(context)
         guard let stateRoot = try? executor.execute(context, transactions: transactions) else { return nil }
         let header = Header(
             chainID: config.chainID, height: height, timeMs: context.timeMs,
             previousBlockHash: tip.blockHash, lastCommitHash: Block.lastCommitHash(lastCommit),
             transactionsRoot: Block.transactionsRoot(transactions), stateRoot: stateRoot,
-            validatorSetHash: tip.nextRotation.validators.hash, proposer: safety.publicKey)
+            validatorSetHash: tip.nextRotation.validators.hash,
+            nextValidatorSetHash: tip.followingRotation.validators.hash, proposer: safety.publicKey)
         return Block(header: header, transactions: transactions, lastCommit: lastCommit)
     }
 
@@ -71,10 +73,12 @@ extension Engine {
     /// executed with the data it refers to awaited, not refused for its absence.
     func isValid(_ block: Block, decided: Bool = false) -> Bool {
         guard checks.linkageProblem(block, tip: tip, verified: previousHeightPrecommits) == nil else { return false }
+        let validators = tip.nextRotation.validators
         let root =
             decided
-            ? try? executor.executeDecided(block)
-            : try? executor.execute(ExecutionContext(block.header), transactions: block.transactions)
+            ? try? executor.executeDecided(block, validators: validators)
+            : try? executor.execute(
+                ExecutionContext(block.header, validators: validators), transactions: block.transactions)
         return root == block.header.stateRoot
     }
 
@@ -84,11 +88,18 @@ extension Engine {
         guard height == tip.height + 1, let block = blocks[blockHash] else {
             throw .corruptStore("decided block \(blockHash) at height \(height) is not held")
         }
-        let newTip = ChainTip(
-            height: height, blockHash: blockHash, timeMs: block.header.timeMs, nextRotation: tip.nextRotation.advanced())
         var batch = WriteBatch()
-        do { try executor.commitWrites(for: block, into: &batch) } catch { throw .execution(error) }
+        let changes: [Validator]
+        do { changes = try executor.commitWrites(for: block, validators: tip.nextRotation.validators, into: &batch) }
+        catch { throw .execution(error) }
+        let newTip: ChainTip
+        do { newTip = try tip.committing(block, changes: changes) } catch {
+            throw .execution(ExecutionError("validator changes of block \(height) break the set: \(error)"))
+        }
         try chain.commitWrites(block, commit, tip: newTip, into: &batch)
+        if newTip.followingRotation.validators != tip.followingRotation.validators {
+            chain.validatorSetWrites(newTip.followingRotation.validators, from: height + 2, into: &batch)
+        }
         wal.resetWrites(startingWith: .startHeight(height + 1, newTip.nextRotation), into: &batch)
         do { try store.write(batch, durability: .synced) } catch { throw .storage(error) }
         wal.didReset()

@@ -96,15 +96,15 @@ public final class Engine {
         checks = BlockChecks(chainID: config.chainID, verifier: verifier)
         core = ConsensusState(me: signer.publicKey, timeouts: config.timeouts)
         wal = WriteAheadLog(store: store)
-        tip = ChainTip(
-            height: 0, blockHash: .zero, timeMs: config.genesisTimeMs,
-            nextRotation: ProposerRotation(validators: config.genesisValidators))
+        tip = ChainTip(genesisValidators: config.genesisValidators, genesisTimeMs: config.genesisTimeMs)
     }
 
     public var height: Height { core.height }
     public var round: Round { core.round }
     public var step: Step { core.step }
     public var committedHeight: Height { tip.height }
+    /// The committed chain's tip: the last block and the validator sets of the next two heights.
+    public var committedTip: ChainTip { tip }
     public var publicKey: PublicKey { safety.publicKey }
     /// The consensus core's state, read-only (tests and diagnostics).
     public var consensus: ConsensusState { core }

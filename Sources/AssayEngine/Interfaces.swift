@@ -44,19 +44,25 @@ public struct ExecutionError: Error, Equatable, Sendable, CustomStringConvertibl
 /// The application the engine replicates (the ledger in the node): it builds, executes and commits
 /// the transactions of blocks. It shares the engine's store, so that a block, its state changes and
 /// the WAL reset are written in one atomic batch.
-/// The header fields execution depends on: fees go to the proposer, and time-based rules read the block time.
+/// What execution depends on beyond the transactions: fees go to the proposer, time-based rules read the block time,
+/// and governance counts the votes of the height's validator set.
 public struct ExecutionContext: Hashable, Sendable {
     public var height: Height
     public var timeMs: UInt64
     public var proposer: PublicKey
+    /// The validator set of `height`.
+    public var validators: ValidatorSet
 
-    public init(height: Height, timeMs: UInt64, proposer: PublicKey) {
+    public init(height: Height, timeMs: UInt64, proposer: PublicKey, validators: ValidatorSet) {
         self.height = height
         self.timeMs = timeMs
         self.proposer = proposer
+        self.validators = validators
     }
 
-    public init(_ header: Header) { self.init(height: header.height, timeMs: header.timeMs, proposer: header.proposer) }
+    public init(_ header: Header, validators: ValidatorSet) {
+        self.init(height: header.height, timeMs: header.timeMs, proposer: header.proposer, validators: validators)
+    }
 }
 
 public protocol BlockExecutor: AnyObject {
@@ -68,17 +74,19 @@ public protocol BlockExecutor: AnyObject {
     /// Executes a block that a commit certificate shows decided, like `execute`, except that data the block refers
     /// to and this node lacks is fetched and waited for rather than making the block invalid: more than 2/3 of the
     /// power held it when they voted, and a decided block cannot be skipped.
-    func executeDecided(_ block: Block) throws(ExecutionError) -> Hash
-    /// Adds the writes that commit `block` to `batch`; the engine writes the batch atomically.
-    func commitWrites(for block: Block, into batch: inout WriteBatch) throws(ExecutionError)
+    func executeDecided(_ block: Block, validators: ValidatorSet) throws(ExecutionError) -> Hash
+    /// Adds the writes that commit `block` (signed by `validators`) to `batch`, which the engine writes atomically,
+    /// and returns the block's validator changes (power 0 removes), which take effect at `block.height + 2`.
+    func commitWrites(for block: Block, validators: ValidatorSet, into batch: inout WriteBatch)
+        throws(ExecutionError) -> [Validator]
     /// Called once the batch holding `block` is durable.
     func didCommit(_ block: Block)
 }
 
 extension BlockExecutor {
     /// For an application whose blocks refer to no data outside them, a decided block executes like any other.
-    public func executeDecided(_ block: Block) throws(ExecutionError) -> Hash {
-        try execute(ExecutionContext(block.header), transactions: block.transactions)
+    public func executeDecided(_ block: Block, validators: ValidatorSet) throws(ExecutionError) -> Hash {
+        try execute(ExecutionContext(block.header, validators: validators), transactions: block.transactions)
     }
 }
 

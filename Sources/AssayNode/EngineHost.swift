@@ -6,6 +6,7 @@ import AssayTypes
 import Dispatch
 import Foundation
 import Logging
+import Synchronization
 
 /// Runs the consensus engine on one serial queue: peer messages, timers and start-up all hop onto it,
 /// so the engine (which is not thread-safe) sees one input at a time, as in the simulation.
@@ -187,18 +188,27 @@ final class DispatchClock: Clock, @unchecked Sendable {
     }
 }
 
-/// The engine's messages over the encrypted P2P links. Peers are numbered by their position in the
-/// sorted validator set, which every node computes alike.
-final class P2PTransport: Transport, @unchecked Sendable {
+/// The engine's messages over the encrypted P2P links. Peers are numbered in the order this node first allowed
+/// them (the genesis set sorted by key, then each validator a committed change added), so an id never changes.
+final class P2PTransport: Transport, Sendable {
     private let p2p: P2PService
-    private let peers: [PublicKey]
+    private let peers: Mutex<[PublicKey]>
 
     init(p2p: P2PService, peers: [PublicKey]) {
         self.p2p = p2p
-        self.peers = peers
+        self.peers = Mutex(peers)
     }
 
-    func peerID(of key: PublicKey) -> PeerID? { peers.firstIndex(of: key).map { PeerID(UInt32($0)) } }
+    func peerID(of key: PublicKey) -> PeerID? {
+        peers.withLock { $0.firstIndex(of: key).map { PeerID(UInt32($0)) } }
+    }
+
+    /// Numbers the keys not numbered yet (validators a committed change added).
+    func admit(_ keys: [PublicKey]) {
+        peers.withLock { peers in
+            for key in keys where !peers.contains(key) { peers.append(key) }
+        }
+    }
 
     func broadcast(_ message: ConsensusMessage) { p2p.broadcast(Self.wire(message).canonicalBytes) }
 
@@ -209,8 +219,9 @@ final class P2PTransport: Transport, @unchecked Sendable {
     }
 
     private func send(_ message: WireMessage, to peer: PeerID) -> Bool {
-        guard Int(peer.rawValue) < peers.count else { return false }
-        return p2p.send(to: peers[Int(peer.rawValue)], message.canonicalBytes)
+        let key = peers.withLock { Int(peer.rawValue) < $0.count ? $0[Int(peer.rawValue)] : nil }
+        guard let key else { return false }
+        return p2p.send(to: key, message.canonicalBytes)
     }
 
     static func wire(_ message: ConsensusMessage) -> WireMessage {

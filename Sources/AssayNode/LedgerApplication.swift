@@ -25,7 +25,6 @@ public struct ChainSnapshot: Sendable {
 /// and transaction index to the engine's commit batch. Called only on the engine's queue.
 final class LedgerApplication: BlockExecutor, @unchecked Sendable {
     private let chainID: String
-    private let validators: ValidatorSet
     private let ledger: Ledger
     private let store: RocksDBStore
     private let mempool: Mempool
@@ -33,7 +32,7 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
     private var sizer: ProposalSizer
     private let blockBytesMax: Int
     private let blobs: BlobStore
-    private let blobQuorum: BlobQuorum
+    private let blobQuorumWaitBlocksMax: UInt64
     /// Starts fetching a blob from peers (a no-op until the node has a fetcher); never waits for it.
     private let requestBlob: @Sendable (BlobRef) -> Void
     /// Fetches a blob from peers and returns once it is held; throws when its deadline passes first.
@@ -48,6 +47,8 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
     /// sizer learns from.
     private var executionNs: [OutcomeKey: UInt64] = [:]
     private var commitNs: UInt64 = 0
+    /// The outcome of the block being committed, between `commitWrites` and `didCommit`.
+    private var committing: (key: OutcomeKey, outcome: BlockOutcome)?
     let snapshot: Mutex<ChainSnapshot>
     /// Called after each commit (off the engine's lock) with the block and its outcome.
     var onCommit: (@Sendable (Block, BlockOutcome) -> Void)?
@@ -58,7 +59,7 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
     }
 
     init(
-        chainID: String, validators: ValidatorSet, ledger: Ledger, store: RocksDBStore, mempool: Mempool,
+        chainID: String, ledger: Ledger, store: RocksDBStore, mempool: Mempool,
         committed: ChainSnapshot, blockTransactionsMax: Int, proposalBudgetMs: Int, blockBytesMax: Int,
         blobs: BlobStore,
         blobQuorumWaitBlocksMax: UInt64 = BlobQuorum.waitBlocksMaxDefault,
@@ -67,14 +68,13 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
         logger: Logger
     ) {
         self.chainID = chainID
-        self.validators = validators
         self.ledger = ledger
         self.store = store
         self.mempool = mempool
         sizer = ProposalSizer(budgetNs: UInt64(max(1, proposalBudgetMs)) * 1_000_000, countMax: blockTransactionsMax)
         self.blockBytesMax = blockBytesMax
         self.blobs = blobs
-        blobQuorum = BlobQuorum(validators: validators, waitBlocksMax: blobQuorumWaitBlocksMax)
+        self.blobQuorumWaitBlocksMax = blobQuorumWaitBlocksMax
         self.requestBlob = requestBlob
         self.fetchBlob = fetchBlob
         self.fetchRetryPause = fetchRetryPause
@@ -88,6 +88,7 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
         // held, but a blob can be collected since), nor, for a while, one whose blobs too few validators hold.
         let held = mempool.reap(maxBytes: blockBytesMax, maxCount: sizer.count)
             .filter { $0.body.firstMissingBlob(heldLength: blobs.heldLength) == nil }
+        let blobQuorum = BlobQuorum(validators: context.validators, waitBlocksMax: blobQuorumWaitBlocksMax)
         let candidates = blobQuorum.proposable(held, proposer: context.proposer) { self.mempool.blobHolding(of: $0) }
         guard !candidates.isEmpty, let outcome = try? run(context, candidates) else { return [] }
         // Transactions that fail their checks against the latest state (a stale nonce, say) are left out.
@@ -102,8 +103,8 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
     /// A certified block from block sync or a peer ahead: only the blobs the ledger reads are awaited. Outputs and
     /// traces the certificate shows were available are not fetched, so catching up does not download every
     /// retained trace, nor wait for blobs that the chain has since released.
-    func executeDecided(_ block: Block) throws(ExecutionError) -> Hash {
-        try includedRoot(of: runDecided(block, requiringCarriedBlobs: false))
+    func executeDecided(_ block: Block, validators: ValidatorSet) throws(ExecutionError) -> Hash {
+        try includedRoot(of: runDecided(block, validators: validators, requiringCarriedBlobs: false))
     }
 
     /// The state root of a block whose every transaction passed its checks.
@@ -115,10 +116,12 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
         return outcome.stateRoot
     }
 
-    func commitWrites(for block: Block, into batch: inout WriteBatch) throws(ExecutionError) {
+    func commitWrites(for block: Block, validators: ValidatorSet, into batch: inout WriteBatch)
+        throws(ExecutionError) -> [Validator]
+    {
         let started = DispatchTime.now().uptimeNanoseconds
         defer { commitNs = DispatchTime.now().uptimeNanoseconds - started }
-        let outcome = try runDecided(block)
+        let outcome = try runDecided(block, validators: validators)
         guard outcome.stateRoot == block.header.stateRoot else {
             throw ExecutionError("state root of block \(block.height) differs from its header")
         }
@@ -129,12 +132,15 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
             }
         }
         TransactionIndex.write(block, outcome, into: &batch)
+        committing = (OutcomeKey(context: ExecutionContext(block.header, validators: validators),
+            transactionsRoot: block.header.transactionsRoot), outcome)
+        return outcome.validatorUpdates
     }
 
     func didCommit(_ block: Block) {
-        let key = OutcomeKey(context: ExecutionContext(block.header), transactionsRoot: block.header.transactionsRoot)
-        let outcome = outcomes[key]
-        sizer.record(transactions: block.transactions.count, nanoseconds: (executionNs[key] ?? 0) + commitNs)
+        let (key, outcome) = (committing?.key, committing?.outcome)
+        committing = nil
+        sizer.record(transactions: block.transactions.count, nanoseconds: (key.flatMap { executionNs[$0] } ?? 0) + commitNs)
         committedRoot = block.header.stateRoot
         outcomes = [:]
         executionNs = [:]
@@ -159,10 +165,13 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
     /// Executes a decided block, waiting for every blob it lacks (every blob it carries, or only those the ledger
     /// reads): the block cannot be skipped, and validators with more than 2/3 of the power held its blobs when they
     /// voted for it, so peers can serve them.
-    private func runDecided(_ block: Block, requiringCarriedBlobs: Bool = true) throws(ExecutionError) -> BlockOutcome {
+    private func runDecided(_ block: Block, validators: ValidatorSet, requiringCarriedBlobs: Bool = true)
+        throws(ExecutionError) -> BlockOutcome
+    {
         while true {
             switch try attempt(
-                ExecutionContext(block.header), block.transactions, requiringCarriedBlobs: requiringCarriedBlobs)
+                ExecutionContext(block.header, validators: validators), block.transactions,
+                requiringCarriedBlobs: requiringCarriedBlobs)
             {
             case let .done(outcome): return outcome
             case let .lacking(ref): try awaitBlob(ref, decidedAt: block.height)
@@ -193,7 +202,7 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
         let allVerified = mempool.haveValidSignatures(transactions)
         let blockContext = BlockContext(
             chainID: chainID, height: context.height, timeMs: context.timeMs, proposer: context.proposer,
-            validators: validators, checkSignatures: !allVerified, blobs: StoreBlobSource(store: blobs, logger: logger))
+            validators: context.validators, checkSignatures: !allVerified, blobs: StoreBlobSource(store: blobs, logger: logger))
         do {
             let outcome = try ledger.execute(
                 parentRoot: committedRoot, store: store, context: blockContext, transactions: transactions)

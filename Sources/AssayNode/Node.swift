@@ -50,12 +50,15 @@ public enum Node {
         let blobs = try openBlobs(dataDir: home.resolve(config.node.dataDir), store: store, genesis: genesis)
 
         let peerKeys = genesis.validators.validators.map(\.publicKey)
+        let members = try ChainStore(store: store).tip().map(Self.memberKeys) ?? peerKeys
         let p2p = P2PService(
             config: try p2pConfig(
                 p2pSettings, chainID: genesis.chainID, key: key,
-                allowedKeys: Set(peerKeys.filter { $0 != key.publicKey })),
+                allowedKeys: Set(members.filter { $0 != key.publicKey })),
             logger: logger)
         _ = try await p2p.start()
+        let transport = P2PTransport(p2p: p2p, peers: peerKeys)
+        transport.admit(members)
         let blobTraffic = BlobTraffic()
         let fetcher = BlobFetcher(store: blobs, p2p: p2p, traffic: blobTraffic, logger: logger)
         // Blobs this node lacks (a gossiped transaction's, a proposed block's) are fetched from peers within a time
@@ -81,14 +84,23 @@ public enum Node {
             blobsMissing: GossipBlobFetch(store: store, fetch: fetchBlob).fetchThenAdmit,
             relay: { p2p.broadcast(WireMessage.transactions([$0]).canonicalBytes) })
         let application = LedgerApplication(
-            chainID: genesis.chainID, validators: genesis.validators, ledger: ledger, store: store, mempool: mempool,
+            chainID: genesis.chainID, ledger: ledger, store: store, mempool: mempool,
             committed: committed, blockTransactionsMax: config.consensus.blockTransactionsMax,
             proposalBudgetMs: config.consensus.timeoutProposeMs / 4,
             blockBytesMax: blockBytesMax(frameBytesMax: p2pSettings.frameBytesMax), blobs: blobs,
             requestBlob: { ref in Task { try? await fetchBlob(ref) } }, fetchBlob: fetchBlob, logger: logger)
 
+        // Links are allowed to the validators of the committed height and the two after it: a validator a
+        // committed change adds is allowed from that commit on (two heights before it votes), a removed one is
+        // disconnected once its last height is committed.
+        @Sendable func followMembers() {
+            guard let tip = try? ChainStore(store: store).tip() else { return }
+            let keys = memberKeys(tip)
+            transport.admit(keys)
+            p2p.setAllowedKeys(Set(keys.filter { $0 != key.publicKey }))
+        }
         let service = NodeService(
-            chainID: genesis.chainID, nodeKey: key.publicKey, validators: genesis.validators, store: store,
+            chainID: genesis.chainID, nodeKey: key.publicKey, genesisValidators: genesis.validators, store: store,
             mempool: mempool, p2p: p2p, p2pListen: config.p2p.listen, application: application, blobs: blobs)
         let replayConfig = config.replay ?? .defaults
         let replay = ReplayWorker(
@@ -113,10 +125,10 @@ public enum Node {
             maintenance.committed(block.transactions, height: block.header.height)
             // Deleting released and unused blobs is local file I/O, also off the engine's queue.
             collector.committed(outcome, height: block.header.height)
+            followMembers()
         }
 
         let fatal = FatalSignal()
-        let transport = P2PTransport(p2p: p2p, peers: peerKeys)
         let host = EngineHost(logger: logger, requestSync: { transport.requestSync($0) }) { reason in
             fatal.trigger(reason)
         }
@@ -168,6 +180,12 @@ public enum Node {
         do { return try BlobStore(directory: dataDir + "/blobs", maxBlobBytes: maxBlobBytes) } catch {
             throw StartError("cannot open the blob store in \(dataDir)/blobs: \(error)")
         }
+    }
+
+    /// The keys of the validators of the tip's height and of the two heights after it, ordered by key.
+    static func memberKeys(_ tip: ChainTip) -> [AssayCrypto.PublicKey] {
+        let sets = [tip.lastValidators, tip.nextRotation.validators, tip.followingRotation.validators]
+        return Array(Set(sets.flatMap { $0.validators.map(\.publicKey) })).sorted()
     }
 
     /// Room in a proposal's frame for all but the transactions: the proposal, the header, a last commit of up to

@@ -16,7 +16,8 @@ import Synchronization
 final class NodeService: NodeAPI, @unchecked Sendable {
     let chainID: String
     let nodeKey: PublicKey
-    let validators: ValidatorSet
+    /// The set of heights 1 and 2, and of later heights until a committed change (the chain store keeps those).
+    let genesisValidators: ValidatorSet
     let store: RocksDBStore
     let mempool: Mempool
     let p2p: P2PService
@@ -28,12 +29,12 @@ final class NodeService: NodeAPI, @unchecked Sendable {
     static let commitWaitSeconds: UInt64 = 30
 
     init(
-        chainID: String, nodeKey: PublicKey, validators: ValidatorSet, store: RocksDBStore, mempool: Mempool,
+        chainID: String, nodeKey: PublicKey, genesisValidators: ValidatorSet, store: RocksDBStore, mempool: Mempool,
         p2p: P2PService, p2pListen: String, application: LedgerApplication, blobs: BlobStore
     ) {
         self.chainID = chainID
         self.nodeKey = nodeKey
-        self.validators = validators
+        self.genesisValidators = genesisValidators
         self.store = store
         self.mempool = mempool
         self.p2p = p2p
@@ -79,8 +80,14 @@ final class NodeService: NodeAPI, @unchecked Sendable {
         return BlockRecord(block: stored.block, commit: stored.commit)
     }
 
+    /// The set of `height` (default: the next height) for any height from 1 to the committed height + 2, from the
+    /// chain store's record of every change.
     func validators(height: Height?) async -> ValidatorsRecord? {
-        ValidatorsRecord(height: height ?? application.snapshot.withLock { $0.height } + 1, validators: validators)
+        let target = height ?? application.snapshot.withLock { $0.height } + 1
+        guard let set = try? ChainStore(store: store).validators(at: target, genesis: genesisValidators) else {
+            return nil
+        }
+        return ValidatorsRecord(height: target, validators: set)
     }
 
     func submit(_ transactions: [[UInt8]]) async -> [Result<Hash, AdmissionError>] {

@@ -43,7 +43,8 @@ extension HeaderView {
             chainId: header.chainID, height: header.height, timeMs: header.timeMs,
             previousBlockHash: header.previousBlockHash.description, lastCommitHash: header.lastCommitHash.description,
             transactionsRoot: header.transactionsRoot.description, stateRoot: header.stateRoot.description,
-            validatorSetHash: header.validatorSetHash.description, proposer: header.proposer.description)
+            validatorSetHash: header.validatorSetHash.description,
+            nextValidatorSetHash: header.nextValidatorSetHash.description, proposer: header.proposer.description)
     }
 }
 

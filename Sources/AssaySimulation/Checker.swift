@@ -7,6 +7,8 @@ import AssayTypes
 /// honest key signing two different messages for one step, across crashes.
 final class Checker: @unchecked Sendable {  // confined to its scenario's thread
     private let chainID: String
+    /// The validator set of each height (index 0: genesis), as the scenario's changes make it.
+    private let validatorSets: [ValidatorSet]
     private(set) var violations: [String] = []
     private var agreed: [Height: (hash: Hash, root: Hash)] = [:]
     private var proposed: Set<Hash> = []
@@ -14,7 +16,10 @@ final class Checker: @unchecked Sendable {  // confined to its scenario's thread
     private(set) var roundsTotal: UInt64 = 0
     private(set) var roundMax: Round = 0
 
-    init(chainID: String) { self.chainID = chainID }
+    init(chainID: String, validatorSets: [ValidatorSet]) {
+        self.chainID = chainID
+        self.validatorSets = validatorSets
+    }
 
     func fail(_ message: String) { violations.append(message) }
 
@@ -35,6 +40,7 @@ final class Checker: @unchecked Sendable {  // confined to its scenario's thread
         let root = try? KeyValueApplication.nextRoot(
             after: previous.root, height: height, transactions: block.transactions, chainID: chainID)
         if root != block.header.stateRoot { fail("validity: block \(height) is invalid or has a wrong state root") }
+        checkValidatorSets(block)
         agreed[height] = (block.hash, block.header.stateRoot)
         if let commit = block.lastCommit {
             roundsTotal += UInt64(commit.round) + 1
@@ -43,6 +49,24 @@ final class Checker: @unchecked Sendable {  // confined to its scenario's thread
     }
 
     var heightsAgreed: Int { agreed.count }
+
+    /// Validator set agreement: the header names the sets of its height and the next, and the last commit's
+    /// signers all belong to the previous height's set, which each change reaches exactly two heights on.
+    private func checkValidatorSets(_ block: Block) {
+        let height = Int(block.height)
+        guard height + 1 < validatorSets.count else { return }
+        if block.header.validatorSetHash != validatorSets[height].hash {
+            fail("validator sets: block \(height) names another set than its height's")
+        }
+        if block.header.nextValidatorSetHash != validatorSets[height + 1].hash {
+            fail("validator sets: block \(height) names another next set")
+        }
+        if let commit = block.lastCommit,
+            commit.signatures.contains(where: { validatorSets[height - 1].power(of: $0.validator) == 0 })
+        {
+            fail("validator sets: the commit of block \(height - 1) has a signer outside its set")
+        }
+    }
 
     /// An honest key signed `bytes`: the same step must never get different bytes, even across crashes.
     func signedByHonest(key: Int, bytes: [UInt8]) {

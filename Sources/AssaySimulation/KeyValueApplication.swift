@@ -7,7 +7,8 @@ import AssayTypes
 /// The simulation's application: each transaction is a payload "set the recipient's value to the
 /// amount", and the state root is a hash chain over everything committed. It really executes, so
 /// proposers must compute roots and validators must check them. Its rules: a transaction belongs to
-/// this chain, carries the block height as nonce, a fee of at most `feeMax` and a non-zero amount.
+/// this chain, carries the block height as nonce, a fee of at most `feeMax` and a non-zero amount. Committing a
+/// block of a height in `validatorChanges` hands those changes to the engine (the scenario's governance).
 final class KeyValueApplication: BlockExecutor {
     static let namespace = Namespace("app")
     static let stateKey = Array("state".utf8)
@@ -19,12 +20,17 @@ final class KeyValueApplication: BlockExecutor {
     private let sender: PublicKey
     private var random: SimRandom
     private let onCommit: (Block) -> Void
+    private let validatorChanges: [Height: [Validator]]
     private(set) var height: Height = 0
     private(set) var root: Hash = .zero
 
     /// Loads the committed state from `disk` (after a restart, the state as of the last synced commit).
-    init(chainID: String, disk: SimulatedDisk, sender: PublicKey, random: SimRandom, onCommit: @escaping (Block) -> Void) {
+    init(
+        chainID: String, disk: SimulatedDisk, sender: PublicKey, random: SimRandom,
+        validatorChanges: [Height: [Validator]] = [:], onCommit: @escaping (Block) -> Void
+    ) {
         self.chainID = chainID
+        self.validatorChanges = validatorChanges
         self.disk = disk
         self.sender = sender
         self.random = random
@@ -49,10 +55,13 @@ final class KeyValueApplication: BlockExecutor {
         return try Self.nextRoot(after: root, height: height, transactions: transactions, chainID: chainID)
     }
 
-    func commitWrites(for block: Block, into batch: inout WriteBatch) throws(ExecutionError) {
-        let newRoot = try execute(ExecutionContext(block.header), transactions: block.transactions)
+    func commitWrites(for block: Block, validators: ValidatorSet, into batch: inout WriteBatch)
+        throws(ExecutionError) -> [Validator]
+    {
+        let newRoot = try execute(ExecutionContext(block.header, validators: validators), transactions: block.transactions)
         guard newRoot == block.header.stateRoot else { throw ExecutionError("state root mismatch at \(block.height)") }
         batch.put(Self.stateKey, withUnsafeBytes(of: block.height.bigEndian) { Array($0) } + newRoot.bytes, in: Self.namespace)
+        return validatorChanges[block.height] ?? []
     }
 
     func didCommit(_ block: Block) {

@@ -1,3 +1,6 @@
+import AssayCrypto
+import AssayTypes
+
 /// Everything a seed decides about a scenario, drawn before it runs.
 struct ScenarioPlan: Sendable {
     /// Faults stop early once an honest engine reaches this height, which bounds a scenario's work.
@@ -20,28 +23,76 @@ struct ScenarioPlan: Sendable {
     let network: NetworkConditions
     let partitions: [PartitionWindow]
     let crashes: [CrashPlan]
+    /// Validator changes by the height that commits them (effective two heights later): a validator added (the
+    /// last engine, which starts as a follower), an honest one removed, and an honest one's power changed.
+    let validatorChanges: [Height: [Validator]]
 
     var validatorCount: Int { powers.count }
+    /// The height at which the last validator change takes effect (0: none).
+    var lastChangeEffectiveHeight: Height { validatorChanges.keys.max().map { $0 + 2 } ?? 0 }
 
     init(seed: UInt64, engineCount requested: Int?, profile chosen: FaultProfile?) {
         var random = SimRandom(seed: seed)
         self.seed = seed
         profile = chosen ?? .forSeed(seed)
-        engineCount = requested ?? random.int(4...10)
+        let changesSet = random.chance(permille: 500)
+        // A scenario with set changes runs one more engine: the validator that joins.
+        engineCount = (requested ?? random.int(4...10)) + (changesSet ? 1 : 0)
         realSignatures = seed % 20 == 0
         faultEndMs = UInt64(random.int(2_000...10_000))
 
         let byzantine = profile.hasByzantine
         twins = byzantine && random.chance(permille: 700)
         equivocatingProposer = byzantine && (!twins || random.chance(permille: 500))
-        let validators = twins ? engineCount - 1 : engineCount
-        keyOfEngine = (0..<engineCount).map { min($0, validators - 1) }
+        let joiners = changesSet ? 1 : 0
+        let validators = (twins ? engineCount - 1 : engineCount) - joiners
+        let genesisEngines = engineCount - joiners
+        keyOfEngine = (0..<engineCount).map { $0 < genesisEngines ? min($0, validators - 1) : validators }
         byzantineKey = byzantine ? validators - 1 : nil
         powers = Self.drawPowers(validators, byzantineKey: byzantineKey, unequal: random.chance(permille: 500), &random)
 
         network = profile.hasLoss ? Self.lossyNetwork(&random) : Self.mildNetwork(profile, &random)
         partitions = profile.hasPartitions ? Self.drawPartitions(engineCount, faultEndMs, &random) : []
         crashes = profile.hasCrashes ? Self.drawCrashes(engineCount, faultEndMs, &random) : []
+        validatorChanges =
+            changesSet ? Self.drawValidatorChanges(powers, joiner: validators, byzantineKey: byzantineKey, &random) : [:]
+    }
+
+    /// The validator set of each height from genesis to `through`, with every change applied two heights after
+    /// the height that committed it.
+    func validatorSets(through height: Height) -> [ValidatorSet] {
+        var set = try! ValidatorSet(powers.enumerated().map {
+            Validator(publicKey: SimKeys.publicKeys[$0.offset], power: $0.element)
+        })
+        var sets = [set]
+        for next in Height(1)...max(height, 1) {
+            if next >= 3, let changes = validatorChanges[next - 2] { set = try! set.applying(changes) }
+            sets.append(set)
+        }
+        return sets
+    }
+
+    /// Adds `joiner` at height 1 or 2, removes an honest validator the height after and changes another honest
+    /// one's power the height after that. The joiner's power is raised until the Byzantine key keeps under a
+    /// third of every set's power (2 b < honest).
+    private static func drawValidatorChanges(
+        _ powers: [UInt64], joiner: Int, byzantineKey: Int?, _ random: inout SimRandom
+    ) -> [Height: [Validator]] {
+        let honest = powers.indices.filter { $0 != byzantineKey }
+        let removed = honest[random.int(0...honest.count - 1)]
+        let changed = honest.filter { $0 != removed }[random.int(0...honest.count - 2)]
+        let newPower = UInt64(random.int(1...10))
+        let byzantine = byzantineKey.map { powers[$0] } ?? 0
+        let honestLeft = honest.reduce(UInt64(0)) { $0 + powers[$1] } - powers[removed] - powers[changed]
+            + min(powers[changed], newPower)
+        let joinerPower = max(UInt64(random.int(1...10)), 2 * byzantine + 1 - min(2 * byzantine + 1, honestLeft))
+        let key = { (index: Int) in SimKeys.publicKeys[index] }
+        let added = Height(random.int(1...2))
+        return [
+            added: [Validator(publicKey: key(joiner), power: joinerPower)],
+            added + 1: [Validator(publicKey: key(removed), power: 0)],
+            added + 2: [Validator(publicKey: key(changed), power: newPower)],
+        ]
     }
 
     func isByzantine(engine: Int) -> Bool { keyOfEngine[engine] == byzantineKey }

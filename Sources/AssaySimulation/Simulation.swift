@@ -23,6 +23,8 @@ public struct ScenarioReport: Sendable {
     public let roundMax: UInt32
     public let simulatedMs: UInt64
     public let events: Int
+    /// Heights whose block changed the validator set (a validator added, one removed, a power changed).
+    public let validatorChangeHeights: Int
     public let violations: [String]
 
     public var passed: Bool { violations.isEmpty }
@@ -40,7 +42,7 @@ public enum Simulation {
             seed: seed, profile: plan.profile, engines: plan.engineCount, realSignatures: plan.realSignatures,
             heightsCommitted: world.checker.heightsAgreed, roundsUsed: world.checker.roundsTotal,
             roundMax: world.checker.roundMax, simulatedMs: world.nowMs, events: world.events,
-            violations: world.checker.violations)
+            validatorChangeHeights: plan.validatorChanges.count, violations: world.checker.violations)
     }
 
     /// The command line that replays exactly this scenario.

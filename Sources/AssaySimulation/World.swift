@@ -11,6 +11,8 @@ final class World {
         proposeBaseMs: 600, proposeDeltaMs: 150, prevoteBaseMs: 300, prevoteDeltaMs: 100, precommitBaseMs: 300,
         precommitDeltaMs: 100)
     static let gossipIntervalMs: UInt64 = 1_000
+    /// Heights whose validator set the checker knows; a scenario ends long before (faults stop at height 4).
+    static let heightsCheckedMax: Height = 1_000
 
     enum Event {
         /// Boxed, so that moving events around the heap copies one reference, not a whole block.
@@ -38,12 +40,10 @@ final class World {
     init(plan: ScenarioPlan) {
         self.plan = plan
         random = SimRandom(seed: plan.seed ^ 0x5EED_0F_5EED)
-        checker = Checker(chainID: chainID)
+        checker = Checker(chainID: chainID, validatorSets: plan.validatorSets(through: Self.heightsCheckedMax))
         verifier = SimKeys.verifier(realSignatures: plan.realSignatures)
-        let validators = try! ValidatorSet(
-            plan.powers.enumerated().map { Validator(publicKey: SimKeys.publicKeys[$0.offset], power: $0.element) })
         config = EngineConfig(
-            chainID: chainID, genesisValidators: validators, genesisTimeMs: 0, timeouts: Self.timeouts,
+            chainID: chainID, genesisValidators: plan.validatorSets(through: 0)[0], genesisTimeMs: 0, timeouts: Self.timeouts,
             gossipIntervalMs: Self.gossipIntervalMs)
         nodes = (0..<plan.engineCount).map { index in
             SimNode(
@@ -143,7 +143,8 @@ final class World {
         guard !healed else { return }
         healed = true
         for node in nodes where !node.isRunning { boot(node) }
-        livenessTarget = highestHonestHeight + 1
+        // Past the last validator change, so that every new set is seen deciding a height.
+        livenessTarget = max(highestHonestHeight + 1, plan.lastChangeEffectiveHeight + 1)
         livenessDeadlineMs = nowMs + ScenarioPlan.livenessBoundMs
     }
 
@@ -155,7 +156,8 @@ final class World {
         let verifier = self.verifier
         let index = node.index
         let app = KeyValueApplication(
-            chainID: chainID, disk: node.disk, sender: SimKeys.publicKeys[node.key], random: random.fork()
+            chainID: chainID, disk: node.disk, sender: SimKeys.publicKeys[node.key], random: random.fork(),
+            validatorChanges: plan.validatorChanges
         ) { [checker] block in
             if honest { checker.committed(block, engine: index) }
         }

@@ -13,12 +13,17 @@ public struct Header: Hashable, Sendable {
     public var transactionsRoot: Hash
     /// The state root after executing this block (immediate execution).
     public var stateRoot: Hash
+    /// The hash of the validator set that votes on this block.
     public var validatorSetHash: Hash
+    /// The hash of the validator set of the next height (changes committed at height H take effect at H + 2, so
+    /// the next set is known when this block is proposed): a light client follows set changes through it.
+    public var nextValidatorSetHash: Hash
     public var proposer: PublicKey
 
     public init(
         chainID: String, height: Height, timeMs: UInt64, previousBlockHash: Hash, lastCommitHash: Hash,
-        transactionsRoot: Hash, stateRoot: Hash, validatorSetHash: Hash, proposer: PublicKey
+        transactionsRoot: Hash, stateRoot: Hash, validatorSetHash: Hash, nextValidatorSetHash: Hash,
+        proposer: PublicKey
     ) {
         self.chainID = chainID
         self.height = height
@@ -28,6 +33,7 @@ public struct Header: Hashable, Sendable {
         self.transactionsRoot = transactionsRoot
         self.stateRoot = stateRoot
         self.validatorSetHash = validatorSetHash
+        self.nextValidatorSetHash = nextValidatorSetHash
         self.proposer = proposer
     }
 
@@ -44,6 +50,7 @@ extension Header: CanonicalCodable {
         writer.write(transactionsRoot)
         writer.write(stateRoot)
         writer.write(validatorSetHash)
+        writer.write(nextValidatorSetHash)
         writer.write(proposer)
     }
 
@@ -56,6 +63,7 @@ extension Header: CanonicalCodable {
         transactionsRoot = try reader.read()
         stateRoot = try reader.read()
         validatorSetHash = try reader.read()
+        nextValidatorSetHash = try reader.read()
         proposer = try reader.read()
     }
 }

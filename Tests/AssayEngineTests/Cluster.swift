@@ -22,6 +22,7 @@ final class Cluster {
         }
 
         func broadcast(_ message: ConsensusMessage) {
+            if case let .vote(vote) = message { cluster.votesSent.append(vote) }
             for peer in cluster.nodes.indices where peer != index { cluster.inFlight.append((index, peer, message)) }
         }
 
@@ -38,13 +39,21 @@ final class Cluster {
     let validators: ValidatorSet
     private(set) var nodes: [Node] = []
     var inFlight: [(from: Int, to: Int, message: ConsensusMessage)] = []
+    /// Every vote an engine broadcast, in order.
+    private(set) var votesSent: [Vote] = []
+    /// Validator changes the application hands the engines, by the height that commits them.
+    let validatorChanges: [Height: [Validator]]
     private(set) var nowMs: UInt64 = 0
     /// Committed blocks per node, in order.
     private(set) var commits: [[Block]]
     private var random = SimRandom(seed: 42)
 
-    init(size: Int = 4) {
-        validators = try! ValidatorSet((0..<size).map { Validator(publicKey: SimKeys.publicKeys[$0], power: 1) })
+    /// `size` engines, the first `genesisValidators` of them (all by default) validators of power 1; the others
+    /// follow until `validatorChanges` make them validators.
+    init(size: Int = 4, genesisValidators: Int? = nil, validatorChanges: [Height: [Validator]] = [:]) {
+        validators = try! ValidatorSet(
+            (0..<(genesisValidators ?? size)).map { Validator(publicKey: SimKeys.publicKeys[$0], power: 1) })
+        self.validatorChanges = validatorChanges
         commits = Array(repeating: [], count: size)
         nodes = (0..<size).map { Node(cluster: self, index: $0) }
     }
@@ -52,7 +61,8 @@ final class Cluster {
     func start(_ index: Int) throws {
         let node = nodes[index]
         let app = KeyValueApplication(
-            chainID: chainID, disk: node.disk, sender: SimKeys.publicKeys[index], random: random.fork()
+            chainID: chainID, disk: node.disk, sender: SimKeys.publicKeys[index], random: random.fork(),
+            validatorChanges: validatorChanges
         ) { [unowned self] block in commits[index].append(block) }
         let engine = try Engine(
             config: EngineConfig(chainID: chainID, genesisValidators: validators, timeouts: World.timeouts),

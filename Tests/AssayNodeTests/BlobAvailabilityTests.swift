@@ -18,7 +18,9 @@ import Testing
 /// The proposer never includes a transaction whose blobs it lacks.
 @Suite struct BlobAvailabilityTests {
     func context(_ node: NodeFixture) -> ExecutionContext {
-        ExecutionContext(height: node.height + 1, timeMs: 1_000 * (node.height + 1), proposer: node.validator.publicKey)
+        ExecutionContext(
+            height: node.height + 1, timeMs: 1_000 * (node.height + 1), proposer: node.validator.publicKey,
+            validators: node.genesis.validators)
     }
 
     @Test func aBlockWithAJobWhoseInputIsNotHeldIsRefusedUntilTheInputArrives() throws {

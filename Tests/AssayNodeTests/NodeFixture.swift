@@ -113,7 +113,7 @@ final class NodeFixture: @unchecked Sendable {
             config: MempoolConfig(chainID: Self.chainID, feeMin: 1), accounts: CommittedAccounts(store: store),
             heldBlobLength: { blobs.heldLength($0) })
         application = LedgerApplication(
-            chainID: Self.chainID, validators: genesis.validators, ledger: ledger, store: store, mempool: mempool,
+            chainID: Self.chainID, ledger: ledger, store: store, mempool: mempool,
             committed: committed, blockTransactionsMax: 1_000, proposalBudgetMs: 500, blockBytesMax: 16 << 20,
             blobs: blobs,
             requestBlob: { [log] ref in log.requestedBlobs.withLock { $0.append(ref) } }, fetchBlob: fetchBlob,
@@ -121,7 +121,7 @@ final class NodeFixture: @unchecked Sendable {
         application.onCommit = { [log] _, outcome in log.outcomes.withLock { $0.append(outcome) } }
         let p2p = P2PService(config: P2PConfig(chainID: Self.chainID, identity: validator, allowedKeys: []))
         service = NodeService(
-            chainID: Self.chainID, nodeKey: validator.publicKey, validators: genesis.validators, store: store,
+            chainID: Self.chainID, nodeKey: validator.publicKey, genesisValidators: genesis.validators, store: store,
             mempool: mempool, p2p: p2p, p2pListen: "127.0.0.1:0", application: application, blobs: blobs)
         try hold(GemmJob.modelBytes)
         try hold(GemmJob.input)
@@ -155,12 +155,14 @@ final class NodeFixture: @unchecked Sendable {
     @discardableResult
     func commit(_ transactions: [Transaction]) throws -> Block {
         let height = height + 1
-        let context = ExecutionContext(height: height, timeMs: 1_000 * height, proposer: validator.publicKey)
+        let context = ExecutionContext(
+            height: height, timeMs: 1_000 * height, proposer: validator.publicKey, validators: genesis.validators)
         let root = try application.execute(context, transactions: transactions)
         let header = Header(
             chainID: Self.chainID, height: height, timeMs: context.timeMs, previousBlockHash: previousBlockHash,
             lastCommitHash: .zero, transactionsRoot: Block.transactionsRoot(transactions), stateRoot: root,
-            validatorSetHash: genesis.validators.hash, proposer: validator.publicKey)
+            validatorSetHash: genesis.validators.hash, nextValidatorSetHash: genesis.validators.hash,
+            proposer: validator.publicKey)
         let block = Block(header: header, transactions: transactions, lastCommit: nil)
         try apply(block)
         return block
@@ -172,13 +174,15 @@ final class NodeFixture: @unchecked Sendable {
         precondition(height == 0, "a signed chain starts at genesis")
         var chain: [CommittedBlock] = []
         for height in Height(1)...Height(count) {
-            let context = ExecutionContext(height: height, timeMs: 1_000 * height, proposer: validator.publicKey)
+            let context = ExecutionContext(
+            height: height, timeMs: 1_000 * height, proposer: validator.publicKey, validators: genesis.validators)
             let lastCommit = chain.last?.commit
             let header = Header(
                 chainID: Self.chainID, height: height, timeMs: context.timeMs, previousBlockHash: previousBlockHash,
                 lastCommitHash: Block.lastCommitHash(lastCommit), transactionsRoot: Block.transactionsRoot([]),
                 stateRoot: try application.execute(context, transactions: []),
-                validatorSetHash: genesis.validators.hash, proposer: validator.publicKey)
+                validatorSetHash: genesis.validators.hash, nextValidatorSetHash: genesis.validators.hash,
+            proposer: validator.publicKey)
             let block = Block(header: header, transactions: [], lastCommit: lastCommit)
             let precommit = Vote.signBytes(
                 chainID: Self.chainID, kind: .precommit, height: height, round: 0, blockHash: block.hash)
@@ -195,7 +199,7 @@ final class NodeFixture: @unchecked Sendable {
     /// Without a commit, the block is stored with an unsigned one (enough for what reads blocks back).
     func apply(_ block: Block, commit: Commit? = nil) throws {
         var batch = WriteBatch()
-        try application.commitWrites(for: block, into: &batch)
+        _ = try application.commitWrites(for: block, validators: genesis.validators, into: &batch)
         try BlockStore<Block, Commit, RocksDBStore>(store, namespace: ChainStore.blocksNamespace)
             .put(
                 block, commit: commit ?? Commit(height: block.height, round: 0, blockHash: block.hash, signatures: []),

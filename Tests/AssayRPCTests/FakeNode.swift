@@ -37,7 +37,7 @@ final class FakeNode: NodeAPI {
         blobs = try! BlobStore(directory: blobDirectory ?? temporary.path, maxBlobBytes: maxBlobBytes)
         let header = Header(
             chainID: chain, height: 1, timeMs: 1_700_000_000_000, previousBlockHash: .zero, lastCommitHash: .zero,
-            transactionsRoot: .zero, stateRoot: .zero, validatorSetHash: .zero, proposer: key(5).publicKey)
+            transactionsRoot: .zero, stateRoot: .zero, validatorSetHash: .zero, nextValidatorSetHash: .zero, proposer: key(5).publicKey)
         block = Block(header: header, transactions: [committed], lastCommit: nil)
     }
 

@@ -16,13 +16,13 @@ import Testing
             after: previousRoot, height: height, transactions: transactions, chainID: chainID)
         let header = Header(
             chainID: chainID, height: height, timeMs: height, previousBlockHash: previous, lastCommitHash: .zero,
-            transactionsRoot: Block.transactionsRoot(transactions), stateRoot: root, validatorSetHash: .zero,
+            transactionsRoot: Block.transactionsRoot(transactions), stateRoot: root, validatorSetHash: .zero, nextValidatorSetHash: .zero,
             proposer: SimKeys.publicKeys[0])
         return Block(header: header, transactions: transactions, lastCommit: nil)
     }
 
     @Test func twoBlocksAtOneHeightBreakAgreement() {
-        let checker = Checker(chainID: chainID)
+        let checker = Checker(chainID: chainID, validatorSets: [])
         let a = block(height: 1, previous: .zero, previousRoot: .zero, amount: 1)
         let b = block(height: 1, previous: .zero, previousRoot: .zero, amount: 2)
         checker.sawProposal(a.hash)
@@ -34,7 +34,7 @@ import Testing
     }
 
     @Test func aBlockNobodyProposedOrWithAWrongRootBreaksValidity() {
-        let checker = Checker(chainID: chainID)
+        let checker = Checker(chainID: chainID, validatorSets: [])
         var forged = block(height: 1, previous: .zero, previousRoot: .zero, amount: 1)
         forged.header.stateRoot = SHA256.hash([9])
         checker.committed(forged, engine: 0)
@@ -43,7 +43,7 @@ import Testing
     }
 
     @Test func anHonestKeySigningTwoVotesAtOneStepIsCaught() {
-        let checker = Checker(chainID: chainID)
+        let checker = Checker(chainID: chainID, validatorSets: [])
         let first = Vote.signBytes(chainID: chainID, kind: .prevote, height: 3, round: 1, blockHash: nil)
         let second = Vote.signBytes(chainID: chainID, kind: .prevote, height: 3, round: 1, blockHash: SHA256.hash([1]))
         checker.signedByHonest(key: 2, bytes: first)

@@ -29,6 +29,18 @@ import Testing
         return (failures, heights)
     }
 
+    /// About half the seeds add a validator (an engine that starts as a follower), remove one and change one's power;
+    /// the checker then holds every header to the set of its height, so these seeds show the changes at H + 2.
+    @Test func validatorSetsChangeInAboutHalfTheScenarios() {
+        let reports = (UInt64(0)..<40).map { Simulation.run(seed: $0, options: SimulationOptions(profile: .calm)) }
+        let changing = reports.filter { $0.validatorChangeHeights == 3 }
+        #expect(changing.count >= 10 && changing.count <= 30)
+        #expect(reports.allSatisfy { $0.validatorChangeHeights == 0 || $0.validatorChangeHeights == 3 })
+        #expect(changing.allSatisfy { $0.passed }, "\(changing.flatMap(\.violations))")
+        // Each scenario runs past its last change, so the last set decided heights of its own.
+        #expect(changing.allSatisfy { $0.heightsCommitted >= 6 })
+    }
+
     @Test func aSeedReplaysExactly() {
         let options = SimulationOptions(engines: 7, profile: .chaos)
         let first = Simulation.run(seed: 1234, options: options)

@@ -47,7 +47,7 @@ struct RandomValues {
     mutating func block() -> Block {
         let header = Header(
             chainID: "assay-test", height: next(), timeMs: next(), previousBlockHash: hash(), lastCommitHash: hash(),
-            transactionsRoot: hash(), stateRoot: hash(), validatorSetHash: hash(), proposer: key())
+            transactionsRoot: hash(), stateRoot: hash(), validatorSetHash: hash(), nextValidatorSetHash: hash(), proposer: key())
         return Block(
             header: header, transactions: (0..<Int(next() % 4)).map { _ in transaction() },
             lastCommit: next() & 1 == 0 ? nil : commit())

@@ -143,7 +143,8 @@ enum Samples {
         let header = Header(
             chainID: chainID, height: 8, timeMs: 1_700_000_000_000, previousBlockHash: filled(0x99),
             lastCommitHash: Block.lastCommitHash(lastCommit), transactionsRoot: Block.transactionsRoot(transactions),
-            stateRoot: filled(0x10), validatorSetHash: filled(0x11), proposer: key(2).publicKey)
+            stateRoot: filled(0x10), validatorSetHash: filled(0x11), nextValidatorSetHash: filled(0x12),
+            proposer: key(2).publicKey)
         return Block(header: header, transactions: transactions, lastCommit: lastCommit)
     }
 
