@@ -1407,6 +1407,7 @@ def explorer_block_and_tx(browser, url, job_id):
     browser.open(f"#/tx/{job_id}", "tx")
     assert (browser.field("kind"), browser.field("result")) == ("job", f"{tx['code']} {tx['code_name']}")
     assert browser.field("fee") == credits(tx["fee"]) and browser.field("height") == str(tx["height"])
+    return tx["height"]
 
 
 def explorer_job_account_provider(browser, url, job_id, cheater):
@@ -1457,7 +1458,9 @@ def test_explorer():
     try:
         reached = explorer_overview_follows_blocks(browser, url)
         paths += browser.screenshots(shots, "overview")
-        explorer_block_and_tx(browser, url, honest_job)
+        job_height = explorer_block_and_tx(browser, url, honest_job)
+        paths += browser.screenshots(shots, "tx")
+        browser.open(f"#/block/{job_height}", "block")
         paths += browser.screenshots(shots, "block")
         explorer_job_account_provider(browser, url, slashed_jobs[0], cheater)
         paths += browser.screenshots(shots, "provider")

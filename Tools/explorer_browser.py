@@ -39,24 +39,29 @@ class Explorer:
                 "if (location.hash === arguments[0]) location.reload(); else location.hash = arguments[0];", route)
         self.wait(lambda: self.page() == page, seconds, f"page {page} at {route} (now {self.page()!r}: {self.error()})")
 
+    # Reads run as one script each: the live pages redraw on every block, so elements found in one call may be gone
+    # in the next.
+
     def page(self):
-        return self.driver.find_element(By.ID, "page").get_attribute("data-page")
+        return self.driver.execute_script("return document.getElementById('page').dataset.page")
 
     def error(self):
-        found = self.driver.find_elements(By.CSS_SELECTOR, "[data-field=error]")
-        return found[0].text if found else ""
+        return self.driver.execute_script(
+            "const e = document.querySelector('[data-field=error]'); return e ? e.textContent : ''")
 
     def field(self, name):
-        return self.driver.find_element(By.CSS_SELECTOR, f"#page [data-field='{name}']").text.strip()
+        text = self.driver.execute_script(
+            "const e = document.querySelector(`#page [data-field='${arguments[0]}']`); return e ? e.innerText : null", name)
+        if text is None:
+            raise AssertionError(f"explorer: no field {name} on page {self.page()}")
+        return text.strip()
 
     def rows(self, listing):
         """The rows of a list table, each as its cells' texts and the full values (title) of its shortened cells."""
-        rows = []
-        for row in self.driver.find_elements(By.CSS_SELECTOR, f"#page table[data-list='{listing}'] tbody tr"):
-            cells = row.find_elements(By.TAG_NAME, "td")
-            titles = [span.get_attribute("title") for span in row.find_elements(By.CSS_SELECTOR, "span.mono")]
-            rows.append(([cell.text.strip() for cell in cells], titles))
-        return rows
+        return [(cells, titles) for cells, titles in self.driver.execute_script(
+            "return [...document.querySelectorAll(`#page table[data-list='${arguments[0]}'] tbody tr`)].map((row) => ["
+            "[...row.querySelectorAll('td')].map((cell) => cell.innerText.trim()),"
+            "[...row.querySelectorAll('span.mono')].map((span) => span.title)])", listing)]
 
     def search(self, text):
         box = self.driver.find_element(By.ID, "search-input")

@@ -44,43 +44,6 @@ public struct RPCServerConfig: Sendable {
 /// (`ExplorerRoutes`), `/blobs/...` moves blobs in and out of the node's store (`BlobRoutes`: streamed bodies
 /// bounded by `max_blob_bytes`, not `bodyBytesMax`), and `/websocket` upgrades to a WebSocket session with
 /// subscriptions (`WebSocketSession`) fed by `hub`.
-public struct RPCServerConfig: Sendable {
-    /// Request heads (request line and headers) over this many bytes get HTTP 431 and the connection is closed.
-    public static let headerBytesMax = 32 << 10
-
-    /// Loopback unless the operator opens it up on purpose.
-    public var host: String
-    /// 0 picks a free port (reported through `onRunning`).
-    public var port: Int
-    /// Larger request bodies get HTTP 413 with a JSON-RPC error, unread.
-    public var bodyBytesMax: Int
-    /// The most bytes one response body may take (`RPCDispatcher.responseBytesMax`).
-    public var responseBytesMax: Int
-    /// A connection with no request in progress for this long is closed; this also bounds the time a request
-    /// head may take to arrive.
-    public var idleTimeoutMs: Int
-    /// A request whose body has not arrived whole this long after its head is cut off (the connection closed);
-    /// a blob upload (`PUT /blobs/...`) is cut off only when no body bytes arrive for this long.
-    public var requestTimeoutMs: Int
-
-    public init(
-        host: String = "127.0.0.1", port: Int = 26657, bodyBytesMax: Int = 8 << 20,
-        responseBytesMax: Int = RPCDispatcher.responseBytesMaxDefault, idleTimeoutMs: Int = 30_000,
-        requestTimeoutMs: Int = 30_000
-    ) {
-        self.host = host
-        self.port = port
-        self.bodyBytesMax = bodyBytesMax
-        self.responseBytesMax = responseBytesMax
-        self.idleTimeoutMs = idleTimeoutMs
-        self.requestTimeoutMs = requestTimeoutMs
-    }
-}
-
-/// The HTTP face of the dispatcher: `POST /` takes a JSON-RPC body, `GET /health` answers 200 or 503,
-/// `GET /metrics` serves the Prometheus text the node supplies, `GET /` the explorer (`ExplorerRoutes`), `/blobs/...` moves blobs in and out of the node's
-/// store (`BlobRoutes`: streamed bodies bounded by `max_blob_bytes`, not `bodyBytesMax`), and `/websocket`
-/// upgrades to a WebSocket session with subscriptions (`WebSocketSession`) fed by `hub`.
 public struct RPCServer: Sendable {
     public let config: RPCServerConfig
     public let hub: SubscriptionHub

@@ -194,8 +194,8 @@ const pages = {
           card("credits escrowed", amount(market.escrowed), "escrowed"),
           card("settled volume", amount(market.settled_volume), "settled-volume"),
           card("credits burned", amount(market.burned), "burned"))),
-      section(`Validators (signed of the last ${heights} commits)`,
-        validatorsTable(validators, counts, heights)),
+      section(`Validators (signatures in the last ${heights} commits)`,
+        validatorsTable(validators, counts, heights), signingNote()),
     ];
   },
 
@@ -299,7 +299,8 @@ const pages = {
       h("h1", {}, "Validators"),
       facts([["height", String(validators.height)], ["total power", validators.total_power, "total-power"]]),
       section(`Signing over the last ${heights} commits`, validatorsTable(validators, counts, heights)),
-      h("p", { class: "note" }, "Missed = commits of those blocks that carry no signature of the validator. Evidence of double signing appears as evidence transactions and tombstoned events."),
+      signingNote(),
+      h("p", { class: "note" }, "Evidence of double signing appears as evidence transactions and tombstoned events on the block and transaction pages."),
     ];
   },
 
@@ -412,6 +413,10 @@ const pages = {
 
 function card(label, value, field) {
   return h("div", { class: "card" }, h("div", { class: "label" }, label), h("div", { class: "value", "data-field": field }, value));
+}
+
+function signingNote() {
+  return h("p", { class: "note" }, "Missed: commits that carry no signature of the validator. A commit holds the precommits the next proposer had gathered (at least 2/3 of the power), so a validator that voted late can be missing from it while online.");
 }
 
 function validatorsTable(validators, counts, heights) {
