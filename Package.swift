@@ -105,6 +105,10 @@ let package = Package(
             dependencies: [
                 "AssayAPI", "AssayCodec", "AssayCrypto", "AssayTypes", "AssayLedger", "AssayMempool", "AssayBlobs", hummingbird,
                 hummingbirdCore, hummingbirdWebSocket, nio, nioHTTP1, nioWebSocket, nioPosix, logging,
+            ],
+            // The explorer's files, compiled into the binary as byte arrays (`PackageResources`): no bundle lookup.
+            resources: [
+                .embedInCode("Explorer/index.html"), .embedInCode("Explorer/app.js"), .embedInCode("Explorer/style.css"),
             ]
         ),
         .target(

@@ -1347,6 +1347,135 @@ def test_validator_added_then_removed():
           f"its last signed commit {last}")
 
 
+def credits(amount):
+    """A base-unit amount as the explorer shows it: credits with all six decimals."""
+    value = int(amount)
+    return f"{value // 1_000_000}.{value % 1_000_000:06d}"
+
+
+def explorer_market_jobs(url):
+    """A job for the honest provider and two for the cheater, slashed after the validators' replay, so that the
+    pages have settled-or-pending and slashed jobs to show. Returns (honest job, slashed jobs, the cheater)."""
+    honest, cheater = address_of("provider-0"), address_of("provider-1")
+    ids = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for tag, provider, clients in (("honest", honest, ["account-2"]), ("cheat", cheater, ["account-6", "account-7"])):
+            jobs, _ = submit_jobs(url, offer_of(url, provider)["id"], clients, 1, f"explorer-{tag}", scratch)
+            ids[tag] = [job for job, _ in jobs]
+    wait_terminal(url, ids["cheat"], 90)
+    return ids["honest"][0], ids["cheat"], cheater
+
+
+def check_explorer_http(url):
+    """The explorer's files with their types and a policy that allows no remote source; no other file reachable."""
+    status, headers, body = http(url + "/", "GET")
+    assert status == 200 and headers["content-type"].startswith("text/html") and b"/explorer/app.js" in body, status
+    policy = headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "connect-src 'self'" in policy and "http" not in policy, policy
+    for name, kind in (("app.js", "text/javascript"), ("style.css", "text/css")):
+        status, headers, _ = http(f"{url}/explorer/{name}", "GET")
+        assert status == 200 and headers["content-type"].startswith(kind), (name, status, headers["content-type"])
+    for path in ("/explorer/..%2F..%2FPackage.swift", "/explorer/%2e%2e/README.md", "/explorer/index.htm", "/Package.swift"):
+        status, _, body = http(url + path, "GET")
+        assert status == 404 and b"swift-tools-version" not in body, (path, status)
+
+
+def explorer_overview_follows_blocks(browser, url):
+    """The overview equals the RPC's figures, and moves on by itself when a block is committed."""
+    browser.open("#/", "overview")
+    shown = int(browser.field("height"))
+    assert rpc(url, "block", {"height": shown})["result"]["hash"], shown
+    market = rpc(url, "market")["result"]
+    browser.wait(lambda: browser.field("jobs-slashed") == str(rpc(url, "market")["result"]["jobs"]["slashed"]), 10,
+                 f"slashed jobs to read {market['jobs']['slashed']}")
+    validators = rpc(url, "validators")["result"]["validators"]
+    assert len(browser.rows("validators")) == len(validators), browser.rows("validators")
+    browser.wait(lambda: int(browser.field("height")) > shown, 20, f"the overview to pass height {shown} by itself")
+    return int(browser.field("height"))
+
+
+def explorer_block_and_tx(browser, url, job_id):
+    """The block holding a job's transaction: its hash, its transactions; the transaction's kind, result and fee."""
+    tx = rpc(url, "tx", {"hash": job_id})["result"]
+    block = rpc(url, "block", {"height": tx["height"]})["result"]
+    browser.open("#/blocks", "blocks")
+    newest = browser.rows("blocks")[0]
+    assert newest[1][0] == rpc(url, "block", {"height": int(newest[0][0])})["result"]["hash"], newest
+    browser.open(f"#/block/{tx['height']}", "block")
+    assert browser.field("hash") == block["hash"], (browser.field("hash"), block["hash"])
+    assert any(job_id in titles for _, titles in browser.rows("transactions")), browser.rows("transactions")
+    browser.open(f"#/tx/{job_id}", "tx")
+    assert (browser.field("kind"), browser.field("result")) == ("job", f"{tx['code']} {tx['code_name']}")
+    assert browser.field("fee") == credits(tx["fee"]) and browser.field("height") == str(tx["height"])
+    return tx["height"]
+
+
+def explorer_job_account_provider(browser, url, job_id, cheater):
+    """A slashed job's state and amounts, its client's balance and nonce, the cheater's stake and slashes."""
+    job = rpc(url, "job", {"id": job_id})["result"]
+    browser.open(f"#/job/{job_id}", "job")
+    shown = {name: browser.field(name) for name in ("state", "escrow", "price", "max-work-units", "client", "provider")}
+    expected = {"state": job["state"], "escrow": credits(job["escrow"]), "price": credits(job["price_per_work_unit"]),
+                "max-work-units": str(job["max_work_units"])}
+    assert {k: shown[k] for k in expected} == expected, (shown, expected)
+    browser.open(f"#/account/{job['client']}", "account")
+    account = rpc(url, "account", {"address": job["client"]})["result"]
+    assert (browser.field("balance"), browser.field("nonce")) == (credits(account["balance"]), str(account["nonce"]))
+    assert any(job_id in titles for _, titles in browser.rows("jobs")), "the client's job is not on its account page"
+    browser.open(f"#/provider/{cheater}", "provider")
+    provider = rpc(url, "provider", {"address": cheater})["result"]
+    assert browser.field("slashes") == str(provider["jobs"]["slashed"]) != "0", (browser.field("slashes"), provider)
+    assert browser.field("bonded") == credits(provider["bonded"]), (browser.field("bonded"), provider["bonded"])
+
+
+def explorer_lists_and_search(browser, url, job_id):
+    """Validators, offers, jobs filtered by state, and the search box for a height, an address and a job id."""
+    browser.open("#/validators", "validators")
+    assert browser.field("total-power") == rpc(url, "validators")["result"]["total_power"]
+    browser.open("#/offers", "offers")
+    shown = {titles[0] for _, titles in browser.rows("offers")}
+    assert shown == {offer["id"] for offer in rpc(url, "offers")["result"]["offers"]}, shown
+    browser.open("#/jobs?state=slashed", "jobs")
+    slashed = rpc(url, "jobs", {"state": "slashed", "limit": 50})["result"]["jobs"]
+    assert [titles[0] for _, titles in browser.rows("jobs")] == [job["id"] for job in slashed]
+    browser.search(job_id)
+    browser.wait(lambda: browser.page() == "job" and browser.field("id") == job_id, 10, "search by job id")
+    browser.search("2")
+    browser.wait(lambda: browser.page() == "block" and browser.field("hash") == rpc(url, "block", {"height": 2})["result"]["hash"],
+                 10, "search by height")
+    client = rpc(url, "job", {"id": job_id})["result"]["client"]
+    browser.search(client)
+    browser.wait(lambda: browser.page() == "account" and browser.field("address") == client, 10, "search by address")
+
+
+def test_explorer():
+    from explorer_browser import Explorer  # Selenium: only this check needs it
+    url = urls()[0]
+    check_explorer_http(url)
+    honest_job, slashed_jobs, cheater = explorer_market_jobs(url)
+    shots = tempfile.mkdtemp(prefix="assay-explorer-shots-")
+    browser, paths = Explorer(url), []
+    try:
+        reached = explorer_overview_follows_blocks(browser, url)
+        paths += browser.screenshots(shots, "overview")
+        job_height = explorer_block_and_tx(browser, url, honest_job)
+        paths += browser.screenshots(shots, "tx")
+        browser.open(f"#/block/{job_height}", "block")
+        paths += browser.screenshots(shots, "block")
+        explorer_job_account_provider(browser, url, slashed_jobs[0], cheater)
+        paths += browser.screenshots(shots, "provider")
+        browser.open(f"#/job/{slashed_jobs[0]}", "job")
+        paths += browser.screenshots(shots, "job")
+        explorer_lists_and_search(browser, url, slashed_jobs[0])
+        errors = browser.console_errors()
+        assert not errors, errors
+    finally:
+        browser.close()
+    print(f"     every page matched the RPC; the overview followed new blocks to height {reached}; console clean")
+    for path in paths:
+        print(f"     screenshot {path}")
+
+
 DIR = tempfile.mkdtemp(prefix="assay-e2e-")
 SAMPLING = os.environ.get("ASSAY_E2E_SAMPLING") == "1"
 try:
@@ -1399,6 +1528,8 @@ try:
               test_blob_upload_filling_the_disk)
         check("blobs: a proposal whose blob nobody else can fetch is not committed; the chain goes on in a later round",
               test_unavailable_proposal_goes_to_a_later_round)
+        check("explorer: every page in headless Chromium equals the RPC, follows new blocks, logs no console error",
+              test_explorer)
         check("wallet commands fail clearly with a non-zero exit", test_wallet_errors)
         check("credits are conserved: supply total equals the genesis supply", test_supply_conserved)
         check("validators: a 5th validator added by governance signs commits from H + 2; one removed stops at H + 2",

@@ -58,8 +58,9 @@ extension NodeService {
         return try Self.reading { try state.query.job(id).map { try state.entry(id, $0) } }
     }
 
-    /// With a client or provider, walks that address's job index; otherwise scans the jobs in id order until
-    /// `limit` match (a state filter alone may read every job: fine for a devnet, documented in docs/rpc.md).
+    /// With a client or provider, walks that address's job index (in id order); otherwise scans the jobs in id
+    /// order until `limit` match past the cursor (a state filter or a cursor alone may read every job: fine for a
+    /// devnet, documented in docs/rpc.md).
     func jobs(_ filter: JobFilter) async throws(NodeAPIError) -> [JobEntry] {
         let state = try await committedState()
         return try Self.reading {
@@ -67,14 +68,17 @@ extension NodeService {
                 if let client = filter.client { (client, .client) } else { filter.provider.map { ($0, .provider) } }
             guard let (address, role) = indexed else {
                 let jobs =
-                    try filter.state == nil
+                    try filter.state == nil && filter.after == nil
                     ? state.query.jobs(limit: filter.limit)
-                    : Array(state.query.jobs().filter { filter.matches($0.job) }.prefix(filter.limit))
+                    : Array(
+                        state.query.jobs().lazy.filter { filter.isAfterCursor($0.id) && filter.matches($0.job) }
+                            .prefix(filter.limit))
                 return try jobs.map { try state.entry($0.id, $0.job) }
             }
             var found: [JobEntry] = []
             for id in try TransactionIndex.jobIDs(of: address, as: role, in: state.store) {
                 guard found.count < filter.limit else { break }
+                guard filter.isAfterCursor(id) else { continue }
                 if let job = try state.query.job(id), filter.matches(job) { found.append(try state.entry(id, job)) }
             }
             return found

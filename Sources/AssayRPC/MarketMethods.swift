@@ -31,10 +31,12 @@ enum MarketMethods {
             return JobView(job)
         },
         RPCMethod(
-            "jobs", "Jobs in id order, filtered by client, provider and state; at most limit (default 100, max 1000).",
+            "jobs",
+            "Jobs in id order after the id after (a page cursor), filtered by client, provider and state; at most "
+                + "limit (default 100, max 1000).",
             parameters: [
                 .optional("client", "string"), .optional("provider", "string"), .optional("state", "string"),
-                .optional("limit", "integer"),
+                .optional("limit", "integer"), .optional("after", "string"),
             ], JobsParams.self
         ) { params, node in
             let filter = try params.filter()
@@ -47,6 +49,16 @@ enum MarketMethods {
         ) { params, node in
             let address = try RPCMethods.parseAddress(params.address, name: "address")
             return ProviderView(try await reading { () async throws(NodeAPIError) in try await node.provider(address) })
+        },
+        RPCMethod(
+            "market",
+            "Market totals over every job: jobs by state, credits escrowed, settled volume, credits burned.",
+            NoParams.self
+        ) { _, node in
+            let (jobs, supply) = try await reading { () async throws(NodeAPIError) in
+                (try await node.jobs(JobFilter(limit: .max)), try await node.supply())
+            }
+            return try MarketView(jobs: jobs, supply: supply)
         },
         RPCMethod(
             "query",
@@ -101,6 +113,7 @@ enum MarketMethods {
         let provider: String?
         let state: String?
         let limit: Int?
+        let after: String?
 
         func filter() throws(RPCError) -> JobFilter {
             let state = try self.state.map { name throws(RPCError) in
@@ -119,7 +132,8 @@ enum MarketMethods {
                 provider: try provider.map { text throws(RPCError) in
                     try RPCMethods.parseAddress(text, name: "provider")
                 },
-                state: state, limit: limit)
+                state: state, limit: limit,
+                after: try after.map { text throws(RPCError) in try RPCMethods.parseHash(text, name: "after") })
         }
     }
 }

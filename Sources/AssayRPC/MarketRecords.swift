@@ -87,12 +87,23 @@ public struct JobFilter: Equatable, Sendable {
     public var provider: Address?
     public var state: JobState?
     public var limit: Int
+    /// A page cursor: only jobs whose id sorts after this one (bytewise), so the next page starts after the last id.
+    public var after: Hash?
 
-    public init(client: Address? = nil, provider: Address? = nil, state: JobState? = nil, limit: Int = limitDefault) {
+    public init(
+        client: Address? = nil, provider: Address? = nil, state: JobState? = nil, limit: Int = limitDefault,
+        after: Hash? = nil
+    ) {
         self.client = client
         self.provider = provider
         self.state = state
         self.limit = limit
+        self.after = after
+    }
+
+    /// True when `id` is past the page cursor.
+    public func isAfterCursor(_ id: Hash) -> Bool {
+        after.map { $0.bytes.lexicographicallyPrecedes(id.bytes) } ?? true
     }
 
     public func matches(_ job: JobRecord) -> Bool {

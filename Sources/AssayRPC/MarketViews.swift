@@ -226,3 +226,35 @@ struct ParamsView: Encodable, Sendable {
             }))
     }
 }
+
+/// `market`: totals over every job in the state at the latest committed height.
+struct MarketView: Encodable, Sendable {
+    let height: UInt64
+    /// Counts by state name; every state is present.
+    let jobs: [String: Int]
+    /// Credits held in escrow by jobs not yet ended.
+    let escrowed: String
+    /// Price x work units summed over settled jobs: what clients paid for results (the provider's earnings plus the
+    /// take rate burned).
+    let settledVolume: String
+    /// Every credit burned since genesis: fees, take rates, slashes' burned part, blob fees.
+    let burned: String
+
+    init(jobs entries: [JobEntry], supply: SupplyRecord) throws(RPCError) {
+        var counts = Dictionary(uniqueKeysWithValues: JobState.allCases.map { ($0.rawValue, 0) })
+        var volume: UInt64 = 0
+        for entry in entries {
+            counts[JobState(entry.record.status).rawValue, default: 0] += 1
+            guard case .settled = entry.record.status, let result = entry.result else { continue }
+            let (payment, productOverflow) = entry.record.pricePerWorkUnit.multipliedReportingOverflow(by: result.workUnits)
+            let (sum, sumOverflow) = volume.addingReportingOverflow(payment)
+            guard !productOverflow, !sumOverflow else { throw .internalError("the settled volume overflows a u64") }
+            volume = sum
+        }
+        height = supply.height
+        jobs = counts
+        escrowed = String(supply.escrowed)
+        settledVolume = String(volume)
+        burned = String(supply.burned)
+    }
+}

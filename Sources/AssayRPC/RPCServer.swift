@@ -40,9 +40,10 @@ public struct RPCServerConfig: Sendable {
 }
 
 /// The HTTP face of the dispatcher: `POST /` takes a JSON-RPC body, `GET /health` answers 200 or 503,
-/// `GET /metrics` serves the Prometheus text the node supplies, `/blobs/...` moves blobs in and out of the node's
-/// store (`BlobRoutes`: streamed bodies bounded by `max_blob_bytes`, not `bodyBytesMax`), and `/websocket`
-/// upgrades to a WebSocket session with subscriptions (`WebSocketSession`) fed by `hub`.
+/// `GET /metrics` serves the Prometheus text the node supplies, `GET /` and `/explorer/...` the block explorer
+/// (`ExplorerRoutes`), `/blobs/...` moves blobs in and out of the node's store (`BlobRoutes`: streamed bodies
+/// bounded by `max_blob_bytes`, not `bodyBytesMax`), and `/websocket` upgrades to a WebSocket session with
+/// subscriptions (`WebSocketSession`) fed by `hub`.
 public struct RPCServer: Sendable {
     public let config: RPCServerConfig
     public let hub: SubscriptionHub
@@ -121,6 +122,7 @@ public struct RPCServer: Sendable {
                 body: ResponseBody(byteBuffer: ByteBuffer(string: await metrics())))
         }
         BlobRoutes(store: node.blobs).register(on: router)
+        ExplorerRoutes().register(on: router)
         return router
     }
 

@@ -166,6 +166,37 @@ import Testing
         #expect(unconfirmed["txs"] == .array([.string(Hex.encode(pending.canonicalBytes))]))
     }
 
+    /// The explorer's reads: market totals as jobs move from open to settled, and job pages that follow the cursor.
+    @Test func marketTotalsAndJobPagesFollowTheCursor() async throws {
+        let offer = try node.openMarket()
+        let jobs = try (0..<3).map { try node.job(offer: offer, offset: UInt64($0)) }
+        try node.commit(jobs)
+        let escrow = GemmJob.honest.workUnits * 2 * 2
+        let opened = try await call("market")
+        #expect(opened["jobs"]?["open"] == .integer(3) && opened["jobs"]?["settled"] == .integer(0))
+        #expect(opened["escrowed"] == .string("\(3 * escrow)") && opened["settled_volume"] == .string("0"))
+        #expect(opened["burned"] == (try await call("supply"))["burned"])
+
+        try node.commit([try node.sign(node.provider, .result(try node.result(job: jobs[0].hash)))])
+        for _ in 0..<3 { try node.commit([]) }
+        let settled = try await call("market")
+        #expect(settled["jobs"]?["settled"] == .integer(1) && settled["jobs"]?["open"] == .integer(2))
+        #expect(settled["jobs"]?["slashed"] == .integer(0) && settled["jobs"]?["result_posted"] == .integer(0))
+        #expect(settled["settled_volume"] == .string("\(GemmJob.honest.workUnits * 2)"), "price 2 x work units used")
+        #expect(settled["escrowed"] == .string("\(2 * escrow)"))
+
+        let client = address(node.client).description
+        let all = jobs.map(\.hash.description).sorted()
+        for filter in [#""limit":2"#, #""client":"\#(client)","limit":2"#] {
+            let first = ids(try await call("jobs", "{\(filter)}"))
+            #expect(first == Array(all.prefix(2)), "first page with \(filter)")
+            let next = ids(try await call("jobs", #"{\#(filter),"after":"\#(first[1])"}"#))
+            #expect(next == [all[2]], "the page after \(first[1]) with \(filter)")
+            #expect(ids(try await call("jobs", #"{\#(filter),"after":"\#(all[2])"}"#)) == [])
+        }
+        #expect(try await call("jobs", #"{"after":"xyz"}"#)["error"]?["code"] == .integer(-32602))
+    }
+
     private func ids(_ answer: JSONValue) -> [String] {
         guard case let .array(jobs)? = answer["jobs"] else { return ["not a job list: \(answer)"] }
         return jobs.compactMap { if case let .string(id)? = $0["id"] { id } else { nil } }
