@@ -63,12 +63,15 @@ extension BlockExecutor {
         switch action {
         case let .addValidator(key, power):
             let record: ValidatorRecord? = try state.read(StateKey.validator(key))
-            return power > 0 && power < 1 << 62 && record?.tombstoned != true
+            guard power > 0, power < 1 << 62, record?.tombstoned != true else { return false }
+            // The set it makes at H + 2 must keep ValidatorSet's bounds: a set that breaks them would stop every node.
+            let others = try activePowers().filter { $0.key != StateKey.validator(key) }.map(\.power)
+            return others.count < ValidatorSet.sizeMax && Self.staysUnderPowerBound(power, others)
         case let .removeValidator(key):
             let record: ValidatorRecord? = try state.read(StateKey.validator(key))
             guard let record, record.power > 0 else { return false }
             // The set must never become empty.
-            return try activeValidatorCount() > 1
+            return try activePowers().count > 1
         case let .setParameter(name, value):
             let current = try state.params()
             return (try? current.setting(name, to: value)) != nil
@@ -89,9 +92,22 @@ extension BlockExecutor {
         }
     }
 
-    private func activeValidatorCount() throws -> Int {
-        try state.scan(prefix: [StateKey.validatorPrefix]).filter { entry in
-            ((try? ValidatorRecord(canonicalBytes: entry.value))?.power ?? 0) > 0
-        }.count
+    /// The state keys and powers of the validators with power.
+    private func activePowers() throws -> [(key: [UInt8], power: UInt64)] {
+        try state.scan(prefix: [StateKey.validatorPrefix]).compactMap { entry in
+            let power = (try? ValidatorRecord(canonicalBytes: entry.value))?.power ?? 0
+            return power > 0 ? (entry.key, power) : nil
+        }
+    }
+
+    /// Whether `power` plus `others` stays under ValidatorSet's 2^62 total (each term is below 2^62, so the running
+    /// sum checked at each step cannot overflow).
+    private static func staysUnderPowerBound(_ power: UInt64, _ others: [UInt64]) -> Bool {
+        var total = power
+        for other in others {
+            total += other
+            if total >= 1 << 62 { return false }
+        }
+        return total < 1 << 62
     }
 }

@@ -30,7 +30,7 @@ public struct ValidatorSet: Hashable, Sendable {
     public static let sizeMax = 1_000
 
     public enum Problem: Error, Equatable, Sendable, CustomStringConvertible {
-        case empty, tooMany(Int), duplicate(PublicKey), zeroPower(PublicKey), powerOverflow, notMember(PublicKey)
+        case empty, tooMany(Int), duplicate(PublicKey), zeroPower(PublicKey), powerOverflow
 
         public var description: String {
             switch self {
@@ -39,7 +39,6 @@ public struct ValidatorSet: Hashable, Sendable {
             case let .duplicate(key): "validator \(key) appears twice"
             case let .zeroPower(key): "validator \(key) has zero voting power"
             case .powerOverflow: "total voting power overflows 63 bits"
-            case let .notMember(key): "validator \(key) is removed but is not in the set"
             }
         }
     }
@@ -87,8 +86,9 @@ public struct ValidatorSet: Hashable, Sendable {
     public var hash: Hash { SHA256.hash(canonicalBytes) }
 
     /// The set after `changes` (CometBFT's validator updates): a change sets a member's power, adds a new member, or
-    /// with power 0 removes one. Throws when the result breaks the set's rules (for example, empty), or when a change
-    /// removes a key that is not a member or names one key twice.
+    /// with power 0 removes one; power 0 for a key that is not a member changes nothing (a key added and removed in
+    /// the same block nets to that). Throws when the result breaks the set's rules (for example, empty), or when a
+    /// change names one key twice.
     public func applying(_ changes: [Validator]) throws(Problem) -> ValidatorSet {
         var members = validators
         var changed: Set<PublicKey> = []
@@ -97,8 +97,7 @@ public struct ValidatorSet: Hashable, Sendable {
             if let index = members.firstIndex(where: { $0.publicKey == change.publicKey }) {
                 if change.power == 0 { members.remove(at: index) } else { members[index].power = change.power }
             } else {
-                guard change.power > 0 else { throw .notMember(change.publicKey) }
-                members.append(change)
+                if change.power > 0 { members.append(change) }
             }
         }
         return try ValidatorSet(members)

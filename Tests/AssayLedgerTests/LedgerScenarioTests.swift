@@ -155,6 +155,18 @@ import Testing
         #expect(chain.validators(at: 7).power(of: testKey(4).publicKey) == 0)
     }
 
+    /// An addition whose set would break ValidatorSet's bounds (here a total power of 2^62 with the four genesis
+    /// validators' 40) is refused: such a set, handed to consensus at H + 2, would stop every node at that commit.
+    @Test func anAdditionPastTheSetBoundsIsRefused() throws {
+        let chain = try inMemoryChain()
+        let giant = GovernanceProposal(action: .addValidator(testKey(20).publicKey, power: (1 << 62) - 10))
+        let refused = try chain.commit([try chain.sign(testKey(1), .governancePropose(giant))])
+        #expect(chain.included(refused) == .invalidProposal)
+        let fits = GovernanceProposal(action: .addValidator(testKey(20).publicKey, power: (1 << 62) - 41))
+        let accepted = try chain.commit([try chain.sign(testKey(1), .governancePropose(fits))])
+        #expect(accepted.results.map(\.status) == [.included(.ok)])
+    }
+
     @Test func nonValidatorsCannotProposeOrVote() throws {
         let chain = try inMemoryChain()
         let outsider = testKey(5)
