@@ -148,7 +148,7 @@ let package = Package(
             name: "AssayBench",
             dependencies: [
                 "AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayRocksDB", "AssayKernels",
-                "AssayLedger", "AssayMempool", "AssayBlobs", "AssayP2P", "AssayNode", "BenchBaselines", logging,
+                "AssayLedger", "AssayMempool", "AssayBlobs", "AssayP2P", "AssayNode", "AssayONNX", "BenchBaselines", logging,
             ]
         ),
 

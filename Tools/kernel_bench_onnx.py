@@ -7,6 +7,8 @@ bench can measure ONNX Runtime and Assay alternately under the same machine load
   conv,XDTYPE,WDTYPE,N,C,H,W,FILTERS,KERNEL,PAD,THREADS
   qnn,DIRECTORY,THREADS     a qnn/1 chain of convolutions written by `AssayBench models` (one NAME.npy per model
                             array, and input.npy), run as QLinearConv nodes
+  onnx,MODEL,INPUT,MACS,THREADS  a quantized .onnx file run as it is, on INPUT.npy's uint8 elements dequantized by
+                            the model's input QuantizeLinear (which gives the same bytes back); MACS as Assay counts
 GOPS = 2 x multiply-accumulates / the best time of the runs in about 0.3 s (at least 5 runs).
 The weights (B, W) are graph initializers, as in a deployed model, so ONNX Runtime may pre-pack them.
 """
@@ -87,9 +89,23 @@ def qnn_case(directory):
     return graph, {"x": x}, macs
 
 
-def session(graph, threads):
+def onnx_case(model_path, input_path, macs):
+    model = onnx.load(model_path)
+    name = model.graph.input[0].name
+    quantize = next(node for node in model.graph.node if node.op_type == "QuantizeLinear" and node.input[0] == name)
+    constants = {t.name: onnx.numpy_helper.to_array(t) for t in model.graph.initializer}
+    scale, zero = constants[quantize.input[1]], constants[quantize.input[2]]
+    x = (np.load(input_path).astype(np.float32) - np.float32(zero)) * np.float32(scale)
+    return model, {name: x}, macs
+
+
+def graph_model(graph):
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     model.ir_version = 8
+    return model
+
+
+def session(model, threads):
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
@@ -112,6 +128,9 @@ def gops(sess, feeds, macs):
 def prepare(spec, rng):
     fields = spec.split(",")
     threads = int(fields[-1])
+    if fields[0] == "onnx":
+        model, feeds, macs = onnx_case(fields[1], fields[2], int(fields[3]))
+        return session(model, threads), feeds, macs
     if fields[0] == "gemm":
         graph, feeds, macs = gemm_case(fields[1], fields[2], *map(int, fields[3:6]), rng)
     elif fields[0] == "conv":
@@ -120,7 +139,7 @@ def prepare(spec, rng):
         graph, feeds, macs = qnn_case(fields[1])
     else:
         sys.exit(f"unknown case {spec}")
-    return session(graph, threads), feeds, macs
+    return session(graph_model(graph), threads), feeds, macs
 
 
 def main():

@@ -120,9 +120,17 @@ struct QNNScale: Sendable {
 
     /// RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(value, multiplier), shift) of the channel.
     func apply(_ value: Int32, channel: Int) -> Int32 {
-        let multiplier = multipliers[multipliers.count == 1 ? 0 : channel]
-        let shift = shifts[shifts.count == 1 ? 0 : channel]
-        return FixedPoint.roundingDivideByPOT(FixedPoint.saturatingRoundingDoublingHighMul(value, multiplier), shift)
+        let (multiplier, shift) = parameters(channel: channel)
+        return Self.apply(value, multiplier: multiplier, shift: shift)
+    }
+
+    /// The channel's multiplier and shift, for loops that scale many values of one channel.
+    func parameters(channel: Int) -> (multiplier: Int32, shift: Int32) {
+        (multipliers[multipliers.count == 1 ? 0 : channel], shifts[shifts.count == 1 ? 0 : channel])
+    }
+
+    static func apply(_ value: Int32, multiplier: Int32, shift: Int32) -> Int32 {
+        FixedPoint.roundingDivideByPOT(FixedPoint.saturatingRoundingDoublingHighMul(value, multiplier), shift)
     }
 }
 

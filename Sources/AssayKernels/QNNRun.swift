@@ -65,10 +65,27 @@ struct QNNContext {
     }
 
     /// bias + the product, then the channel's scale, the zero point and the clamp.
-    private func requantize(_ accumulators: [Int32], _ weights: QNNWeights, channel: (Int) -> Int) -> [UInt8] {
-        accumulators.indices.map { index in
-            let c = channel(index)
-            return Self.byte(node.output.requantized(weights.scale.apply(accumulators[index] &+ weights.bias[c], channel: c)))
+    /// The accumulators come in runs of `run` elements of one output channel, the channels `channels` in turn
+    /// (NCHW conv: a run is a channel's pixels; a linear layer's rows: runs of 1), so each channel's bias and scale
+    /// are looked up once per run, with no division per element.
+    private func requantize(_ accumulators: [Int32], _ weights: QNNWeights, run: Int, channels: Range<Int>) -> [UInt8] {
+        let output = node.output
+        return [UInt8](unsafeUninitializedCapacity: accumulators.count) { out, initialized in
+            accumulators.withUnsafeBufferPointer { values in
+                var index = 0
+                while index < values.count {
+                    for channel in channels {
+                        let bias = weights.bias[channel]
+                        let (multiplier, shift) = weights.scale.parameters(channel: channel)
+                        for _ in 0..<run {
+                            let scaled = QNNScale.apply(values[index] &+ bias, multiplier: multiplier, shift: shift)
+                            out[index] = Self.byte(output.requantized(scaled))
+                            index += 1
+                        }
+                    }
+                }
+            }
+            initialized = accumulators.count
         }
     }
 
@@ -86,7 +103,7 @@ struct QNNContext {
         case let .optimised(threads):
             accumulators = GemmCore.optimised(a: x, xOperand, b: w, wOperand(weights), m: rows, n: columns.count, k: k, threads: threads)
         }
-        return requantize(accumulators, weights) { columns.lowerBound + $0 % columns.count }
+        return requantize(accumulators, weights, run: 1, channels: columns)
     }
 
     private func conv(_ x: [UInt8], _ weights: QNNWeights, _ g: ConvGeometry) -> [UInt8] {
@@ -103,8 +120,7 @@ struct QNNContext {
                 initialized = count
             }
         }
-        let pixels = g.outHeight * g.outWidth
-        return requantize(accumulators, weights) { ($0 / pixels) % g.filters }
+        return requantize(accumulators, weights, run: g.outHeight * g.outWidth, channels: 0..<g.filters)
     }
 
     /// One tile of a conv layer (x holds the bytes `ConvTiling.inputRanges` names), on the optimised path.
@@ -112,7 +128,7 @@ struct QNNContext {
         let (values, filters) = tiling.accumulators(
             tile, inputs: x, xOperand, weights: model[weights.weightName]!.data, wOperand(weights), threads: threads)
         let pixels = tiling.region(tile).rows.count * tiling.geometry.outWidth
-        return requantize(values, weights) { filters.lowerBound + ($0 / pixels) % filters.count }
+        return requantize(values, weights, run: pixels, channels: filters)
     }
 
     /// TFLite's quantized add: each centred input shifted left by 20 and scaled, the sum scaled again.
