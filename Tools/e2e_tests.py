@@ -554,24 +554,31 @@ def test_qnn_job_spot_checked_and_fetched():
     assert "qnn/1" in offer["kernels"], offer
     with tempfile.TemporaryDirectory() as scratch:
         x, model = qnn_cnn_job(scratch)
-        units = int(cli("kernel", "cost", "qnn/1", "--model", model, "--input", x)[1])
-        local = os.path.join(scratch, "local.npy")
-        cli("kernel", "run", "qnn/1", "--model", model, "--input", x, "--out", local)
-        before = [replay_figures(u) for u in nodes]
-        out = cli_json("job", "submit", "--node", url, "--key", key_path("account-6"), "--kernel", "qnn/1",
-                       "--input", x, "--model", model, "--offer", offer["id"], "--deadline-blocks", "60", "--wait")
-        assert out["code"] == 0, out
-        view = wait_terminal(url, [out["hash"]], 180)[out["hash"]]
-        assert (view["state"], view["reason"]) == ("settled", "window_passed"), view
-        assert view["result"]["work_units"] == units, view
-        wait_for(lambda: all(replay_figures(u)[0] > b[0] for u, b in zip(nodes, before)), 120,
-                 "every validator to spot-check the result")
-        fetched = os.path.join(scratch, "fetched.npy")
-        cli("job", "output", out["hash"], "--out", fetched, "--node", nodes[3])
-        assert open(fetched, "rb").read() == open(local, "rb").read(), "the fetched output is not the kernel's"
-    tiles = [now[1] - then[1] for now, then in zip((replay_figures(u) for u in nodes), before)]
+        units, _, tiles = settled_qnn_job(url, nodes, offer, model, x, scratch)
     print(f"     qnn/1 job of {units} work units settled; validators checked {tiles} tiles; output fetched via node 3 "
           f"equals assay kernel run's")
+
+
+def settled_qnn_job(url, nodes, offer, model, x, scratch):
+    """A qnn/1 job on `offer`, waited for: settled with the work units `assay kernel cost` gives, spot-checked by
+    every validator, its output fetched through node 3 and equal to `assay kernel run`'s. Returns (work units,
+    the fetched output's path, the tiles each validator checked)."""
+    units = int(cli("kernel", "cost", "qnn/1", "--model", model, "--input", x)[1])
+    local = os.path.join(scratch, "local.npy")
+    cli("kernel", "run", "qnn/1", "--model", model, "--input", x, "--out", local)
+    before = [replay_figures(u) for u in nodes]
+    out = cli_json("job", "submit", "--node", url, "--key", key_path("account-6"), "--kernel", "qnn/1",
+                   "--input", x, "--model", model, "--offer", offer["id"], "--deadline-blocks", "60", "--wait")
+    assert out["code"] == 0, out
+    view = wait_terminal(url, [out["hash"]], 180)[out["hash"]]
+    assert (view["state"], view["reason"]) == ("settled", "window_passed"), view
+    assert view["result"]["work_units"] == units, view
+    wait_for(lambda: all(replay_figures(u)[0] > b[0] for u, b in zip(nodes, before)), 120,
+             "every validator to spot-check the result")
+    fetched = os.path.join(scratch, "fetched.npy")
+    cli("job", "output", out["hash"], "--out", fetched, "--node", nodes[3])
+    assert open(fetched, "rb").read() == open(local, "rb").read(), "the fetched output is not the kernel's"
+    return units, fetched, [now[1] - then[1] for now, then in zip((replay_figures(u) for u in nodes), before)]
 
 
 def test_qnn_tile_cheat_on_a_concat_is_challenged():
@@ -609,26 +616,12 @@ def test_qnn_digits_cnn_classifies_the_test_split():
         model, model_input = import_digits_cnn(ASSAY, scratch)
         assert model_input[:2] == ("uint8", [1, 8, 8]), model_input  # NCHW, as `assay model inspect` shows
         x, labels = digits_batch(scratch, model_input, 0, DIGITS_TEST_SPLIT)
-        units = int(cli("kernel", "cost", "qnn/1", "--model", model, "--input", x)[1])
-        local = os.path.join(scratch, "local.npy")
-        cli("kernel", "run", "qnn/1", "--model", model, "--input", x, "--out", local)
-        before = [replay_figures(u) for u in nodes]
-        out = cli_json("job", "submit", "--node", url, "--key", key_path("account-6"), "--kernel", "qnn/1",
-                       "--input", x, "--model", model, "--offer", offer["id"], "--deadline-blocks", "60", "--wait")
-        assert out["code"] == 0, out
-        view = wait_terminal(url, [out["hash"]], 120)[out["hash"]]
-        assert (view["state"], view["reason"]) == ("settled", "window_passed"), view
-        wait_for(lambda: all(replay_figures(u)[0] > b[0] for u, b in zip(nodes, before)), 60,
-                 "every validator to spot-check the result")
-        fetched = os.path.join(scratch, "fetched.npy")
-        cli("job", "output", out["hash"], "--out", fetched, "--node", nodes[3])
-        assert open(fetched, "rb").read() == open(local, "rb").read(), "the fetched logits are not the kernel's"
+        units, fetched, tiles = settled_qnn_job(url, nodes, offer, model, x, scratch)
         dtype, shape, logits = read_npy(fetched)
     assert (dtype, shape) == ("uint8", [DIGITS_TEST_SPLIT, 10]), (dtype, shape)
     predicted = argmax_rows(logits, 10)
     accuracy = 100 * sum(p == label for p, label in zip(predicted, labels)) / len(labels)
     assert round(accuracy, 2) == DIGITS_CNN_INT8_ACCURACY, accuracy
-    tiles = [now[1] - then[1] for now, then in zip((replay_figures(u) for u in nodes), before)]
     print(f"     {len(labels)} test digits in one job of {units} work units: settled, validators checked {tiles} "
           f"tiles; accuracy {accuracy:.2f} % (predicted {''.join(map(str, predicted[:20]))}...)")
 
