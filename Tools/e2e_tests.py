@@ -460,7 +460,9 @@ def test_traced_job_spot_checked_by_every_validator():
              "every validator to spot-check the result")
     for i, (u, b) in enumerate(zip(nodes, before)):
         results, tiles, work = (now - then for now, then in zip(replay_figures(u), b))
-        print(f"     node{i}: checked {tiles} tiles, {work} work units = {100 * work / units:.3f}% of the job's {units}")
+        rate = metric(u, "assay_replay_work_units_per_second")
+        print(f"     node{i}: checked {tiles} tiles, {work} work units = {100 * work / units:.3f}% of the job's {units}"
+              f" (replay at {rate / 1e9:.1f} x 10^9 units/s: {work / max(rate, 1):.2f} s)")
         assert results == 1 and 0 < work <= 0.02 * units, (i, results, tiles, work)
     idle_ms, busy_ms, checking_ms = mean(idle), mean(busy), mean(checking)
     median = lambda values: sorted(values)[len(values) // 2]  # noqa: E731

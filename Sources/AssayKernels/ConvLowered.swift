@@ -1,5 +1,4 @@
 import CKernels
-import Dispatch
 
 /// The optimised convolution: each (image, group) is a matrix product of the group's filters [M/group, patch] by
 /// the lowered input [patch, OH x OW] (im2col). Positions in the padding hold the input zero point, so they centre
@@ -49,7 +48,7 @@ enum ConvLowered {
         let shared = LoweringPointers(planes: planes, lowered: lowered)
         withUnsafePointer(to: &shape) { shapePointer in
             let sharedShape = SendableShape(pointer: shapePointer)
-            DispatchQueue.concurrentPerform(iterations: parts) { part in
+            parallelFor(parts, threads: threads) { part in
                 let rows = (g.patchLength * part / parts)..<(g.patchLength * (part + 1) / parts)
                 ck_im2col(shared.planes, padByte, sharedShape.pointer, rows.lowerBound, rows.upperBound, shared.lowered)
             }

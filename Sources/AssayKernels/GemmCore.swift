@@ -69,7 +69,7 @@ enum GemmCore {
         let shared = SharedPointers(a: a, b: b, c: c, packedA: packedA, packedB: packedB)
         let avx2: Int32 = vector ? 1 : 0
         // Iterations 0..<tiles pack row ranges of A, the rest column ranges of B.
-        DispatchQueue.concurrentPerform(iterations: 2 * split.tiles) { index in
+        parallelFor(2 * split.tiles, threads: threads) { index in
             if index < split.tiles {
                 let rows = split.rows(index)
                 ck_pack_a(shared.a, aOperand.isSigned ? 1 : 0, aOperand.zeroPoint, m, k, rows.lowerBound, rows.upperBound, shared.packedA)
@@ -78,11 +78,21 @@ enum GemmCore {
                 ck_pack_b(shared.b, bOperand.isSigned ? 1 : 0, bOperand.zeroPoint, k, n, columns.lowerBound, columns.upperBound, shared.packedB, avx2)
             }
         }
-        DispatchQueue.concurrentPerform(iterations: split.tiles) { index in
+        parallelFor(split.tiles, threads: threads) { index in
             let tile = split.tile(index)
             ck_gemm(shared.packedA, shared.packedB, m, k, n, shared.c,
                     tile.rows.lowerBound, tile.rows.upperBound, tile.columns.lowerBound, tile.columns.upperBound, avx2)
         }
+    }
+}
+
+/// Runs `body` for 0..<iterations on Dispatch's threads, or inline on the calling thread when it asked for one
+/// thread: a replay thread's low scheduling class (ReplayWorker) then covers all of its work.
+func parallelFor(_ iterations: Int, threads: Int, _ body: @Sendable (Int) -> Void) {
+    if threads <= 1 {
+        for index in 0..<iterations { body(index) }
+    } else {
+        DispatchQueue.concurrentPerform(iterations: iterations, execute: body)
     }
 }
 

@@ -118,11 +118,16 @@ final class ReplayWorker: Sendable {
         }
     }
 
-    /// Gives the calling replay thread a nice value of 10, so the engine, P2P and RPC threads win the CPU when a
-    /// long replay competes with them (on Linux, `setpriority(PRIO_PROCESS, 0, ...)` applies to the calling thread).
+    /// Puts the calling replay thread in Linux's SCHED_IDLE class: it runs only on CPU time no other thread wants, and
+    /// a waking engine, P2P or RPC thread preempts it at once, so a long replay cannot stretch the block interval.
+    /// (A nice value is not enough: on a busy machine a niced thread still holds the CPU for a whole slice.)
+    /// The kernels run a single-threaded replay inline, so all of its work stays in this class.
     private static func yieldToConsensus() {
         #if os(Linux)
-            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+            let schedIdle: Int32 = 5  // SCHED_IDLE in <sched.h>, which Glibc's module does not export
+            var parameters = sched_param()
+            parameters.sched_priority = 0
+            _ = pthread_setschedparam(pthread_self(), schedIdle, &parameters)
         #endif
     }
 

@@ -2,6 +2,7 @@ import AssayBlobs
 import AssayCrypto
 import AssayKernels
 import AssayTypes
+import Foundation
 
 /// Which tiles of each posted result a validator checks (`[replay]`, docs/verification.md): `sample` checks
 /// `tilesPerResult` tiles drawn under the validator's secret, `all` every tile (a full replay, tile by tile).
@@ -120,12 +121,21 @@ struct SpotChecker {
             let end = min(length, offset + UInt64(Self.compareBytesMax))
             let output = try read(result.outputBlob, header + offset..<header + end)
             let trace = try read(result.traceBlob, finalLayer.lowerBound + offset..<finalLayer.lowerBound + end)
-            if let index = output.indices.first(where: { output[$0] != trace[$0] }) {
+            if let index = Self.firstDifference(output, trace) {
                 return try layout.tile(containing: finalLayer.lowerBound + offset + UInt64(index), layer: last)
             }
             offset = end
         }
         return nil
+    }
+
+    /// Where two pieces of equal length first differ, nil when they are equal. memcmp decides: every checked result
+    /// has its whole final layer compared, and an element-wise loop costs seconds per result in a debug build.
+    static func firstDifference(_ a: [UInt8], _ b: [UInt8]) -> Int? {
+        let equal = a.withUnsafeBytes { a in
+            b.withUnsafeBytes { b in a.count == b.count && (a.isEmpty || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0) }
+        }
+        return equal ? nil : a.indices.first { $0 >= b.count || a[$0] != b[$0] } ?? a.count
     }
 }
 
