@@ -1327,7 +1327,21 @@ def test_validator_added_then_removed():
         assert joiner not in set_keys(url, added + 1) and joiner in set_keys(url, added + 2), "the set changes at H + 2"
         # Node 4 block-syncs the whole history first (hundreds of blocks when this runs after the other checks):
         # the commits decided meanwhile need no vote of its, so it signs from the first height after it caught up.
-        wait_for(lambda: joiner in commit_signers(url, height(url) - 2), 180, "node 4 to catch up and sign a commit")
+        # Meanwhile its status is sampled: (its height, node 0's, its catching_up).
+        samples = []
+
+        def signing():
+            tip = height(url)
+            try:
+                status = rpc(f"http://{rpc4}", "status", timeout=2)["result"]
+                samples.append((status["latest_height"], tip, status["catching_up"]))
+            except OSError:  # its RPC port is not open yet
+                pass
+            return joiner in commit_signers(url, tip - 2)
+        wait_for(signing, 180, "node 4 to catch up and sign a commit")
+        syncing = [s for s in samples if s[0] > 0 and s[1] - s[0] > 64]
+        assert not syncing or any(s[2] for s in syncing), f"node 4 block-synced but never said catching_up: {syncing}"
+        assert not rpc(f"http://{rpc4}", "status")["result"]["catching_up"], "node 4 at the tip still catching up"
         target = height(url) + 2
         wait_for(lambda: height(url) >= target, 60, f"height {target}")
         signed = [h for h in range(max(1, added - 4), target - 1) if joiner in commit_signers(url, h)]
@@ -1341,6 +1355,9 @@ def test_validator_added_then_removed():
         last = max(h for h in range(1, removed + 5) if leaver in commit_signers(url, h))
         assert last <= removed + 1, f"validator 3 still signed the commit of {last}, removed at {removed}"
         same_chain([url, f"http://{rpc4}"], removed + 5)
+    print(f"     node 4 block-synced: catching_up true in {sum(s[2] for s in syncing)} of {len(syncing)} samples taken "
+          f"more than 64 blocks behind, false at the tip" if syncing else
+          "     node 4 was never sampled more than 64 blocks behind; catching_up false at the tip")
     print(f"     added at {added}: node 4 signed commits {signed[:4]}...; validator 3 removed at {removed}, "
           f"its last signed commit {last}")
 

@@ -19,6 +19,8 @@ final class EngineHost: @unchecked Sendable {
     /// Sync answers' blocks above our height, waiting for the ones below them (at most `planner.spanBlocks`
     /// heights, each one block), with the peer that sent each. Used on the queue only.
     private var syncBuffer: [Height: (block: CommittedBlock, peer: PeerID)] = [:]
+    /// Whether block sync has requests outstanding, published for `status.catching_up` (read off the queue).
+    private let blockSyncing = Atomic<Bool>(false)
     /// Sends a sync request to a peer; false when it could not be queued (the peer is not connected).
     private let requestSync: @Sendable (SyncPlanner.Request) -> Bool
     /// Called when the engine hits a fatal error (storage, WAL): the node must stop rather than guess.
@@ -109,7 +111,12 @@ final class EngineHost: @unchecked Sendable {
             let request = pending.removeFirst()
             if !requestSync(request) { pending += planner.sendFailed(request, ourHeight: ourHeight, nowMs: nowMs) }
         }
+        blockSyncing.store(!planner.outstanding.isEmpty, ordering: .relaxed)
     }
+
+    /// True while block sync is fetching blocks from a peer ahead (CometBFT's `catching_up`): a node that has heard
+    /// of no peer ahead, or is within one height of them, is not catching up.
+    var isCatchingUp: Bool { blockSyncing.load(ordering: .relaxed) }
 
     /// `transport` for this host's engine, minus height announcements while a sync batch is outstanding: every peer
     /// ahead answers an announcement with the one block it names, so a node syncing by batches that announced

@@ -99,9 +99,14 @@ public enum Node {
             transport.admit(keys)
             p2p.setAllowedKeys(Set(keys.filter { $0 != key.publicKey }))
         }
+        let fatal = FatalSignal()
+        let host = EngineHost(logger: logger, requestSync: { transport.requestSync($0) }) { reason in
+            fatal.trigger(reason)
+        }
         let service = NodeService(
             chainID: genesis.chainID, nodeKey: key.publicKey, genesisValidators: genesis.validators, store: store,
-            mempool: mempool, p2p: p2p, p2pListen: config.p2p.listen, application: application, blobs: blobs)
+            mempool: mempool, p2p: p2p, p2pListen: config.p2p.listen, application: application, blobs: blobs,
+            catchingUp: { host.isCatchingUp })
         let replayConfig = config.replay ?? .defaults
         let replay = ReplayWorker(
             policy: try replayConfig.policy(), threads: replayConfig.threads, key: key, chainID: genesis.chainID,
@@ -128,10 +133,6 @@ public enum Node {
             followMembers()
         }
 
-        let fatal = FatalSignal()
-        let host = EngineHost(logger: logger, requestSync: { transport.requestSync($0) }) { reason in
-            fatal.trigger(reason)
-        }
         let engineConfig = EngineConfig(
             chainID: genesis.chainID, genesisValidators: genesis.validators, genesisTimeMs: genesis.genesisTimeMs,
             timeouts: TimeoutConfig(

@@ -24,14 +24,18 @@ final class NodeService: NodeAPI, @unchecked Sendable {
     let p2pListen: String
     let application: LedgerApplication
     let blobs: BlobStore
+    /// Whether block sync is fetching blocks from peers ahead (`status.catching_up`).
+    private let catchingUp: @Sendable () -> Bool
     /// Waiters of `broadcast_tx_commit`, resumed from the commit callback.
     private let waiters = Mutex<[Hash: [CheckedContinuation<Void, Never>]]>([:])
     static let commitWaitSeconds: UInt64 = 30
 
     init(
         chainID: String, nodeKey: PublicKey, genesisValidators: ValidatorSet, store: RocksDBStore, mempool: Mempool,
-        p2p: P2PService, p2pListen: String, application: LedgerApplication, blobs: BlobStore
+        p2p: P2PService, p2pListen: String, application: LedgerApplication, blobs: BlobStore,
+        catchingUp: @escaping @Sendable () -> Bool
     ) {
+        self.catchingUp = catchingUp
         self.chainID = chainID
         self.nodeKey = nodeKey
         self.genesisValidators = genesisValidators
@@ -53,7 +57,7 @@ final class NodeService: NodeAPI, @unchecked Sendable {
         let chain = application.snapshot.withLock { $0 }
         return NodeStatus(
             chainID: chainID, nodeKey: nodeKey, latestHeight: chain.height, latestBlockHash: chain.blockHash,
-            latestStateRoot: chain.stateRoot, latestBlockTimeMs: chain.timeMs, catchingUp: false,
+            latestStateRoot: chain.stateRoot, latestBlockTimeMs: chain.timeMs, catchingUp: catchingUp(),
             mempoolCount: mempool.count)
     }
 

@@ -187,7 +187,10 @@ private final class RawServer: Sendable {
         #expect(fetching.traffic.fetchedBytes.load(ordering: .relaxed) == ref.length)
         let served = [first, second].map { $0.traffic.servedBytes.load(ordering: .relaxed) }
         #expect(served.allSatisfy { $0 > 0 })
-        #expect(served.reduce(0, +) == ref.length)
+        // Two fetches that did not share one transfer would be served the blob twice over. Not `== ref.length`: on a
+        // machine slow enough (seen under AddressSanitizer) a chunk unanswered for `chunkTimeout` is asked again
+        // and served twice, though stored once.
+        #expect(served.reduce(0, +) < 2 * ref.length)
         // Already held: nothing more is asked.
         try await fetching.fetcher.fetch(ref, deadline: deadline)
         #expect(fetching.traffic.fetchedBytes.load(ordering: .relaxed) == ref.length)

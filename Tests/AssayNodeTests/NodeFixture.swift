@@ -122,7 +122,8 @@ final class NodeFixture: @unchecked Sendable {
         let p2p = P2PService(config: P2PConfig(chainID: Self.chainID, identity: validator, allowedKeys: []))
         service = NodeService(
             chainID: Self.chainID, nodeKey: validator.publicKey, genesisValidators: genesis.validators, store: store,
-            mempool: mempool, p2p: p2p, p2pListen: "127.0.0.1:0", application: application, blobs: blobs)
+            mempool: mempool, p2p: p2p, p2pListen: "127.0.0.1:0", application: application, blobs: blobs,
+            catchingUp: { false })
         try hold(GemmJob.modelBytes)
         try hold(GemmJob.input)
     }
