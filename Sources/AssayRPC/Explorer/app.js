@@ -151,16 +151,23 @@ async function blocksDown(top, bottom) {
   return (await results(calls)).filter(Boolean);
 }
 
-// How many of the last blocks each validator (public key) signed, from the commits the blocks carry.
-function signingCounts(blocks) {
-  const counts = new Map();
-  let heights = 0;
-  for (const block of blocks) {
-    if (!block.last_commit) continue;
-    heights++;
-    for (const signature of block.last_commit.signatures) counts.set(signature.validator, (counts.get(signature.validator) || 0) + 1);
-  }
-  return { counts, heights };
+// For each validator (public key), over the commits the last blocks carry: how many certified a height at which it
+// was in the set (`validators` at that height: one added or removed meanwhile is not counted missing outside its
+// membership), and how many of those it signed.
+async function signingRecord(blocks) {
+  const commits = blocks.filter((block) => block.last_commit);
+  const sets = await results(commits.map((block) => call("validators", { height: block.header.height - 1 })));
+  const record = new Map();
+  commits.forEach((block, i) => {
+    const signers = new Set(block.last_commit.signatures.map((signature) => signature.validator));
+    for (const member of sets[i] ? sets[i].validators : []) {
+      const entry = record.get(member.public_key) || { signed: 0, eligible: 0 };
+      entry.eligible++;
+      if (signers.has(member.public_key)) entry.signed++;
+      record.set(member.public_key, entry);
+    }
+  });
+  return { record, heights: commits.length };
 }
 
 // ---- pages ----
@@ -176,7 +183,7 @@ const pages = {
     const span = ordered.length > 1 ? (ordered.at(-1).header.time_ms - ordered[0].header.time_ms) / 1000 : 0;
     const txs = txCounts.slice(1).reduce((sum, count) => sum + count, 0);
     const interval = intervals.length ? span / intervals.length : 0;
-    const { counts, heights } = signingCounts(blocks);
+    const { record, heights } = await signingRecord(blocks);
     return [
       h("h1", {}, "Overview"),
       h("div", { class: "cards" },
@@ -195,7 +202,7 @@ const pages = {
           card("settled volume", amount(market.settled_volume), "settled-volume"),
           card("credits burned", amount(market.burned), "burned"))),
       section(`Validators (signatures in the last ${heights} commits)`,
-        validatorsTable(validators, counts, heights), signingNote()),
+        validatorsTable(validators, record), signingNote()),
     ];
   },
 
@@ -294,11 +301,11 @@ const pages = {
     const status = await rpc("status");
     const [validators, blocks] = await Promise.all([
       rpc("validators"), blocksDown(status.latest_height, status.latest_height - SIGNING_WINDOW + 1)]);
-    const { counts, heights } = signingCounts(blocks);
+    const { record, heights } = await signingRecord(blocks);
     return [
       h("h1", {}, "Validators"),
       facts([["height", String(validators.height)], ["total power", validators.total_power, "total-power"]]),
-      section(`Signing over the last ${heights} commits`, validatorsTable(validators, counts, heights)),
+      section(`Signing over the last ${heights} commits`, validatorsTable(validators, record)),
       signingNote(),
       h("p", { class: "note" }, "Evidence of double signing appears as evidence transactions and tombstoned events on the block and transaction pages."),
     ];
@@ -416,14 +423,14 @@ function card(label, value, field) {
 }
 
 function signingNote() {
-  return h("p", { class: "note" }, "Missed: commits that carry no signature of the validator. A commit holds the precommits the next proposer had gathered (at least 2/3 of the power), so a validator that voted late can be missing from it while online.");
+  return h("p", { class: "note" }, "Missed: commits of heights at which the validator was in the set that carry no signature of it (signed / commits while a member). A commit holds the precommits the next proposer had gathered (at least 2/3 of the power), so a validator that voted late can be missing from it while online.");
 }
 
-function validatorsTable(validators, counts, heights) {
+function validatorsTable(validators, record) {
   return table(["address", "power", "signed", "missed"], validators.validators.map((validator) => {
-    const signed = counts.get(validator.public_key) || 0;
-    return [accountLink(validator.address), validator.power, `${signed} / ${heights}`,
-      h("span", { class: signed < heights ? "bad" : "ok" }, String(heights - signed))];
+    const { signed, eligible } = record.get(validator.public_key) || { signed: 0, eligible: 0 };
+    return [accountLink(validator.address), validator.power, `${signed} / ${eligible}`,
+      h("span", { class: signed < eligible ? "bad" : "ok" }, String(eligible - signed))];
   }), { "data-list": "validators" });
 }
 
