@@ -78,11 +78,11 @@ struct Loadgen: AsyncParsableCommand {
     /// The rates of `--sweep` or `--rate`; nil for the closed loop (`--txs` at once).
     private func openLoopRates() throws -> [Int]? {
         if let sweep {
-            let rates = sweep.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard !rates.isEmpty, rates.allSatisfy({ $0 > 0 }) else {
+            let rates = sweep.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !rates.isEmpty, rates.allSatisfy({ ($0 ?? 0) > 0 }) else {
                 throw CommandFailure("--sweep takes comma-separated positive rates, e.g. 250,500,1000")
             }
-            return rates
+            return rates.compactMap { $0 }
         }
         if let rate {
             guard rate > 0 else { throw CommandFailure("--rate must be positive") }
@@ -198,6 +198,7 @@ struct Loadgen: AsyncParsableCommand {
         let start = Date()
         let total = perNode.reduce(0) { $0 + $1.count }
         let follower = Task { try await follow(following, from: startHeight + 1, total: total, submitted, start: start) }
+        defer { follower.cancel() }  // a refused submission ends the run; the follower must not outlive it
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (node, scheduled) in perNode.enumerated() where !scheduled.isEmpty {
                 group.addTask {
