@@ -1316,6 +1316,10 @@ def test_validator_added_then_removed():
     key, home = os.path.join(DIR, "validator-4.json"), os.path.join(DIR, "node4")
     assay("keys", "new", "--out", key, "--insecure-plaintext")
     joiner = public_key_of(key)
+    # Its vote on the removal below pays a fee like any transaction. Without this transfer it could pay only from
+    # fees it happened to earn as a proposer by then, which made the check depend on timing.
+    joiner_address = re.search(r"address: (\S+)", assay("keys", "show", key)).group(1)
+    cli("tx", "transfer", "--node", url, "--key", key_path("account-4"), "--to", joiner_address, "--amount", "1", "--wait")
     peers = [re.search(r"\[p2p\][^\[]*?listen = ['\"](127\.0\.0\.1:\d+)",
                        open(os.path.join(DIR, f"node{i}", "config.toml")).read()).group(1) for i in range(4)]
     rpc4 = f"127.0.0.1:{free_port()}"
