@@ -248,11 +248,24 @@ public final class BlobStore: Sendable {
     /// A partial blob's data file and leaf record, open while it is in the index.
     final class PartialFiles: Sendable {
         let data: Descriptor
+        /// Whole chunks bypass the page cache where the file system allows it.
+        private let direct: DirectWriter?
         let leaves: Descriptor
 
         init(_ ref: BlobRef, dataPath: String) throws(BlobError) {
             data = try Descriptor(updating: dataPath, size: ref.length)
+            direct = DirectWriter(path: dataPath)
             leaves = try Descriptor(updating: dataPath + ".leaves", size: UInt64(ref.chunkCount * Digest32.byteCount))
+        }
+
+        /// Writes chunk `chunkIndex`. A direct write that fails for any reason (a file system that opens with
+        /// O_DIRECT but refuses the write) is done again through the page cache, which reports a real error.
+        func writeChunk(_ bytes: [UInt8], index chunkIndex: Int) throws(BlobError) {
+            let offset = UInt64(chunkIndex) * UInt64(blobChunkBytes)
+            if let direct, direct.accepts(count: bytes.count, at: offset), (try? direct.write(bytes, at: offset)) != nil {
+                return
+            }
+            try data.write(bytes, at: offset)
         }
 
         /// The recorded leaves whose chunk still hashes to them; records that do not (a power loss kept the
@@ -306,7 +319,7 @@ public final class BlobStore: Sendable {
     ) throws(BlobError) {
         var failure: BlobError?
         do throws(BlobError) {
-            try files.data.write(bytes, at: UInt64(chunkIndex) * UInt64(blobChunkBytes))
+            try files.writeChunk(bytes, index: chunkIndex)
             try files.leaves.write(leaf.bytes, at: UInt64(chunkIndex * Digest32.byteCount))
         } catch {
             failure = error
