@@ -28,6 +28,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "assay", targets: ["assay"]),
+        // Test-only: a validator that double-signs, for the evidence check of Tools/e2e.
+        .executable(name: "assay-equivocator", targets: ["AssayEquivocator"]),
         // The decoders a peer or client reaches, for the libFuzzer harnesses of Tools/fuzzing (its own package).
         .library(name: "AssayCodec", targets: ["AssayCodec"]),
         .library(name: "AssayCrypto", targets: ["AssayCrypto"]),
@@ -138,6 +140,9 @@ let package = Package(
                 logging, argumentParser, nio, nioPosix, nioHTTP1, nioWebSocket,
             ]
         ),
+
+        // Test-only: signs two prevotes per height with a validator's key, bypassing SafetyRules (Tools/e2e).
+        .executableTarget(name: "AssayEquivocator", dependencies: ["AssayCrypto", "AssayTypes", "AssayP2P", logging]),
 
         // Direct C loops over libsecp256k1, libcrypto and RocksDB: the baselines the bench compares the wrappers with.
         .target(

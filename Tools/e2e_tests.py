@@ -1366,6 +1366,70 @@ def test_validator_added_then_removed():
           f"its last signed commit {last}")
 
 
+def equivocator():
+    """The test-only double-signing validator (Sources/AssayEquivocator), built on first use."""
+    subprocess.run(["swift", "build", "-c", BUILD, "--product", "assay-equivocator"], cwd=ROOT, check=True,
+                   capture_output=True)
+    return os.path.join(ROOT, ".build", BUILD, "assay-equivocator")
+
+
+def p2p_listen(index):
+    config = open(os.path.join(DIR, f"node{index}", "config.toml")).read()
+    return re.search(r"\[p2p\][^\[]*?listen = ['\"](127\.0\.0\.1:\d+)", config).group(1)
+
+
+def test_double_sign_is_reported_slashed_and_removed():
+    """Issue 13: a validator whose node is down double-signs prevotes from another process (assay-equivocator, with
+    its key, bypassing SafetyRules). The live nodes find the equivocation and one of them submits the evidence by
+    itself; once committed the validator's stake is slashed by double_sign_slash_fraction, it is tombstoned and out
+    of the set at H + 2, and the chain goes on. Runs after the validators check: the offender is the 5th validator
+    it added (whose node it stopped), or, run alone, validator 3 (stopped here)."""
+    nodes = urls()
+    url = nodes[0]
+    fifth = os.path.join(DIR, "validator-4.json")
+    live = [0, 1, 2]
+    if os.path.exists(fifth) and public_key_of(fifth) in set_keys(url, height(url)):
+        key = fifth
+    else:
+        key = key_path("validator-3")
+        devnet("kill", "3")
+    offender = public_key_of(key)
+    offender_address = re.search(r"address: (\S+)", assay("keys", "show", key)).group(1)
+    # Give it stake to lose (the added validator has none of its own).
+    cli("tx", "transfer", "--node", url, "--key", key_path("account-5"), "--to", offender_address, "--amount", "101",
+        "--wait")
+    cli("tx", "stake", "--node", url, "--key", key, "--amount", "100", "--wait")
+    stake = int(provider_view(url, offender_address)["bonded"]) + sum(
+        int(entry["amount"]) for entry in provider_view(url, offender_address)["unbonding"])
+    start = height(url)
+    others = [member["public_key"] for member in rpc(url, "validators")["result"]["validators"]]
+    signed = subprocess.run(
+        [equivocator(), "--key", key, "--chain-id", rpc(url, "status")["result"]["chain_id"], "--heights", "3",
+         *[arg for i in live for arg in ("--peer", p2p_listen(i))],
+         *[arg for other in others if other != offender for arg in ("--allow", other)]],
+        check=True, capture_output=True, text=True, timeout=60).stdout
+    assert signed.count("signed two prevotes") == 3, signed
+    wait_for(lambda: offender not in set_keys(url, height(url)), 60, "the offender to leave the set")
+    top = height(url)
+    evidence = transactions_of_kind(url, start, top, "evidence")
+    accepted = [tx for tx in evidence if tx["code"] == 0]
+    assert len(accepted) == 1, [(tx["sender"], tx["code_name"]) for tx in evidence]
+    tx = accepted[0]
+    events = {event["type"]: attributes(event) for event in tx["events"]}
+    expected = stake * params(url)["double_sign_slash_fraction"] // 10_000
+    assert events["slashed"]["account"] == offender_address and int(events["slashed"]["amount"]) == expected, \
+        (events, stake)
+    assert events["tombstoned"]["validator"] == offender, events
+    effective = int(events["validator_updated"]["effective_height"])
+    assert effective == tx["height"] + 2 and events["validator_updated"]["power"] in (0, "0"), events
+    assert offender in set_keys(url, effective - 1) and offender not in set_keys(url, effective)
+    wait_for(lambda: height(url) >= effective + 4, 60, f"4 blocks after height {effective}")
+    same_chain([nodes[i] for i in live], effective + 3)
+    print(f"     double-signed from height {start}: evidence committed at {tx['height']} (sent by {tx['sender']}; "
+          f"{len(evidence)} evidence transaction(s) in all), {expected} of {stake} slashed, out of the set from "
+          f"{effective}; the chain went on to {height(url)}")
+
+
 def credits(amount):
     """A base-unit amount as the explorer shows it: credits with all six decimals."""
     value = int(amount)
@@ -1553,6 +1617,8 @@ try:
         check("credits are conserved: supply total equals the genesis supply", test_supply_conserved)
         check("validators: a 5th validator added by governance signs commits from H + 2; one removed stops at H + 2",
               test_validator_added_then_removed)
+        check("evidence: a validator's double sign is reported by the nodes, committed, slashed, out of the set at H + 2",
+              test_double_sign_is_reported_slashed_and_removed)
 finally:
     subprocess.run([DEVNET, "down", "--dir", DIR], cwd=ROOT, capture_output=True)
     shutil.rmtree(DIR, ignore_errors=True)

@@ -73,7 +73,8 @@ public final class Engine {
     /// Effects produced while replaying the WAL, performed once replay ends if still unanswered.
     var deferred: [Effect]?
 
-    public internal(set) var evidence: [DoubleSignEvidence] = []
+    /// Equivocations the core found and `takeEvidence` has not handed out yet.
+    var evidence: [DoubleSignEvidence] = []
     /// Signing requests SafetyRules refused (a faulty or twin node; zero for an honest one).
     public internal(set) var refusals = 0
     /// Whether the last start found and dropped a torn WAL record.
@@ -108,6 +109,12 @@ public final class Engine {
     public var publicKey: PublicKey { safety.publicKey }
     /// The consensus core's state, read-only (tests and diagnostics).
     public var consensus: ConsensusState { core }
+
+    /// The double-sign evidence found since the last call, for the node to report.
+    public func takeEvidence() -> [DoubleSignEvidence] {
+        defer { evidence.removeAll() }
+        return evidence
+    }
 
     /// Loads the chain tip, replays the WAL of the current height (or starts it), and starts gossip.
     public func start() throws(EngineError) {

@@ -180,6 +180,12 @@ public final class Mempool: Sendable {
 
     public func transaction(_ hash: Hash) -> Transaction? { pool.withLock { $0.byHash[hash]?.transaction } }
 
+    /// Whether a pending transaction matches; a scan of the whole pool, for rare questions (is evidence against
+    /// this validator already pending?).
+    public func containsTransaction(where matches: (Transaction) -> Bool) -> Bool {
+        pool.withLock { $0.byHash.values.contains { matches($0.transaction) } }
+    }
+
     /// Who is known to hold the blobs of the pending transaction `hash` (none are recorded for a transaction
     /// without blobs), and how long it has waited; nil when it is not pending.
     public func blobHolding(of hash: Hash) -> BlobHolding? { pool.withLock { $0.blobHolding(of: hash) } }

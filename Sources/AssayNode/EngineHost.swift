@@ -25,13 +25,17 @@ final class EngineHost: @unchecked Sendable {
     private let requestSync: @Sendable (SyncPlanner.Request) -> Bool
     /// Called when the engine hits a fatal error (storage, WAL): the node must stop rather than guess.
     private let onFatal: @Sendable (String) -> Void
+    /// Receives the double-sign evidence each input uncovered, on the queue.
+    private let onEvidence: @Sendable ([DoubleSignEvidence]) -> Void
 
     init(
         logger: Logger, requestSync: @escaping @Sendable (SyncPlanner.Request) -> Bool,
+        onEvidence: @escaping @Sendable ([DoubleSignEvidence]) -> Void,
         onFatal: @escaping @Sendable (String) -> Void
     ) {
         self.logger = logger
         self.requestSync = requestSync
+        self.onEvidence = onEvidence
         self.onFatal = onFatal
     }
 
@@ -152,6 +156,8 @@ final class EngineHost: @unchecked Sendable {
             onFatal("\(error)")
             return
         }
+        let evidence = engine.takeEvidence()
+        if !evidence.isEmpty { onEvidence(evidence) }
         let elapsedMs = (DispatchTime.now().uptimeNanoseconds - started) / 1_000_000
         if elapsedMs >= Self.slowStepMs {
             logger.warning("consensus step took \(elapsedMs) ms at height \(height) round \(round): \(input())")

@@ -99,19 +99,25 @@ public enum Node {
             transport.admit(keys)
             p2p.setAllowedKeys(Set(keys.filter { $0 != key.publicKey }))
         }
+        // The validator key is also the node's account for now: it signs challenges and evidence.
+        let account = AccountSubmitter(
+            key: key, chainID: genesis.chainID, store: store, mempool: mempool,
+            gossip: { p2p.broadcast(WireMessage.transactions([$0]).canonicalBytes) }, logger: logger)
+        let evidence = EvidenceReporter(
+            account: account, store: store, mempool: mempool, tip: { try? ChainStore(store: store).tip() },
+            logger: logger)
         let fatal = FatalSignal()
-        let host = EngineHost(logger: logger, requestSync: { transport.requestSync($0) }) { reason in
-            fatal.trigger(reason)
-        }
+        let host = EngineHost(
+            logger: logger, requestSync: { transport.requestSync($0) }, onEvidence: { evidence.found($0) }
+        ) { reason in fatal.trigger(reason) }
         let service = NodeService(
             chainID: genesis.chainID, nodeKey: key.publicKey, genesisValidators: genesis.validators, store: store,
             mempool: mempool, p2p: p2p, p2pListen: config.p2p.listen, application: application, blobs: blobs,
             catchingUp: { host.isCatchingUp })
         let replayConfig = config.replay ?? .defaults
         let replay = ReplayWorker(
-            policy: try replayConfig.policy(), threads: replayConfig.threads, key: key, chainID: genesis.chainID,
-            store: store, mempool: mempool, blobs: blobs,
-            gossip: { p2p.broadcast(WireMessage.transactions([$0]).canonicalBytes) }, logger: logger)
+            policy: try replayConfig.policy(), threads: replayConfig.threads, account: account, store: store,
+            blobs: blobs, logger: logger)
         let rpcConfig = try config.rpc.serverConfig()
         let hub = SubscriptionHub(queueBytesMax: config.rpc.webSocketQueueBytesMax)
         let feed = SubscriptionFeed(hub: hub, service: service, logger: logger)

@@ -2,7 +2,6 @@ import AssayBlobs
 import AssayCrypto
 import AssayKernels
 import AssayLedger
-import AssayMempool
 import AssayRocksDB
 import AssayTypes
 import Dispatch
@@ -30,8 +29,7 @@ struct ReplayCounters: Sendable {
 
 /// The validator's replay worker. Fed from committed blocks, it spot-checks every posted result on threads of its
 /// own (never the engine's queue): the output against the trace's final layer, then the policy's tiles
-/// (`SpotChecker`), and on a wrong tile signs a challenge naming it with the validator's key and submits it like
-/// any client would.
+/// (`SpotChecker`), and on a wrong tile challenges it from the node's account (`AccountSubmitter`).
 ///
 /// The queue between the commit path and the threads is bounded: when it is full a result is skipped and counted
 /// (`assay_replay_dropped_total`), so heavy replay can never delay a commit.
@@ -47,34 +45,26 @@ final class ReplayWorker: Sendable {
     private let policy: SpotCheckPolicy
     private let secret: Digest32
     private let threadCount: Int
-    private let key: SecretKey
-    private let chainID: String
+    private let account: AccountSubmitter
     private let store: RocksDBStore
-    private let mempool: Mempool
     /// Where the job's model, input, output and trace are read (the node's blob store).
     private let blobs: BlobStore
-    /// Sends an admitted transaction to the peers.
-    private let gossip: @Sendable (Transaction) -> Void
     private let logger: Logger
     private let queue = Mutex<(items: [Item], stopped: Bool)>(([], false))
     private let available = DispatchSemaphore(value: 0)
-    private let signing = Mutex(())
     private let finished = DispatchGroup()
     let counters = Mutex(ReplayCounters())
 
     init(
-        policy: SpotCheckPolicy, threads: Int, key: SecretKey, chainID: String, store: RocksDBStore,
-        mempool: Mempool, blobs: BlobStore, gossip: @escaping @Sendable (Transaction) -> Void, logger: Logger
+        policy: SpotCheckPolicy, threads: Int, account: AccountSubmitter, store: RocksDBStore, blobs: BlobStore,
+        logger: Logger
     ) {
         self.policy = policy
         threadCount = max(1, threads)
-        self.key = key
-        secret = SpotChecker.secret(of: key)
-        self.chainID = chainID
+        self.account = account
+        secret = SpotChecker.secret(of: account.key)
         self.store = store
-        self.mempool = mempool
         self.blobs = blobs
-        self.gossip = gossip
         self.logger = logger
     }
 
@@ -170,10 +160,9 @@ final class ReplayWorker: Sendable {
             let started = ContinuousClock.now
             let outcome = try checker.check(posted)
             count(outcome, seconds: (ContinuousClock.now - started) / .seconds(1))
-            guard let tile = outcome.wrongTile, record.provider != Address(publicKey: key.publicKey) else { return nil }
+            guard let tile = outcome.wrongTile, record.provider != account.address else { return nil }
             logger.warning("job \(job): provider \(record.provider) posted a wrong \(tile); challenging")
-            let committedNonce = try query.account(Address(publicKey: key.publicKey)).nonce
-            return challenge(job, tile, params: params, committedNonce: committedNonce)
+            return challenge(job, tile, bond: params.challengeBondMin)
         } catch {
             logger.error("spot check of job \(job) failed: \(error)")
             return nil
@@ -190,25 +179,12 @@ final class ReplayWorker: Sendable {
         }
     }
 
-    /// Signs and submits a challenge of `tile` with the minimum bond, after the key's committed and pending
-    /// transactions. One at a time, so that two replay threads never pick the same nonce.
-    private func challenge(_ job: Hash, _ tile: TileID, params: Params, committedNonce: UInt64) -> Transaction? {
-        signing.withLock { _ in
-            let nonce = max(committedNonce, mempool.pendingNonce(of: key.publicKey) ?? 0)
-            do {
-                let transaction = try Transaction.signed(
-                    chainID: chainID, nonce: nonce, fee: max(params.minFee, mempool.minimumFee),
-                    body: .challenge(Challenge(
-                        jobID: job, layer: UInt32(tile.layer), tile: UInt32(tile.tile), bond: params.challengeBondMin)),
-                    key: key)
-                let admission = try mempool.admit(transaction.canonicalBytes)
-                gossip(admission.transaction)
-                counters.withLock { $0.challengesSent += 1 }
-                return transaction
-            } catch {
-                logger.error("challenge of job \(job) not submitted: \(error)")
-                return nil
-            }
-        }
+    /// Challenges `tile` of `job` with `bond`.
+    private func challenge(_ job: Hash, _ tile: TileID, bond: Amount) -> Transaction? {
+        let body = TransactionBody.challenge(
+            Challenge(jobID: job, layer: UInt32(tile.layer), tile: UInt32(tile.tile), bond: bond))
+        guard let transaction = account.submit(body, purpose: "challenge of job \(job)") else { return nil }
+        counters.withLock { $0.challengesSent += 1 }
+        return transaction
     }
 }

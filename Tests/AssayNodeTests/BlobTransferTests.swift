@@ -93,7 +93,7 @@ private final class BlobNode: Sendable {
             store: blobs, p2p: p2p, traffic: traffic, inFlightBytesPerPeer: inFlightBytesPerPeer,
             peerRest: .milliseconds(100), logger: logger)
         let router = InboundRouter(
-            host: EngineHost(logger: quiet, requestSync: { _ in false }) { _ in },
+            host: EngineHost(logger: quiet, requestSync: { _ in false }, onEvidence: { _ in }) { _ in },
             transport: P2PTransport(p2p: p2p, peers: keys.map(\.publicKey)),
             gossip: GossipAdmission(mempool: fixture.mempool, capacity: 1_000), p2p: p2p, store: fixture.store,
             blobs: BlobRouting(

@@ -45,6 +45,7 @@ private final class SyncingNode: Sendable {
                 record.requests.withLock { $0.append(request) }
                 return transport.requestSync(request)
             },
+            onEvidence: { _ in },
             onFatal: { reason in record.fatal.withLock { $0 = reason } })
         let blobs = fixture.blobs
         let traffic = BlobTraffic()

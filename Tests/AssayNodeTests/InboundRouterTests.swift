@@ -30,7 +30,7 @@ private struct RoutedNode {
         let blobs = try BlobStore(directory: fixture.directory.appendingPathComponent("blobs").path, maxBlobBytes: 1 << 20)
         let traffic = BlobTraffic()
         let router = InboundRouter(
-            host: EngineHost(logger: quiet, requestSync: { _ in false }) { _ in }, transport: P2PTransport(
+            host: EngineHost(logger: quiet, requestSync: { _ in false }, onEvidence: { _ in }) { _ in }, transport: P2PTransport(
                 p2p: node, peers: [validator.publicKey, peerKey.publicKey]),
             gossip: GossipAdmission(mempool: fixture.mempool, capacity: 1_000), p2p: node, store: fixture.store,
             blobs: BlobRouting(

@@ -21,9 +21,12 @@ final class Gossiped: Sendable {
 
     func worker(_ policy: SpotCheckPolicy = SpotCheckPolicy(mode: .sample, tilesPerResult: 16)) -> ReplayWorker {
         let gossiped = gossiped
+        let account = AccountSubmitter(
+            key: node.validator, chainID: NodeFixture.chainID, store: node.store, mempool: node.mempool,
+            gossip: { transaction in gossiped.transactions.withLock { $0.append(transaction) } },
+            logger: Logger(label: "test"))
         return ReplayWorker(
-            policy: policy, threads: 1, key: node.validator, chainID: NodeFixture.chainID, store: node.store,
-            mempool: node.mempool, blobs: node.blobs, gossip: { transaction in gossiped.transactions.withLock { $0.append(transaction) } },
+            policy: policy, threads: 1, account: account, store: node.store, blobs: node.blobs,
             logger: Logger(label: "test"))
     }
 
