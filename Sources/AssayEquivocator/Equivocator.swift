@@ -41,7 +41,7 @@ struct Equivocator {
                 p2p.broadcast(WireMessage.vote(vote).canonicalBytes)
             }
             print("signed two prevotes at height \(height) round \(round)")
-            fflush(stdout)
+            fflush(nil)
             if signed.count == options.heights { break }
         }
         try await Task.sleep(for: .seconds(1))  // lets the last votes leave before the links close
