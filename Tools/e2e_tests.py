@@ -1408,7 +1408,8 @@ def test_double_sign_is_reported_slashed_and_removed():
          *[arg for i in live for arg in ("--peer", p2p_listen(i))],
          *[arg for other in others if other != offender for arg in ("--allow", other)]],
         check=True, capture_output=True, text=True, timeout=60).stdout
-    assert signed.count("signed two prevotes") == 3, signed
+    signed_heights = [int(h) for h in re.findall(r"signed two prevotes at height (\d+)", signed)]
+    assert len(signed_heights) == 3, signed
     wait_for(lambda: offender not in set_keys(url, height(url)), 60, "the offender to leave the set")
     top = height(url)
     evidence = transactions_of_kind(url, start, top, "evidence")
@@ -1425,7 +1426,8 @@ def test_double_sign_is_reported_slashed_and_removed():
     assert offender in set_keys(url, effective - 1) and offender not in set_keys(url, effective)
     wait_for(lambda: height(url) >= effective + 4, 60, f"4 blocks after height {effective}")
     same_chain([nodes[i] for i in live], effective + 3)
-    print(f"     double-signed from height {start}: evidence committed at {tx['height']} (sent by {tx['sender']}; "
+    assert tx["height"] <= signed_heights[0] + 10, f"double-signed at {signed_heights}, evidence only at {tx['height']}"
+    print(f"     double-signed at heights {signed_heights}: evidence committed at {tx['height']} (sent by {tx['sender']}; "
           f"{len(evidence)} evidence transaction(s) in all), {expected} of {stake} slashed, out of the set from "
           f"{effective}; the chain went on to {height(url)}")
 
