@@ -33,7 +33,7 @@ import Testing
             .job(Job(
                 offerID: offer, kernel: KernelID.gemmI8.rawValue, modelHash: GemmJob.modelHash, inputBlob: inputBlob,
                 maxWorkUnits: GemmJob.honest.workUnits * 2, deadline: node.height + 8)))
-        #expect(throws: ExecutionError("block invalid: blob \(inputBlob.id) unavailable (\(input.count) bytes not held)")) {
+        #expect(throws: ExecutionError.invalid(.blobUnavailable(inputBlob.id.digest, length: UInt64(input.count)))) {
             try node.application.execute(context(node), transactions: [job])
         }
         #expect(node.requestedBlobs == [inputBlob])
