@@ -29,7 +29,7 @@ import Testing
             try inner.commitWrites(for: block, validators: validators, into: &batch)
         }
 
-        func didCommit(_ block: Block) throws(ExecutionError) { try inner.didCommit(block) }
+        func didCommit(_ block: Block) { inner.didCommit(block) }
     }
 
     /// A cluster of four whose validator `victim` (the one after the first proposer) fails every execution.
