@@ -58,10 +58,14 @@ extension Engine {
         let context = ExecutionContext(
             height: height, timeMs: max(clock.nowMs, tip.timeMs + 1), proposer: safety.publicKey,
             validators: tip.nextRotation.validators)
-        let transactions = executor.transactionsForNewBlock(context)
-        guard let stateRoot = try verdict({ () throws(ExecutionError) in
-            try executor.execute(context, transactions: transactions)
-        }) else { return nil }
+        guard
+            let transactions = try verdict({ () throws(ExecutionError) in
+                try executor.transactionsForNewBlock(context)
+            }),
+            let stateRoot = try verdict({ () throws(ExecutionError) in
+                try executor.execute(context, transactions: transactions)
+            })
+        else { return nil }
         let header = Header(
             chainID: config.chainID, height: height, timeMs: context.timeMs,
             previousBlockHash: tip.blockHash, lastCommitHash: Block.lastCommitHash(lastCommit),
@@ -87,8 +91,8 @@ extension Engine {
         return root == block.header.stateRoot
     }
 
-    /// The state root `execute` gives, or nil when it finds the block invalid; a fault stops the engine.
-    private func verdict(_ execute: () throws(ExecutionError) -> Hash) throws(EngineError) -> Hash? {
+    /// What `execute` gives, or nil when it finds the block invalid; a fault stops the engine.
+    private func verdict<Value>(_ execute: () throws(ExecutionError) -> Value) throws(EngineError) -> Value? {
         do { return try execute() } catch {
             switch error {
             case .invalid: return nil

@@ -97,7 +97,7 @@ public struct ExecutionContext: Hashable, Sendable {
 
 public protocol BlockExecutor: AnyObject {
     /// Transactions for a new block on top of the committed state.
-    func transactionsForNewBlock(_ context: ExecutionContext) -> [Transaction]
+    func transactionsForNewBlock(_ context: ExecutionContext) throws(ExecutionError) -> [Transaction]
     /// Executes `transactions` as the block `context` describes, on the committed state without changing it: the
     /// state root after them, or why the block is invalid.
     func execute(_ context: ExecutionContext, transactions: [Transaction]) throws(ExecutionError) -> Hash

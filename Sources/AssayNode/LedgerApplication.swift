@@ -83,14 +83,20 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
         snapshot = Mutex(committed)
     }
 
-    func transactionsForNewBlock(_ context: ExecutionContext) -> [Transaction] {
+    func transactionsForNewBlock(_ context: ExecutionContext) throws(ExecutionError) -> [Transaction] {
         // The proposer never includes a transaction whose blobs it lacks (the pool admitted it while they were
         // held, but a blob can be collected since), nor, for a while, one whose blobs too few validators hold.
         let held = mempool.reap(maxBytes: blockBytesMax, maxCount: sizer.count)
             .filter { $0.body.firstMissingBlob(heldLength: blobs.heldLength) == nil }
         let blobQuorum = BlobQuorum(validators: context.validators, waitBlocksMax: blobQuorumWaitBlocksMax)
         let candidates = blobQuorum.proposable(held, proposer: context.proposer) { self.mempool.blobHolding(of: $0) }
-        guard !candidates.isEmpty, let outcome = try? run(context, candidates) else { return [] }
+        guard !candidates.isEmpty else { return [] }
+        let outcome: BlockOutcome
+        do { outcome = try run(context, candidates) } catch {
+            // A blob collected since admission makes the candidates invalid here: propose none this time.
+            guard case .invalid = error else { throw error }
+            return []
+        }
         // Transactions that fail their checks against the latest state (a stale nonce, say) are left out.
         let included = zip(candidates, outcome.results).filter { $0.1.isIncluded }.map(\.0)
         return included

@@ -134,12 +134,12 @@ import Testing
         let offer = try node.openMarket()
         let job = try node.job(offer: offer)
         try node.mempool.admit(job.canonicalBytes)
-        #expect(node.application.transactionsForNewBlock(context(node)).map(\.hash) == [job.hash])
+        #expect(try node.application.transactionsForNewBlock(context(node)).map(\.hash) == [job.hash])
 
         _ = try node.blobs.remove(GemmJob.inputBlob.id)
-        #expect(node.application.transactionsForNewBlock(context(node)).isEmpty)
+        #expect(try node.application.transactionsForNewBlock(context(node)).isEmpty)
         try node.hold(GemmJob.input)
-        #expect(node.application.transactionsForNewBlock(context(node)).map(\.hash) == [job.hash])
+        #expect(try node.application.transactionsForNewBlock(context(node)).map(\.hash) == [job.hash])
     }
 
     @Test func submittingATransactionWhoseBlobIsNotHeldIsRefusedWithTheUploadHint() async throws {
