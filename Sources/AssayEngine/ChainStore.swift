@@ -173,7 +173,7 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .storage(error): "storage failed: \(error)"
         case let .wal(error): "\(error)"
         case let .corruptStore(what): "store is corrupt: \(what)"
-        case let .execution(error): "committing a decided block failed: \(error)"
+        case let .execution(error): "execution failed: \(error)"
         }
     }
 }

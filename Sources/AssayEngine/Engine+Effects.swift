@@ -31,7 +31,7 @@ extension Engine {
             }
         case let .validateBlock(hash):
             guard let block = blocks[hash] else { return }
-            try submit(.verdict(hash, valid: isValid(block)), durability: .buffered)
+            try submit(.verdict(hash, valid: try isValid(block)), durability: .buffered)
         case let .decide(height, _, blockHash, commit):
             try commitDecided(height: height, blockHash: blockHash, commit: commit)
         case let .evidence(found):
@@ -47,18 +47,25 @@ extension Engine {
     }
 
     func buildAndSubmitProposal(round: Round) throws(EngineError) {
-        guard let block = buildBlock() else { return }
+        guard let block = try buildBlock() else { return }
         try submit(.ownBlock(round: round, block), durability: .synced)
     }
 
-    /// The execution layer's transactions in a block extending the tip, with the state root after them.
-    func buildBlock() -> Block? {
+    /// The execution layer's transactions in a block extending the tip, with the state root after them; nil when
+    /// the application offers a block it then finds invalid (it has no proposal this round).
+    func buildBlock() throws(EngineError) -> Block? {
         let height = tip.height + 1
         let context = ExecutionContext(
             height: height, timeMs: max(clock.nowMs, tip.timeMs + 1), proposer: safety.publicKey,
             validators: tip.nextRotation.validators)
-        let transactions = executor.transactionsForNewBlock(context)
-        guard let stateRoot = try? executor.execute(context, transactions: transactions) else { return nil }
+        guard
+            let transactions = try verdict({ () throws(ExecutionError) in
+                try executor.transactionsForNewBlock(context)
+            }),
+            let stateRoot = try verdict({ () throws(ExecutionError) in
+                try executor.execute(context, transactions: transactions)
+            })
+        else { return nil }
         let header = Header(
             chainID: config.chainID, height: height, timeMs: context.timeMs,
             previousBlockHash: tip.blockHash, lastCommitHash: Block.lastCommitHash(lastCommit),
@@ -71,15 +78,27 @@ extension Engine {
     /// Immediate execution: a block is valid when it links to the tip and executing its transactions
     /// gives the state root its header claims. A `decided` block (one with a valid commit certificate) is
     /// executed with the data it refers to awaited, not refused for its absence.
-    func isValid(_ block: Block, decided: Bool = false) -> Bool {
+    /// A local fault while executing (storage, corruption) is thrown, never taken for a verdict on the block.
+    func isValid(_ block: Block, decided: Bool = false) throws(EngineError) -> Bool {
         guard checks.linkageProblem(block, tip: tip, verified: previousHeightPrecommits) == nil else { return false }
         let validators = tip.nextRotation.validators
-        let root =
+        let root = try verdict { () throws(ExecutionError) in
             decided
-            ? try? executor.executeDecided(block, validators: validators)
-            : try? executor.execute(
-                ExecutionContext(block.header, validators: validators), transactions: block.transactions)
+                ? try executor.executeDecided(block, validators: validators)
+                : try executor.execute(
+                    ExecutionContext(block.header, validators: validators), transactions: block.transactions)
+        }
         return root == block.header.stateRoot
+    }
+
+    /// What `execute` gives, or nil when it finds the block invalid; a fault stops the engine.
+    private func verdict<Value>(_ execute: () throws(ExecutionError) -> Value) throws(EngineError) -> Value? {
+        do { return try execute() } catch {
+            switch error {
+            case .invalid: return nil
+            case .fault: throw .execution(error)
+            }
+        }
     }
 
     /// Commits the decided block, its certificate, the application's writes and the next height's
@@ -94,7 +113,12 @@ extension Engine {
         catch { throw .execution(error) }
         let newTip: ChainTip
         do { newTip = try tip.committing(block, changes: changes) } catch {
-            throw .execution(ExecutionError("validator changes of block \(height) break the set: \(error)"))
+            throw .execution(.fault("validator changes of block \(height) break the set: \(error)"))
+        }
+        // The tip only moves forward, from the one on disk.
+        let storedHeight = try chain.tip()?.height ?? 0
+        guard storedHeight == tip.height, newTip.height == storedHeight + 1 else {
+            throw .corruptStore("committing block \(newTip.height) on a stored tip at \(storedHeight), ours at \(tip.height)")
         }
         try chain.commitWrites(block, commit, tip: newTip, into: &batch)
         if newTip.followingRotation.validators != tip.followingRotation.validators {
@@ -104,7 +128,7 @@ extension Engine {
         do { try store.write(batch, durability: .synced) } catch { throw .storage(error) }
         wal.didReset()
         lastCommitAtMs = clock.nowMs
-        executor.didCommit(block)
+        do { try executor.didCommit(block) } catch { throw .execution(error) }
         tip = newTip
         lastCommit = commit
         recentCommits.append((block, commit))
@@ -137,6 +161,10 @@ extension Engine {
     func replay(_ records: [WALRecord]) throws(EngineError) {
         deferred = []
         for record in records {
+            // The log holds one height, the one after the committed tip; anything else means it is not our log.
+            if let height = record.height, height != tip.height + 1 {
+                throw .corruptStore("WAL record of height \(height) in the log of height \(tip.height + 1)")
+            }
             try apply(record)
             if case let .vote(vote) = record, vote.validator == safety.publicKey { remember(.vote(vote)) }
             if case let .proposal(proposal, block) = record, proposal.proposer == safety.publicKey {

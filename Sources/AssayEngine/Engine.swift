@@ -158,7 +158,7 @@ public final class Engine {
             guard block.height == core.height, core.step != .decided, commit.height == block.height,
                 commit.blockHash == block.hash, let validators = core.validators,
                 checks.commitProblem(commit, validators: validators, verified: verifiedPrecommits) == nil,
-                isValid(block, decided: true)
+                try isValid(block, decided: true)
             else { return }
             try submit(.commitCertificate(block, commit), durability: .buffered)
         case let .status(theirHeight):

@@ -34,11 +34,41 @@ public protocol Clock: AnyObject {
     func schedule(_ timer: EngineTimer, afterMs: UInt64)
 }
 
-/// Why the execution layer rejects a block.
-public struct ExecutionError: Error, Equatable, Sendable, CustomStringConvertible {
-    public let message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
+/// Why the execution layer did not give a state root: a verdict on the block, or a fault of this node.
+public enum ExecutionError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The block is not one to vote for: the node prevotes nil and the chain goes on in a later round.
+    case invalid(BlockRejection)
+    /// This node cannot execute blocks correctly (storage failure, corrupt state, a held blob that cannot be read,
+    /// an application out of step with the engine): whatever it voted could be wrong, so it stops, loudly.
+    case fault(String)
+
+    public var description: String {
+        switch self {
+        case let .invalid(rejection): "block invalid: \(rejection)"
+        case let .fault(cause): "local fault: \(cause)"
+        }
+    }
+}
+
+/// Why a block is invalid.
+public enum BlockRejection: Equatable, Sendable, CustomStringConvertible {
+    /// A transaction fails the checks that keep it out of any block (signature, nonce, fee, size, ...).
+    case transactionFailsChecks(Hash)
+    /// Executing the block gives another state root than its header claims.
+    case stateRootMismatch(header: Hash, executed: Hash)
+    /// A blob the block carries or reads (its id's digest) is not held here (yet): the availability rule.
+    case blobUnavailable(Hash, length: UInt64)
+    /// The application's own rule, for applications other than the ledger (the simulation's).
+    case applicationRule(String)
+
+    public var description: String {
+        switch self {
+        case let .transactionFailsChecks(hash): "transaction \(hash) fails its checks"
+        case let .stateRootMismatch(header, executed): "state root \(executed) differs from the header's \(header)"
+        case let .blobUnavailable(id, length): "blob \(id) unavailable (\(length) bytes not held)"
+        case let .applicationRule(rule): rule
+        }
+    }
 }
 
 /// The application the engine replicates (the ledger in the node): it builds, executes and commits
@@ -67,7 +97,7 @@ public struct ExecutionContext: Hashable, Sendable {
 
 public protocol BlockExecutor: AnyObject {
     /// Transactions for a new block on top of the committed state.
-    func transactionsForNewBlock(_ context: ExecutionContext) -> [Transaction]
+    func transactionsForNewBlock(_ context: ExecutionContext) throws(ExecutionError) -> [Transaction]
     /// Executes `transactions` as the block `context` describes, on the committed state without changing it: the
     /// state root after them, or why the block is invalid.
     func execute(_ context: ExecutionContext, transactions: [Transaction]) throws(ExecutionError) -> Hash
@@ -79,8 +109,8 @@ public protocol BlockExecutor: AnyObject {
     /// and returns the block's validator changes (power 0 removes), which take effect at `block.height + 2`.
     func commitWrites(for block: Block, validators: ValidatorSet, into batch: inout WriteBatch)
         throws(ExecutionError) -> [Validator]
-    /// Called once the batch holding `block` is durable.
-    func didCommit(_ block: Block)
+    /// Called once the batch holding `block` is durable; a fault if the committed state is not the block's.
+    func didCommit(_ block: Block) throws(ExecutionError)
 }
 
 extension BlockExecutor {

@@ -16,6 +16,21 @@ public enum WALRecord: Hashable, Sendable {
     case commitCertificate(Block, Commit)
 }
 
+extension WALRecord {
+    /// The height the record belongs to (a verdict's is its block's, which the log does not carry).
+    var height: Height? {
+        switch self {
+        case let .startHeight(height, _): height
+        case let .proposal(proposal, _): proposal.height
+        case let .vote(vote): vote.height
+        case let .timeout(timeout): timeout.height
+        case .verdict: nil
+        case let .ownBlock(_, block): block.height
+        case let .commitCertificate(block, _): block.height
+        }
+    }
+}
+
 extension WALRecord: CanonicalCodable {
     public func encode(to writer: inout CanonicalWriter) {
         switch self {

@@ -83,14 +83,20 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
         snapshot = Mutex(committed)
     }
 
-    func transactionsForNewBlock(_ context: ExecutionContext) -> [Transaction] {
+    func transactionsForNewBlock(_ context: ExecutionContext) throws(ExecutionError) -> [Transaction] {
         // The proposer never includes a transaction whose blobs it lacks (the pool admitted it while they were
         // held, but a blob can be collected since), nor, for a while, one whose blobs too few validators hold.
         let held = mempool.reap(maxBytes: blockBytesMax, maxCount: sizer.count)
             .filter { $0.body.firstMissingBlob(heldLength: blobs.heldLength) == nil }
         let blobQuorum = BlobQuorum(validators: context.validators, waitBlocksMax: blobQuorumWaitBlocksMax)
         let candidates = blobQuorum.proposable(held, proposer: context.proposer) { self.mempool.blobHolding(of: $0) }
-        guard !candidates.isEmpty, let outcome = try? run(context, candidates) else { return [] }
+        guard !candidates.isEmpty else { return [] }
+        let outcome: BlockOutcome
+        do { outcome = try run(context, candidates) } catch {
+            // A blob collected since admission makes the candidates invalid here: propose none this time.
+            guard case .invalid = error else { throw error }
+            return []
+        }
         // Transactions that fail their checks against the latest state (a stale nonce, say) are left out.
         let included = zip(candidates, outcome.results).filter { $0.1.isIncluded }.map(\.0)
         return included
@@ -111,7 +117,7 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
     private func includedRoot(of outcome: BlockOutcome) throws(ExecutionError) -> Hash {
         guard outcome.allIncluded else {
             let bad = outcome.results.first { !$0.isIncluded }!
-            throw ExecutionError("block includes transaction \(bad.transactionHash) that fails its checks")
+            throw .invalid(.transactionFailsChecks(bad.transactionHash))
         }
         return outcome.stateRoot
     }
@@ -122,8 +128,9 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
         let started = DispatchTime.now().uptimeNanoseconds
         defer { commitNs = DispatchTime.now().uptimeNanoseconds - started }
         let outcome = try runDecided(block, validators: validators)
+        // A decided block whose root we compute differently: our execution, not the block, is at fault.
         guard outcome.stateRoot == block.header.stateRoot else {
-            throw ExecutionError("state root of block \(block.height) differs from its header")
+            throw .fault("block \(block.height) is decided with state root \(block.header.stateRoot), ours is \(outcome.stateRoot)")
         }
         for operation in outcome.changes.operations {
             switch operation {
@@ -137,7 +144,12 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
         return outcome.validatorUpdates
     }
 
-    func didCommit(_ block: Block) {
+    func didCommit(_ block: Block) throws(ExecutionError) {
+        let stored: Hash
+        do { stored = try Ledger.stateRoot(of: store) } catch { throw .fault("reading the committed state root: \(error)") }
+        guard stored == block.header.stateRoot else {
+            throw .fault("the state root on disk after block \(block.height) is \(stored), its header's \(block.header.stateRoot)")
+        }
         let (key, outcome) = (committing?.key, committing?.outcome)
         committing = nil
         sizer.record(transactions: block.transactions.count, nanoseconds: (key.flatMap { executionNs[$0] } ?? 0) + commitNs)
@@ -212,7 +224,7 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
         } catch .blobUnavailable(let ref) {
             return .lacking(ref)
         } catch {
-            throw ExecutionError("ledger: \(error)")
+            throw .fault("ledger: \(error)")
         }
     }
 
@@ -220,7 +232,7 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
     /// needs this queue: chunk answers go from the P2P inbound loop straight to the fetcher.
     private func awaitBlob(_ ref: BlobRef, decidedAt height: Height) throws(ExecutionError) {
         // Held yet unreadable (a disk fault): fetching cannot help, and trying again would spin.
-        guard !holds(ref) else { throw ExecutionError("blob \(ref.id) is held but cannot be read") }
+        guard !holds(ref) else { throw .fault("blob \(ref.id) is held but cannot be read") }
         var attempts = 0
         while !holds(ref) {
             attempts += 1
@@ -258,7 +270,7 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
     /// later round (or its commit) finds it.
     private func unavailable(_ ref: BlobRef) -> ExecutionError {
         requestBlob(ref)
-        return ExecutionError("block invalid: blob \(ref.id) unavailable (\(ref.length) bytes not held)")
+        return .invalid(.blobUnavailable(ref.id.digest, length: ref.length))
     }
 }
 

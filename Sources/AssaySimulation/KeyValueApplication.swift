@@ -51,7 +51,7 @@ final class KeyValueApplication: BlockExecutor {
 
     func execute(_ context: ExecutionContext, transactions: [Transaction]) throws(ExecutionError) -> Hash {
         let height = context.height
-        guard height == self.height + 1 else { throw ExecutionError("block \(height) does not follow \(self.height)") }
+        guard height == self.height + 1 else { throw .fault("block \(height) does not follow \(self.height)") }
         return try Self.nextRoot(after: root, height: height, transactions: transactions, chainID: chainID)
     }
 
@@ -59,7 +59,9 @@ final class KeyValueApplication: BlockExecutor {
         throws(ExecutionError) -> [Validator]
     {
         let newRoot = try execute(ExecutionContext(block.header, validators: validators), transactions: block.transactions)
-        guard newRoot == block.header.stateRoot else { throw ExecutionError("state root mismatch at \(block.height)") }
+        guard newRoot == block.header.stateRoot else {
+            throw .invalid(.stateRootMismatch(header: block.header.stateRoot, executed: newRoot))
+        }
         batch.put(Self.stateKey, withUnsafeBytes(of: block.height.bigEndian) { Array($0) } + newRoot.bytes, in: Self.namespace)
         return validatorChanges[block.height] ?? []
     }
@@ -74,12 +76,12 @@ final class KeyValueApplication: BlockExecutor {
     static func nextRoot(after previous: Hash, height: Height, transactions: [Transaction], chainID: String)
         throws(ExecutionError) -> Hash
     {
-        guard transactions.count <= transactionsPerBlockMax else { throw ExecutionError("too many transactions") }
+        guard transactions.count <= transactionsPerBlockMax else { throw .invalid(.applicationRule("too many transactions")) }
         var parts = [previous.bytes, withUnsafeBytes(of: height.littleEndian) { Array($0) }]
         for transaction in transactions {
             guard transaction.chainID == chainID, transaction.nonce == height, transaction.fee <= feeMax,
                 case let .transfer(transfer) = transaction.body, transfer.amount > 0
-            else { throw ExecutionError("transaction breaks the application's rules") }
+            else { throw .invalid(.applicationRule("a transaction breaks the application's rules")) }
             parts.append(transaction.hash.bytes)
         }
         return SHA256.hash(parts: parts)

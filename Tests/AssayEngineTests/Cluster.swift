@@ -58,7 +58,8 @@ final class Cluster {
         nodes = (0..<size).map { Node(cluster: self, index: $0) }
     }
 
-    func start(_ index: Int) throws {
+    /// Starts engine `index` on the simulation's application, or on what `executor` makes of it.
+    func start(_ index: Int, executor: (KeyValueApplication) -> any BlockExecutor = { $0 }) throws {
         let node = nodes[index]
         let app = KeyValueApplication(
             chainID: chainID, disk: node.disk, sender: SimKeys.publicKeys[index], random: random.fork(),
@@ -67,7 +68,7 @@ final class Cluster {
         let engine = try Engine(
             config: EngineConfig(chainID: chainID, genesisValidators: validators, timeouts: World.timeouts),
             signer: SimKeys.signer(index, realSignatures: false), verifier: SimKeys.verifier(realSignatures: false),
-            store: node.disk, transport: node, clock: node, executor: app)
+            store: node.disk, transport: node, clock: node, executor: executor(app))
         node.app = app
         node.engine = engine
         node.timers = []

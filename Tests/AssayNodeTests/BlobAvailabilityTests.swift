@@ -33,7 +33,7 @@ import Testing
             .job(Job(
                 offerID: offer, kernel: KernelID.gemmI8.rawValue, modelHash: GemmJob.modelHash, inputBlob: inputBlob,
                 maxWorkUnits: GemmJob.honest.workUnits * 2, deadline: node.height + 8)))
-        #expect(throws: ExecutionError("block invalid: blob \(inputBlob.id) unavailable (\(input.count) bytes not held)")) {
+        #expect(throws: ExecutionError.invalid(.blobUnavailable(inputBlob.id.digest, length: UInt64(input.count)))) {
             try node.application.execute(context(node), transactions: [job])
         }
         #expect(node.requestedBlobs == [inputBlob])
@@ -134,12 +134,12 @@ import Testing
         let offer = try node.openMarket()
         let job = try node.job(offer: offer)
         try node.mempool.admit(job.canonicalBytes)
-        #expect(node.application.transactionsForNewBlock(context(node)).map(\.hash) == [job.hash])
+        #expect(try node.application.transactionsForNewBlock(context(node)).map(\.hash) == [job.hash])
 
         _ = try node.blobs.remove(GemmJob.inputBlob.id)
-        #expect(node.application.transactionsForNewBlock(context(node)).isEmpty)
+        #expect(try node.application.transactionsForNewBlock(context(node)).isEmpty)
         try node.hold(GemmJob.input)
-        #expect(node.application.transactionsForNewBlock(context(node)).map(\.hash) == [job.hash])
+        #expect(try node.application.transactionsForNewBlock(context(node)).map(\.hash) == [job.hash])
     }
 
     @Test func submittingATransactionWhoseBlobIsNotHeldIsRefusedWithTheUploadHint() async throws {

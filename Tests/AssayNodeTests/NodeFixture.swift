@@ -206,7 +206,7 @@ final class NodeFixture: @unchecked Sendable {
                 block, commit: commit ?? Commit(height: block.height, round: 0, blockHash: block.hash, signatures: []),
                 into: &batch)
         try store.write(batch, durability: .buffered)
-        application.didCommit(block)
+        try application.didCommit(block)
         previousBlockHash = block.hash
     }
 
