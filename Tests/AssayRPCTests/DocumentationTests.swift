@@ -113,7 +113,7 @@ import Testing
             "| request head (request line and headers) | \(RPCServerConfig.headerBytesMax >> 10) KiB |",
             "| JSON nesting (arrays and objects) | \(RPCDispatcher.jsonDepthMax) levels |",
             "| batch | \(RPCDispatcher.batchRequestsMax) requests |",
-            "| `broadcast_txs` | \(RPCMethods.broadcastBatchMax) transactions |",
+            "| `broadcast_txs` | \(ChainMethods.broadcastBatchMax) transactions |",
             "| response body | \(mebibytes(server.responseBytesMax)) | `response_bytes_max` |",
             "| idle connection | \(server.idleTimeoutMs / 1000) s | `idle_timeout_ms` |",
             "| request body arrival | \(server.requestTimeoutMs / 1000) s after the head | `request_timeout_ms` |",
