@@ -203,7 +203,7 @@ import Testing
         let body = try #require(await dispatcher.handle(body: Array(try method.request(params))))
         let result = try method.result(from: Data(body))
         let sent = try JSONDecoder().decode(JSONValue.self, from: Data(body))["result"]
-        let again = try JSONDecoder().decode(JSONValue.self, from: Data(RPCDispatcher.encode(result)))
+        let again = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(result))
         return (result, sent == again)
     }
 
@@ -243,7 +243,8 @@ import Testing
         #expect(entry.value != nil && entry.proof != nil && sameEntry)
         let (bare, sameBare) = try await typed(MarketMethods.query, QueryParams(key: key))
         #expect(bare.value == entry.value && bare.proof == nil && sameBare)
-        let record = try JobRecord(canonicalBytes: try #require(Hex.decode(try #require(entry.value))))
+        let value = try #require(entry.value)
+        let record = try JobRecord(canonicalBytes: try #require(Hex.decode(value)))
         let stored = try #require(record.status.settlement, "the state holds what the ending moved")
         #expect(stored.height == settlement.height)
         #expect([stored.paid, stored.burned, stored.refund, stored.slashed].map { String($0) }

@@ -401,7 +401,7 @@ const pages = {
     const sum = (jobs, field) => jobs.reduce((total, job) => total + BigInt(job.settlement[field]), 0n);
     const earned = sum(settled, "paid");
     const lost = sum(refunded, "slashed") + sum(slashed, "slashed");
-    const capped = [settled, refunded, slashed].some((jobs) => jobs.length === 1000);
+    const capped = (...lists) => (lists.some((jobs) => jobs.length === 1000) ? " (first 1000 jobs of each state)" : "");
     return [
       h("h1", {}, "Provider"),
       facts([
@@ -413,9 +413,9 @@ const pages = {
         ["refunded (no result)", String(provider.jobs.refunded), "jobs-refunded"],
         ["open / result posted", `${provider.jobs.open} / ${provider.jobs.result_posted}`],
         ["earnings", h("span", {}, amount(earned.toString(), { "data-field": "earnings-value" }),
-          capped ? " (first 1000 jobs of each state)" : ""), "earnings"],
+          capped(settled)), "earnings"],
         ["stake slashed", h("span", {}, amount(lost.toString(), { "data-field": "slashed-value" }),
-          capped ? " (first 1000 jobs of each state)" : ""), "stake-slashed"],
+          capped(refunded, slashed)), "stake-slashed"],
       ]),
       section("Offers", table(["offer", "kernels", "price per work unit", "open / capacity", "expires"], provider.offers.map((offer) =>
         [mono(offer.id), offer.kernels.join(", "), amount(offer.price_per_work_unit), `${offer.open_jobs} / ${offer.capacity}`, String(offer.expiry_height)]))),
