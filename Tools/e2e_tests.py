@@ -305,7 +305,11 @@ def test_market_honest():
     views = wait_terminal(url, [j for j, _ in jobs], 120)
     assert all(v["state"] == "settled" and v["reason"] == "window_passed" for v in views.values()), views
     payment = price * units
-    earned = 20 * (payment - payment * p["take_rate_bps"] // 10_000)
+    take = payment * p["take_rate_bps"] // 10_000
+    earned = 20 * (payment - take)
+    # Each job view carries what its end moved, as the job's state record keeps it.
+    settlements = {(v["settlement"]["paid"], v["settlement"]["burned"], v["settlement"]["slashed"]) for v in views.values()}
+    assert settlements == {(str(payment - take), str(take), "0")}, settlements
     balance, nonce = account(url, honest)
     output_fees = blob_fees(url, first, height(url), honest, p)
     assert balance - balance_before == earned - fee * (nonce - nonce_before) - output_fees, \
@@ -331,6 +335,7 @@ def test_market_cheater():
         expected_stake -= expected_stake * p["fraud_slash_fraction"] // 10_000
     stake_after = int(provider_view(url, cheater)["bonded"])
     assert stake_after == expected_stake, (stake_before, stake_after, expected_stake)
+    assert sum(int(v["settlement"]["slashed"]) for v in views.values()) == stake_before - stake_after, views
     for c in clients:
         balance, nonce = account(url, address_of(c))
         spent = fee * (nonce - before[c][1]) + blob_fees(url, first, height(url), address_of(c), p)
@@ -1499,10 +1504,11 @@ def explorer_job_account_provider(browser, url, job_id, cheater):
     """A slashed job's state and amounts, its client's balance and nonce, the cheater's stake and slashes."""
     job = rpc(url, "job", {"id": job_id})["result"]
     browser.open(f"#/job/{job_id}", "job")
-    shown = {name: browser.field(name) for name in ("state", "escrow", "price", "max-work-units", "client", "provider")}
+    shown = {name: browser.field(name) for name in ("state", "escrow", "price", "max-work-units", "refund", "slashed")}
     expected = {"state": job["state"], "escrow": credits(job["escrow"]), "price": credits(job["price_per_work_unit"]),
-                "max-work-units": str(job["max_work_units"])}
-    assert {k: shown[k] for k in expected} == expected, (shown, expected)
+                "max-work-units": str(job["max_work_units"]), "refund": credits(job["settlement"]["refund"]),
+                "slashed": credits(job["settlement"]["slashed"])}
+    assert shown == expected, (shown, expected)
     browser.open(f"#/account/{job['client']}", "account")
     account = rpc(url, "account", {"address": job["client"]})["result"]
     assert (browser.field("balance"), browser.field("nonce")) == (credits(account["balance"]), str(account["nonce"]))
@@ -1511,6 +1517,27 @@ def explorer_job_account_provider(browser, url, job_id, cheater):
     provider = rpc(url, "provider", {"address": cheater})["result"]
     assert browser.field("slashes") == str(provider["jobs"]["slashed"]) != "0", (browser.field("slashes"), provider)
     assert browser.field("bonded") == credits(provider["bonded"]), (browser.field("bonded"), provider["bonded"])
+    lost = settlement_sum(url, cheater, ("refunded", "slashed"), "slashed")
+    assert browser.field("slashed-value") == credits(lost) and lost > 0, (browser.field("slashed-value"), lost)
+
+
+def settlement_sum(url, provider, states, field):
+    """The sum of one settlement amount over a provider's jobs in the given states, as the RPC reports them."""
+    return sum(int(job["settlement"][field]) for state in states
+               for job in rpc(url, "jobs", {"provider": provider, "state": state, "limit": 1000})["result"]["jobs"])
+
+
+def explorer_provider_earnings(browser, url, job_id):
+    """Once the honest job settled, its provider's earnings are the exact sum of what its settled jobs were paid."""
+    wait_terminal(url, [job_id], 90)
+    job = rpc(url, "job", {"id": job_id})["result"]
+    assert job["state"] == "settled", job
+    paid, burned, refund = (int(job["settlement"][key]) for key in ("paid", "burned", "refund"))
+    assert paid + burned + refund == int(rpc(url, "tx", {"hash": job_id})["result"]["body"]["max_work_units"]) \
+        * int(job["price_per_work_unit"]), job
+    browser.open(f"#/provider/{job['provider']}", "provider")
+    earned = settlement_sum(url, job["provider"], ("settled",), "paid")
+    assert browser.field("earnings-value") == credits(earned) and earned >= paid > 0, (browser.field("earnings-value"), earned)
 
 
 def explorer_lists_and_search(browser, url, job_id):
@@ -1549,6 +1576,7 @@ def test_explorer():
         paths += browser.screenshots(shots, "block")
         explorer_job_account_provider(browser, url, slashed_jobs[0], cheater)
         paths += browser.screenshots(shots, "provider")
+        explorer_provider_earnings(browser, url, honest_job)
         browser.open(f"#/job/{slashed_jobs[0]}", "job")
         paths += browser.screenshots(shots, "job")
         explorer_lists_and_search(browser, url, slashed_jobs[0])

@@ -251,3 +251,105 @@ public struct SubmittedView: Codable, Sendable, Equatable {
 
     public init(hash: String) { self.hash = hash }
 }
+
+/// `health` when the node is healthy: `{}`.
+public struct EmptyView: Codable, Sendable, Equatable {
+    public init() {}
+}
+
+/// `net_info`: the P2P listen address and the connected peers.
+public struct NetInfoView: Codable, Sendable, Equatable {
+    public struct Peer: Codable, Sendable, Equatable {
+        public let nodeKey: String
+        public let address: String
+        public let outbound: Bool
+
+        public init(nodeKey: String, address: String, outbound: Bool) {
+            self.nodeKey = nodeKey
+            self.address = address
+            self.outbound = outbound
+        }
+
+        private enum CodingKeys: String, CodingKey { case nodeKey = "node_key", address, outbound }
+    }
+
+    public let listenAddress: String
+    public let peerCount: Int
+    public let peers: [Peer]
+
+    public init(listenAddress: String, peers: [Peer]) {
+        self.listenAddress = listenAddress
+        peerCount = peers.count
+        self.peers = peers
+    }
+
+    private enum CodingKeys: String, CodingKey { case listenAddress = "listen_address", peerCount = "peer_count", peers }
+}
+
+/// `validators`: the set that votes on block `height`, members sorted by public key; power is a decimal string.
+public struct ValidatorsView: Codable, Sendable, Equatable {
+    public struct Member: Codable, Sendable, Equatable {
+        public let publicKey: String
+        public let address: String
+        public let power: String
+
+        public init(publicKey: String, address: String, power: String) {
+            self.publicKey = publicKey
+            self.address = address
+            self.power = power
+        }
+
+        private enum CodingKeys: String, CodingKey { case publicKey = "public_key", address, power }
+    }
+
+    public let height: UInt64
+    public let totalPower: String
+    public let validators: [Member]
+
+    public init(height: UInt64, totalPower: String, validators: [Member]) {
+        self.height = height
+        self.totalPower = totalPower
+        self.validators = validators
+    }
+
+    private enum CodingKeys: String, CodingKey { case height, totalPower = "total_power", validators }
+}
+
+/// `broadcast_txs`: how many were accepted and refused, and each one's hash or error, in order.
+public struct BatchView: Codable, Sendable, Equatable {
+    /// The hash of an accepted transaction or the error that refused it; the other key is left out.
+    public struct Entry: Codable, Sendable, Equatable {
+        public let hash: String?
+        public let error: RPCError?
+
+        public init(hash: String?, error: RPCError?) {
+            self.hash = hash
+            self.error = error
+        }
+    }
+
+    public let accepted: Int
+    public let rejected: Int
+    public let results: [Entry]
+
+    public init(results: [Entry]) {
+        accepted = results.count(where: { $0.hash != nil })
+        rejected = results.count - accepted
+        self.results = results
+    }
+}
+
+/// `unconfirmed_txs`: the mempool's size and some of its transactions (hex), in the order a proposer takes them.
+public struct UnconfirmedView: Codable, Sendable, Equatable {
+    public let count: Int
+    public let totalBytes: Int
+    public let txs: [String]
+
+    public init(count: Int, totalBytes: Int, txs: [String]) {
+        self.count = count
+        self.totalBytes = totalBytes
+        self.txs = txs
+    }
+
+    private enum CodingKeys: String, CodingKey { case count, totalBytes = "total_bytes", txs }
+}

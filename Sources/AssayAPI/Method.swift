@@ -1,8 +1,8 @@
 import Foundation
 
 /// What a method is, for `rpc.discover`: its name, a one-line summary and its parameters in positional order.
-public struct RPCMethodDescription: Sendable {
-    public struct Parameter: Sendable {
+public struct RPCMethodDescription: Sendable, Equatable {
+    public struct Parameter: Sendable, Equatable {
         /// A JSON Schema type name: "string", "integer", "boolean", "array" or "object".
         public let type: String
         public let name: String

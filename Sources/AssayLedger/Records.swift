@@ -116,6 +116,43 @@ public enum JobEndReason: UInt8, Hashable, Sendable, CanonicalCodable {
     }
 }
 
+/// What the ledger moved when a job ended, kept in its terminal status so that the state (and its proofs) show
+/// every job's money, not only the block's events: `paid` to the provider, `burned` its take rate, `refund` to the
+/// client (the three add up to the escrow), and `slashed`, the provider's stake taken for this job (the
+/// non-delivery penalty of a refund, or the fraud slash of an upheld challenge, challenger's reward included).
+public struct JobSettlement: Hashable, Sendable, CanonicalCodable {
+    /// The height whose block ended the job.
+    public var height: Height
+    public var paid: Amount
+    public var burned: Amount
+    public var refund: Amount
+    public var slashed: Amount
+
+    public init(height: Height, paid: Amount = 0, burned: Amount = 0, refund: Amount = 0, slashed: Amount = 0) {
+        self.height = height
+        self.paid = paid
+        self.burned = burned
+        self.refund = refund
+        self.slashed = slashed
+    }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        writer.write(height)
+        writer.write(paid)
+        writer.write(burned)
+        writer.write(refund)
+        writer.write(slashed)
+    }
+
+    public init(from reader: inout CanonicalReader) throws(CodecError) {
+        height = try reader.readUInt64()
+        paid = try reader.readUInt64()
+        burned = try reader.readUInt64()
+        refund = try reader.readUInt64()
+        slashed = try reader.readUInt64()
+    }
+}
+
 /// Where a job is in its life. The last three are terminal: every job reaches exactly one of them.
 public enum JobStatus: Hashable, Sendable, CanonicalCodable {
     /// Escrowed, waiting for the provider's result until `deadline`.
@@ -124,14 +161,25 @@ public enum JobStatus: Hashable, Sendable, CanonicalCodable {
     /// blob's length is the job's (checked when the result was accepted), so its id names it.
     case resultPosted(
         outputHash: Hash, traceBlob: BlobRef, traceRoot: Hash, workUnits: UInt64, resultTx: Hash, windowEnd: Height)
-    case settled(JobEndReason)
-    case refunded(JobEndReason)
-    case slashed(JobEndReason)
+    case settled(JobEndReason, JobSettlement)
+    case refunded(JobEndReason, JobSettlement)
+    case slashed(JobEndReason, JobSettlement)
 
-    public var isTerminal: Bool {
+    public var isTerminal: Bool { settlement != nil }
+
+    /// Why the job ended; nil until it ends.
+    public var endReason: JobEndReason? {
         switch self {
-        case .open, .resultPosted: false
-        case .settled, .refunded, .slashed: true
+        case .open, .resultPosted: nil
+        case let .settled(reason, _), let .refunded(reason, _), let .slashed(reason, _): reason
+        }
+    }
+
+    /// What the job's end moved; nil until it ends.
+    public var settlement: JobSettlement? {
+        switch self {
+        case .open, .resultPosted: nil
+        case let .settled(_, settlement), let .refunded(_, settlement), let .slashed(_, settlement): settlement
         }
     }
 
@@ -146,15 +194,18 @@ public enum JobStatus: Hashable, Sendable, CanonicalCodable {
             writer.write(workUnits)
             writer.write(resultTx)
             writer.write(windowEnd)
-        case let .settled(reason):
+        case let .settled(reason, settlement):
             writer.writeULEB128(2)
             writer.write(reason)
-        case let .refunded(reason):
+            writer.write(settlement)
+        case let .refunded(reason, settlement):
             writer.writeULEB128(3)
             writer.write(reason)
-        case let .slashed(reason):
+            writer.write(settlement)
+        case let .slashed(reason, settlement):
             writer.writeULEB128(4)
             writer.write(reason)
+            writer.write(settlement)
         }
     }
 
@@ -165,9 +216,9 @@ public enum JobStatus: Hashable, Sendable, CanonicalCodable {
             self = .resultPosted(
                 outputHash: try reader.read(), traceBlob: try BlobRef(from: &reader), traceRoot: try reader.read(),
                 workUnits: try reader.readUInt64(), resultTx: try reader.read(), windowEnd: try reader.readUInt64())
-        case 2: self = .settled(try reader.read())
-        case 3: self = .refunded(try reader.read())
-        case 4: self = .slashed(try reader.read())
+        case 2: self = .settled(try reader.read(), try reader.read())
+        case 3: self = .refunded(try reader.read(), try reader.read())
+        case 4: self = .slashed(try reader.read(), try reader.read())
         case let tag: throw .unknownTag(tag, type: "JobStatus")
         }
     }

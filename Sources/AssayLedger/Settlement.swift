@@ -44,7 +44,8 @@ extension BlockExecutor {
         try credit(job.provider, payment - take)
         try credit(job.client, refund)
         try burn(take)
-        try close(id, job, status: .settled(.windowPassed))
+        let settlement = JobSettlement(height: height, paid: payment - take, burned: take, refund: refund)
+        try close(id, job, status: .settled(.windowPassed, settlement))
         emit(.jobEnded(job: id, outcome: .settled, reason: .windowPassed, paid: payment - take, refund: refund, burned: take))
     }
 
@@ -54,7 +55,8 @@ extension BlockExecutor {
         try credit(job.client, job.escrow)
         let penalty = try slash(job.provider, params.nondeliveryPenalty)
         try burn(penalty)
-        try close(id, job, status: .refunded(.noResultByDeadline))
+        try close(
+            id, job, status: .refunded(.noResultByDeadline, JobSettlement(height: height, refund: job.escrow, slashed: penalty)))
         if penalty > 0 { emit(.slashed(account: job.provider, amount: penalty, toChallenger: 0, burned: penalty)) }
         emit(.jobEnded(job: id, outcome: .refunded, reason: .noResultByDeadline, paid: 0, refund: job.escrow, burned: 0))
     }
@@ -136,7 +138,7 @@ extension BlockExecutor {
         try burn(slashed - reward)
         try credit(job.client, job.escrow)
         removeTimeout(at: windowEnd, .job, id: id.bytes)
-        try close(id, job, status: .slashed(reason))
+        try close(id, job, status: .slashed(reason, JobSettlement(height: height, refund: job.escrow, slashed: slashed)))
         emit(.slashed(account: job.provider, amount: slashed, toChallenger: reward, burned: slashed - reward))
         emit(.jobEnded(job: id, outcome: .slashed, reason: reason, paid: 0, refund: job.escrow, burned: 0))
     }

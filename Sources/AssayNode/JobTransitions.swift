@@ -7,7 +7,9 @@ import AssayTypes
 /// it stood right after that block, even if later blocks changed it again before anyone looked.
 struct JobTransition: Equatable, Sendable {
     let job: Hash
-    let status: JobStatus
+    /// The status after the change; nil when the job ended: a terminal status never changes again, so the job's
+    /// current record holds it, with what the ending moved.
+    let status: JobStatus?
     /// The escrow after the change: known from the event, or nil for "as at creation" (a posted result).
     let escrow: Amount?
 
@@ -29,14 +31,7 @@ struct JobTransition: Equatable, Sendable {
                     outputHash: outputHash, traceBlob: traceBlob, traceRoot: traceRoot, workUnits: workUnits,
                     resultTx: transaction, windowEnd: windowEnd),
                 escrow: nil)
-        case let .jobEnded(job, outcome, reason, _, _, _):
-            let status: JobStatus =
-                switch outcome {
-                case .settled: .settled(reason)
-                case .refunded: .refunded(reason)
-                case .slashed: .slashed(reason)
-                }
-            return JobTransition(job: job, status: status, escrow: 0)
+        case let .jobEnded(job, _, _, _, _, _): return JobTransition(job: job, status: nil, escrow: 0)
         default: return nil
         }
     }
@@ -44,11 +39,12 @@ struct JobTransition: Equatable, Sendable {
     /// The job as it stood after this change, from its current record (whose request and terms never change) and
     /// the result the index keeps for it.
     func entry(from current: JobRecord, postedResult: PostedResult?) -> JobEntry {
+        guard let status else { return JobEntry(id: job, record: current, postedResult: postedResult) }
         var record = current
         record.status = status
         // Until a job ends its escrow is what was locked at creation: price x max work units.
         record.escrow =
             escrow ?? current.pricePerWorkUnit.multipliedReportingOverflow(by: current.request.maxWorkUnits).partialValue
-        return JobEntry(id: job, record: record, postedResult: status.isTerminal ? postedResult : nil)
+        return JobEntry(id: job, record: record, postedResult: nil)
     }
 }

@@ -1,3 +1,4 @@
+import AssayAPI
 import AssayCrypto
 import AssayLedger
 import AssayRPC

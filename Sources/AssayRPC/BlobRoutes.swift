@@ -1,3 +1,4 @@
+import AssayAPI
 import AssayBlobs
 import Foundation
 import Hummingbird
@@ -279,13 +280,5 @@ struct BlobHTTPError: Error {
                 + "the whole chunks received are kept (see /status)")
     }
 
-    struct Body: Encodable {
-        struct Detail: Encodable {
-            let message: String
-            let reason: String
-        }
-        let error: Detail
-    }
-
-    var body: Body { Body(error: .init(message: message, reason: reason)) }
+    var body: BlobRefusalView { BlobRefusalView(message: message, reason: reason) }
 }

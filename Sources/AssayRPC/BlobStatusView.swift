@@ -1,14 +1,9 @@
+import AssayAPI
 import AssayBlobs
 
-/// What `GET /blobs/{id}/status` and `blob_status` answer: the blob's length when known, whether it is complete,
-/// and which chunks are held (all of them once complete), so an uploader sends only the others.
-struct BlobStatusView: Encodable, Sendable {
-    let id: String
-    let length: UInt64
-    let complete: Bool
-    let heldChunks: [Int]
-    let chunkCount: Int
-
+/// What `GET /blobs/{id}/status` and `blob_status` answer, from the node's blob store, so an uploader sends only the
+/// chunks not held.
+extension BlobStatusView {
     /// Nil for a blob that is absent (no chunk held under any length, or under `length` when given).
     init?(_ status: BlobStatus) {
         switch status {
@@ -22,11 +17,7 @@ struct BlobStatusView: Encodable, Sendable {
     init(nothingHeldOf ref: BlobRef) { self.init(ref: ref, complete: false, heldChunks: []) }
 
     private init(ref: BlobRef, complete: Bool, heldChunks: [Int]) {
-        id = ref.id.hex
-        length = ref.length
-        self.complete = complete
-        self.heldChunks = heldChunks
-        chunkCount = ref.chunkCount
+        self.init(id: ref.id.hex, length: ref.length, complete: complete, heldChunks: heldChunks, chunkCount: ref.chunkCount)
     }
 
     /// The status of `id`, of the partial claimed with `length` when given (absent under it: nothing held yet),

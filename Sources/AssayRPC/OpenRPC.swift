@@ -7,9 +7,6 @@ import AssayLedger
 enum OpenRPC {
     static let version = "1.2.6"
 
-    static let discover = RPCMethodDescription(
-        "rpc.discover", "This OpenRPC document: every method the node serves over HTTP and WebSocket.")
-
     static func document(_ methods: [RPCMethodDescription]) -> JSONValue {
         .object([
             "openrpc": .string(version),

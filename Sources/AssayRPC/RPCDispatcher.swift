@@ -27,9 +27,9 @@ public struct RPCDispatcher: Sendable {
         precondition(responseBytesMax > 0)
         self.node = node
         self.responseBytesMax = responseBytesMax
-        let descriptions = methods.map(\.description) + [OpenRPC.discover] + webSocketMethods
+        let descriptions = methods.map(\.description) + [ChainMethods.discover.description] + webSocketMethods
         let document = OpenRPC.document(descriptions)
-        let discover = RPCMethod(OpenRPC.discover.name, OpenRPC.discover.summary, NoParams.self) { _, _ in document }
+        let discover = RPCMethod(ChainMethods.discover) { _, _ in document }
         self.methods = Dictionary(uniqueKeysWithValues: (methods + [discover]).map { ($0.name, $0) })
         self.descriptions = descriptions
     }

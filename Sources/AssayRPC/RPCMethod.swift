@@ -1,22 +1,14 @@
 import AssayAPI
 import Foundation
 
-/// One JSON-RPC method: its description and its body, which gets the parameters decoded into a typed value.
+/// One JSON-RPC method as the node serves it: its AssayAPI description and its body, which gets the parameters
+/// decoded into the method's `Params` and must produce its `Result`, the type clients decode.
 public struct RPCMethod: Sendable {
     public let description: RPCMethodDescription
     public var name: String { description.name }
     public var parameterNames: [String] { description.parameters.map(\.name) }
     let run: @Sendable (_ params: [String: JSONValue], _ node: any NodeAPI) async throws -> any Encodable & Sendable
 
-    public init<Params: Decodable & Sendable, Result: Encodable & Sendable>(
-        _ name: String, _ summary: String, parameters: [RPCMethodDescription.Parameter] = [],
-        _ params: Params.Type = Params.self, body: @escaping @Sendable (Params, any NodeAPI) async throws -> Result
-    ) {
-        description = RPCMethodDescription(name, summary, parameters: parameters)
-        run = { params, node in try await body(try Self.decode(Params.self, from: params), node) }
-    }
-
-    /// A method described in AssayAPI: the body must produce the result type clients decode.
     public init<Params, Result>(
         _ method: Method<Params, Result>, body: @escaping @Sendable (Params, any NodeAPI) async throws -> Result
     ) {
@@ -40,7 +32,8 @@ public struct RPCMethod: Sendable {
         }
     }
 
-    private static func decode<Params: Decodable>(_: Params.Type, from params: [String: JSONValue]) throws -> Params {
+    /// Named parameters as the typed `Params`; a mismatch is -32602 naming the parameter.
+    static func decode<Params: Decodable>(_: Params.Type, from params: [String: JSONValue]) throws(RPCError) -> Params {
         do {
             return try JSONDecoder().decode(Params.self, from: JSONEncoder().encode(params))
         } catch let DecodingError.typeMismatch(type, context) {
@@ -51,6 +44,8 @@ public struct RPCMethod: Sendable {
             throw RPCError.invalidParams("missing parameter '\(key.stringValue)'")
         } catch let DecodingError.dataCorrupted(context) {
             throw RPCError.invalidParams("'\(path(context))': \(context.debugDescription)")
+        } catch {
+            throw RPCError.invalidParams("\(error)")
         }
     }
 

@@ -4,10 +4,9 @@ import AssayCrypto
 import AssayLedger
 import AssayTypes
 
-// The JSON shapes of results: the typed ones of AssayAPI built from the node's records, and the views of the methods
-// not yet described there. Keys become snake_case when encoded. Amounts, fees and voting power are decimal strings
-// (they can exceed 2^53, where JSON numbers lose precision in many clients); heights, rounds, nonces and counts are
-// numbers; hashes, keys, signatures and transactions are lowercase hex.
+// The results of the chain and node methods: AssayAPI's views built from the node's records. Amounts, fees and voting
+// power are decimal strings (they can exceed 2^53, where JSON numbers lose precision in many clients); heights,
+// rounds, nonces and counts are numbers; hashes, keys, signatures and transactions are lowercase hex.
 
 extension StatusView {
     init(_ status: NodeStatus) {
@@ -19,21 +18,11 @@ extension StatusView {
     }
 }
 
-struct NetInfoView: Encodable, Sendable {
-    struct Peer: Encodable, Sendable {
-        let nodeKey: String
-        let address: String
-        let outbound: Bool
-    }
-
-    let listenAddress: String
-    let peerCount: Int
-    let peers: [Peer]
-
+extension NetInfoView {
     init(_ info: NetworkInfo) {
-        listenAddress = info.listenAddress
-        peerCount = info.peers.count
-        peers = info.peers.map { Peer(nodeKey: $0.nodeKey.description, address: $0.address, outbound: $0.outbound) }
+        self.init(
+            listenAddress: info.listenAddress,
+            peers: info.peers.map { Peer(nodeKey: $0.nodeKey.description, address: $0.address, outbound: $0.outbound) })
     }
 }
 
@@ -70,23 +59,13 @@ extension BlockView {
     }
 }
 
-struct ValidatorsView: Encodable, Sendable {
-    struct Member: Encodable, Sendable {
-        let publicKey: String
-        let address: String
-        let power: String
-    }
-
-    let height: UInt64
-    let totalPower: String
-    let validators: [Member]
-
+extension ValidatorsView {
     init(_ record: ValidatorsRecord) {
-        height = record.height
-        totalPower = String(record.validators.totalPower)
-        validators = record.validators.validators.map {
-            Member(publicKey: $0.publicKey.description, address: $0.address.description, power: String($0.power))
-        }
+        self.init(
+            height: record.height, totalPower: String(record.validators.totalPower),
+            validators: record.validators.validators.map {
+                Member(publicKey: $0.publicKey.description, address: $0.address.description, power: String($0.power))
+            })
     }
 }
 
@@ -128,16 +107,10 @@ extension AccountView {
     }
 }
 
-/// One entry of `broadcast_txs`: the hash of an accepted transaction or the error that refused it.
-struct BatchEntryView: Encodable, Sendable {
-    let hash: String?
-    let error: RPCError?
+extension UnconfirmedView {
+    init(_ record: UnconfirmedRecord) {
+        self.init(
+            count: record.count, totalBytes: record.totalBytes,
+            txs: record.transactions.map { Hex.encode($0.canonicalBytes) })
+    }
 }
-
-struct BatchView: Encodable, Sendable {
-    let accepted: Int
-    let rejected: Int
-    let results: [BatchEntryView]
-}
-
-struct EmptyView: Encodable, Sendable {}

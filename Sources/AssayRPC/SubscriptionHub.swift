@@ -158,7 +158,7 @@ public final class SubscriptionHub: Sendable {
         }
     }
 
-    private func notify(_ topic: Topic, payload: some Encodable & Sendable, once: Bool) {
+    private func notify(_ topic: Topic, payload: some Codable & Sendable, once: Bool) {
         state.withLock { state in
             for (connection, entry) in state.connections {
                 for (id, subscribed) in entry.subscriptions where subscribed == topic {
@@ -169,8 +169,8 @@ public final class SubscriptionHub: Sendable {
         }
     }
 
-    private static func notification(_ subscription: String, _ payload: some Encodable & Sendable) -> [UInt8] {
-        RPCDispatcher.encode(Notification(params: .init(subscription: subscription, result: payload)))
+    private static func notification(_ subscription: String, _ payload: some Codable & Sendable) -> [UInt8] {
+        RPCDispatcher.encode(Notification(subscription: subscription, result: payload))
     }
 
     /// Queues or, when the queue is full in messages or bytes, drops the connection: its stream ends and the
@@ -189,31 +189,12 @@ public final class SubscriptionHub: Sendable {
         entry.queuedBytes += bytes.count
         state.connections[connection] = entry
     }
-
-    private struct Notification<Payload: Encodable & Sendable>: Encodable, Sendable {
-        struct Params: Encodable, Sendable {
-            let subscription: String
-            let result: Payload
-        }
-        let jsonrpc = "2.0"
-        let method = "subscription"
-        let params: Params
-    }
 }
 
-/// The `new_block` notification's payload.
-public struct NewBlockView: Encodable, Sendable {
-    let height: UInt64
-    let hash: String
-    let stateRoot: String
-    let timeMs: UInt64
-    let numTxs: Int
-
+extension NewBlockView {
     public init(_ block: Block) {
-        height = block.height
-        hash = block.hash.description
-        stateRoot = block.header.stateRoot.description
-        timeMs = block.header.timeMs
-        numTxs = block.transactions.count
+        self.init(
+            height: block.height, hash: block.hash.description, stateRoot: block.header.stateRoot.description,
+            timeMs: block.header.timeMs, numTxs: block.transactions.count)
     }
 }

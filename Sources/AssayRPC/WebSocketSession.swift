@@ -70,7 +70,8 @@ struct WebSocketSession {
         case let .success(parsed): request = parsed
         case let .failure(error): return reply(RPCResponse(id: .null, error: error), connection)
         }
-        guard case let .call(call) = RPCDispatcher.check(request), call.method == "subscribe" || call.method == "unsubscribe"
+        let subscribe = SubscriptionMethods.subscribe.name, unsubscribe = SubscriptionMethods.unsubscribe.name
+        guard case let .call(call) = RPCDispatcher.check(request), call.method == subscribe || call.method == unsubscribe
         else {
             if let response = await dispatcher.handle(request) { hub.send(response, to: connection) }
             return
@@ -79,23 +80,21 @@ struct WebSocketSession {
         let id = call.id
         do throws(RPCError) {
             let params = try Self.params(call.params)
-            if call.method == "subscribe" {
-                let topic = try Self.topic(params)
+            if call.method == subscribe {
+                let topic = try Self.topic(try RPCMethod.decode(SubscribeParams.self, from: params))
                 try hub.subscribe(connection, to: topic) { subscription in
-                    id.map { RPCDispatcher.encode(RPCResponse(id: $0, result: ["subscription": subscription])) }
+                    id.map { RPCDispatcher.encode(RPCResponse(id: $0, result: SubscribedView(subscription: subscription))) }
                 }
                 // Committed before the subscription began: send it now (the hub sends a transaction once).
                 if case let .transaction(hash) = topic, let record = await node.transaction(hash: hash) {
                     hub.publish(transaction: record)
                 }
             } else {
-                guard case let .string(subscription)? = params["subscription"] else {
-                    throw .invalidParams("missing parameter 'subscription'")
-                }
+                let subscription = try RPCMethod.decode(UnsubscribeParams.self, from: params).subscription
                 guard hub.unsubscribe(connection, subscription: subscription) else {
                     throw .notFound("subscription \(subscription)")
                 }
-                reply(id.map { RPCResponse(id: $0, result: ["unsubscribed": true]) }, connection)
+                reply(id.map { RPCResponse(id: $0, result: UnsubscribedView(unsubscribed: true)) }, connection)
             }
         } catch {
             reply(id.map { RPCResponse(id: $0, error: error) }, connection)
@@ -123,16 +122,14 @@ struct WebSocketSession {
     }
 
     /// `{"event":"new_block"}`, `{"event":"tx","hash":H}` or `{"event":"jobs","address":A}`.
-    static func topic(_ params: [String: JSONValue]) throws(RPCError) -> SubscriptionHub.Topic {
-        switch params["event"] {
-        case .string("new_block"): return .newBlock
-        case .string("tx"):
-            guard case let .string(hash)? = params["hash"] else { throw .invalidParams("missing parameter 'hash'") }
+    static func topic(_ params: SubscribeParams) throws(RPCError) -> SubscriptionHub.Topic {
+        switch params.event {
+        case "new_block": return .newBlock
+        case "tx":
+            guard let hash = params.hash else { throw .invalidParams("missing parameter 'hash'") }
             return .transaction(try RPCMethods.parseHash(hash, name: "hash"))
-        case .string("jobs"):
-            guard case let .string(address)? = params["address"] else {
-                throw .invalidParams("missing parameter 'address'")
-            }
+        case "jobs":
+            guard let address = params.address else { throw .invalidParams("missing parameter 'address'") }
             return .jobs(try RPCMethods.parseAddress(address, name: "address"))
         default: throw .invalidParams("'event' must be \"new_block\", \"tx\" or \"jobs\"")
         }

@@ -1,3 +1,4 @@
+import AssayAPI
 import AssayBlobs
 import Foundation
 #if canImport(FoundationNetworking)
@@ -17,6 +18,12 @@ struct BlobClient {
         let length: UInt64
         let complete: Bool
         let held: Set<Int>
+
+        init(_ view: BlobStatusView) {
+            length = view.length
+            complete = view.complete
+            held = Set(view.heldChunks)
+        }
     }
 
     /// What the node holds of `id`: of the upload claiming `length` when given, else of the complete blob or its
@@ -25,11 +32,7 @@ struct BlobClient {
         let query = length.map { "?length=\($0)" } ?? ""
         let (data, response) = try await send(URLRequest(url: url("blobs/\(id.hex)/status\(query)")))
         if response.statusCode == 404 { return nil }
-        let object = try answer(data, response)
-        guard let length = (object["length"] as? NSNumber)?.uint64Value, let complete = object["complete"] as? Bool,
-            let held = object["held_chunks"] as? [Int]
-        else { throw CommandFailure("unexpected blob status from \(base): \(String(decoding: data, as: UTF8.self))") }
-        return Status(length: length, complete: complete, held: Set(held))
+        return Status(try answer(data, response))
     }
 
     /// Sends `bytes`, which start at chunk `first` of `ref`; returns the status the node answers.
@@ -44,10 +47,7 @@ struct BlobClient {
         }
         request.httpBody = bytes
         let (data, response) = try await send(request)
-        let object = try answer(data, response)
-        return Status(
-            length: ref.length, complete: object["complete"] as? Bool ?? false,
-            held: Set(object["held_chunks"] as? [Int] ?? []))
+        return Status(try answer(data, response))
     }
 
     /// Bytes `range` of the complete blob `id`.
@@ -114,20 +114,19 @@ struct BlobClient {
         return (data, http)
     }
 
-    /// The JSON object of a 2xx answer, or the node's error message (docs/rpc.md) as a failure.
-    private func answer(_ data: Data, _ response: HTTPURLResponse) throws -> [String: Any] {
-        guard (200..<300).contains(response.statusCode),
-            let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
-        else { throw refusal(data, response) }
-        return object
+    /// The status object of a 2xx answer, or the node's error message (docs/rpc.md) as a failure.
+    private func answer(_ data: Data, _ response: HTTPURLResponse) throws -> BlobStatusView {
+        guard (200..<300).contains(response.statusCode) else { throw refusal(data, response) }
+        do { return try JSONDecoder().decode(BlobStatusView.self, from: data) } catch {
+            throw CommandFailure("unexpected blob status from \(base): \(String(decoding: data, as: UTF8.self))")
+        }
     }
 
     /// The node's refusal, `{"error":{"message","reason"}}`, as one line.
     private func refusal(_ data: Data, _ response: HTTPURLResponse) -> CommandFailure {
-        let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
-        let error = object?["error"] as? [String: Any]
-        let message = error?["message"] as? String ?? "HTTP \(response.statusCode)"
-        return CommandFailure("\(message) (HTTP \(response.statusCode)\(error?["reason"].map { ", \($0)" } ?? ""))")
+        let error = (try? JSONDecoder().decode(BlobRefusalView.self, from: data))?.error
+        let message = error?.message ?? "HTTP \(response.statusCode)"
+        return CommandFailure("\(message) (HTTP \(response.statusCode)\(error.map { ", \($0.reason)" } ?? ""))")
     }
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AssayAPI
 import AssayBlobs
 import Foundation
 
@@ -22,7 +23,7 @@ struct BlobCommand: AsyncParsableCommand {
                 let missing = (0..<ref.chunkCount).filter { !(status?.held.contains($0) ?? false) }
                 try await upload(missing, of: ref, with: client)
             }
-            if options.json { return print(try Output.json(["id": ref.id.hex, "length": ref.length])) }
+            if options.json { return print(try Output.json(JSONValue.object(["id": .string(ref.id.hex), "length": .unsigned(ref.length)]))) }
             print(ref.id.hex)
         }
 
@@ -98,7 +99,7 @@ struct BlobCommand: AsyncParsableCommand {
                     try file.write(contentsOf: $0)
                 }
             }
-            if options.json { print(try Output.json(["id": id.hex, "length": status.length, "file": out])) }
+            if options.json { print(try Output.json(JSONValue.object(["id": .string(id.hex), "length": .unsigned(status.length), "file": .string(out)]))) }
         }
     }
 }

@@ -12,10 +12,18 @@ enum ChainReads {
         try await client.call(ChainMethods.status, NoParams()).latestHeight
     }
 
+    /// The chain parameter `name` in force (Genesis/README.md names).
+    static func parameter(_ name: String, _ client: RPCClient) async throws -> UInt64 {
+        guard let value = try await client.call(MarketMethods.params, NoParams())[name] else {
+            throw CommandFailure("node answered 'params' without \(name)")
+        }
+        return value
+    }
+
     /// The job's view; an unknown id is the node's not-found error ("job <id> not found").
-    static func existingJob(_ text: String, _ client: RPCClient) async throws -> (id: Hash, view: [String: Any]) {
+    static func existingJob(_ text: String, _ client: RPCClient) async throws -> (id: Hash, view: JobView) {
         let id = try RPCValue.hash(text, what: "job id")
-        return (id, try await client.object("job", ["id": id.description]))
+        return (id, try await client.call(MarketMethods.job, IDParams(id: id.description)))
     }
 
     struct ProvenValue {
@@ -27,13 +35,14 @@ enum ChainReads {
     /// The value under a raw state key, proven: the proof must verify against the answer's state root, and that
     /// root must be the one in the committed header at the answer's height.
     static func proven(_ key: [UInt8], _ client: RPCClient) async throws -> ProvenValue {
-        let answer = try await client.object("query", ["key": Hex.encode(key), "prove": true])
-        guard let height = RPCValue.amount(answer["height"]), let rootText = answer["state_root"] as? String,
-            let proofHex = answer["proof"] as? String, let proofBytes = Hex.decode(proofHex)
-        else { throw CommandFailure("node answered 'query' without height, state_root or proof") }
-        let root = try RPCValue.hash(rootText, what: "state_root")
+        let answer = try await client.call(MarketMethods.query, QueryParams(key: Hex.encode(key), prove: true))
+        guard let proofHex = answer.proof, let proofBytes = Hex.decode(proofHex) else {
+            throw CommandFailure("node answered 'query' without a proof")
+        }
+        let height = answer.height
+        let root = try RPCValue.hash(answer.stateRoot, what: "state_root")
         var value: [UInt8]?
-        if let valueHex = answer["value"] as? String {
+        if let valueHex = answer.value {
             guard let bytes = Hex.decode(valueHex) else { throw CommandFailure("node's 'query' value is not hex") }
             value = bytes
         }

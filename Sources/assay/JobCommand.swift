@@ -93,9 +93,10 @@ struct JobClientCommand: AsyncParsableCommand {
         func run() async throws {
             let client = try options.client()
             let (jobID, view) = try await ChainReads.existingJob(id, client)
-            guard let result = view["result"] as? [String: Any], let resultTx = result["result_tx"] as? String,
-                let expected = result["output_hash"] as? String
-            else { throw CommandFailure("job \(jobID) has no result yet (state \(view["state"] ?? "?"))") }
+            guard let result = view.result else {
+                throw CommandFailure("job \(jobID) has no result yet (state \(view.state))")
+            }
+            let (resultTx, expected) = (result.resultTx, result.outputHash)
             let posted = try await client.call(ChainMethods.tx, HashParams(hash: resultTx))
             guard let bytes = Hex.decode(posted.tx),
                 let transaction = try? Transaction(canonicalBytes: bytes), case let .result(body) = transaction.body,
@@ -118,7 +119,7 @@ struct JobClientCommand: AsyncParsableCommand {
             }
             print(
                 "wrote \(out): \(npy.dtype.map(String.init(describing:)) ?? "?") \(npy.shape), output_hash "
-                    + "\(body.outputBlob.id) (matches the job), state \(view["state"] ?? "?")")
+                    + "\(body.outputBlob.id) (matches the job), state \(view.state)")
         }
     }
 }

@@ -213,14 +213,14 @@ struct Loadgen: AsyncParsableCommand {
                         next = end
                         let hashes = slice.map(\.hash)
                         await submitted.record(hashes, at: Date())
-                        let result = try await clients[node].object(
-                            "broadcast_txs", ["txs": slice.map { Hex.encode($0.canonicalBytes) }], timeout: 60)
-                        if let rejected = result["rejected"] as? Int, rejected > 0 {
-                            let entries = result["results"] as? [[String: Any]] ?? []
-                            let firstError = entries.lazy.compactMap { $0["error"] as? [String: Any] }.first
+                        let result = try await clients[node].call(
+                            ChainMethods.broadcastTxs, TxsParams(txs: slice.map { Hex.encode($0.canonicalBytes) }),
+                            timeout: 60)
+                        if result.rejected > 0 {
+                            let firstError = result.results.lazy.compactMap(\.error).first
                             throw CommandFailure(
-                                "node \(node) rejected \(rejected) of \(slice.count) transactions; first: "
-                                    + "\(firstError?["message"] as? String ?? "no message")")
+                                "node \(node) rejected \(result.rejected) of \(slice.count) transactions; first: "
+                                    + "\(firstError?.message ?? "no message")")
                         }
                     }
                 }

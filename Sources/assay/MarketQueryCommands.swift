@@ -1,4 +1,5 @@
 import ArgumentParser
+import AssayAPI
 import AssayCodec
 import AssayCrypto
 import AssayLedger
@@ -16,13 +17,10 @@ extension Query {
         @Option(help: "At most this many (the node caps it at 1000).") var limit = 100
 
         func run() async throws {
-            var params: [String: Any] = ["limit": limit]
-            if let client { params["client"] = client }
-            if let provider { params["provider"] = provider }
-            if let state { params["state"] = state }
-            let result = try await options.client().object("jobs", params)
+            let params = JobsParams(client: client, provider: provider, state: state, limit: limit)
+            let result = try await options.client().call(MarketMethods.jobs, params)
             if options.json { return print(try Output.json(result)) }
-            let jobs = result["jobs"] as? [[String: Any]] ?? []
+            let jobs = result.jobs
             for job in jobs { print(MarketText.jobLine(job)) }
             print("\(jobs.count) job\(jobs.count == 1 ? "" : "s")")
         }
@@ -47,12 +45,10 @@ extension Query {
         @Option(help: "Only offers of this kernel.") var kernel: String?
 
         func run() async throws {
-            var params: [String: Any] = [:]
-            if let provider { params["provider"] = provider }
-            if let kernel { params["kernel"] = kernel }
-            let result = try await options.client().object("offers", params)
+            let result = try await options.client().call(
+                MarketMethods.offers, OffersParams(provider: provider, kernel: kernel))
             if options.json { return print(try Output.json(result)) }
-            let offers = result["offers"] as? [[String: Any]] ?? []
+            let offers = result.offers
             for offer in offers { print(MarketText.offerLine(offer)) }
             print("\(offers.count) offer\(offers.count == 1 ? "" : "s")")
         }
@@ -65,18 +61,16 @@ extension Query {
         @Argument(help: "The provider's address, assay1...") var address: String
 
         func run() async throws {
-            let view = try await options.client().object("provider", ["address": address])
+            let view = try await options.client().call(MarketMethods.provider, AddressParams(address: address))
             if options.json { return print(try Output.json(view)) }
-            print("provider \(view["address"] ?? address)")
-            print("  bonded: \(MarketText.credits(view["bonded"]))")
-            for entry in view["unbonding"] as? [[String: Any]] ?? [] {
-                print("  unbonding: \(MarketText.credits(entry["amount"])) until height \(entry["release_height"] ?? "?")")
+            print("provider \(view.address)")
+            print("  bonded: \(Output.credits(view.bonded))")
+            for entry in view.unbonding {
+                print("  unbonding: \(Output.credits(entry.amount)) until height \(entry.releaseHeight)")
             }
-            for offer in view["offers"] as? [[String: Any]] ?? [] { print("  " + MarketText.offerLine(offer)) }
-            if let jobs = view["jobs"] as? [String: Any] {
-                let counts = MarketText.jobStates.map { "\($0) \(jobs[$0] ?? 0)" }
-                print("  jobs: \(counts.joined(separator: ", "))")
-            }
+            for offer in view.offers { print("  " + MarketText.offerLine(offer)) }
+            let counts = MarketText.jobStates.map { "\($0) \(view.jobs[$0] ?? 0)" }
+            print("  jobs: \(counts.joined(separator: ", "))")
         }
     }
 
@@ -86,11 +80,11 @@ extension Query {
         @Option(help: "Height (default: the next height).") var height: UInt64?
 
         func run() async throws {
-            let view = try await options.client().object("validators", height.map { ["height": $0] } ?? [:])
+            let view = try await options.client().call(ChainMethods.validators, HeightParams(height: height))
             if options.json { return print(try Output.json(view)) }
-            print("height \(view["height"] ?? "?"), total power \(view["total_power"] ?? "?")")
-            for member in view["validators"] as? [[String: Any]] ?? [] {
-                print("  \(member["address"] ?? "?")  power \(member["power"] ?? "?")  key \(member["public_key"] ?? "?")")
+            print("height \(view.height), total power \(view.totalPower)")
+            for member in view.validators {
+                print("  \(member.address)  power \(member.power)  key \(member.publicKey)")
             }
         }
     }
@@ -101,13 +95,16 @@ extension Query {
         @OptionGroup var options: NodeOptions
 
         func run() async throws {
-            let view = try await options.client().object("supply")
+            let view = try await options.client().call(MarketMethods.supply, NoParams())
             if options.json { return print(try Output.json(view)) }
-            print("height: \(view["height"] ?? "?")")
-            for key in ["balances", "bonded", "unbonding", "escrowed", "burned", "total", "genesis_supply"] {
-                print("\(key): \(MarketText.credits(view[key]))")
-            }
-            let conserved = RPCValue.amount(view["total"]) == RPCValue.amount(view["genesis_supply"])
+            print("height: \(view.height)")
+            let parts = [
+                ("balances", view.balances), ("bonded", view.bonded), ("unbonding", view.unbonding),
+                ("escrowed", view.escrowed), ("burned", view.burned), ("total", view.total),
+                ("genesis_supply", view.genesisSupply),
+            ]
+            for (name, amount) in parts { print("\(name): \(Output.credits(amount))") }
+            let conserved = view.total == view.genesisSupply
             print(conserved ? "conserved: total equals the genesis supply" : "NOT CONSERVED: total differs from genesis supply")
             if !conserved { throw ExitCode(1) }
         }
@@ -117,7 +114,9 @@ extension Query {
         static let configuration = CommandConfiguration(commandName: "params", abstract: "The chain parameters in force.")
         @OptionGroup var options: NodeOptions
 
-        func run() async throws { try options.show(try await options.client().object("params"), amounts: []) }
+        func run() async throws {
+            try options.show(try await options.client().call(MarketMethods.params, NoParams()), amounts: [])
+        }
     }
 
     struct ProofQuery: AsyncParsableCommand {
@@ -135,11 +134,13 @@ extension Query {
         func run() async throws {
             let (stateKey, kind) = try self.stateKey()
             let proven = try await ChainReads.proven(stateKey, try options.client())
-            let summary: [String: Any] = [
-                "height": proven.height, "state_root": proven.stateRoot.description, "key": Hex.encode(stateKey),
-                "value": proven.value.map { Hex.encode($0) } ?? NSNull(), "verified": true,
-            ]
-            if options.json { return print(try Output.json(summary)) }
+            if options.json {
+                let value: JSONValue = proven.value.map { .string(Hex.encode($0)) } ?? .null
+                return print(try Output.json(JSONValue.object([
+                    "height": .unsigned(proven.height), "state_root": .string(proven.stateRoot.description),
+                    "key": .string(Hex.encode(stateKey)), "value": value, "verified": .bool(true),
+                ])))
+            }
             print("key: \(Hex.encode(stateKey))")
             print("height: \(proven.height)")
             print("state_root: \(proven.stateRoot)")
@@ -170,47 +171,43 @@ extension Query {
 enum MarketText {
     static let jobStates = ["open", "result_posted", "settled", "refunded", "slashed"]
 
-    static func credits(_ value: Any?) -> String { RPCValue.amount(value).map(Output.credits) ?? "?" }
+    static func state(_ job: JobView) -> String { job.reason.map { "\(job.state) (\($0))" } ?? job.state }
 
-    static func state(_ job: [String: Any]) -> String {
-        let state = job["state"] as? String ?? "?"
-        guard let reason = job["reason"] as? String else { return state }
-        return "\(state) (\(reason))"
+    static func jobLine(_ job: JobView) -> String {
+        "\(job.id)  \(state(job))  \(job.kernel)  provider \(job.provider)  escrow \(Output.credits(job.escrow))"
     }
 
-    static func jobLine(_ job: [String: Any]) -> String {
-        "\(job["id"] ?? "?")  \(state(job))  \(job["kernel"] ?? "?")  provider \(job["provider"] ?? "?")  "
-            + "escrow \(credits(job["escrow"]))"
-    }
-
-    static func printJob(_ job: [String: Any]) {
-        print("job \(job["id"] ?? "?"): \(state(job))")
-        print("  client: \(job["client"] ?? "?")")
-        print("  provider: \(job["provider"] ?? "?")  offer \(job["offer_id"] ?? "?")")
-        print("  kernel: \(job["kernel"] ?? "?")  model \(job["model_hash"] ?? "?")")
-        print("  max_work_units: \(job["max_work_units"] ?? "?") at \(job["price_per_work_unit"] ?? "?") base units each")
-        print("  escrow: \(credits(job["escrow"]))")
-        print("  created at height \(job["created_height"] ?? "?"), deadline \(job["deadline"] ?? "?")")
-        if let result = job["result"] as? [String: Any] {
-            print("  result: \(result["work_units"] ?? "?") work units, output_hash \(result["output_hash"] ?? "?")")
-            print("  result tx \(result["result_tx"] ?? "?"), challenge window ends at \(result["window_end"] ?? "?")")
+    static func printJob(_ job: JobView) {
+        print("job \(job.id): \(state(job))")
+        print("  client: \(job.client)")
+        print("  provider: \(job.provider)  offer \(job.offerId)")
+        print("  kernel: \(job.kernel)  model \(job.modelHash)")
+        print("  max_work_units: \(job.maxWorkUnits) at \(job.pricePerWorkUnit) base units each")
+        print("  escrow: \(Output.credits(job.escrow))")
+        print("  created at height \(job.createdHeight), deadline \(job.deadline)")
+        if let result = job.result {
+            print("  result: \(result.workUnits) work units, output_hash \(result.outputHash)")
+            print("  result tx \(result.resultTx), challenge window ends at \(result.windowEnd)")
+        }
+        if let end = job.settlement {
+            print("  ended at height \(end.height): paid \(Output.credits(end.paid)), burned \(Output.credits(end.burned)), "
+                + "refund \(Output.credits(end.refund)), provider stake slashed \(Output.credits(end.slashed))")
         }
     }
 
-    static func offerLine(_ offer: [String: Any]) -> String {
-        let kernels = (offer["kernels"] as? [String] ?? []).joined(separator: ",")
-        return "offer \(offer["id"] ?? "?")  provider \(offer["provider"] ?? "?")  \(kernels)  "
-            + "\(offer["price_per_work_unit"] ?? "?") base units/work unit  jobs \(offer["open_jobs"] ?? "?")/"
-            + "\(offer["capacity"] ?? "?")  expires at \(offer["expiry_height"] ?? "?")"
+    static func offerLine(_ offer: OfferView) -> String {
+        "offer \(offer.id)  provider \(offer.provider)  \(offer.kernels.joined(separator: ","))  "
+            + "\(offer.pricePerWorkUnit) base units/work unit  jobs \(offer.openJobs)/\(offer.capacity)  "
+            + "expires at \(offer.expiryHeight)"
     }
 
     static func name(_ status: JobStatus) -> String {
         switch status {
         case .open: "open"
         case .resultPosted: "result_posted"
-        case let .settled(reason): "settled (\(reason))"
-        case let .refunded(reason): "refunded (\(reason))"
-        case let .slashed(reason): "slashed (\(reason))"
+        case let .settled(reason, _): "settled (\(reason))"
+        case let .refunded(reason, _): "refunded (\(reason))"
+        case let .slashed(reason, _): "slashed (\(reason))"
         }
     }
 

@@ -53,11 +53,11 @@ final class ProviderWorker {
         while !Task.isCancelled {
             do {
                 try await SubscriptionClient.follow(
-                    node: socket, params: ["event": "jobs", "address": wallet.address.description],
+                    node: socket, params: .jobs(of: wallet.address.description),
                     subscribed: {
                         backoffSeconds = 1
                         try await self.catchUp()
-                    }, deliver: { try await self.handle($0) })
+                    }, deliver: { (job: JobView) in try await self.handle(job) })
                 log("subscription closed by the node; reconnecting in \(backoffSeconds) s")
             } catch {
                 log("subscription lost (\(error)); reconnecting in \(backoffSeconds) s")
@@ -75,25 +75,26 @@ final class ProviderWorker {
     // MARK: setup
 
     private func ensureStake() async throws {
-        let params = try await wallet.client.object("params")
-        let minimum = RPCValue.amount(params["min_provider_stake"]) ?? 0
+        let minimum = try await ChainReads.parameter("min_provider_stake", wallet.client)
         let target = max(settings.stake ?? minimum, minimum)
-        let provider = try await wallet.client.object("provider", ["address": wallet.address.description])
-        let bonded = RPCValue.amount(provider["bonded"]) ?? 0
+        let provider = try await wallet.client.call(
+            MarketMethods.provider, AddressParams(address: wallet.address.description))
+        guard let bonded = UInt64(provider.bonded) else {
+            throw CommandFailure("the node's bonded stake '\(provider.bonded)' is not a decimal amount")
+        }
         guard bonded < target else { return log("stake: \(Output.credits(bonded)) bonded") }
         try await send(.stake(Stake(amount: target - bonded)), wait: true).requireOK("stake")
         log("stake: bonded \(Output.credits(target - bonded)) more")
     }
 
     private func ensureOffer() async throws {
-        let answer = try await wallet.client.object("offers", ["provider": wallet.address.description])
+        let answer = try await wallet.client.call(
+            MarketMethods.offers, OffersParams(provider: wallet.address.description))
         let wanted = Set(settings.kernels)
-        for offer in answer["offers"] as? [[String: Any]] ?? [] {
-            if Set(offer["kernels"] as? [String] ?? []).isSuperset(of: wanted),
-                RPCValue.amount(offer["price_per_work_unit"]) == settings.price
-            {
-                return log("offer: using live offer \(offer["id"] ?? "?")")
-            }
+        if let live = answer.offers.first(where: {
+            Set($0.kernels).isSuperset(of: wanted) && UInt64($0.pricePerWorkUnit) == settings.price
+        }) {
+            return log("offer: using live offer \(live.id)")
         }
         let height = try await ChainReads.latestHeight(wallet.client)
         let offer = Offer(
@@ -111,34 +112,33 @@ final class ProviderWorker {
     private func catchUp() async throws {
         let me = wallet.address.description
         for state in ["open", "result_posted"] {
-            let answer = try await wallet.client.object("jobs", ["provider": me, "state": state, "limit": 1000])
-            for job in answer["jobs"] as? [[String: Any]] ?? [] { try await handle(job) }
+            let answer = try await wallet.client.call(
+                MarketMethods.jobs, JobsParams(provider: me, state: state, limit: 1000))
+            for job in answer.jobs { try await handle(job) }
         }
     }
 
-    private func handle(_ job: [String: Any]) async throws {
-        guard job["provider"] as? String == wallet.address.description, let id = job["id"] as? String else { return }
-        switch job["state"] as? String {
-        case "open": try await serve(id, job)
+    private func handle(_ job: JobView) async throws {
+        guard job.provider == wallet.address.description else { return }
+        let id = job.id
+        switch job.state {
+        case "open": try await serve(id)
         case "result_posted":
-            let result = job["result"] as? [String: Any]
-            let windowEnd = RPCValue.amount(result?["window_end"]) ?? 0
+            let windowEnd = job.result?.windowEnd ?? 0
             // The ledger pays at the end of the window by itself; a settle is only for a job still unpaid after it.
             if try await ChainReads.latestHeight(wallet.client) > windowEnd,
-                try await wallet.client.object("job", ["id": id])["state"] as? String == "result_posted"
+                try await wallet.client.call(MarketMethods.job, IDParams(id: id)).state == "result_posted"
             {
                 let outcome = try await send(.settle(Settle(jobID: try RPCValue.hash(id, what: "job id"))), wait: false)
                 log("job \(id.prefix(12)): window ended at \(windowEnd), sent settle \(outcome.hash)")
             } else {
                 log("job \(id.prefix(12)): result on chain, challenge window ends at \(windowEnd)")
             }
-        case let state?:
-            log("job \(id.prefix(12)): \(state)\((job["reason"] as? String).map { " (\($0))" } ?? "")")
-        case nil: return
+        case let state: log("job \(id.prefix(12)): \(state)\(job.reason.map { " (\($0))" } ?? "")")
         }
     }
 
-    private func serve(_ id: String, _ view: [String: Any]) async throws {
+    private func serve(_ id: String) async throws {
         guard !served.contains(id) else { return }
         if settings.cheat == .silent {
             served.insert(id)
@@ -187,10 +187,7 @@ final class ProviderWorker {
 
     /// The chain's `max_tile_work_units`: it fixes how the trace is cut into tiles, hence its root.
     private func maxTileWorkUnits() async throws -> UInt64 {
-        guard let value = RPCValue.amount(try await wallet.client.object("params")["max_tile_work_units"]) else {
-            throw CommandFailure("the node's params lack max_tile_work_units")
-        }
-        return value
+        try await ChainReads.parameter("max_tile_work_units", wallet.client)
     }
 
     private func fetchJob(_ id: Hash) async throws -> Job {

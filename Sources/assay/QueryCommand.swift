@@ -12,20 +12,13 @@ struct NodeOptions: ParsableArguments {
     /// Prints a typed answer as the node sent it (JSON), or as `key: value` lines with amounts in credits.
     func show(_ result: some Encodable, amounts: Set<String> = ["balance", "fee", "amount"]) throws {
         if json { return print(try Output.json(result)) }
-        try show(try Output.object(result), amounts: amounts)
-    }
-
-    /// Prints `result` as JSON, or as `key: value` lines with amounts in credits.
-    func show(_ result: [String: Any], amounts: Set<String> = ["balance", "fee", "amount"]) throws {
-        if json { return print(try Output.json(result)) }
-        for key in result.keys.sorted() {
-            let value = result[key]!
-            if let text = value as? String, amounts.contains(key) {
-                print("\(key): \(Output.credits(text))")
-            } else if value is [Any] || value is [String: Any] {
-                print("\(key): \(try Output.json(value).replacingOccurrences(of: "\n", with: "\n  "))")
-            } else {
-                print("\(key): \(value)")
+        guard case let .object(fields) = try Output.jsonValue(result) else { return print(try Output.json(result)) }
+        for (key, value) in fields.sorted(by: { $0.key < $1.key }) {
+            switch value {
+            case let .string(text) where amounts.contains(key): print("\(key): \(Output.credits(text))")
+            case let .string(text): print("\(key): \(text)")
+            case .array, .object: print("\(key): \(try Output.json(value).replacingOccurrences(of: "\n", with: "\n  "))")
+            default: print("\(key): \(try Output.json(value))")
             }
         }
     }

@@ -25,21 +25,6 @@ struct RPCClient {
         } catch { throw CommandFailure("\(error) (from \(url))") }
     }
 
-    /// Calls `method` and returns its `result`, or throws the node's error message (methods not yet in AssayAPI).
-    func call(_ method: String, _ params: [String: Any] = [:], timeout: TimeInterval = 10) async throws -> Any {
-        let body = try await post(
-            try JSONSerialization.data(withJSONObject: ["jsonrpc": "2.0", "id": 1, "method": method, "params": params]),
-            timeout: timeout)
-        guard let reply = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else {
-            throw CommandFailure("the node at \(url) did not answer with JSON-RPC")
-        }
-        if let error = reply["error"] as? [String: Any] {
-            let message = error["message"] as? String ?? "unknown error"
-            throw CommandFailure("\(message) (code \(error["code"] ?? "?"))")
-        }
-        return reply["result"] ?? NSNull()
-    }
-
     private func post(_ request: Data, timeout: TimeInterval) async throws -> Data {
         var post = URLRequest(url: url, timeoutInterval: timeout)
         post.httpMethod = "POST"
@@ -51,25 +36,10 @@ struct RPCClient {
             throw CommandFailure("cannot reach the node at \(url): \(error.localizedDescription)")
         }
     }
-
-    /// The result object of `method`.
-    func object(_ method: String, _ params: [String: Any] = [:], timeout: TimeInterval = 10) async throws
-        -> [String: Any]
-    {
-        guard let result = try await call(method, params, timeout: timeout) as? [String: Any] else {
-            throw CommandFailure("unexpected answer to \(method) from \(url)")
-        }
-        return result
-    }
 }
 
 /// Output for people by default, JSON for scripts with `--json`.
 enum Output {
-    static func json(_ value: Any) throws -> String {
-        let data = try JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys])
-        return String(decoding: data, as: UTF8.self)
-    }
-
     /// A typed answer as the node sent it (its wire keys), pretty-printed with sorted keys.
     static func json(_ value: some Encodable) throws -> String {
         let encoder = JSONEncoder()
@@ -77,12 +47,9 @@ enum Output {
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
-    /// A typed answer as a JSON object, for the `key: value` printer.
-    static func object(_ value: some Encodable) throws -> [String: Any] {
-        guard let object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(value)) as? [String: Any] else {
-            throw CommandFailure("not a JSON object: \(value)")
-        }
-        return object
+    /// A typed answer as its JSON value, for the `key: value` printer.
+    static func jsonValue(_ value: some Encodable) throws -> JSONValue {
+        try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(value))
     }
 
     /// `1234567` base units as `1.234567` credits.

@@ -1,3 +1,4 @@
+import AssayAPI
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -18,16 +19,15 @@ enum SubscriptionClient {
     /// Connects, subscribes with `params`, calls `subscribed` once the node confirms (so a caller can catch up
     /// on what happened before without missing anything after), then `deliver` with each notification's
     /// `result` in order, until the connection closes (returns) or fails (throws).
-    static func follow(
-        node: URL, params: [String: Any], subscribed: () async throws -> Void,
-        deliver: ([String: Any]) async throws -> Void
+    static func follow<Payload: Codable & Sendable>(
+        node: URL, params: SubscribeParams, subscribed: () async throws -> Void,
+        deliver: (Payload) async throws -> Void
     ) async throws {
         guard let host = node.host else { throw CommandFailure("--node \(node) has no host") }
         let port = node.port ?? 80
         let channel = try await connect(host: host, port: port)
         try await channel.executeThenClose { inbound, outbound in
-            let request: [String: Any] = ["jsonrpc": "2.0", "id": 1, "method": "subscribe", "params": params]
-            try await outbound.write(textFrame(try JSONSerialization.data(withJSONObject: request)))
+            try await outbound.write(textFrame(try SubscriptionMethods.subscribe.request(params)))
             var message = ByteBuffer()
             for try await frame in inbound {
                 switch frame.opcode {
@@ -42,7 +42,7 @@ enum SubscriptionClient {
                     }
                     message.writeBuffer(&data)
                     guard frame.fin else { continue }
-                    let text = message.readString(length: message.readableBytes) ?? ""
+                    let text = Data(message.readableBytesView)
                     message.clear()
                     try await handle(text, subscribed: subscribed, deliver: deliver)
                 default:
@@ -52,20 +52,17 @@ enum SubscriptionClient {
         }
     }
 
-    private static func handle(
-        _ text: String, subscribed: () async throws -> Void, deliver: ([String: Any]) async throws -> Void
+    private static func handle<Payload: Codable & Sendable>(
+        _ text: Data, subscribed: () async throws -> Void, deliver: (Payload) async throws -> Void
     ) async throws {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
-            throw CommandFailure("node sent a WebSocket message that is not a JSON object")
+        let message: SubscriptionMessage<Payload>
+        do { message = try SubscriptionMessage(text) } catch let error as RPCError {
+            throw CommandFailure("subscribe refused: \(error)")
         }
-        if let error = object["error"] as? [String: Any] {
-            throw CommandFailure("subscribe refused: \(error["message"] ?? "unknown error") (code \(error["code"] ?? "?"))")
+        switch message {
+        case .subscribed: try await subscribed()
+        case let .notification(_, payload): try await deliver(payload)
         }
-        if (object["result"] as? [String: Any])?["subscription"] != nil { return try await subscribed() }
-        guard object["method"] as? String == "subscription",
-            let payload = (object["params"] as? [String: Any])?["result"] as? [String: Any]
-        else { return }
-        try await deliver(payload)
     }
 
     private static func textFrame(_ data: Data) -> WebSocketFrame {

@@ -47,10 +47,7 @@ struct Wallet {
 
     /// The chain's `min_fee` now: the default fee, so a transaction is never refused for its fee alone.
     func minimumFee() async throws -> UInt64 {
-        guard let fee = RPCValue.amount(try await client.object("params")["min_fee"]) else {
-            throw CommandFailure("node answered 'params' without min_fee")
-        }
-        return fee
+        try await ChainReads.parameter("min_fee", client)
     }
 
     /// Refuses, before signing, a transaction the account cannot pay: its fee plus what the body moves out of
@@ -91,16 +88,8 @@ struct Wallet {
     }
 }
 
-/// Reading the node's JSON: amounts arrive as decimal strings or integers, hashes as hex.
+/// Hashes and addresses as text (from the command line or the node's answers), checked.
 enum RPCValue {
-    static func amount(_ value: Any?) -> UInt64? {
-        switch value {
-        case let text as String: UInt64(text)
-        case let number as NSNumber: number.uint64Value
-        default: nil
-        }
-    }
-
     static func hash(_ text: String, what: String) throws -> Hash {
         let body = text.hasPrefix("0x") ? String(text.dropFirst(2)) : text
         guard body.count == 64, let bytes = Hex.decode(body) else {

@@ -29,6 +29,11 @@ import Testing
         return (job.hash, offer.hash)
     }
 
+    /// The fixture's job settled: 2 x 24 work units paid for, 10% of it burned, the rest of the 200 escrow back.
+    static func settledFixture(at height: Height) -> JobSettlement {
+        JobSettlement(height: height, paid: 48 - 4, burned: 4, refund: 200 - 48)
+    }
+
     @Test func settledAfterTheWindowPaysProviderLessTakeAndRefundsTheRest() throws {
         let chain = try inMemoryChain()
         let (job, offer) = try openJob(chain)
@@ -45,7 +50,8 @@ import Testing
 
         let payment: UInt64 = 2 * GemmFixture.workUnits  // 48
         let take = payment / 10  // 10% take rate, burned
-        #expect(try chain.query.job(job)?.status == .settled(.windowPassed))
+        let settlement = JobSettlement(height: 6, paid: payment - take, burned: take, refund: 200 - payment)
+        #expect(try chain.query.job(job)?.status == .settled(.windowPassed, settlement))
         #expect(try chain.query.account(address(provider)).balance == providerBefore - 1 + payment - take)
         #expect(try chain.query.account(address(client)).balance == clientBefore - 1 + 200 - payment)
         #expect(try chain.query.totals().burned == take)
@@ -62,7 +68,7 @@ import Testing
         let settle = try chain.commit([try chain.sign(client, .settle(Settle(jobID: job)))])
         #expect(chain.included(settle) == .ok)
         #expect(settle.endBlockEvents.isEmpty)
-        #expect(try chain.query.job(job)?.status == .settled(.windowPassed))
+        #expect(try chain.query.job(job)?.status == .settled(.windowPassed, Self.settledFixture(at: 6)))
         let again = try chain.commit([try chain.sign(client, .settle(Settle(jobID: job)))])
         #expect(chain.included(again) == .wrongJobState)
     }
@@ -75,7 +81,8 @@ import Testing
         // The deadline is 5: a result at 5 is late, and the job is refunded at the end of block 5.
         let late = try chain.commit([try chain.sign(provider, .result(GemmFixture.result(job: job, blobs: chain.blobs)))])
         #expect(chain.included(late) == .deadlinePassed)
-        #expect(try chain.query.job(job)?.status == .refunded(.noResultByDeadline))
+        let settlement = JobSettlement(height: 5, refund: 200, slashed: 100)
+        #expect(try chain.query.job(job)?.status == .refunded(.noResultByDeadline, settlement))
         #expect(try chain.query.account(address(client)).balance == clientBefore + 200)
         #expect(try chain.query.stake(address(provider)).bonded == 5_000 - 100)
         #expect(try chain.query.totals().burned == 100)
@@ -92,7 +99,8 @@ import Testing
         let challenge = try chain.commit([try chain.sign(challenger, .challenge(Challenge(jobID: job, layer: 0, tile: 3, bond: 10)))])
         #expect(chain.included(challenge) == .ok)
         // Half the provider's 5,000 stake is slashed; half of that goes to the challenger, the rest is burned.
-        #expect(try chain.query.job(job)?.status == .slashed(.wrongOutput))
+        let slashed = JobStatus.slashed(.wrongOutput, JobSettlement(height: chain.height, refund: 200, slashed: 2_500))
+        #expect(try chain.query.job(job)?.status == slashed)
         #expect(try chain.query.stake(address(provider)).bonded == 2_500)
         #expect(try chain.query.account(address(challenger)).balance == challengerBefore - 1 + 1_250)
         #expect(try chain.query.account(address(client)).balance == clientBefore + 200)
@@ -105,7 +113,7 @@ import Testing
             .jobEnded(job: job, outcome: .slashed, reason: .wrongOutput, paid: 0, refund: 200, burned: 0),
         ])
         try chain.advance(to: 8)
-        #expect(try chain.query.job(job)?.status == .slashed(.wrongOutput))
+        #expect(try chain.query.job(job)?.status == slashed, "a terminal status never changes")
     }
 
     @Test func aChallengeOfAnotherTileThanTheWrongOneLosesItsBond() throws {
@@ -127,7 +135,7 @@ import Testing
         result.outputBlob = chain.blobs.add(reshaped)
         try chain.commit([try chain.sign(provider, .result(result))])
         try chain.commit([try chain.sign(challenger, .challenge(Challenge(jobID: job, layer: 0, tile: 1, bond: 10)))])
-        #expect(try chain.query.job(job)?.status == .slashed(.wrongOutput))
+        #expect(try chain.query.job(job)?.status.endReason == .wrongOutput)
     }
 
     @Test func resultsWithTheWrongLengthsOrWorkUnitsAreRefusedWhenPosted() throws {
@@ -166,7 +174,7 @@ import Testing
         #expect(try chain.query.account(address(challenger)).balance == challengerBefore - 4 - 4 * 50)
         #expect(try chain.query.account(address(provider)).balance == providerBefore + 4 * 50)
         try chain.advance(to: 6)
-        #expect(try chain.query.job(job)?.status == .settled(.windowPassed))
+        #expect(try chain.query.job(job)?.status == .settled(.windowPassed, Self.settledFixture(at: 6)))
     }
 
     @Test func aTileThatDoesNotExistIsRefusedAndChangesNothing() throws {
@@ -238,5 +246,21 @@ import Testing
         let (job, _) = try openJob(chain)
         let outcome = try chain.commit([try chain.sign(challenger, .result(GemmFixture.result(job: job, blobs: chain.blobs)))])
         #expect(chain.included(outcome) == .notJobProvider)
+    }
+
+    /// docs/encoding.md's example of a terminal `JobStatus`, and a round trip of each ending.
+    @Test func terminalStatusesCarryTheirSettlementInCanonicalBytes() throws {
+        let settled = JobStatus.settled(.windowPassed, Self.settledFixture(at: 6))
+        let documented = "02" + "01" + "0600000000000000" + "2c00000000000000" + "0400000000000000"
+            + "9800000000000000" + "0000000000000000"
+        #expect(Hex.encode(settled.canonicalBytes) == documented)
+        let endings: [JobStatus] = [
+            settled, .refunded(.noResultByDeadline, JobSettlement(height: 9, refund: 200, slashed: 100)),
+            .slashed(.wrongOutput, JobSettlement(height: 4, refund: 200, slashed: 2_500)),
+        ]
+        for status in endings {
+            #expect(try JobStatus(canonicalBytes: status.canonicalBytes) == status)
+            #expect(status.isTerminal && status.settlement != nil)
+        }
     }
 }

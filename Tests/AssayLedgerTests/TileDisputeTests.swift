@@ -135,7 +135,8 @@ extension Int {
             .slashed(account: address(provider), amount: 2_500, toChallenger: 1_250, burned: 1_250),
             .jobEnded(job: job, outcome: .slashed, reason: .wrongOutput, paid: 0, refund: 1_000, burned: 0),
         ])
-        #expect(try chain.query.job(job)?.status == .slashed(.wrongOutput))
+        #expect(try chain.query.job(job)?.status
+            == .slashed(.wrongOutput, JobSettlement(height: chain.height, refund: 1_000, slashed: 2_500)))
         #expect(try chain.query.account(address(client)).balance == clientBefore + 1_000)
         #expect(try chain.query.stake(address(provider)).bonded == 2_500)
     }
@@ -144,6 +145,6 @@ extension Int {
         let chain = try inMemoryChain()
         let job = try postedJob(chain, trace: try MLPFixture.traceCorrupting(layer: 0, tile: 0))
         try challenge(chain, job, tiles: [(0, 0)])
-        #expect(try chain.query.job(job)?.status == .slashed(.wrongOutput))
+        #expect(try chain.query.job(job)?.status.endReason == .wrongOutput)
     }
 }

@@ -197,6 +197,60 @@ import Testing
         #expect(try await call("jobs", #"{"after":"xyz"}"#)["error"]?["code"] == .integer(-32602))
     }
 
+    /// The typed result of a method described in AssayAPI, and whether encoding it as the server does gives back
+    /// the bytes the node sent.
+    func typed<Params, Result>(_ method: Method<Params, Result>, _ params: Params) async throws -> (Result, Bool) {
+        let body = try #require(await dispatcher.handle(body: Array(try method.request(params))))
+        let result = try method.result(from: Data(body))
+        let sent = try JSONDecoder().decode(JSONValue.self, from: Data(body))["result"]
+        let again = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(result))
+        return (result, sent == again)
+    }
+
+    /// Every market and state view decodes from what a real node sends; a settled job's view carries exactly what
+    /// the `job_ended` event of the block that ended it says moved.
+    @Test func typedViewsRoundTripAndTheJobViewCarriesItsSettlement() async throws {
+        let offer = try node.openMarket()
+        let job = try node.job(offer: offer)
+        try node.commit([job])
+        try node.commit([try node.sign(node.provider, .result(try node.result(job: job.hash)))])
+        for _ in 0..<3 { try node.commit([]) }
+        let provider = address(node.provider).description
+
+        let (view, sameView) = try await typed(MarketMethods.job, IDParams(id: job.hash.description))
+        let settlement = try #require(view.settlement)
+        #expect(view.state == "settled" && sameView)
+        let (results, _) = try await typed(ChainMethods.blockResults, HeightParams(height: settlement.height))
+        let ended = try #require(results.endBlockEvents.first { $0.type == "job_ended" && $0["job"] == view.id })
+        #expect(settlement.paid == ended["paid"] && settlement.burned == ended["burned"])
+        #expect(settlement.refund == ended["refund"] && settlement.slashed == "0")
+        let (list, sameList) = try await typed(MarketMethods.jobs, JobsParams(provider: provider, state: "settled"))
+        #expect(list.jobs == [view] && sameList)
+
+        let (offers, sameOffers) = try await typed(MarketMethods.offers, OffersParams(provider: provider))
+        #expect(offers.offers.map(\.id) == [offer.description] && sameOffers)
+        let (stake, sameStake) = try await typed(MarketMethods.provider, AddressParams(address: provider))
+        #expect(stake.jobs["settled"] == 1 && stake.offers == offers.offers && sameStake)
+        let (market, sameMarket) = try await typed(MarketMethods.market, NoParams())
+        let paidFor = (UInt64(settlement.paid) ?? 0) + (UInt64(settlement.burned) ?? 0)
+        #expect(market.settledVolume == String(paidFor) && sameMarket)
+        let (supply, sameSupply) = try await typed(MarketMethods.supply, NoParams())
+        #expect(supply.total == supply.genesisSupply && sameSupply)
+        let (params, sameParams) = try await typed(MarketMethods.params, NoParams())
+        #expect(params.values.count == Params.specs.count && params["challenge_window_blocks"] == 3 && sameParams)
+        let key = Hex.encode(StateKey.job(job.hash))
+        let (entry, sameEntry) = try await typed(MarketMethods.query, QueryParams(key: key, prove: true))
+        #expect(entry.value != nil && entry.proof != nil && sameEntry)
+        let (bare, sameBare) = try await typed(MarketMethods.query, QueryParams(key: key))
+        #expect(bare.value == entry.value && bare.proof == nil && sameBare)
+        let value = try #require(entry.value)
+        let record = try JobRecord(canonicalBytes: try #require(Hex.decode(value)))
+        let stored = try #require(record.status.settlement, "the state holds what the ending moved")
+        #expect(stored.height == settlement.height)
+        #expect([stored.paid, stored.burned, stored.refund, stored.slashed].map { String($0) }
+            == [settlement.paid, settlement.burned, settlement.refund, settlement.slashed])
+    }
+
     private func ids(_ answer: JSONValue) -> [String] {
         guard case let .array(jobs)? = answer["jobs"] else { return ["not a job list: \(answer)"] }
         return jobs.compactMap { if case let .string(id)? = $0["id"] { id } else { nil } }

@@ -59,7 +59,7 @@ final class Gossiped: Sendable {
         let bondBefore = try LedgerQuery(store: node.store).stake(address(node.provider)).bonded
         try node.commit(node.mempool.reap(maxBytes: .max, maxCount: 10))
         let ended = try #require(try LedgerQuery(store: node.store).job(cheated.hash))
-        #expect(ended.status == .slashed(.wrongOutput))
+        #expect(ended.status.endReason == .wrongOutput)
         #expect(try LedgerQuery(store: node.store).stake(address(node.provider)).bonded < bondBefore)
         #expect(worker.replay(items[1]) == nil, "an ended job is not challenged twice")
     }
@@ -82,7 +82,7 @@ final class Gossiped: Sendable {
             jobID: job.hash, layer: 0, tile: 1, bond: NodeFixture.params().challengeBondMin)))
         #expect(worker.counters.withLock { $0.tilesChecked } == 2, "tiles 0 and 1, in leaf order")
         try node.commit(node.mempool.reap(maxBytes: .max, maxCount: 10))
-        #expect(try LedgerQuery(store: node.store).job(job.hash)?.status == .slashed(.wrongOutput))
+        #expect(try LedgerQuery(store: node.store).job(job.hash)?.status.endReason == .wrongOutput)
     }
 
     @Test func theCommitPathOnlyQueuesAndAFullQueueDropsInsteadOfWaiting() throws {

@@ -49,6 +49,28 @@ import Testing
         #expect(jobs?["params"]?[3]?["required"] == .bool(false))
     }
 
+    /// Each method's heading in docs/rpc.md names its parameters, as AssayAPI describes them and the OpenRPC document
+    /// lists them; a method without parameters names none.
+    @Test func docsAndOpenRPCNameEveryMethodsParameters() async throws {
+        let headings = try Self.rpcDocument().split(separator: "\n").filter { $0.hasPrefix("### `") }.map(String.init)
+        guard case let .array(discovered)? = try await Self.discovered()["methods"] else {
+            Issue.record("rpc.discover has no methods")
+            return
+        }
+        for method in APIMethods.descriptions {
+            let names = method.parameters.map(\.name)
+            let heading = try #require(headings.first { $0.hasPrefix("### `\(method.name)`") }, "\(method.name)")
+            #expect(Set(Self.quoted(heading).dropFirst()).isSuperset(of: names), "\(heading) lacks one of \(names)")
+            #expect(names.isEmpty != heading.contains(" — params "), "\(heading): parameters \(names)")
+            let listed = discovered.first { $0["name"] == .string(method.name) }?["params"]
+            let listedNames: [String] =
+                if case let .array(params)? = listed {
+                    params.compactMap { if case let .string(name)? = $0["name"] { name } else { nil } }
+                } else { [] }
+            #expect(listedNames == names, "rpc.discover's parameters of \(method.name)")
+        }
+    }
+
     /// The table rows of the docs/rpc.md section that starts with `heading`, up to the next heading, as their cells.
     static func tableRows(under heading: String) throws -> [[String]] {
         let lines = try rpcDocument().split(separator: "\n", omittingEmptySubsequences: false)
@@ -113,7 +135,7 @@ import Testing
             "| request head (request line and headers) | \(RPCServerConfig.headerBytesMax >> 10) KiB |",
             "| JSON nesting (arrays and objects) | \(RPCDispatcher.jsonDepthMax) levels |",
             "| batch | \(RPCDispatcher.batchRequestsMax) requests |",
-            "| `broadcast_txs` | \(RPCMethods.broadcastBatchMax) transactions |",
+            "| `broadcast_txs` | \(ChainMethods.broadcastBatchMax) transactions |",
             "| response body | \(mebibytes(server.responseBytesMax)) | `response_bytes_max` |",
             "| idle connection | \(server.idleTimeoutMs / 1000) s | `idle_timeout_ms` |",
             "| request body arrival | \(server.requestTimeoutMs / 1000) s after the head | `request_timeout_ms` |",

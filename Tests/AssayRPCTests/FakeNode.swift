@@ -32,6 +32,23 @@ final class FakeNode: NodeAPI {
     /// A real store in a fresh temporary directory, deleted with the node.
     let blobs: BlobStore
 
+    /// A job that settled at height 7: 24 work units at 2, 10% of the 48 burned, 48 of the 96 escrow refunded.
+    let settledJob: JobEntry = {
+        let blob = BlobRef(id: BlobID(SHA256.hash([1])), length: 144)
+        let request = Job(
+            offerID: SHA256.hash([2]), kernel: "gemm-i8/1", modelHash: SHA256.hash([3]), inputBlob: blob,
+            maxWorkUnits: 48, deadline: 17)
+        let settlement = JobSettlement(height: 7, paid: 44, burned: 4, refund: 48)
+        let record = JobRecord(
+            client: Address(publicKey: key(1).publicKey), provider: Address(publicKey: key(2).publicKey),
+            request: request, pricePerWorkUnit: 2, escrow: 0, createdHeight: 1,
+            status: .settled(.windowPassed, settlement))
+        let result = PostedResult(
+            outputHash: SHA256.hash([4]), traceBlob: blob, traceRoot: SHA256.hash([5]), workUnits: 24,
+            resultTx: SHA256.hash([6]), windowEnd: 7)
+        return JobEntry(id: SHA256.hash([7]), record: record, postedResult: result)
+    }()
+
     init(maxBlobBytes: UInt64 = 256 << 20, blobDirectory: String? = nil) {
         let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("assay-rpc-blobs-\(UUID().uuidString)")
         blobs = try! BlobStore(directory: blobDirectory ?? temporary.path, maxBlobBytes: maxBlobBytes)
@@ -91,10 +108,12 @@ final class FakeNode: NodeAPI {
 
     func account(_ address: Address) async -> AccountRecord { AccountRecord(address: address, balance: 5, nonce: 3) }
 
-    // No ledger state here: the market reads are tested against a real ledger in AssayNodeTests.
+    // No ledger state here but one settled job: the market reads are tested against a real ledger in AssayNodeTests.
     func offers(provider: Address?, kernel: String?) async throws(NodeAPIError) -> [OfferEntry] { [] }
-    func job(id: Hash) async throws(NodeAPIError) -> JobEntry? { nil }
-    func jobs(_ filter: JobFilter) async throws(NodeAPIError) -> [JobEntry] { [] }
+    func job(id: Hash) async throws(NodeAPIError) -> JobEntry? { id == settledJob.id ? settledJob : nil }
+    func jobs(_ filter: JobFilter) async throws(NodeAPIError) -> [JobEntry] {
+        filter.matches(settledJob.record) && filter.isAfterCursor(settledJob.id) ? [settledJob] : []
+    }
     func provider(_ address: Address) async throws(NodeAPIError) -> ProviderRecord {
         ProviderRecord(address: address, stake: StakeRecord(), offers: [], jobCounts: [:])
     }

@@ -364,8 +364,9 @@ const pages = {
       job.result && ["result posted", resultTx ? h("span", {}, "height ", blockLink(resultTx.height), " by ", txLink(job.result.result_tx)) : txLink(job.result.result_tx)],
       job.result && ["challenge window ends", `height ${job.result.window_end}`],
       ["deadline", `height ${job.deadline}`],
-      ["ended", job.reason ? `${job.state}: ${job.reason}` : "not yet"],
+      ["ended", job.settlement ? h("span", {}, `${job.state}: ${job.reason} at height `, blockLink(job.settlement.height)) : "not yet", "ended"],
     ];
+    const end = job.settlement;
     return [
       h("h1", {}, "Job"),
       facts([
@@ -382,6 +383,10 @@ const pages = {
         ["escrow held", amount(job.escrow), "escrow"],
         job.result && ["work units", String(job.result.work_units), "work-units"],
         payment && ["price x work units", amount(payment), "payment"],
+        end && ["paid to the provider", amount(end.paid), "paid"],
+        end && ["burned (take rate)", amount(end.burned), "burned"],
+        end && ["refunded to the client", amount(end.refund), "refund"],
+        end && ["provider stake slashed", amount(end.slashed), "slashed"],
         job.result && ["output", link(`/blobs/${job.result.output_hash}`, mono(job.result.output_hash))],
       ]),
       section("Life", facts(life)),
@@ -389,15 +394,14 @@ const pages = {
   },
 
   async provider(query, address) {
-    const [provider, params] = await Promise.all([rpc("provider", { address }), rpc("params")]);
-    const settled = (await rpc("jobs", { provider: address, state: "settled", limit: 1000 })).jobs;
-    const takeBps = BigInt(params.take_rate_bps);
-    let earned = 0n;
-    for (const job of settled) {
-      if (!job.result) continue;
-      const payment = BigInt(job.price_per_work_unit) * BigInt(job.result.work_units);
-      earned += payment - (payment * takeBps) / 10000n;
-    }
+    const ended = (state) => rpc("jobs", { provider: address, state, limit: 1000 }).then((answer) => answer.jobs);
+    const [provider, settled, refunded, slashed] = await Promise.all(
+      [rpc("provider", { address }), ended("settled"), ended("refunded"), ended("slashed")]);
+    // What the ledger moved at each job's end (its settlement), summed exactly.
+    const sum = (jobs, field) => jobs.reduce((total, job) => total + BigInt(job.settlement[field]), 0n);
+    const earned = sum(settled, "paid");
+    const lost = sum(refunded, "slashed") + sum(slashed, "slashed");
+    const capped = (...lists) => (lists.some((jobs) => jobs.length === 1000) ? " (first 1000 jobs of each state)" : "");
     return [
       h("h1", {}, "Provider"),
       facts([
@@ -409,7 +413,9 @@ const pages = {
         ["refunded (no result)", String(provider.jobs.refunded), "jobs-refunded"],
         ["open / result posted", `${provider.jobs.open} / ${provider.jobs.result_posted}`],
         ["earnings", h("span", {}, amount(earned.toString(), { "data-field": "earnings-value" }),
-          settled.length === 1000 ? " (first 1000 settled jobs)" : "", ` at the current take rate (${params.take_rate_bps} bps)`), "earnings"],
+          capped(settled)), "earnings"],
+        ["stake slashed", h("span", {}, amount(lost.toString(), { "data-field": "slashed-value" }),
+          capped(refunded, slashed)), "stake-slashed"],
       ]),
       section("Offers", table(["offer", "kernels", "price per work unit", "open / capacity", "expires"], provider.offers.map((offer) =>
         [mono(offer.id), offer.kernels.join(", "), amount(offer.price_per_work_unit), `${offer.open_jobs} / ${offer.capacity}`, String(offer.expiry_height)]))),

@@ -11,7 +11,7 @@
   assay_client.py blob-get --node URL ID --out FILE        download blob ID into FILE, verified against ID
       (docs/encoding.md "Blobs" and docs/rpc.md "Blobs over HTTP")
   assay_client.py job-money --node URL JOB_ID              how the job's money moved (escrow, paid, refunded, burned,
-      slashed), as JSON, from the events of block_results (money_flow.py)
+      slashed), as JSON, from the events of block_results, checked against the job view's settlement (money_flow.py)
 
 Every transaction is sent with broadcast_tx_commit; the script exits 1 if the node rejects it or the committed
 result code is not 0.

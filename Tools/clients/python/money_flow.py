@@ -51,12 +51,24 @@ def money_flow(job_id, answers):
 
 
 def job_money(node, job_id):
-    """Reads `block_results` from the job's creation height until its `job_ended` (or the latest height)."""
-    created = node.call("job", {"id": job_id})["created_height"]
+    """Reads `block_results` from the job's creation height until its `job_ended` (or the latest height), and checks
+    the result against the `settlement` of the job's view (what its state record says the ending moved)."""
+    view = node.call("job", {"id": job_id})
     latest = node.call("status")["latest_height"]
     answers = []
-    for height in range(created, latest + 1):
+    for height in range(view["created_height"], latest + 1):
         answers.append(node.call("block_results", {"height": height}))
         if any(kind == "job_ended" for _, _, kind, _ in job_events(job_id, answers[-1:])):
             break
-    return money_flow(job_id, answers)
+    flow = money_flow(job_id, answers)
+    check_settlement(flow, view.get("settlement"))
+    return flow
+
+
+def check_settlement(flow, settlement):
+    """The job view's settlement (null until the job ended) must say what the events say."""
+    if settlement is None:
+        return
+    stated = {key: int(settlement[key]) for key in ("paid", "refund", "burned", "slashed")}
+    if stated != {key: flow[key] for key in stated} or settlement["height"] != flow.get("ended_height"):
+        raise ValueError(f"job {flow['job']}: its settlement {settlement} differs from its events {flow}")

@@ -69,6 +69,21 @@ class MoneyFlowTests(unittest.TestCase):
         self.assertEqual(job_money(Answers(), JOB)["paid"], 48)
         self.assertEqual([h for m, h in asked if m == "block_results"], list(range(7, 18)))
 
+    def test_job_money_checks_the_events_against_the_job_views_settlement(self):
+        chain = {7: created, 8: block(8), 9: posted, **{h: block(h) for h in range(10, 17)}, 17: settled}
+
+        def node(settlement):
+            class Answers:
+                def call(self, method, params=None):
+                    job = {"created_height": 7, "settlement": settlement}
+                    return {"job": job, "status": {"latest_height": 17}}.get(method) or chain[params["height"]]
+            return Answers()
+
+        agreed = {"height": 17, "paid": "48", "refund": "48", "burned": "0", "slashed": "0"}
+        self.assertEqual(job_money(node(agreed), JOB)["refund"], 48)
+        with self.assertRaises(ValueError):
+            job_money(node({**agreed, "paid": "47"}), JOB)
+
 
 if __name__ == "__main__":
     unittest.main()
