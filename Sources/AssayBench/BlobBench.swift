@@ -11,10 +11,10 @@ import Glibc
 
 /// `Tools/bench blobs`: one node holding a 256 MiB blob, three peers fetching it at once over real encrypted P2P
 /// links on 127.0.0.1, against single-core SHA-256 on 1 MiB measured in the same run. Each node runs in a process
-/// of its own (this binary with the hidden role `blob-node`), so each one's peak RSS (VmHWM) is its own. Each
-/// fetcher hashes every chunk once (its proof check) and writes it once into the partial file, the holder hashes
-/// every chunk once (its check on first serving), and every byte is encrypted and decrypted once, so the transfer
-/// cannot reach SHA-256's speed.
+/// of its own (this binary with the hidden role `blob-node`), so each one's peak RSS (VmHWM) is its own, printed with
+/// its growth over the RSS it had just before the transfer. Each fetcher hashes every chunk once (its proof check)
+/// and writes it once into the partial file, the holder hashes every chunk once (its check on first serving), and
+/// every byte is encrypted and decrypted once, so the transfer cannot reach SHA-256's speed.
 ///
 /// The parent and its nodes speak in lines: a node prints `ready <port> <blob id> <length>` (the holder) or
 /// `ready` (a fetcher, once connected), a fetcher fetches on `go` and prints `fetched`, and every node exits on
@@ -40,11 +40,12 @@ enum BlobBench {
             ])
         }
         for peer in peers { _ = try peer.expect("ready") }
+        let idle = ([holder] + peers).map { $0.status("VmRSS") }
         let start = Measure.now()
         for peer in peers { peer.say("go") }
         for peer in peers { _ = try peer.expect("fetched") }
         let seconds = Measure.now() - start
-        let peaks = ([holder] + peers).map(\.peakRSSBytes)
+        let peaks = ([holder] + peers).map { $0.status("VmHWM") }
         for node in [holder] + peers { node.finish() }
 
         let megabytes = Double(blobBytes) / 1e6
@@ -56,9 +57,10 @@ enum BlobBench {
             "  ratio to sha256 (aggregate): "
                 + Measure.format(Double(fetchers) * megabytes / seconds / (shaBytesPerSecond / 1e6), digits: 2)
                 + "  (target >= 0.25)")
-        for (number, peak) in peaks.enumerated() {
+        for (number, (peak, before)) in zip(peaks, idle).enumerated() {
             let role = number == 0 ? "holder" : "fetcher \(number)"
             Measure.line("peak RSS of node \(number) (\(role), VmHWM)", Double(peak) / 1e6, "MB")
+            Measure.line("  growth over its RSS before the transfer", Double(peak - before) / 1e6, "MB")
         }
     }
 
@@ -168,10 +170,11 @@ private final class NodeProcess {
 
     func say(_ line: String) { input.fileHandleForWriting.write(Data((line + "\n").utf8)) }
 
-    /// The process's peak resident set (VmHWM in /proc/<pid>/status), read while it is alive.
-    var peakRSSBytes: Int {
+    /// A size in bytes from /proc/<pid>/status, read while the process is alive: `VmRSS` (resident now) or `VmHWM`
+    /// (its peak).
+    func status(_ field: String) -> Int {
         let status = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""
-        let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") } ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix(field + ":") } ?? ""
         return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
     }
 
