@@ -382,6 +382,22 @@ def metric(url, name):
     return int(re.search(rf"^{name} (\d+)", text, re.M).group(1))
 
 
+def documented_metrics():
+    """The metric names of docs/rpc.md's Metrics table."""
+    section = open(os.path.join(ROOT, "docs", "rpc.md")).read().split("\n## Metrics\n")[1].split("\n## ")[0]
+    return set(re.findall(r"^\| `(assay_[a-z_]+)` \|", section, re.M))
+
+
+def test_metrics_documented():
+    documented = documented_metrics()
+    for url in urls():
+        with urllib.request.urlopen(url + "/metrics", timeout=5) as response:
+            served = set(re.findall(r"^([a-z_]+)[{ ]", response.read().decode(), re.M))
+        assert served == documented, (url, "served, not documented:", served - documented,
+                                      "documented, not served:", documented - served)
+        assert metric(url, "assay_height") > 0, url
+
+
 def replayed(url):
     """Results this validator's replay worker has re-executed."""
     return metric(url, "assay_replay_results_total")
@@ -1519,6 +1535,7 @@ try:
         check("a peer whose key is not a validator is refused and logged", test_unknown_peer_is_refused)
         check("market: 20 jobs to an honest provider settle and pay price x units less the take rate", test_market_honest)
         check("market: 20 wrong results are challenged by validators' replay and slashed; clients refunded", test_market_cheater)
+        check("metrics: every node serves exactly the metrics docs/rpc.md lists", test_metrics_documented)
         check("market: a silent provider's job is refunded at its deadline and the provider penalised", test_market_silent)
         check("market: block intervals during replay of 10^9-unit jobs stay within 20% of idle", test_heavy_replay_keeps_block_pace)
         check("traced: a 2 x 10^11-unit job is spot-checked by every validator at <= 2% of its work; block pace within 20% of idle",

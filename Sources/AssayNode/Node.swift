@@ -157,7 +157,7 @@ public enum Node {
 
         let rpc = RPCServer(
             config: rpcConfig,
-            node: service, hub: hub, metrics: { config.metrics.enabled ? await metrics.text() : "" }, logger: logger)
+            node: service, hub: hub, metrics: { config.metrics.enabled ? metrics.text() : "" }, logger: logger)
         logger.info(
             "node \(config.node.moniker) started at height \(committed.height), p2p \(config.p2p.listen), rpc \(config.rpc.listen)")
         let diskWatch = DiskWatch(store: store, interval: .seconds(1), logger: logger)
