@@ -4,10 +4,12 @@ import AssayKernels
 import AssayLedger
 import AssayMempool
 import AssayRocksDB
+import AssayTracing
 import AssayTypes
 import Dispatch
 import Foundation
 import Logging
+import Tracing
 
 #if canImport(Glibc)
     import Glibc
@@ -56,6 +58,7 @@ final class ReplayWorker: Sendable {
     /// Sends an admitted transaction to the peers.
     private let gossip: @Sendable (Transaction) -> Void
     private let logger: Logger
+    private let tracer: JobTracer
     private let queue = Mutex<(items: [Item], stopped: Bool)>(([], false))
     private let available = DispatchSemaphore(value: 0)
     private let signing = Mutex(())
@@ -64,7 +67,8 @@ final class ReplayWorker: Sendable {
 
     init(
         policy: SpotCheckPolicy, threads: Int, key: SecretKey, chainID: String, store: RocksDBStore,
-        mempool: Mempool, blobs: BlobStore, gossip: @escaping @Sendable (Transaction) -> Void, logger: Logger
+        mempool: Mempool, blobs: BlobStore, gossip: @escaping @Sendable (Transaction) -> Void, logger: Logger,
+        tracer: JobTracer = .off
     ) {
         self.policy = policy
         threadCount = max(1, threads)
@@ -76,6 +80,7 @@ final class ReplayWorker: Sendable {
         self.blobs = blobs
         self.gossip = gossip
         self.logger = logger
+        self.tracer = tracer
     }
 
     /// The results a committed block posted (those whose `result` transaction succeeded).
@@ -168,8 +173,10 @@ final class ReplayWorker: Sendable {
                 job: job, request: record.request, model: try Model(canonicalBytes: try source.read(modelBlob)),
                 result: item.result)
             let started = ContinuousClock.now
+            let startedAt = DefaultTracerClock.now
             let outcome = try checker.check(posted)
             count(outcome, seconds: (ContinuousClock.now - started) / .seconds(1))
+            trace(job, outcome, from: startedAt)
             guard let tile = outcome.wrongTile, record.provider != Address(publicKey: key.publicKey) else { return nil }
             logger.warning("job \(job): provider \(record.provider) posted a wrong \(tile); challenging")
             let committedNonce = try query.account(Address(publicKey: key.publicKey)).nonce
@@ -178,6 +185,16 @@ final class ReplayWorker: Sendable {
             logger.error("spot check of job \(job) failed: \(error)")
             return nil
         }
+    }
+
+    /// The check as a span of the job's trace (docs/rpc.md, Tracing).
+    private func trace(_ job: Hash, _ outcome: SpotCheckOutcome, from start: DefaultTracerClock.Timestamp) {
+        var attributes: SpanAttributes = [
+            "assay.tiles_checked": .int64(Int64(outcome.tilesChecked)),
+            "assay.work_units": .int64(Int64(clamping: outcome.workUnits)),
+        ]
+        if let tile = outcome.wrongTile { attributes["assay.wrong_tile"] = "\(tile.layer):\(tile.tile)" }
+        tracer.record("replay.spot_check", job: job, from: start, to: DefaultTracerClock.now, attributes: attributes)
     }
 
     private func count(_ outcome: SpotCheckOutcome, seconds: Double) {
