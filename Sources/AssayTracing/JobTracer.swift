@@ -25,22 +25,17 @@ public struct JobTracer: Sendable {
         spanAttributes.merge(attributes)
         span.attributes = spanAttributes
         for child in children {
-            let childSpan = tracer.startAnySpan(child.name, at: child.start, context: span.context)
-            childSpan.attributes = child.attributes
-            childSpan.end(at: child.end)
+            tracer.startAnySpan(child.name, at: child.start, context: span.context).end(at: child.end)
         }
         span.end(at: end)
     }
 
     /// Runs `body` in a span of `job` directly under the job's root; `withSpan` inside it makes children of it.
-    public func withJobSpan<T>(
-        _ name: String, job: Digest32, ofKind kind: SpanKind = .internal,
-        _ body: (any Span) async throws -> T
-    ) async rethrows -> T {
-        guard let tracer else { return try await body(NoOpTracer.NoOpSpan(context: .topLevel)) }
-        return try await tracer.withAnySpan(name, context: Self.context(of: job, tracer), ofKind: kind) { span in
+    public func withJobSpan<T>(_ name: String, job: Digest32, _ body: () async throws -> T) async rethrows -> T {
+        guard let tracer else { return try await body() }
+        return try await tracer.withAnySpan(name, context: Self.context(of: job, tracer)) { span in
             span.attributes = Self.jobAttributes(job)
-            return try await body(span)
+            return try await body()
         }
     }
 
@@ -66,17 +61,6 @@ public struct RecordedSpan: Sendable {
     public let name: String
     public let start: DefaultTracerClock.Timestamp
     public let end: DefaultTracerClock.Timestamp
-    public var attributes: SpanAttributes
-
-    public init(
-        _ name: String, from start: DefaultTracerClock.Timestamp, to end: DefaultTracerClock.Timestamp,
-        attributes: SpanAttributes = [:]
-    ) {
-        self.name = name
-        self.start = start
-        self.end = end
-        self.attributes = attributes
-    }
 
     /// Times `body` as a span named `name`.
     public static func timing<T>(
@@ -84,7 +68,7 @@ public struct RecordedSpan: Sendable {
     ) async rethrows -> T {
         let start = DefaultTracerClock.now
         let value = try await body()
-        spans.append(RecordedSpan(name, from: start, to: DefaultTracerClock.now))
+        spans.append(RecordedSpan(name: name, start: start, end: DefaultTracerClock.now))
         return value
     }
 }

@@ -61,7 +61,11 @@ struct JobClientCommand: AsyncParsableCommand {
 
     struct Submit: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Register the model if the chain lacks it, then submit the job (its id is the tx hash).")
+            abstract: "Register the model if the chain lacks it, then submit the job (its id is the tx hash).",
+            discussion: """
+                With OTEL_EXPORTER_OTLP_ENDPOINT set, the submission's steps are traced to that OpenTelemetry \
+                collector, in the job's trace (docs/rpc.md, Tracing).
+                """)
         @OptionGroup var signing: SigningOptions
         @OptionGroup var request: JobRequestOptions
         @Option(help: "The model arrays (.npz; names in docs/kernels.md).") var model: String
@@ -75,7 +79,7 @@ struct JobClientCommand: AsyncParsableCommand {
                 // recorded in the job's trace (docs/rpc.md, Tracing).
                 var steps: [RecordedSpan] = []
                 let submitted = try await submit(model, wallet, timing: &steps)
-                if tracer.isOn, let job = try? RPCValue.hash(submitted.hash, what: "job id") {
+                if let job = try? RPCValue.hash(submitted.hash, what: "job id") {
                     tracer.record("client.submit", job: job, from: started, to: DefaultTracerClock.now, children: steps)
                 }
             }

@@ -148,7 +148,7 @@ final class ProviderWorker {
             return log("job \(id.prefix(12)): staying silent (--cheat silent)")
         }
         let jobID = try RPCValue.hash(id, what: "job id")
-        try await tracer.withJobSpan("provider.job", job: jobID) { _ in try await runJob(id, jobID) }
+        try await tracer.withJobSpan("provider.job", job: jobID) { try await runJob(id, jobID) }
     }
 
     /// Runs the job and posts its result; each step is a span under `provider.job` (docs/rpc.md, Tracing).

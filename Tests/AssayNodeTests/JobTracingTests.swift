@@ -67,7 +67,7 @@ import Testing
         let offer = try node.openMarket()
         let job = try node.job(offer: offer)
         _ = try commit([job])
-        let result = try await tracer.withJobSpan("provider.job", job: job.hash) { _ in
+        let result = try await tracer.withJobSpan("provider.job", job: job.hash) {
             await tracer.withSpan("provider.compute") {}
             return try await tracer.withSpan("provider.post_result") {
                 try node.sign(node.provider, .result(try node.result(job: job.hash)))
