@@ -8,7 +8,7 @@ import Tracing
 /// of it, so a trace shows, per node, how long consensus took on each step of the job.
 struct JobSpans: Sendable {
     /// One milestone: the job, the span's name and what it adds.
-    struct Milestone: Equatable {
+    struct Milestone {
         let job: Hash
         let name: String
         let attributes: [String: String]
