@@ -22,6 +22,10 @@ let hummingbirdTesting = Target.Dependency.product(name: "HummingbirdTesting", p
 let hummingbirdWebSocket = Target.Dependency.product(name: "HummingbirdWebSocket", package: "hummingbird-websocket")
 let hummingbirdWSClient = Target.Dependency.product(name: "HummingbirdWSClient", package: "hummingbird-websocket")
 let swiftProtobuf = Target.Dependency.product(name: "SwiftProtobuf", package: "swift-protobuf")
+let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics")
+let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
+let tracing = Target.Dependency.product(name: "Tracing", package: "swift-distributed-tracing")
+let otel = Target.Dependency.product(name: "OTel", package: "swift-otel")
 
 let package = Package(
     name: "Assay",
@@ -53,6 +57,11 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
+        // OTLP/HTTP only: the default traits add the gRPC exporter and grpc-swift, minutes of CI build for nothing.
+        .package(url: "https://github.com/swift-otel/swift-otel", from: "1.6.0", traits: ["OTLPHTTP"]),
     ],
     targets: [
         // Layer 0: C libraries, touched only by their wrapper module.
@@ -113,6 +122,8 @@ let package = Package(
                 .embedInCode("Explorer/index.html"), .embedInCode("Explorer/app.js"), .embedInCode("Explorer/style.css"),
             ]
         ),
+        // Job traces over OpenTelemetry (swift-otel's OTLP/HTTP exporter), ids derived from the job id.
+        .target(name: "AssayTracing", dependencies: ["AssayCrypto", tracing, otel, logging, serviceLifecycle]),
         .target(
             name: "AssaySimulation",
             dependencies: [
@@ -127,7 +138,7 @@ let package = Package(
             dependencies: [
                 "AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayRocksDB", "AssayLedger", "AssayKernels",
                 "AssayMempool", "AssayConsensus", "AssaySafetyRules", "AssayEngine", "AssayP2P", "AssayRPC", "AssayBlobs",
-                "AssayAPI", logging, serviceLifecycle, tomlKit,
+                "AssayAPI", "AssayTracing", logging, serviceLifecycle, tomlKit, metrics, prometheus, tracing,
             ]
         ),
 
@@ -137,7 +148,7 @@ let package = Package(
             dependencies: [
                 "AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayRocksDB", "AssayKernels",
                 "AssayLedger", "AssaySimulation", "AssayNode", "AssayRPC", "AssayAPI", "AssayBlobs", "AssayONNX",
-                logging, argumentParser, nio, nioPosix, nioHTTP1, nioWebSocket,
+                "AssayTracing", logging, argumentParser, nio, nioPosix, nioHTTP1, nioWebSocket,
             ]
         ),
 
@@ -202,7 +213,8 @@ let package = Package(
             name: "AssayNodeTests",
             dependencies: [
                 "AssayNode", "AssayRPC", "AssayAPI", "AssayLedger", "AssayKernels", "AssayRocksDB", "AssayStorage", "AssayMempool",
-                "AssayP2P", "AssayTypes", "AssayCrypto", "AssayCodec", "AssayBlobs", "AssaySafetyRules", logging,
+                "AssayP2P", "AssayTypes", "AssayCrypto", "AssayCodec", "AssayBlobs", "AssaySafetyRules", "AssayTracing",
+                logging, hummingbird, hummingbirdTesting,
             ]
         ),
         .testTarget(

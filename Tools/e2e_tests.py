@@ -1,5 +1,5 @@
 """End-to-end tests of the node (issue 6): real processes from Network/devnet, checked over JSON-RPC only."""
-import contextlib, hashlib, json, os, random, re, shutil, signal, socket, subprocess, sys, tempfile, threading, time, urllib.request, urllib.error
+import base64, contextlib, hashlib, http.server, json, os, random, re, shutil, signal, socket, subprocess, sys, tempfile, threading, time, urllib.request, urllib.error
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEVNET = os.path.join(ROOT, "Network", "devnet")
@@ -385,6 +385,119 @@ def metric(url, name):
     with urllib.request.urlopen(url + "/metrics", timeout=5) as response:
         text = response.read().decode()
     return int(re.search(rf"^{name} (\d+)", text, re.M).group(1))
+
+
+def documented_metrics():
+    """The metric names of docs/rpc.md's Metrics table."""
+    section = open(os.path.join(ROOT, "docs", "rpc.md")).read().split("\n## Metrics\n")[1].split("\n## ")[0]
+    return set(re.findall(r"^\| `(assay_[a-z_]+)` \|", section, re.M))
+
+
+def test_metrics_documented():
+    documented = documented_metrics()
+    for url in urls():
+        with urllib.request.urlopen(url + "/metrics", timeout=5) as response:
+            served = set(re.findall(r"^([a-z_]+)[{ ]", response.read().decode(), re.M))
+        assert served == documented, (url, "served, not documented:", served - documented,
+                                      "documented, not served:", documented - served)
+        assert metric(url, "assay_height") > 0, url
+
+
+class OTLPCollector:
+    """A test-local OpenTelemetry collector: OTLP/HTTP with JSON bodies on 127.0.0.1, keeping every span sent."""
+
+    def __init__(self):
+        self.spans, self.lock = [], threading.Lock()
+        collector = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                collector.receive(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def receive(self, export):
+        def text(attributes):
+            return {a["key"]: next(iter(a["value"].values()), "") for a in attributes or []}
+
+        def hex_id(value):  # protobuf's JSON mapping writes bytes as base64
+            return base64.b64decode(value).hex() if value else ""
+
+        for resource in export.get("resourceSpans", []):
+            process = text(resource.get("resource", {}).get("attributes"))
+            for scope in resource.get("scopeSpans", []):
+                with self.lock:
+                    self.spans += [{"name": s["name"], "trace": hex_id(s["traceId"]), "id": hex_id(s["spanId"]),
+                                    "parent": hex_id(s.get("parentSpanId")), "start": int(s["startTimeUnixNano"]),
+                                    "end": int(s["endTimeUnixNano"]), "attributes": text(s.get("attributes")),
+                                    "service": process.get("service.name"), "instance": process.get("service.instance.id")}
+                                   for s in scope.get("spans", [])]
+
+    def of_trace(self, trace_id):
+        with self.lock:
+            return [s for s in self.spans if s["trace"] == trace_id]
+
+
+COLLECTOR = OTLPCollector()
+
+
+def job_trace_ids(job_id):
+    """docs/rpc.md, Tracing: the trace id and root span id every process derives from a job id."""
+    job = bytes.fromhex(job_id)
+    return (hashlib.sha256(b"assay/job-trace/1" + job).hexdigest()[:32],
+            hashlib.sha256(b"assay/job-trace-root/1" + job).hexdigest()[:16])
+
+
+def test_one_trace_per_job():
+    url, _, _ = market_setup()
+    offer = offer_of(url, address_of("provider-0"))
+    with tempfile.TemporaryDirectory() as scratch:
+        [(job, _)], _ = submit_jobs(url, offer["id"], ["account-6"], 1, "traced", scratch)
+    assert wait_terminal(url, [job], 120)[job]["state"] == "settled"
+    trace, root = job_trace_ids(job)
+    nodes = {f"node{i}" for i in range(4)}
+    per_node = ["chain.job_created", "chain.result_posted", "replay.spot_check", "chain.job_ended"]
+    expected = {"client.submit", "client.upload_input", "client.broadcast", "provider.job", "provider.fetch",
+                "provider.compute", "provider.upload", "provider.post_result"}
+
+    def complete():
+        names = {s["name"] for s in COLLECTOR.of_trace(trace)}
+        return expected <= names and all({s["instance"] for s in COLLECTOR.of_trace(trace) if s["name"] == n} == nodes
+                                         for n in per_node)
+    wait_for(complete, 30, "every process's spans of the job")
+    spans = COLLECTOR.of_trace(trace)
+    one = {s["name"]: s for s in spans}
+    assert one["client.submit"]["service"] == "assay-client" and one["provider.job"]["service"] == "assay-provider"
+    for name in ["client.submit", "provider.job"] + per_node:
+        assert all(s["parent"] == root for s in spans if s["name"] == name), f"{name} is not under the job's root"
+    for child, parent in [("client.upload_input", "client.submit"), ("client.broadcast", "client.submit"),
+                          ("provider.fetch", "provider.job"), ("provider.compute", "provider.job"),
+                          ("provider.upload", "provider.job"), ("provider.post_result", "provider.job")]:
+        assert one[child]["parent"] == one[parent]["id"], f"{child} is not under {parent}"
+    assert not any(s["id"] == root for s in spans), "no process emits the root"
+    # The job's life on one machine's clock: each node commits the job before its provider starts, the result
+    # after the provider sent it, checks it after committing it and ends the job after that.
+    assert one["client.broadcast"]["start"] <= min(s["end"] for s in spans if s["name"] == "chain.job_created")
+    assert min(s["end"] for s in spans if s["name"] == "chain.job_created") <= one["provider.job"]["start"]
+    for node in nodes:
+        at = {s["name"]: s for s in spans if s["instance"] == node}
+        assert one["provider.post_result"]["start"] <= at["chain.result_posted"]["end"], node
+        assert at["chain.job_created"]["end"] <= at["chain.result_posted"]["end"] <= at["replay.spot_check"]["start"], node
+        assert at["replay.spot_check"]["end"] <= at["chain.job_ended"]["end"], node
+    where = {name: (one[name]["end"] - one[name]["start"]) / 1e6 for name in ["client.submit", "provider.job",
+                                                                             "provider.compute"]}
+    print(f"     job {job[:12]}: {len(spans)} spans in trace {trace} from the client, 4 nodes and the provider; "
+          + ", ".join(f"{name} {ms:.0f} ms" for name, ms in where.items()))
 
 
 def replayed(url):
@@ -1591,9 +1704,12 @@ def test_explorer():
 
 DIR = tempfile.mkdtemp(prefix="assay-e2e-")
 SAMPLING = os.environ.get("ASSAY_E2E_SAMPLING") == "1"
+# Every job is traced to COLLECTOR: the nodes by devnet's --tracing, the providers and `assay job submit` by these.
+os.environ.update(OTEL_EXPORTER_OTLP_ENDPOINT=COLLECTOR.url, OTEL_EXPORTER_OTLP_PROTOCOL="http/json")
 try:
     extra = [f"max_input_bytes={65 << 20}"] + (SAMPLING_PARAMS if SAMPLING else [])
     up = subprocess.run([DEVNET, "up", "-n", "4", "--providers", "2", "--cheater", "1", "--dir", DIR,
+                         "--tracing", COLLECTOR.url,
                          # a 64 MiB tensor's canonical bytes are its 64 MiB of data plus a short header
                          *[arg for param in extra for arg in ("--param", param)]], cwd=ROOT,
                         text=True, capture_output=True)
@@ -1613,6 +1729,9 @@ try:
         check("a peer whose key is not a validator is refused and logged", test_unknown_peer_is_refused)
         check("market: 20 jobs to an honest provider settle and pay price x units less the take rate", test_market_honest)
         check("market: 20 wrong results are challenged by validators' replay and slashed; clients refunded", test_market_cheater)
+        check("metrics: every node serves exactly the metrics docs/rpc.md lists", test_metrics_documented)
+        check("tracing: one job's spans from the client, every node, every validator's check and the provider form "
+              "one trace under its derived root, in the order of the job's life", test_one_trace_per_job)
         check("market: a silent provider's job is refunded at its deadline and the provider penalised", test_market_silent)
         check("market: block intervals during replay of 10^9-unit jobs stay within 20% of idle", test_heavy_replay_keeps_block_pace)
         check("traced: a 2 x 10^11-unit job is spot-checked by every validator at <= 2% of its work; block pace within 20% of idle",

@@ -9,6 +9,7 @@ import AssayP2P
 import AssayRPC
 import AssayRocksDB
 import AssaySafetyRules
+import AssayTracing
 import AssayStorage
 import AssayTypes
 import Foundation
@@ -114,10 +115,14 @@ public enum Node {
             chainID: genesis.chainID, nodeKey: key.publicKey, genesisValidators: genesis.validators, store: store,
             mempool: mempool, p2p: p2p, p2pListen: config.p2p.listen, application: application, blobs: blobs,
             catchingUp: { host.isCatchingUp })
+        let tracing = try (config.tracing ?? .defaults).settings(moniker: config.node.moniker).map {
+            try TracingBackend.make($0, logger: logger)
+        }
+        let tracer = tracing?.tracer ?? .off
         let replayConfig = config.replay ?? .defaults
         let replay = ReplayWorker(
             policy: try replayConfig.policy(), threads: replayConfig.threads, account: account, store: store,
-            blobs: blobs, logger: logger)
+            blobs: blobs, logger: logger, tracer: tracer)
         let rpcConfig = try config.rpc.serverConfig()
         let hub = SubscriptionHub(queueBytesMax: config.rpc.webSocketQueueBytesMax)
         let feed = SubscriptionFeed(hub: hub, service: service, logger: logger)
@@ -125,9 +130,11 @@ public enum Node {
         let metrics = NodeMetrics(
             application: application, mempool: mempool, gossip: gossip, p2p: p2p, replay: replay, hub: hub,
             blobs: collector, blobTraffic: blobTraffic)
+        let jobSpans = JobSpans(tracer: tracer)
         application.onCommit = { block, outcome in
             service.committed(block)
             metrics.committed(block, outcome)
+            jobSpans.committed(block, outcome)
             // Both only queue (bounded); the replay threads and the feed service do the work.
             replay.committed(block, outcome)
             feed.committed(block, outcome)
@@ -163,12 +170,12 @@ public enum Node {
 
         let rpc = RPCServer(
             config: rpcConfig,
-            node: service, hub: hub, metrics: { config.metrics.enabled ? await metrics.text() : "" }, logger: logger)
+            node: service, hub: hub, metrics: { config.metrics.enabled ? metrics.text() : "" }, logger: logger)
         logger.info(
             "node \(config.node.moniker) started at height \(committed.height), p2p \(config.p2p.listen), rpc \(config.rpc.listen)")
         let diskWatch = DiskWatch(store: store, interval: .seconds(1), logger: logger)
         let group = ServiceGroup(
-            services: [rpc.application(), inbound, feed, diskWatch, fatal],
+            services: [rpc.application(), inbound, feed, diskWatch, fatal] + (tracing.map { [$0.service] } ?? []),
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         replay.start()
         defer {

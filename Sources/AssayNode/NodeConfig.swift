@@ -1,6 +1,7 @@
 import AssayMempool
 import AssayRocksDB
 import AssayRPC
+import AssayTracing
 import AssayTypes
 import Foundation
 import TOMLKit
@@ -337,6 +338,54 @@ public struct NodeConfig: Codable, Equatable, Sendable {
         }
     }
 
+    /// OpenTelemetry traces of jobs, sent to a collector over OTLP/HTTP (docs/rpc.md, Tracing). Off by default.
+    public struct Tracing: Codable, Equatable, Sendable {
+        public var enable: Bool
+        /// The collector's base URL, as in `OTEL_EXPORTER_OTLP_ENDPOINT`: spans go to `<otlp_endpoint>/v1/traces`.
+        public var otlpEndpoint: String
+        /// `http/protobuf` or `http/json`.
+        public var otlpProtocol: String
+
+        enum CodingKeys: String, CodingKey {
+            case enable
+            case otlpEndpoint = "otlp_endpoint"
+            case otlpProtocol = "otlp_protocol"
+        }
+
+        public static let defaults = Tracing(
+            enable: false, otlpEndpoint: "http://127.0.0.1:4318", otlpProtocol: "http/protobuf")
+
+        public init(enable: Bool, otlpEndpoint: String, otlpProtocol: String) {
+            self.enable = enable
+            self.otlpEndpoint = otlpEndpoint
+            self.otlpProtocol = otlpProtocol
+        }
+
+        /// Keys left out take their defaults, so `enable = true` alone sends to a collector on this machine.
+        public init(from decoder: any Decoder) throws {
+            let values = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(
+                enable: try values.decodeIfPresent(Bool.self, forKey: .enable) ?? Self.defaults.enable,
+                otlpEndpoint: try values.decodeIfPresent(String.self, forKey: .otlpEndpoint) ?? Self.defaults.otlpEndpoint,
+                otlpProtocol: try values.decodeIfPresent(String.self, forKey: .otlpProtocol) ?? Self.defaults.otlpProtocol)
+        }
+
+        /// The exporter's settings for the node `moniker`, nil while tracing is off, or why the section is invalid.
+        public func settings(moniker: String) throws(NodeConfig.LoadError) -> TracingSettings? {
+            guard TracingSettings.protocols.contains(otlpProtocol) else {
+                throw .invalid(
+                    path: "[tracing]",
+                    reason: "otlp_protocol \(otlpProtocol) is not one of \(TracingSettings.protocols.joined(separator: ", "))")
+            }
+            guard let scheme = URL(string: otlpEndpoint)?.scheme, ["http", "https"].contains(scheme) else {
+                throw .invalid(path: "[tracing]", reason: "otlp_endpoint \(otlpEndpoint) is not an http(s) URL")
+            }
+            guard enable else { return nil }
+            return TracingSettings(
+                endpoint: otlpEndpoint, otlpProtocol: otlpProtocol, serviceName: "assay-node", instance: moniker)
+        }
+    }
+
     public struct Log: Codable, Equatable, Sendable {
         /// trace, debug, info, notice, warning, error or critical.
         public var level: String
@@ -352,6 +401,8 @@ public struct NodeConfig: Codable, Equatable, Sendable {
     public var replay: Replay?
     /// Absent in configs written before the disk reserve existed: then `Storage.defaults`.
     public var storage: Storage?
+    /// Absent in configs written before tracing existed: then `Tracing.defaults` (off).
+    public var tracing: Tracing?
     public var log: Log
 
     public static func defaults(moniker: String, p2pListen: String, rpcListen: String, peers: [String]) -> NodeConfig {
@@ -369,6 +420,7 @@ public struct NodeConfig: Codable, Equatable, Sendable {
             metrics: Metrics(enabled: true),
             replay: .defaults,
             storage: .defaults,
+            tracing: .defaults,
             log: Log(level: "info"))
     }
 

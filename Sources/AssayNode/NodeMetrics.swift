@@ -3,116 +3,135 @@ import AssayMempool
 import AssayP2P
 import AssayRPC
 import AssayTypes
-import Foundation
+import Metrics
+import class Prometheus.PrometheusCollectorRegistry
+import struct Prometheus.PrometheusMetricsFactory
 import Synchronization
 
-/// Prometheus text-format metrics at `/metrics`: chain progress, block interval, transactions per block,
-/// mempool size (with its gapped share and dropped gossip), peers, jobs created, results posted, job endings by
-/// outcome, slashes, WebSocket connections, the replay worker's counters, blob bytes fetched from and served
-/// to peers, and the blobs held and collected.
+/// The node's metrics (docs/rpc.md, Metrics) through swift-metrics, served as Prometheus text at `/metrics`.
+///
+/// Each node has a `PrometheusCollectorRegistry` of its own and makes its metrics with a factory over it, never
+/// through the process-global `MetricsSystem`: several nodes in one process (the tests) keep their figures apart.
+/// Figures the commit path yields (block interval, transactions, market events) are recorded at each commit; figures
+/// other components keep (pool sizes, peers, the replay worker's counts, atomics on blob paths) are read at each
+/// scrape (`SampledMetric`).
 final class NodeMetrics: Sendable {
-    private struct Counters {
-        var lastCommitMs: UInt64 = 0
-        var blockIntervalMs: UInt64 = 0
-        var transactionsLastBlock = 0
-        var transactionsTotal = 0
-        var jobsEnded: [String: Int] = [:]
-        var jobsCreated = 0
-        var resultsPosted = 0
-        var slashes = 0
-    }
-
-    private let application: LedgerApplication
-    private let mempool: Mempool
-    private let gossip: GossipAdmission
-    private let p2p: P2PService
-    private let replay: ReplayWorker
-    private let hub: SubscriptionHub
-    private let blobs: BlobCollector
-    private let blobTraffic: BlobTraffic
-    private let counters = Mutex(Counters())
+    private let registry = PrometheusCollectorRegistry()
+    private let lastCommitMs = Mutex<UInt64>(0)
+    private let blockIntervalMs: Gauge
+    private let blockTransactions: Gauge
+    private let transactions: Counter
+    private let jobsCreated: Counter
+    private let resultsPosted: Counter
+    private let jobsEnded: [JobOutcome: Counter]
+    private let slashes: Counter
+    private let sampled: [SampledMetric]
 
     init(
         application: LedgerApplication, mempool: Mempool, gossip: GossipAdmission, p2p: P2PService,
         replay: ReplayWorker, hub: SubscriptionHub, blobs: BlobCollector, blobTraffic: BlobTraffic
     ) {
-        self.blobTraffic = blobTraffic
-        self.application = application
-        self.blobs = blobs
-        self.mempool = mempool
-        self.gossip = gossip
-        self.p2p = p2p
-        self.replay = replay
-        self.hub = hub
+        let factory = PrometheusMetricsFactory(registry: registry)
+        blockIntervalMs = Gauge(label: "assay_block_interval_ms", factory: factory)
+        blockTransactions = Gauge(label: "assay_block_transactions", factory: factory)
+        transactions = Counter(label: "assay_transactions_total", factory: factory)
+        jobsCreated = Counter(label: "assay_jobs_created_total", factory: factory)
+        resultsPosted = Counter(label: "assay_results_posted_total", factory: factory)
+        jobsEnded = Dictionary(uniqueKeysWithValues: JobOutcome.allCases.map { outcome in
+            let dimensions = [("outcome", outcome.rawValue)]
+            return (outcome, Counter(label: "assay_jobs_ended_total", dimensions: dimensions, factory: factory))
+        })
+        slashes = Counter(label: "assay_slashes_total", factory: factory)
+        let replayed: @Sendable () -> ReplayCounters = { replay.counters.withLock { $0 } }
+        sampled = [
+            .gauge("assay_height", factory) { Double(application.snapshot.withLock { $0.height }) },
+            .gauge("assay_mempool_transactions", factory) { Double(mempool.count) },
+            .gauge("assay_mempool_bytes", factory) { Double(mempool.byteCount) },
+            .gauge("assay_mempool_gapped", factory) { Double(mempool.gappedCount) },
+            .counter("assay_mempool_gossip_dropped_total", factory) { UInt64(gossip.droppedCount) },
+            .gauge("assay_peers", factory) { Double(p2p.connectedPeers.count) },
+            .counter("assay_replay_results_total", factory) { UInt64(replayed().results) },
+            .counter("assay_replay_mismatches_total", factory) { UInt64(replayed().mismatches) },
+            .counter("assay_replay_challenges_sent_total", factory) { UInt64(replayed().challengesSent) },
+            .counter("assay_replay_dropped_total", factory) { UInt64(replayed().dropped) },
+            .counter("assay_replay_tiles_checked_total", factory) { UInt64(replayed().tilesChecked) },
+            .counter("assay_replay_work_units_total", factory) { replayed().workUnits },
+            .gauge("assay_replay_work_units_per_second", factory) { replayed().workUnitsPerSecond },
+            .gauge("assay_websocket_connections", factory) { Double(hub.connectionCount) },
+            .counter("assay_blob_fetched_bytes_total", factory) { blobTraffic.fetchedBytes.load(ordering: .relaxed) },
+            .counter("assay_blob_served_bytes_total", factory) { blobTraffic.servedBytes.load(ordering: .relaxed) },
+            .gauge("assay_blobs_held", factory) { Double(blobs.store.heldCount) },
+            .gauge("assay_blob_bytes_held", factory) { Double(blobs.store.heldBytes) },
+            .counter("assay_blobs_collected_total", factory) { UInt64(blobs.total.blobs) },
+            .counter("assay_blob_bytes_collected_total", factory) { UInt64(blobs.total.bytes) },
+            .counter("assay_blob_partials_collected_total", factory) { UInt64(blobs.total.partials) },
+        ]
     }
 
     func committed(_ block: Block, _ outcome: BlockOutcome) {
-        let events = outcome.results.flatMap(\.events) + outcome.endBlockEvents
-        counters.withLock { counters in
-            if counters.lastCommitMs > 0 { counters.blockIntervalMs = block.header.timeMs - min(block.header.timeMs, counters.lastCommitMs) }
-            counters.lastCommitMs = block.header.timeMs
-            counters.transactionsLastBlock = block.transactions.count
-            counters.transactionsTotal += block.transactions.count
-            for event in events {
-                switch event {
-                case .jobCreated: counters.jobsCreated += 1
-                case .resultPosted: counters.resultsPosted += 1
-                case let .jobEnded(_, outcome, _, _, _, _): counters.jobsEnded[outcome.rawValue, default: 0] += 1
-                case .slashed: counters.slashes += 1
-                default: break
-                }
+        let timeMs = block.header.timeMs
+        let previousMs = lastCommitMs.withLock { last in
+            defer { last = timeMs }
+            return last
+        }
+        if previousMs > 0 { blockIntervalMs.record(timeMs - min(timeMs, previousMs)) }
+        blockTransactions.record(block.transactions.count)
+        transactions.increment(by: block.transactions.count)
+        for event in outcome.results.flatMap(\.events) + outcome.endBlockEvents {
+            switch event {
+            case .jobCreated: jobsCreated.increment()
+            case .resultPosted: resultsPosted.increment()
+            case let .jobEnded(_, outcome, _, _, _, _): jobsEnded[outcome]?.increment()
+            case .slashed: slashes.increment()
+            default: break
             }
         }
     }
 
-    func text() async -> String {
-        let chain = application.snapshot.withLock { $0 }
-        let counters = counters.withLock { $0 }
-        var lines = [
-            "# TYPE assay_height gauge", "assay_height \(chain.height)",
-            "# TYPE assay_block_interval_ms gauge", "assay_block_interval_ms \(counters.blockIntervalMs)",
-            "# TYPE assay_block_transactions gauge", "assay_block_transactions \(counters.transactionsLastBlock)",
-            "# TYPE assay_transactions_total counter", "assay_transactions_total \(counters.transactionsTotal)",
-            "# TYPE assay_mempool_transactions gauge", "assay_mempool_transactions \(mempool.count)",
-            "# TYPE assay_mempool_bytes gauge", "assay_mempool_bytes \(mempool.byteCount)",
-            "# TYPE assay_mempool_gapped gauge", "assay_mempool_gapped \(mempool.gappedCount)",
-            "# TYPE assay_mempool_gossip_dropped_total counter",
-            "assay_mempool_gossip_dropped_total \(gossip.droppedCount)",
-            "# TYPE assay_peers gauge", "assay_peers \(p2p.connectedPeers.count)",
-            "# TYPE assay_jobs_created_total counter", "assay_jobs_created_total \(counters.jobsCreated)",
-            "# TYPE assay_results_posted_total counter", "assay_results_posted_total \(counters.resultsPosted)",
-            "# TYPE assay_jobs_ended_total counter",
-        ]
-        for outcome in JobOutcome.allCases {
-            lines.append("assay_jobs_ended_total{outcome=\"\(outcome.rawValue)\"} \(counters.jobsEnded[outcome.rawValue] ?? 0)")
+    /// The Prometheus text exposition of every metric, the sampled ones read now.
+    func text() -> String {
+        for metric in sampled { metric.sample() }
+        var bytes: [UInt8] = []
+        registry.emit(into: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// A figure another component keeps, read at each scrape: a gauge records it; a counter advances by what the
+/// total grew since the last scrape (the owner keeps the total, so nothing on its path changes).
+private final class SampledMetric: Sendable {
+    private enum Kind: Sendable {
+        case gauge(Gauge, read: @Sendable () -> Double)
+        case counter(Counter, read: @Sendable () -> UInt64)
+    }
+
+    private let kind: Kind
+    /// The total a counter has been advanced to.
+    private let reported = Mutex<UInt64>(0)
+
+    private init(_ kind: Kind) { self.kind = kind }
+
+    static func gauge(
+        _ name: String, _ factory: PrometheusMetricsFactory, read: @escaping @Sendable () -> Double
+    ) -> SampledMetric {
+        SampledMetric(.gauge(Gauge(label: name, factory: factory), read: read))
+    }
+
+    static func counter(
+        _ name: String, _ factory: PrometheusMetricsFactory, read: @escaping @Sendable () -> UInt64
+    ) -> SampledMetric {
+        SampledMetric(.counter(Counter(label: name, factory: factory), read: read))
+    }
+
+    func sample() {
+        switch kind {
+        case let .gauge(gauge, read): gauge.record(read())
+        case let .counter(counter, read):
+            reported.withLock { reported in
+                let total = read()
+                counter.increment(by: total - min(total, reported))
+                reported = max(reported, total)
+            }
         }
-        lines += ["# TYPE assay_slashes_total counter", "assay_slashes_total \(counters.slashes)"]
-        let replayed = replay.counters.withLock { $0 }
-        lines += [
-            "# TYPE assay_replay_results_total counter", "assay_replay_results_total \(replayed.results)",
-            "# TYPE assay_replay_mismatches_total counter", "assay_replay_mismatches_total \(replayed.mismatches)",
-            "# TYPE assay_replay_challenges_sent_total counter",
-            "assay_replay_challenges_sent_total \(replayed.challengesSent)",
-            "# TYPE assay_replay_dropped_total counter", "assay_replay_dropped_total \(replayed.dropped)",
-            "# TYPE assay_replay_tiles_checked_total counter", "assay_replay_tiles_checked_total \(replayed.tilesChecked)",
-            "# TYPE assay_replay_work_units_total counter", "assay_replay_work_units_total \(replayed.workUnits)",
-            "# TYPE assay_replay_work_units_per_second gauge",
-            "assay_replay_work_units_per_second \(Int(replayed.workUnitsPerSecond))",
-            "# TYPE assay_websocket_connections gauge", "assay_websocket_connections \(hub.connectionCount)",
-            "# TYPE assay_blob_fetched_bytes_total counter",
-            "assay_blob_fetched_bytes_total \(blobTraffic.fetchedBytes.load(ordering: .relaxed))",
-            "# TYPE assay_blob_served_bytes_total counter",
-            "assay_blob_served_bytes_total \(blobTraffic.servedBytes.load(ordering: .relaxed))",
-        ]
-        let collected = blobs.total
-        lines += [
-            "# TYPE assay_blobs_held gauge", "assay_blobs_held \(blobs.store.heldCount)",
-            "# TYPE assay_blob_bytes_held gauge", "assay_blob_bytes_held \(blobs.store.heldBytes)",
-            "# TYPE assay_blobs_collected_total counter", "assay_blobs_collected_total \(collected.blobs)",
-            "# TYPE assay_blob_bytes_collected_total counter", "assay_blob_bytes_collected_total \(collected.bytes)",
-            "# TYPE assay_blob_partials_collected_total counter",
-            "assay_blob_partials_collected_total \(collected.partials)",
-        ]
-        return lines.joined(separator: "\n") + "\n"
     }
 }

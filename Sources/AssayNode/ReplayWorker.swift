@@ -3,10 +3,12 @@ import AssayCrypto
 import AssayKernels
 import AssayLedger
 import AssayRocksDB
+import AssayTracing
 import AssayTypes
 import Dispatch
 import Foundation
 import Logging
+import Tracing
 
 #if canImport(Glibc)
     import Glibc
@@ -50,6 +52,7 @@ final class ReplayWorker: Sendable {
     /// Where the job's model, input, output and trace are read (the node's blob store).
     private let blobs: BlobStore
     private let logger: Logger
+    private let tracer: JobTracer
     private let queue = Mutex<(items: [Item], stopped: Bool)>(([], false))
     private let available = DispatchSemaphore(value: 0)
     private let finished = DispatchGroup()
@@ -57,7 +60,7 @@ final class ReplayWorker: Sendable {
 
     init(
         policy: SpotCheckPolicy, threads: Int, account: AccountSubmitter, store: RocksDBStore, blobs: BlobStore,
-        logger: Logger
+        logger: Logger, tracer: JobTracer = .off
     ) {
         self.policy = policy
         threadCount = max(1, threads)
@@ -66,6 +69,7 @@ final class ReplayWorker: Sendable {
         self.store = store
         self.blobs = blobs
         self.logger = logger
+        self.tracer = tracer
     }
 
     /// The results a committed block posted (those whose `result` transaction succeeded).
@@ -158,8 +162,10 @@ final class ReplayWorker: Sendable {
                 job: job, request: record.request, model: try Model(canonicalBytes: try source.read(modelBlob)),
                 result: item.result)
             let started = ContinuousClock.now
+            let startedAt = DefaultTracerClock.now
             let outcome = try checker.check(posted)
             count(outcome, seconds: (ContinuousClock.now - started) / .seconds(1))
+            trace(job, outcome, from: startedAt)
             guard let tile = outcome.wrongTile, record.provider != account.address else { return nil }
             logger.warning("job \(job): provider \(record.provider) posted a wrong \(tile); challenging")
             return challenge(job, tile, bond: params.challengeBondMin)
@@ -167,6 +173,16 @@ final class ReplayWorker: Sendable {
             logger.error("spot check of job \(job) failed: \(error)")
             return nil
         }
+    }
+
+    /// The check as a span of the job's trace (docs/rpc.md, Tracing).
+    private func trace(_ job: Hash, _ outcome: SpotCheckOutcome, from start: DefaultTracerClock.Timestamp) {
+        var attributes: SpanAttributes = [
+            "assay.tiles_checked": .int64(Int64(outcome.tilesChecked)),
+            "assay.work_units": .int64(Int64(clamping: outcome.workUnits)),
+        ]
+        if let tile = outcome.wrongTile { attributes["assay.wrong_tile"] = "\(tile.layer):\(tile.tile)" }
+        tracer.record("replay.spot_check", job: job, from: start, to: DefaultTracerClock.now, attributes: attributes)
     }
 
     private func count(_ outcome: SpotCheckOutcome, seconds: Double) {

@@ -4,8 +4,10 @@ import AssayBlobs
 import AssayCodec
 import AssayCrypto
 import AssayKernels
+import AssayTracing
 import AssayTypes
 import Foundation
+import Tracing
 
 /// What a job asks for, shared by `assay tx job` and `assay job submit`.
 struct JobRequestOptions: ParsableArguments {
@@ -59,27 +61,50 @@ struct JobClientCommand: AsyncParsableCommand {
 
     struct Submit: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Register the model if the chain lacks it, then submit the job (its id is the tx hash).")
+            abstract: "Register the model if the chain lacks it, then submit the job (its id is the tx hash).",
+            discussion: """
+                With OTEL_EXPORTER_OTLP_ENDPOINT set, the submission's steps are traced to that OpenTelemetry \
+                collector, in the job's trace (docs/rpc.md, Tracing).
+                """)
         @OptionGroup var signing: SigningOptions
         @OptionGroup var request: JobRequestOptions
         @Option(help: "The model arrays (.npz; names in docs/kernels.md).") var model: String
 
         func run() async throws {
+            let started = DefaultTracerClock.now
             let model = try KernelFiles.model(at: model)
             let wallet = try await signing.wallet()
+            try await TracingBackend.runCommand(service: "assay-client", instance: wallet.address.description) { tracer in
+                // The job id is the hash of the signed transaction, known only at the end: the steps are timed, then
+                // recorded in the job's trace (docs/rpc.md, Tracing).
+                var steps: [RecordedSpan] = []
+                let submitted = try await submit(model, wallet, timing: &steps)
+                if let job = try? RPCValue.hash(submitted.hash, what: "job id") {
+                    tracer.record("client.submit", job: job, from: started, to: DefaultTracerClock.now, children: steps)
+                }
+            }
+        }
+
+        private func submit(_ model: Model, _ wallet: Wallet, timing steps: inout [RecordedSpan]) async throws -> Submission {
             let hash = BlobRef(of: model.canonicalBytes).id.digest
             if try await !ChainReads.modelExists(hash, wallet.client) {
-                let modelBlob = try await BlobClient(wallet.client).upload(model.canonicalBytes)
-                let registered = try await wallet.submit(
-                    .registerModel(RegisterModel(modelBlob: modelBlob)), fee: try await signing.fee(for: wallet),
-                    wait: true)
-                // Someone else registering the same model first is fine: the job only needs it to exist.
-                if registered.committed?.codeName != "modelExists" { try registered.requireOK("register_model") }
+                try await RecordedSpan.timing("client.register_model", into: &steps) {
+                    let modelBlob = try await BlobClient(wallet.client).upload(model.canonicalBytes)
+                    let registered = try await wallet.submit(
+                        .registerModel(RegisterModel(modelBlob: modelBlob)), fee: try await signing.fee(for: wallet),
+                        wait: true)
+                    // Someone else registering the same model first is fine: the job only needs it to exist.
+                    if registered.committed?.codeName != "modelExists" { try registered.requireOK("register_model") }
+                }
                 if !signing.node.json { print("registered model \(hash)") }
             }
-            let (job, escrow) = try await request.request(modelHash: hash, model: model, wallet.client)
+            let (job, escrow) = try await RecordedSpan.timing("client.upload_input", into: &steps) {
+                try await request.request(modelHash: hash, model: model, wallet.client)
+            }
             if !signing.node.json { print("escrow: \(Output.credits(escrow)) for up to \(job.maxWorkUnits) work units") }
-            try await signing.submit(.job(job), spends: escrow, wallet: wallet)
+            return try await RecordedSpan.timing("client.broadcast", into: &steps) {
+                try await signing.submit(.job(job), spends: escrow, wallet: wallet)
+            }
         }
     }
 

@@ -20,13 +20,21 @@ struct NodeCommand: AsyncParsableCommand {
         @Option(help: "RPC listen address, host:port (keep it on loopback unless you mean it).")
         var rpcListen = "127.0.0.1:26657"
         @Option(name: .customLong("peer"), help: "A peer to dial, host:port (repeatable).") var peers: [String] = []
+        @Option(help: "Turn tracing on, sending to this OpenTelemetry collector's OTLP/HTTP base URL ([tracing]).")
+        var otlpEndpoint: String?
+        @Option(help: "With --otlp-endpoint: http/protobuf or http/json.") var otlpProtocol = "http/protobuf"
 
         func run() throws {
             for address in [p2pListen, rpcListen] + peers { _ = try hostAndPort(address) }
             // Refuse a home that could never start: the genesis must be valid and the key a key file.
             do { _ = try Node.loadGenesis(genesis) } catch { throw CommandFailure("\(error)") }
             do { _ = try KeyFile.read(from: key) } catch { throw CommandFailure("--key \(key): \(error)") }
-            let config = NodeConfig.defaults(moniker: moniker, p2pListen: p2pListen, rpcListen: rpcListen, peers: peers)
+            var config = NodeConfig.defaults(moniker: moniker, p2pListen: p2pListen, rpcListen: rpcListen, peers: peers)
+            if let otlpEndpoint {
+                let tracing = NodeConfig.Tracing(enable: true, otlpEndpoint: otlpEndpoint, otlpProtocol: otlpProtocol)
+                do { _ = try tracing.settings(moniker: moniker) } catch { throw CommandFailure("\(error)") }
+                config.tracing = tracing
+            }
             do {
                 try NodeHome(path: home).initialize(config: config, genesisFile: genesis, keyFile: key)
             } catch {

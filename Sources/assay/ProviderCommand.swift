@@ -1,5 +1,6 @@
 import ArgumentParser
 import AssayKernels
+import AssayTracing
 import Foundation
 
 /// `assay provider start`: a provider that stakes, publishes an offer and serves the jobs assigned to it.
@@ -15,7 +16,9 @@ struct ProviderCommand: AsyncParsableCommand {
                 (re)connect it catches up by listing its open jobs. --cheat exists for tests and demos only: \
                 wrong:P posts a wrong output with probability P, tile:LAYER:TILE corrupts that tile of each job's \
                 trace (recomputing the later layers from it), fraction:Q each tile with probability Q (seeded by \
-                --seed and the job id), late posts after the deadline, silent never posts.
+                --seed and the job id), late posts after the deadline, silent never posts. With \
+                OTEL_EXPORTER_OTLP_ENDPOINT set, each job's run is traced to that OpenTelemetry collector \
+                (docs/rpc.md, Tracing).
                 """)
         @OptionGroup var node: NodeOptions
         @Option(help: "The provider's key file.") var key: String
@@ -41,7 +44,9 @@ struct ProviderCommand: AsyncParsableCommand {
                 kernels: try KernelList.parse(kernels), price: price, stake: try stake.map(Output.baseUnits(credits:)),
                 capacity: capacity, offerBlocks: offerBlocks, fee: try fee.map(Output.baseUnits(credits:)),
                 cheat: try ProviderWorker.Cheat(parsing: cheat), seed: seed, threads: threads)
-            try await ProviderWorker(wallet: wallet, settings: settings).run()
+            try await TracingBackend.runCommand(service: "assay-provider", instance: wallet.address.description) { tracer in
+                try await ProviderWorker(wallet: wallet, settings: settings, tracer: tracer).run()
+            }
         }
     }
 }

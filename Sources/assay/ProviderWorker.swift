@@ -5,6 +5,7 @@ import AssayCrypto
 import AssayKernels
 import AssayLedger
 import AssaySimulation
+import AssayTracing
 import AssayTypes
 import Foundation
 
@@ -28,6 +29,7 @@ final class ProviderWorker {
 
     private let wallet: Wallet
     private let settings: Settings
+    private let tracer: JobTracer
     private var random: SimRandom
     private var nonce: UInt64 = 0
     private var fee: UInt64 = 0
@@ -35,9 +37,10 @@ final class ProviderWorker {
     private var served: Set<String> = []
     private var models: [String: Model] = [:]
 
-    init(wallet: Wallet, settings: Settings) {
+    init(wallet: Wallet, settings: Settings, tracer: JobTracer = .off) {
         self.wallet = wallet
         self.settings = settings
+        self.tracer = tracer
         random = SimRandom(seed: settings.seed)
     }
 
@@ -145,16 +148,26 @@ final class ProviderWorker {
             return log("job \(id.prefix(12)): staying silent (--cheat silent)")
         }
         let jobID = try RPCValue.hash(id, what: "job id")
+        try await tracer.withJobSpan("provider.job", job: jobID) { try await runJob(id, jobID) }
+    }
+
+    /// Runs the job and posts its result; each step is a span under `provider.job` (docs/rpc.md, Tracing).
+    private func runJob(_ id: String, _ jobID: Hash) async throws {
         let job = try await fetchJob(jobID)
         let trace: Trace
         do {
-            trace = try posted(
-                try Kernels.executeTraced(
-                    try KernelID(job.kernel), model: try await model(job.modelHash),
-                    input: try Tensor(canonicalBytes: try await blobs.download(job.inputBlob)),
-                    limits: .forJob(maxWorkUnits: job.maxWorkUnits), maxTileWorkUnits: try await maxTileWorkUnits(),
-                    threads: settings.threads),
-                job: jobID)
+            let (model, input) = try await tracer.withSpan("provider.fetch") { () async throws -> (Model, Tensor) in
+                (try await self.model(job.modelHash), try Tensor(canonicalBytes: try await blobs.download(job.inputBlob)))
+            }
+            let maxTileWorkUnits = try await maxTileWorkUnits()
+            trace = try await tracer.withSpan("provider.compute") {
+                try posted(
+                    try Kernels.executeTraced(
+                        try KernelID(job.kernel), model: model, input: input,
+                        limits: .forJob(maxWorkUnits: job.maxWorkUnits), maxTileWorkUnits: maxTileWorkUnits,
+                        threads: settings.threads),
+                    job: jobID)
+            }
         } catch {
             served.insert(id)
             return log("job \(id.prefix(12)): cannot run it (\(error)); leaving it to its deadline")
@@ -167,10 +180,12 @@ final class ProviderWorker {
         }
         if settings.cheat == .late { try await waitForHeight(job.deadline) }
         // The output and the trace go to the node first: it admits the result only while it holds both blobs.
-        let result = JobResult(
-            jobID: jobID, outputBlob: try await blobs.upload(bytes), traceBlob: try await blobs.upload(trace.blobBytes),
-            traceRoot: trace.root, workUnits: output.workUnits)
-        let sent = try await send(.result(result), wait: false)
+        let result = try await tracer.withSpan("provider.upload") {
+            JobResult(
+                jobID: jobID, outputBlob: try await blobs.upload(bytes), traceBlob: try await blobs.upload(trace.blobBytes),
+                traceRoot: trace.root, workUnits: output.workUnits)
+        }
+        let sent = try await tracer.withSpan("provider.post_result") { try await send(.result(result), wait: false) }
         served.insert(id)
         log("job \(id.prefix(12)): ran \(job.kernel), \(output.workUnits) work units, posted result \(sent.hash)")
     }
