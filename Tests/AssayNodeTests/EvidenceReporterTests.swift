@@ -16,10 +16,8 @@ import Testing
     /// A reporter signing from the fixture's provider account, with the chain's tip at `height`.
     func reporter(tipHeight height: Height = 1) -> EvidenceReporter {
         let gossiped = gossiped
-        let account = AccountSubmitter(
-            key: node.provider, chainID: NodeFixture.chainID, store: node.store, mempool: node.mempool,
-            gossip: { transaction in gossiped.transactions.withLock { $0.append(transaction) } },
-            logger: Logger(label: "test"))
+        let account = node.account(
+            node.provider, gossip: { transaction in gossiped.transactions.withLock { $0.append(transaction) } })
         var tip = ChainTip(genesisValidators: node.genesis.validators, genesisTimeMs: 0)
         tip.height = height
         return EvidenceReporter(

@@ -132,6 +132,16 @@ final class NodeFixture: @unchecked Sendable {
 
     var height: Height { application.snapshot.withLock { $0.height } }
 
+    /// The node's own account as the replay worker and the evidence reporter use it (`key`, the validator's by
+    /// default), handing what it admits to `gossip`.
+    func account(_ key: SecretKey? = nil, gossip: @escaping @Sendable (Transaction) -> Void = { _ in })
+        -> AccountSubmitter
+    {
+        AccountSubmitter(
+            key: key ?? validator, chainID: Self.chainID, store: store, mempool: mempool, gossip: gossip,
+            logger: Logger(label: "test"))
+    }
+
     /// Puts `bytes` (at most one chunk) into the node's blob store.
     @discardableResult
     func hold(_ bytes: [UInt8]) throws -> BlobRef {

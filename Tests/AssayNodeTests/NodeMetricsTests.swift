@@ -33,9 +33,8 @@ import Testing
     static func metrics(of node: NodeFixture) -> NodeMetrics {
         let logger = Logger(label: "test")
         let replay = ReplayWorker(
-            policy: SpotCheckPolicy(mode: .sample, tilesPerResult: 1), threads: 1, key: node.validator,
-            chainID: NodeFixture.chainID, store: node.store, mempool: node.mempool, blobs: node.blobs, gossip: { _ in },
-            logger: logger)
+            policy: SpotCheckPolicy(mode: .sample, tilesPerResult: 1), threads: 1, account: node.account(),
+            store: node.store, blobs: node.blobs, logger: logger)
         return NodeMetrics(
             application: node.application, mempool: node.mempool,
             gossip: GossipAdmission(mempool: node.mempool, capacity: 1),

@@ -21,13 +21,10 @@ final class Gossiped: Sendable {
 
     func worker(_ policy: SpotCheckPolicy = SpotCheckPolicy(mode: .sample, tilesPerResult: 16)) -> ReplayWorker {
         let gossiped = gossiped
-        let account = AccountSubmitter(
-            key: node.validator, chainID: NodeFixture.chainID, store: node.store, mempool: node.mempool,
-            gossip: { transaction in gossiped.transactions.withLock { $0.append(transaction) } },
-            logger: Logger(label: "test"))
         return ReplayWorker(
-            policy: policy, threads: 1, account: account, store: node.store, blobs: node.blobs,
-            logger: Logger(label: "test"))
+            policy: policy, threads: 1,
+            account: node.account(gossip: { transaction in gossiped.transactions.withLock { $0.append(transaction) } }),
+            store: node.store, blobs: node.blobs, logger: Logger(label: "test"))
     }
 
     /// The fixture's gemm job has four tiles (T = 8): k = 16 checks them all.
