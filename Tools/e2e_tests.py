@@ -1500,8 +1500,9 @@ def test_double_sign_is_reported_slashed_and_removed():
     """Issue 13: a validator whose node is down double-signs prevotes from another process (assay-equivocator, with
     its key, bypassing SafetyRules). The live nodes find the equivocation and one of them submits the evidence by
     itself; once committed the validator's stake is slashed by double_sign_slash_fraction, it is tombstoned and out
-    of the set at H + 2, and the chain goes on. Runs after the validators check: the offender is the 5th validator
-    it added (whose node it stopped), or, run alone, validator 3 (stopped here)."""
+    of the set at H + 2, and the chain goes on; the explorer's validators page lists it. Runs after the validators
+    check: the offender is the 5th validator it added (whose node it stopped), or, run alone, validator 3 (stopped
+    here)."""
     nodes = urls()
     url = nodes[0]
     fifth = os.path.join(DIR, "validator-4.json")
@@ -1544,6 +1545,15 @@ def test_double_sign_is_reported_slashed_and_removed():
     assert offender in set_keys(url, effective - 1) and offender not in set_keys(url, effective)
     wait_for(lambda: height(url) >= effective + 4, 60, f"4 blocks after height {effective}")
     same_chain([nodes[i] for i in live], effective + 3)
+    from explorer_browser import Explorer  # Selenium: the validators page lists the punished double sign
+    browser = Explorer(url)
+    try:
+        browser.open("#/validators", "validators")
+        listed = [titles for _, titles in browser.rows("evidence")]
+        assert [offender, tx["hash"]] in listed, listed
+        assert not browser.console_errors(), browser.console_errors()
+    finally:
+        browser.close()
     assert tx["height"] <= signed_heights[0] + 10, f"double-signed at {signed_heights}, evidence only at {tx['height']}"
     print(f"     double-signed at heights {signed_heights}: evidence committed at {tx['height']} (sent by {tx['sender']}; "
           f"{len(evidence)} evidence transaction(s) in all), {expected} of {stake} slashed, out of the set from "

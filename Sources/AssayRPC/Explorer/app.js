@@ -307,7 +307,8 @@ const pages = {
       facts([["height", String(validators.height)], ["total power", validators.total_power, "total-power"]]),
       section(`Signing over the last ${heights} commits`, validatorsTable(validators, record)),
       signingNote(),
-      h("p", { class: "note" }, "Evidence of double signing appears as evidence transactions and tombstoned events on the block and transaction pages."),
+      section(`Evidence over the last ${blocks.length} blocks`, evidenceTable(await evidenceIn(blocks))),
+      h("p", { class: "note" }, "A validator proven to have double-signed is slashed, tombstoned and leaves the set two heights after its evidence is committed."),
     ];
   },
 
@@ -430,6 +431,28 @@ function card(label, value, field) {
 
 function signingNote() {
   return h("p", { class: "note" }, "Missed: commits of heights at which the validator was in the set that carry no signature of it (signed / commits while a member). A commit holds the precommits the next proposer had gathered (at least 2/3 of the power), so a validator that voted late can be missing from it while online.");
+}
+
+// The double signs punished in `blocks`: each evidence transaction's `tombstoned` and `slashed` events, read from
+// `block_results` of the blocks that carry transactions (one batch).
+async function evidenceIn(blocks) {
+  const carrying = blocks.filter((block) => block.transactions.length > 0);
+  const answers = await results(carrying.map((block) => call("block_results", { height: block.header.height })));
+  return answers.filter(Boolean).flatMap((answer) => answer.transactions.flatMap((tx) => {
+    const attributes = (type) => {
+      const event = tx.events.find((candidate) => candidate.type === type);
+      return event && Object.fromEntries(event.attributes.map((attribute) => [attribute.key, attribute.value]));
+    };
+    const tombstoned = attributes("tombstoned");
+    return tombstoned ? [{ height: answer.height, validator: tombstoned.validator, slashed: attributes("slashed"), hash: tx.hash }] : [];
+  }));
+}
+
+function evidenceTable(found) {
+  return table(["height", "validator", "slashed", "transaction"], found.map((evidence) => [
+    blockLink(evidence.height), mono(evidence.validator), evidence.slashed ? amount(evidence.slashed.amount) : "0",
+    txLink(evidence.hash),
+  ]), { "data-list": "evidence" });
 }
 
 function validatorsTable(validators, record) {
