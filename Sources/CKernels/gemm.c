@@ -83,6 +83,25 @@ static int32_t moved_zero(int32_t zero, int want_signed, int is_signed) {
     return want_signed == is_signed ? zero : want_signed ? zero - 128 : zero + 128;
 }
 
+// Packs one row's kc values of a K block (src NULL: a padding row, zeros) into its pairs of a 16-bit panel.
+static void pack_row_pairs(const uint8_t *src, size_t kc, int is_signed, int32_t zero, int16_t *slots) {
+    for (size_t kk = 0; kk < round_up(kc, 2); kk++)
+        slots[kk / 2 * 2 * MR + kk % 2] = src && kk < kc ? centred(src[kk], is_signed, zero) : 0;
+}
+
+// Packs one row's kc values of a K block (src NULL: a padding row, zeros) into its quads of a VNNI panel; returns
+// their sum.
+static uint32_t pack_row_quads(const uint8_t *src, size_t kc, uint8_t flip, uint8_t *slots) {
+    uint32_t sum = 0;
+    for (size_t kk = 0; kk < kc; kk += 4, slots += 4 * MR) {
+        uint8_t quad[4] = {0};
+        for (size_t q = 0; src && q < 4 && kk + q < kc; q++) quad[q] = src[kk + q] ^ flip;
+        sum += (uint32_t)quad[0] + quad[1] + quad[2] + quad[3];
+        memcpy(slots, quad, sizeof quad);
+    }
+    return sum;
+}
+
 void ck_pack_a(ck_path path, const uint8_t *a, int a_signed, int32_t a_zero, size_t m, size_t k,
                size_t row_begin, size_t row_end, void *packed) {
     size_t g = group_size(path), m_pad = round_up(m, MR);
@@ -92,21 +111,14 @@ void ck_pack_a(ck_path path, const uint8_t *a, int a_signed, int32_t a_zero, siz
     if (vnni && row_begin == 0) *v.zero = moved_zero(a_zero, 0, a_signed);
     for (size_t r0 = row_begin; r0 < row_end; r0 += MR) {
         for (size_t rr = 0; rr < MR; rr++) {
-            const uint8_t *src = r0 + rr < row_end ? a + (r0 + rr) * k : NULL;  // NULL: a padding row
+            const uint8_t *src = r0 + rr < row_end ? a + (r0 + rr) * k : NULL;
             uint32_t sum = 0;
             for (size_t k0 = 0; k0 < k; k0 += KC) {
                 size_t kc = min_size(k - k0, KC);
                 uint8_t *panel = v.data + span(m_pad, k0, g) + span(r0, kc, g);
-                for (size_t kk = 0; kk < round_up(kc, g); kk++) {
-                    size_t slot = (kk / g * MR + rr) * g + kk % g;
-                    int real = src && kk < kc;
-                    if (vnni) {
-                        panel[slot] = real ? src[k0 + kk] ^ flip : 0;
-                        sum += panel[slot];
-                    } else {
-                        ((int16_t *)panel)[slot] = real ? centred(src[k0 + kk], a_signed, a_zero) : 0;
-                    }
-                }
+                const uint8_t *block = src ? src + k0 : NULL;
+                if (vnni) sum += pack_row_quads(block, kc, flip, panel + 4 * rr);
+                else pack_row_pairs(block, kc, a_signed, a_zero, (int16_t *)panel + 2 * rr);
             }
             if (vnni) v.sums[r0 + rr] = (int32_t)sum;
         }
@@ -389,21 +401,22 @@ void ck_gemm(ck_path path, const void *packed_a, const void *packed_b, size_t m,
         t.a_zero = *pa.zero;
         t.b_zero = *pb.zero;
     }
-    for (size_t k0 = 0; k0 < k; k0 += KC) {
-        size_t kc = min_size(k - k0, KC);
-        t.groups = round_up(kc, g) / g;
-        t.accumulate = k0 > 0;
-        const uint8_t *a_block = pa.data + span(m_pad, k0, g), *b_block = pb.data + span(n_pad, k0, g);
-        // MC rows of A (in L2) meet each NR-column panel of B (in L1) in turn.
-        for (size_t i0 = row_begin; i0 < row_end; i0 += MC) {
-            size_t rows = min_size(row_end - i0, MC);
-            for (size_t j0 = col_begin; j0 < col_end; j0 += NR) {
-                t.col = j0;
-                t.cols = min_size(col_end - j0, NR);
+    // MC rows of A (in L2) meet each NR-column panel of B in turn; each tile of C goes through every K block before
+    // the next, so C leaves the cache once instead of once per block (C exceeds L2 at 1024^2).
+    for (size_t i0 = row_begin; i0 < row_end; i0 += MC) {
+        size_t rows = min_size(row_end - i0, MC);
+        for (size_t j0 = col_begin; j0 < col_end; j0 += NR) {
+            t.col = j0;
+            t.cols = min_size(col_end - j0, NR);
+            for (size_t k0 = 0; k0 < k; k0 += KC) {
+                size_t kc = min_size(k - k0, KC);
+                t.groups = round_up(kc, g) / g;
+                t.accumulate = k0 > 0;
+                const uint8_t *a_block = pa.data + span(m_pad, k0, g), *panel = pb.data + span(n_pad, k0, g) + span(j0, kc, g);
                 for (size_t r0 = 0; r0 < rows; r0 += MR) {
                     t.row = i0 + r0;
                     t.rows = min_size(rows - r0, MR);
-                    micro(a_block + span(t.row, kc, g), b_block + span(j0, kc, g), c + t.row * n + j0, &t);
+                    micro(a_block + span(t.row, kc, g), panel, c + t.row * n + j0, &t);
                 }
             }
         }
