@@ -22,14 +22,17 @@ enum GemmCore {
         return c
     }
 
-    /// The optimised product of row-major A [M,K] and B [K,N]. `vector: false` forces the portable micro-kernel.
+    /// The fastest micro-kernel path this CPU runs (AVX-512 VNNI, AVX2 or portable C); all give the same bits.
+    static let bestPath = ck_best_path()
+
+    /// The optimised product of row-major A [M,K] and B [K,N]. Tests force each supported `path`.
     static func optimised(
         a: [UInt8], _ aOperand: MatrixOperand, b: [UInt8], _ bOperand: MatrixOperand,
-        m: Int, n: Int, k: Int, threads: Int, vector: Bool = true
+        m: Int, n: Int, k: Int, threads: Int, path: ck_path = bestPath
     ) -> [Int32] {
         [Int32](unsafeUninitializedCapacity: m * n) { c, initialized in
             if let base = c.baseAddress {
-                optimised(a: a, aOperand, b: b, bOperand, m: m, n: n, k: k, threads: threads, vector: vector, into: base)
+                optimised(a: a, aOperand, b: b, bOperand, m: m, n: n, k: k, threads: threads, path: path, into: base)
             }
             initialized = m * n
         }
@@ -38,7 +41,7 @@ enum GemmCore {
     /// Writes every element of C [M,N] (zeros when K is 0).
     static func optimised(
         a: [UInt8], _ aOperand: MatrixOperand, b: [UInt8], _ bOperand: MatrixOperand,
-        m: Int, n: Int, k: Int, threads: Int, vector: Bool = true, into c: UnsafeMutablePointer<Int32>
+        m: Int, n: Int, k: Int, threads: Int, path: ck_path = bestPath, into c: UnsafeMutablePointer<Int32>
     ) {
         guard m > 0 && n > 0 && k > 0 else {
             c.initialize(repeating: 0, count: m * n)
@@ -48,7 +51,7 @@ enum GemmCore {
             b.withUnsafeBufferPointer { bBuffer in
                 multiply(
                     a: aBuffer.baseAddress!, aOperand, b: bBuffer.baseAddress!, bOperand,
-                    m: m, n: n, k: k, into: c, threads: threads, vector: vector)
+                    m: m, n: n, k: k, into: c, threads: threads, path: path)
             }
         }
     }
@@ -57,31 +60,32 @@ enum GemmCore {
     /// row and column ranges), then the threads compute disjoint tiles of C. M, N and K must be positive.
     static func multiply(
         a: UnsafePointer<UInt8>, _ aOperand: MatrixOperand, b: UnsafePointer<UInt8>, _ bOperand: MatrixOperand,
-        m: Int, n: Int, k: Int, into c: UnsafeMutablePointer<Int32>, threads: Int, vector: Bool = true
+        m: Int, n: Int, k: Int, into c: UnsafeMutablePointer<Int32>, threads: Int, path: ck_path = bestPath
     ) {
+        precondition(ck_path_supported(path) != 0)
         let split = TileSplit(m: m, n: n, k: k, threads: threads)
-        let packedA = UnsafeMutablePointer<Int16>.allocate(capacity: ck_packed_a_count(m, k))
-        let packedB = UnsafeMutablePointer<Int16>.allocate(capacity: ck_packed_b_count(k, n))
+        // 64-byte alignment: a cache line, and the width of the VNNI path's loads.
+        let packedA = UnsafeMutableRawPointer.allocate(byteCount: ck_packed_a_bytes(path, m, k), alignment: 64)
+        let packedB = UnsafeMutableRawPointer.allocate(byteCount: ck_packed_b_bytes(path, k, n), alignment: 64)
         defer {
             packedA.deallocate()
             packedB.deallocate()
         }
         let shared = SharedPointers(a: a, b: b, c: c, packedA: packedA, packedB: packedB)
-        let avx2: Int32 = vector ? 1 : 0
         // Iterations 0..<tiles pack row ranges of A, the rest column ranges of B.
         parallelFor(2 * split.tiles, threads: threads) { index in
             if index < split.tiles {
                 let rows = split.rows(index)
-                ck_pack_a(shared.a, aOperand.isSigned ? 1 : 0, aOperand.zeroPoint, m, k, rows.lowerBound, rows.upperBound, shared.packedA)
+                ck_pack_a(path, shared.a, aOperand.isSigned ? 1 : 0, aOperand.zeroPoint, m, k, rows.lowerBound, rows.upperBound, shared.packedA)
             } else {
                 let columns = split.columns(index - split.tiles)
-                ck_pack_b(shared.b, bOperand.isSigned ? 1 : 0, bOperand.zeroPoint, k, n, columns.lowerBound, columns.upperBound, shared.packedB, avx2)
+                ck_pack_b(path, shared.b, bOperand.isSigned ? 1 : 0, bOperand.zeroPoint, k, n, columns.lowerBound, columns.upperBound, shared.packedB)
             }
         }
         parallelFor(split.tiles, threads: threads) { index in
             let tile = split.tile(index)
-            ck_gemm(shared.packedA, shared.packedB, m, k, n, shared.c,
-                    tile.rows.lowerBound, tile.rows.upperBound, tile.columns.lowerBound, tile.columns.upperBound, avx2)
+            ck_gemm(path, shared.packedA, shared.packedB, m, k, n, shared.c,
+                    tile.rows.lowerBound, tile.rows.upperBound, tile.columns.lowerBound, tile.columns.upperBound)
         }
     }
 }
@@ -102,8 +106,8 @@ private struct SharedPointers: @unchecked Sendable {
     let a: UnsafePointer<UInt8>
     let b: UnsafePointer<UInt8>
     let c: UnsafeMutablePointer<Int32>
-    let packedA: UnsafeMutablePointer<Int16>
-    let packedB: UnsafeMutablePointer<Int16>
+    let packedA: UnsafeMutableRawPointer
+    let packedB: UnsafeMutableRawPointer
 }
 
 /// Divides C into disjoint tiles along its longer side, in whole row blocks of packed A or whole panels of packed

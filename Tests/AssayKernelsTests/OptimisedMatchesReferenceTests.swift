@@ -1,7 +1,8 @@
+import CKernels
 import Testing
 @testable import AssayKernels
 
-/// The optimised kernels (blocked, AVX2 when present, split over threads) give the reference's exact bits.
+/// The optimised kernels (blocked, AVX-512 VNNI or AVX2 when present, split over threads) give the reference's exact bits.
 @Suite struct OptimisedMatchesReferenceTests {
     static let threadCounts = [1, 2, 4]
 
@@ -38,16 +39,28 @@ import Testing
         try expectSame(.gemmI8, wide, try random.tensor(.int8, [9, 100]))  // split over column panels
     }
 
-    @Test func portableMicroKernelMatchesReference() throws {
+    /// Every micro-kernel path this CPU runs (AVX-512 VNNI, AVX2, portable C), forced in turn, gives the reference's
+    /// bits for every dtype mix: shapes around the tiles (6 x 16), odd and long K (blocks of 256), random and extreme
+    /// values and zero points.
+    @Test func everyPathMatchesReference() throws {
+        let paths = [CK_PATH_VNNI, CK_PATH_AVX2, CK_PATH_PORTABLE].filter { ck_path_supported($0) != 0 }
         var random = SeededGenerator(seed: 6)
-        for (m, k, n) in [(7, 300, 19), (1, 1, 1), (13, 5, 33)] {
-            let a = try random.tensor(.uint8, [m, k]), b = try random.tensor(.int8, [k, n])
-            let aOperand = MatrixOperand(dtype: .uint8, zeroPoint: 3), bOperand = MatrixOperand(dtype: .int8, zeroPoint: -7)
-            let expected = GemmCore.reference(a: a.data, aOperand, b: b.data, bOperand, m: m, n: n, k: k)
-            for threads in Self.threadCounts {
-                let portable = GemmCore.optimised(
-                    a: a.data, aOperand, b: b.data, bOperand, m: m, n: n, k: k, threads: threads, vector: false)
-                #expect(portable == expected)
+        let shapes = [(1, 1, 1), (7, 300, 19), (13, 5, 33), (6, 3, 16), (5, 257, 17), (12, 513, 32), (37, 7, 1)]
+        for (m, k, n) in shapes {
+            for (aType, bType) in [(DType.uint8, DType.uint8), (.int8, .int8), (.uint8, .int8), (.int8, .uint8)] {
+                for extreme in [false, true] {
+                    let a = random.bytes(m * k, extreme: extreme), b = random.bytes(k * n, extreme: extreme)
+                    let aOperand = MatrixOperand(dtype: aType, zeroPoint: random.zero(aType, extreme: extreme))
+                    let bOperand = MatrixOperand(dtype: bType, zeroPoint: random.zero(bType, extreme: extreme))
+                    let expected = GemmCore.reference(a: a, aOperand, b: b, bOperand, m: m, n: n, k: k)
+                    for path in paths {
+                        for threads in [1, 2] {
+                            let actual = GemmCore.optimised(
+                                a: a, aOperand, b: b, bOperand, m: m, n: n, k: k, threads: threads, path: path)
+                            #expect(actual == expected, "path \(path.rawValue) \(aType) x \(bType) \(m)x\(k)x\(n)")
+                        }
+                    }
+                }
             }
         }
     }

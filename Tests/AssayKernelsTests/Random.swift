@@ -26,4 +26,15 @@ struct SeededGenerator: RandomNumberGenerator {
     mutating func zeroPoint(_ dtype: DType) throws -> Tensor {
         try Tensor(dtype: dtype, shape: [], data: [UInt8.random(in: 0...255, using: &self)])
     }
+
+    /// Random bytes, or (extreme) only bytes that are 8-bit extremes as uint8 or int8: 0, 255, 128 (-128), 127.
+    mutating func bytes(_ count: Int, extreme: Bool) -> [UInt8] {
+        (0..<count).map { _ in extreme ? [0, 255, 128, 127].randomElement(using: &self)! : UInt8.random(in: 0...255, using: &self) }
+    }
+
+    /// A zero point valid for `dtype`, or (extreme) one of the type's two extremes.
+    mutating func zero(_ dtype: DType, extreme: Bool) -> Int32 {
+        let range: ClosedRange<Int32> = dtype == .int8 ? -128...127 : 0...255
+        return extreme ? [range.lowerBound, range.upperBound].randomElement(using: &self)! : Int32.random(in: range, using: &self)
+    }
 }

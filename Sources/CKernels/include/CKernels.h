@@ -4,18 +4,47 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// Exact 8-bit integer matrix product C[M,N] = sum_k (A[m,k] - za)(B[k,n] - zb) modulo 2^32.
-// Operands are widened to int16 with the zero point subtracted (values in -255..255) and multiplied in pairs
-// with 32-bit sums (AVX2 vpmaddwd or plain C): every product and pair sum is exact, so the result is the same
-// bits as any other exact evaluation. Uses AVX2 when the CPU has it, a portable loop otherwise.
+// Exact 8-bit integer matrix product C[M,N] = sum_k (A[m,k] - za)(B[k,n] - zb) modulo 2^32, in one of three paths
+// that give the same bits (wrap-around addition is associative and commutative, and no path rounds or saturates):
+// - CK_PATH_PORTABLE and CK_PATH_AVX2: operands widened to int16 with the zero point subtracted (-255..255),
+//   multiplied in (k, k+1) pairs with 32-bit pair sums (plain C, or AVX2 vpmaddwd).
+// - CK_PATH_VNNI: A made unsigned and B signed 8-bit by flipping the top bit where needed (a value v of the other
+//   signedness becomes v +- 128, which moves the zero point by as much), multiplied in quads of k by AVX-512
+//   vpdpbusd without saturation; the zero points come back through an exact correction from row sums of A and
+//   column sums of B.
+// The caller packs A and B for a path and multiplies with the same path.
+typedef enum { CK_PATH_PORTABLE = 0, CK_PATH_AVX2 = 1, CK_PATH_VNNI = 2 } ck_path;
 
-// Number of int16 elements of B packed by ck_pack_b.
-size_t ck_packed_b_count(size_t k, size_t n);
+// 1 when this CPU runs `path`.
+int ck_path_supported(ck_path path);
 
-// Packs columns [col_begin, col_end) of row-major B [k, n] (int8 when b_signed, else uint8) minus b_zero into
-// column panels. col_begin must be a multiple of ck_panel_width(); threads may pack disjoint column ranges.
-void ck_pack_b(const uint8_t *b, int b_signed, int32_t b_zero, size_t k, size_t n,
-               size_t col_begin, size_t col_end, int16_t *packed, int allow_avx2);
+// The fastest path this CPU runs.
+ck_path ck_best_path(void);
+
+// Row-block height of packed A: thread splits over rows must fall on multiples of it.
+size_t ck_row_block(void);
+
+// Panel width of packed B: thread splits over columns must fall on multiples of it.
+size_t ck_panel_width(void);
+
+// Bytes of A [m, k] and B [k, n] packed for `path`.
+size_t ck_packed_a_bytes(ck_path path, size_t m, size_t k);
+size_t ck_packed_b_bytes(ck_path path, size_t k, size_t n);
+
+// Packs rows [row_begin, row_end) of row-major A [m, k] (int8 when a_signed, else uint8, zero point a_zero) for
+// `path`. row_begin must be a multiple of ck_row_block(); threads may pack disjoint row ranges.
+void ck_pack_a(ck_path path, const uint8_t *a, int a_signed, int32_t a_zero, size_t m, size_t k,
+               size_t row_begin, size_t row_end, void *packed);
+
+// Packs columns [col_begin, col_end) of row-major B [k, n] (int8 when b_signed, else uint8, zero point b_zero) for
+// `path`. col_begin must be a multiple of ck_panel_width(); threads may pack disjoint column ranges.
+void ck_pack_b(ck_path path, const uint8_t *b, int b_signed, int32_t b_zero, size_t k, size_t n,
+               size_t col_begin, size_t col_end, void *packed);
+
+// Writes rows [row_begin, row_end) and columns [col_begin, col_end) of C (row-major, n columns, k > 0) from A and B
+// packed for `path`. row_begin must be a multiple of ck_row_block(), col_begin of ck_panel_width().
+void ck_gemm(ck_path path, const void *packed_a, const void *packed_b, size_t m, size_t k, size_t n, int32_t *c,
+             size_t row_begin, size_t row_end, size_t col_begin, size_t col_end);
 
 // The geometry of one (image, group) of a 2-D convolution.
 typedef struct {
@@ -31,28 +60,5 @@ typedef struct {
 // input zero point, so that it centres to zero) outside the input. x points at the group's first plane.
 void ck_im2col(const uint8_t *x, uint8_t pad_byte, const ck_conv_shape *shape,
                size_t row_begin, size_t row_end, uint8_t *lowered);
-
-// Row-block height of packed A: thread splits over rows must fall on multiples of it.
-size_t ck_row_block(void);
-
-// Panel width of packed B: thread splits over columns must fall on multiples of it.
-size_t ck_panel_width(void);
-
-// Number of int16 elements of A packed by ck_pack_a.
-size_t ck_packed_a_count(size_t m, size_t k);
-
-// Packs rows [row_begin, row_end) of row-major A [m, k] (int8 when a_signed, else uint8) minus a_zero into row
-// micro-panels. row_begin must be a multiple of ck_row_block(); threads may pack disjoint row ranges.
-void ck_pack_a(const uint8_t *a, int a_signed, int32_t a_zero, size_t m, size_t k,
-               size_t row_begin, size_t row_end, int16_t *packed);
-
-// Writes rows [row_begin, row_end) and columns [col_begin, col_end) of C (row-major, n columns, k > 0) from packed
-// A and B. row_begin must be a multiple of ck_row_block(), col_begin of ck_panel_width(). With allow_avx2 = 0 the
-// portable micro-kernel runs even on an AVX2 CPU (tests compare both).
-void ck_gemm(const int16_t *packed_a, const int16_t *packed_b, size_t m, size_t k, size_t n, int32_t *c,
-             size_t row_begin, size_t row_end, size_t col_begin, size_t col_end, int allow_avx2);
-
-// 1 when this CPU runs the AVX2 micro-kernel.
-int ck_cpu_has_avx2(void);
 
 #endif
