@@ -4,7 +4,7 @@ import base64, contextlib, hashlib, http.server, json, os, random, re, shutil, s
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEVNET = os.path.join(ROOT, "Network", "devnet")
 BUILD = os.environ.get("ASSAY_BUILD", "debug")
-ASSAY = os.path.join(ROOT, ".build", BUILD, "assay")
+ASSAY = os.path.join(ROOT, os.environ.get("ASSAY_SCRATCH", ".build"), BUILD, "assay")
 passed, failed = 0, 0
 
 
@@ -1712,6 +1712,71 @@ def test_explorer():
         print(f"     screenshot {path}")
 
 
+def allow_node(index, key):
+    """Lets node `key` connect to validator `index`: [p2p] allowed_node_keys, then a restart (SIGKILL: crash-safe)."""
+    path = os.path.join(DIR, f"node{index}", "config.toml")
+    config = open(path).read()
+    config = re.sub(r"allowed_node_keys = \[[^\]]*\]", f'allowed_node_keys = ["{key}"]', config)
+    open(path, "w").write(config)
+    before = height(urls()[0])
+    devnet("kill", str(index))
+    devnet("start", str(index))
+    wait_for(lambda: height(urls()[index]) > before, 60, f"node {index} to commit again after its restart")
+
+
+def state_sync_log_figures(log_path):
+    """(height, seconds, chunk bytes, p2p bytes) from the joiner's 'state sync: restored' line."""
+    found = re.search(r"state sync: restored height (\d+) in ([\d.]+) s, (\d+) chunk bytes, (\d+) p2p bytes",
+                      open(log_path).read())
+    assert found, "the joiner logged no restored snapshot"
+    return int(found.group(1)), float(found.group(2)), int(found.group(3)), int(found.group(4))
+
+
+def test_state_sync_joins_and_catches_up():
+    """A fresh node (not a validator, allowed by the validators' [p2p] allowed_node_keys) joins by state sync from a
+    trusted block at a snapshot height: restored, then block-synced, it says catching_up until it is within a height
+    of the tip, and then holds the same blocks and state roots as the validators."""
+    url = urls()[0]
+    key, home = os.path.join(DIR, "statesync-key.json"), os.path.join(DIR, "statesync-node")
+    assay("keys", "new", "--out", key, "--insecure-plaintext")
+    for index in range(4):
+        allow_node(index, public_key_of(key))
+    # Snapshots every 10 blocks (Network/devnet): the one before the latest is held by every validator.
+    wait_for(lambda: height(url) >= 25, 120, "height 25")
+    trust = (height(url) // 10) * 10 - 10
+    trust_hash = rpc(url, "block", {"height": trust})["result"]["hash"]
+    peers = [re.search(r"\[p2p\][^\[]*?listen = ['\"](127\.0\.0\.1:\d+)",
+                       open(os.path.join(DIR, f"node{i}", "config.toml")).read()).group(1) for i in range(4)]
+    rpc_address = f"127.0.0.1:{free_port()}"
+    assay("node", "init", "--home", home, "--genesis", os.path.join(DIR, "genesis", "genesis.json"), "--key", key,
+          "--p2p-listen", "127.0.0.1:0", "--rpc-listen", rpc_address, "--trust-height", str(trust),
+          "--trust-hash", trust_hash, *[arg for peer in peers for arg in ("--peer", peer)])
+    samples = []
+
+    def at_tip():
+        try:
+            status = rpc(f"http://{rpc_address}", "status", timeout=2)["result"]
+        except OSError:  # RPC opens once the snapshot is restored
+            return False
+        samples.append((status["latest_height"], height(url), status["catching_up"]))
+        return not status["catching_up"] and height(url) - status["latest_height"] <= 1
+
+    started = time.time()
+    with node_process(home):
+        wait_for(at_tip, 180, "the state-synced node to reach the tip")
+        seconds = time.time() - started
+        restored, restore_seconds, chunk_bytes, p2p_bytes = state_sync_log_figures(os.path.join(DIR, "statesync-node.log"))
+        assert restored >= trust, f"restored height {restored} below the trusted {trust}"
+        assert any(s[2] for s in samples), f"never said catching_up while behind: {samples[:5]}"
+        top = samples[-1][0]
+        joiner = f"http://{rpc_address}"
+        for h in range(restored, top + 1):
+            assert block_ids(joiner, h) == block_ids(url, h), f"the joiner's block {h} differs"
+        assert "error" in rpc(joiner, "block", {"height": restored - 1}), "a block below the snapshot is answered"
+    print(f"     restored height {restored} (trusted {trust}) in {restore_seconds:.1f} s, {chunk_bytes} chunk bytes, "
+          f"{p2p_bytes} p2p bytes; at the tip ({top}) {seconds:.1f} s after start")
+
+
 DIR = tempfile.mkdtemp(prefix="assay-e2e-")
 SAMPLING = os.environ.get("ASSAY_E2E_SAMPLING") == "1"
 # Every job is traced to COLLECTOR: the nodes by devnet's --tracing, the providers and `assay job submit` by these.
@@ -1774,6 +1839,8 @@ try:
               test_explorer)
         check("wallet commands fail clearly with a non-zero exit", test_wallet_errors)
         check("credits are conserved: supply total equals the genesis supply", test_supply_conserved)
+        check("statesync: a fresh node joins from a trusted snapshot block, says catching_up, then follows the tip",
+              test_state_sync_joins_and_catches_up)
         check("validators: a 5th validator added by governance signs commits from H + 2; one removed stops at H + 2",
               test_validator_added_then_removed)
         check("evidence: a validator's double sign is reported by the nodes, committed, slashed, out of the set at H + 2",
