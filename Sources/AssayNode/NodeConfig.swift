@@ -41,8 +41,8 @@ public struct NodeConfig: Codable, Equatable, Sendable {
         /// must not spend upload bandwidth, and for testing the availability rule (a proposer withholding data).
         public var serveBlobs: Bool
         /// Node keys (hex) allowed to connect besides the validators': nodes that are not validators (yet), such
-        /// as one joining by state sync before governance adds it.
-        public var allowedNodeKeys: [String]
+        /// as one joining by state sync before governance adds it. Nil (none) is not written to config.toml.
+        public var allowedNodeKeys: [String]?
 
         enum CodingKeys: String, CodingKey {
             case listen
@@ -62,13 +62,13 @@ public struct NodeConfig: Codable, Equatable, Sendable {
             P2P(
                 listen: listen, peers: peers, frameBytesMax: 8 << 20, sendQueueMax: 4_096, handshakeFrameBytesMax: 1_024,
                 pendingHandshakesMax: 64, pendingHandshakesPerIPMax: 8, keepaliveIntervalMs: 1_000, peerTimeoutMs: 3_000,
-                serveBlobs: true, allowedNodeKeys: [])
+                serveBlobs: true, allowedNodeKeys: nil)
         }
 
         init(
             listen: String, peers: [String], frameBytesMax: Int, sendQueueMax: Int, handshakeFrameBytesMax: Int,
             pendingHandshakesMax: Int, pendingHandshakesPerIPMax: Int, keepaliveIntervalMs: Int, peerTimeoutMs: Int,
-            serveBlobs: Bool, allowedNodeKeys: [String]
+            serveBlobs: Bool, allowedNodeKeys: [String]?
         ) {
             self.listen = listen
             self.peers = peers
@@ -100,7 +100,7 @@ public struct NodeConfig: Codable, Equatable, Sendable {
                 keepaliveIntervalMs: try optional(.keepaliveIntervalMs, fallback.keepaliveIntervalMs),
                 peerTimeoutMs: try optional(.peerTimeoutMs, fallback.peerTimeoutMs),
                 serveBlobs: try values.decodeIfPresent(Bool.self, forKey: .serveBlobs) ?? fallback.serveBlobs,
-                allowedNodeKeys: try values.decodeIfPresent([String].self, forKey: .allowedNodeKeys) ?? [])
+                allowedNodeKeys: try values.decodeIfPresent([String].self, forKey: .allowedNodeKeys))
         }
 
         /// The transport settings these describe, or why they are invalid.
@@ -122,7 +122,7 @@ public struct NodeConfig: Codable, Equatable, Sendable {
             try check(
                 keepaliveIntervalMs >= 1 && keepaliveIntervalMs < peerTimeoutMs,
                 "keepalive_interval_ms \(keepaliveIntervalMs) must be at least 1 and below peer_timeout_ms \(peerTimeoutMs)")
-            for key in allowedNodeKeys {
+            for key in allowedNodeKeys ?? [] {
                 try check(Self.publicKey(hex: key) != nil, "allowed_node_keys: \(key) is not a hex public key")
             }
             return self
@@ -131,7 +131,7 @@ public struct NodeConfig: Codable, Equatable, Sendable {
         static func publicKey(hex: String) -> PublicKey? { Hex.decode(hex).flatMap { try? PublicKey(bytes: $0) } }
 
         /// `allowedNodeKeys` parsed (checked by `validated`).
-        public var allowedNodeKeySet: [PublicKey] { allowedNodeKeys.compactMap(Self.publicKey(hex:)) }
+        public var allowedNodeKeySet: [PublicKey] { (allowedNodeKeys ?? []).compactMap(Self.publicKey(hex:)) }
     }
 
     public struct Consensus: Codable, Equatable, Sendable {

@@ -42,7 +42,7 @@ struct NodeCommand: AsyncParsableCommand {
                 do { _ = try tracing.settings(moniker: moniker) } catch { throw CommandFailure("\(error)") }
                 config.tracing = tracing
             }
-            config.p2p.allowedNodeKeys = allowedNodes
+            config.p2p.allowedNodeKeys = allowedNodes.isEmpty ? nil : allowedNodes
             var stateSync = NodeConfig.StateSync.defaults
             stateSync.snapshotInterval = snapshotInterval
             if trustHeight != nil || trustHash != nil {
