@@ -194,6 +194,11 @@ def address_of(name):
     return re.search(r"address: (\S+)", assay("keys", "show", key_path(name))).group(1)
 
 
+def node_accounts():
+    """The addresses of the devnet nodes' own accounts (`[account]`): they sign challenges and evidence."""
+    return {address_of(f"validator-account-{i}") for i in range(4)}
+
+
 def account(url, address):
     result = rpc(url, "account", {"address": address})["result"]
     return int(result["balance"]), int(result["nonce"])
@@ -344,11 +349,11 @@ def test_market_cheater():
         balance, nonce = account(url, address_of(c))
         spent = fee * (nonce - before[c][1]) + blob_fees(url, first, height(url), address_of(c), p)
         assert before[c][0] - balance == spent, f"client {c} not refunded in full"
-    validators = {v["address"] for v in rpc(url, "validators")["result"]["validators"]}
+    accounts = node_accounts()
     challenges = [v for v in transactions_of_kind(url, first, height(url), "challenge") if v["code"] == 0]
     assert len(challenges) == len(views), f"{len(challenges)} successful challenges for {len(views)} frauds"
     for tx in challenges:
-        assert tx["sender"] in validators, tx["sender"]
+        assert tx["sender"] in accounts, tx["sender"]  # a node's account, never a consensus key's
         slash = next(attributes(e) for e in tx["events"] if e["type"] == "slashed")
         reward = int(slash["amount"]) * p["challenger_reward_fraction"] // 10_000
         assert int(slash["to_challenger"]) == reward > 0, slash
@@ -654,8 +659,7 @@ def test_tile_cheat_is_challenged_at_that_tile():
     assert (view["state"], view["reason"]) == ("slashed", "wrong_output"), view
     won = [tx for tx in transactions_of_kind(url, first, height(url), "challenge") if tx["code"] == 0]
     assert len(won) == 1, won
-    validators = {v["address"] for v in rpc(url, "validators")["result"]["validators"]}
-    assert won[0]["sender"] in validators, won[0]["sender"]
+    assert won[0]["sender"] in node_accounts(), won[0]["sender"]
     outcome = next(attributes(e) for e in won[0]["events"] if e["type"] == "challenge_upheld")
     expected_work = heavy_tile_work_units(p, 1, 3)
     assert (int(outcome["layer"]), int(outcome["tile"]), int(outcome["work_units"])) == (1, 3, expected_work), outcome
@@ -1542,6 +1546,7 @@ def test_double_sign_is_reported_slashed_and_removed():
     accepted = [tx for tx in evidence if tx["code"] == 0]
     assert len(accepted) == 1, [(tx["sender"], tx["code_name"]) for tx in evidence]
     tx = accepted[0]
+    assert tx["sender"] in node_accounts(), tx["sender"]  # a live node's account, never a consensus key's
     events = {event["type"]: attributes(event) for event in tx["events"]}
     expected = stake * params(url)["double_sign_slash_fraction"] // 10_000
     assert events["slashed"]["account"] == offender_address and int(events["slashed"]["amount"]) == expected, \
@@ -1743,7 +1748,8 @@ try:
         check("bad RPC input gets JSON-RPC errors and changes nothing", test_bad_rpc_input_is_refused_and_changes_nothing)
         check("one validator killed: 3 keep committing; restarted it block-syncs and rejoins", test_one_killed_three_continue_then_rejoin)
         check("two of four killed: commits stop; restarted: commits resume, no conflict", test_two_killed_halts_then_resumes)
-        check("a peer whose key is not a validator is refused and logged", test_unknown_peer_is_refused)
+        check("peers: a link authenticated by a validator's consensus key, not a node key, is refused and logged",
+              test_unknown_peer_is_refused)
         check("market: 20 jobs to an honest provider settle and pay price x units less the take rate", test_market_honest)
         check("market: 20 wrong results are challenged by validators' replay and slashed; clients refunded", test_market_cheater)
         check("metrics: every node serves exactly the metrics docs/rpc.md lists", test_metrics_documented)

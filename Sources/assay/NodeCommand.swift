@@ -30,7 +30,7 @@ struct NodeCommand: AsyncParsableCommand {
 
         func run() throws {
             for address in [p2pListen, rpcListen] + peers { _ = try hostAndPort(address) }
-            // Refuse a home that could never start: the genesis must be valid and the key a key file.
+            // Refuse a home that could never start: the genesis must be valid, the keys key files, a key per role.
             do { _ = try Node.loadGenesis(genesis) } catch { throw CommandFailure("\(error)") }
             let keys = [("--key", key), ("--node-key", nodeKey), ("--account-key", accountKey)]
             var publicKeys: [String: PublicKey] = [:]
