@@ -218,7 +218,8 @@ let package = Package(
             ]
         ),
         .testTarget(
-            name: "assayTests", dependencies: ["assay", "AssayAPI", "AssayCrypto", "AssayTypes", "AssayKernels", argumentParser]),
+            name: "assayTests",
+            dependencies: ["assay", "AssayAPI", "AssayCrypto", "AssayTypes", "AssayKernels", "AssayNode", argumentParser]),
     ],
     swiftLanguageModes: [.v6]
 )
