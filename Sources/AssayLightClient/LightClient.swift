@@ -81,3 +81,19 @@ public enum LightClient {
         return block
     }
 }
+
+extension LightClient {
+    /// `untrusted` is the header right below `trusted`, the one `trusted` names as its parent (an older header needs
+    /// no signatures: the trusted header's hash chain vouches for it).
+    public static func verifyBackwards(trusted: Header, untrusted: Header) throws(LightClientError) {
+        guard untrusted.height + 1 == trusted.height else {
+            throw .notAdjacent(trusted: trusted.height, untrusted: untrusted.height)
+        }
+        guard untrusted.chainID == trusted.chainID else {
+            throw .wrongChain(expected: trusted.chainID, found: untrusted.chainID)
+        }
+        guard untrusted.hash == trusted.previousBlockHash else {
+            throw .notTrustedParent(height: untrusted.height)
+        }
+    }
+}

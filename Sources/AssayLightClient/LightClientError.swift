@@ -24,6 +24,8 @@ public enum LightClientError: Error, Equatable, Sendable, CustomStringConvertibl
     /// Those in the trusted next set who signed hold no more than a third of its power: nothing says the block's set
     /// is honest. Bisection answers this by verifying a height in between first.
     case insufficientTrustedPower(height: Height, signed: UInt64, total: UInt64)
+    /// Backwards: the header below the trusted one is not the parent the trusted header names.
+    case notTrustedParent(height: Height)
     /// The source answered another height than the one asked for.
     case wrongHeightFetched(asked: Height, got: Height)
 
@@ -37,7 +39,7 @@ public enum LightClientError: Error, Equatable, Sendable, CustomStringConvertibl
             "next validator set does not hash to header \(height)'s next_validator_set_hash"
         case let .invalidCommit(height, problem): "commit of height \(height) is invalid: \(problem)"
         case let .notHigher(trusted, untrusted): "height \(untrusted) is not above the trusted height \(trusted)"
-        case let .notAdjacent(trusted, untrusted): "height \(untrusted) does not follow the trusted height \(trusted)"
+        case let .notAdjacent(trusted, untrusted): "height \(untrusted) is not next to the trusted height \(trusted)"
         case let .adjacent(trusted): "height \(trusted + 1) follows the trusted height: verify it as adjacent"
         case let .timeNotIncreasing(height): "header \(height)'s time is not after the trusted header's"
         case let .untrustedValidatorSet(height):
@@ -45,6 +47,7 @@ public enum LightClientError: Error, Equatable, Sendable, CustomStringConvertibl
         case let .doesNotExtendTrusted(height): "header \(height) does not extend the trusted header"
         case let .insufficientTrustedPower(height, signed, total):
             "signers of height \(height) hold \(signed) of the trusted set's power \(total), not more than a third"
+        case let .notTrustedParent(height): "header \(height) is not the parent of the trusted header"
         case let .wrongHeightFetched(asked, got): "asked for the light block at height \(asked), got height \(got)"
         }
     }

@@ -41,7 +41,7 @@ struct TestChain {
     var tip: LightBlock { blocks[blocks.count - 1] }
 
     static func header(
-        chainID: String = chainID, height: Height, previous: Hash, validators: ValidatorSet, next: ValidatorSet
+        chainID: String = TestChain.chainID, height: Height, previous: Hash, validators: ValidatorSet, next: ValidatorSet
     ) -> Header {
         Header(
             chainID: chainID, height: height, timeMs: 1_000 * height, previousBlockHash: previous,
