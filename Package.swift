@@ -98,7 +98,7 @@ let package = Package(
         .target(name: "AssayConsensus", dependencies: ["AssayTypes", "AssayCodec", "AssayCrypto"]),
         .target(name: "AssaySafetyRules", dependencies: ["AssayTypes", "AssayCodec", "AssayCrypto", "AssayStorage"]),
         .target(name: "AssayMempool", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayBlobs"]),
-        // Headers verified from a trusted one through validator set changes (the wallet; state sync).
+        // Headers verified from a trusted one through validator set changes (the wallet).
         .target(name: "AssayLightClient", dependencies: ["AssayTypes", "AssayCrypto", "AssayCodec"]),
 
         // Layer 5: the replica.
@@ -221,7 +221,8 @@ let package = Package(
             ]
         ),
         .testTarget(
-            name: "assayTests", dependencies: ["assay", "AssayAPI", "AssayCrypto", "AssayTypes", "AssayKernels", argumentParser]),
+            name: "assayTests",
+            dependencies: ["assay", "AssayAPI", "AssayCrypto", "AssayTypes", "AssayKernels", "AssayLightClient", argumentParser]),
     ],
     swiftLanguageModes: [.v6]
 )
