@@ -1713,8 +1713,9 @@ def test_explorer():
 
 
 def test_light_client():
-    """`assay light init` trusts an early header; proofs then verify their header through the light client across
-    every block (and set change, after the validators and evidence checks) since; a wrong trust hash is refused."""
+    """`assay light init` trusts an early header; proofs and job submit then verify their header through the light
+    client across every block (and set change, after the validators and evidence checks) since; a wrong trust hash is
+    refused."""
     url = urls()[0]
     trust = os.path.join(DIR, "light-trust.json")
     wait_for(lambda: height(url) >= 3, 30, "height 3")
@@ -1742,6 +1743,18 @@ def test_light_client():
         assert now_trusted["hash"] == rpc(url, "block", {"height": answered})["result"]["hash"]
         print(f"     proof at height {answered}: header verified from trusted height {verified_from}")
         expected_from = answered
+    # job submit reads the offer and the model through the same verified path, and renews the trust file.
+    offer = offer_of(url, address_of("provider-0"))["id"]
+    wait_for(lambda: height(url) > answered, 30, f"a height above {answered}")
+    with tempfile.TemporaryDirectory() as scratch:
+        x, model, _ = gemm_job(scratch, "light", seed=11)
+        done = subprocess.run([ASSAY, "job", "submit", "--node", url, "--key", key_path("account-5"), "--input", x,
+                               "--model", model, "--offer", offer, "--deadline-blocks", "60", "--wait", "--json"],
+                              capture_output=True, text=True, env=env)
+    assert done.returncode == 0 and "no light client trust file" not in done.stderr, done.stderr
+    renewed = json.load(open(trust))["height"]
+    assert renewed > answered, (renewed, answered)
+    print(f"     job submit: offer and model headers verified; trust file renewed to height {renewed}")
     code, _, err = cli("light", "status", "--trust-file", os.path.join(DIR, "no-such-trust.json"), check=False)
     assert code == 1 and "no light client trust file" in err, (code, err)
 
@@ -1812,7 +1825,7 @@ try:
               test_validator_added_then_removed)
         check("evidence: a validator's double sign is reported by the nodes, committed, slashed, out of the set at H + 2",
               test_double_sign_is_reported_slashed_and_removed)
-        check("light: a header trusted by hash verifies proofs' headers across every block since; a wrong hash is refused",
+        check("light: a header trusted by hash verifies the headers of proofs and job submit since; a wrong hash is refused",
               test_light_client)
 finally:
     subprocess.run([DEVNET, "down", "--dir", DIR], cwd=ROOT, capture_output=True)
