@@ -1724,6 +1724,53 @@ def test_explorer():
         print(f"     screenshot {path}")
 
 
+def test_light_client():
+    """`assay light init` trusts an early header; proofs and job submit then verify their header through the light
+    client across every block (and set change, after the validators and evidence checks) since; a wrong trust hash is
+    refused."""
+    url = urls()[0]
+    trust = os.path.join(DIR, "light-trust.json")
+    wait_for(lambda: height(url) >= 3, 30, "height 3")
+    trusted = 2
+    good = rpc(url, "block", {"height": trusted})["result"]["hash"]
+    wrong = good[:-1] + ("0" if good[-1] != "0" else "1")
+    init = ["light", "init", "--node", url, "--trust-height", str(trusted), "--trust-file", trust, "--trust-hash"]
+    code, _, err = cli(*init, wrong, check=False)
+    assert code == 1 and f"not the trusted hash {wrong}" in err, (code, err)
+    assert not os.path.exists(trust), "a refused trust hash wrote a trust file"
+    print(f"     wrong trust hash: exit {code}: {err.strip().splitlines()[-1]}")
+    assert f"height: {trusted}" in cli(*init, good)[1]
+    wait_for(lambda: height(url) >= trusted + 20, 60, f"height {trusted + 20}")
+    env = dict(os.environ, ASSAY_LIGHT_TRUST=trust)
+    proof = ["query", "proof", "--account", address_of("account-0"), "--node", url]
+    expected_from = trusted
+    for _ in range(2):
+        done = subprocess.run([ASSAY, *proof], capture_output=True, text=True, env=env)
+        assert done.returncode == 0, done.stderr
+        answered = int(re.search(r"^height: (\d+)", done.stdout, re.M).group(1))
+        verified_from = int(re.search(r"verified by the light client from trusted height (\d+)", done.stdout).group(1))
+        assert verified_from == expected_from, done.stdout
+        now_trusted = json.load(open(trust))
+        assert now_trusted["height"] == answered, (now_trusted["height"], answered)
+        assert now_trusted["hash"] == rpc(url, "block", {"height": answered})["result"]["hash"]
+        print(f"     proof at height {answered}: header verified from trusted height {verified_from}")
+        expected_from = answered
+    # job submit reads the offer and the model through the same verified path, and renews the trust file.
+    offer = offer_of(url, address_of("provider-0"))["id"]
+    wait_for(lambda: height(url) > answered, 30, f"a height above {answered}")
+    with tempfile.TemporaryDirectory() as scratch:
+        x, model, _ = gemm_job(scratch, "light", seed=11)
+        done = subprocess.run([ASSAY, "job", "submit", "--node", url, "--key", key_path("account-5"), "--input", x,
+                               "--model", model, "--offer", offer, "--deadline-blocks", "60", "--wait", "--json"],
+                              capture_output=True, text=True, env=env)
+    assert done.returncode == 0 and "no light client trust file" not in done.stderr, done.stderr
+    renewed = json.load(open(trust))["height"]
+    assert renewed > answered, (renewed, answered)
+    print(f"     job submit: offer and model headers verified; trust file renewed to height {renewed}")
+    code, _, err = cli("light", "status", "--trust-file", os.path.join(DIR, "no-such-trust.json"), check=False)
+    assert code == 1 and "no light client trust file" in err, (code, err)
+
+
 DIR = tempfile.mkdtemp(prefix="assay-e2e-")
 SAMPLING = os.environ.get("ASSAY_E2E_SAMPLING") == "1"
 # Every job is traced to COLLECTOR: the nodes by devnet's --tracing, the providers and `assay job submit` by these.
@@ -1791,6 +1838,8 @@ try:
               test_validator_added_then_removed)
         check("evidence: a validator's double sign is reported by the nodes, committed, slashed, out of the set at H + 2",
               test_double_sign_is_reported_slashed_and_removed)
+        check("light: a header trusted by hash verifies the headers of proofs and job submit since; a wrong hash is refused",
+              test_light_client)
 finally:
     subprocess.run([DEVNET, "down", "--dir", DIR], cwd=ROOT, capture_output=True)
     shutil.rmtree(DIR, ignore_errors=True)
