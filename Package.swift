@@ -128,7 +128,7 @@ let package = Package(
             name: "AssaySimulation",
             dependencies: [
                 "AssayEngine", "AssayConsensus", "AssaySafetyRules", "AssayStorage", "AssayTypes", "AssayCodec",
-                "AssayCrypto",
+                "AssayCrypto", "AssayLedger", "AssayMempool", "AssayKernels", "AssayBlobs",
             ]
         ),
 
@@ -195,7 +195,9 @@ let package = Package(
             ]
         ),
         .target(name: "AssayTestSupport", path: "Tests/AssayTestSupport"),
-        .testTarget(name: "AssaySimulationTests", dependencies: ["AssaySimulation", "AssayEngine", "AssayTestSupport"]),
+        .testTarget(
+            name: "AssaySimulationTests",
+            dependencies: ["AssaySimulation", "AssayEngine", "AssayLedger", "AssayStorage", "AssayTestSupport"]),
         .testTarget(
             name: "AssayMempoolTests", dependencies: ["AssayMempool", "AssayTypes", "AssayCrypto", "AssayBlobs", propertyBased]),
         .testTarget(

@@ -3,8 +3,9 @@ import AssayCrypto
 import AssayEngine
 import AssayStorage
 import AssayTypes
+@testable import AssaySimulation
 
-/// The simulation's application: each transaction is a payload "set the recipient's value to the
+/// The engine story tests' application (the simulation runs the ledger): each transaction is a payload "set the recipient's value to the
 /// amount", and the state root is a hash chain over everything committed. It really executes, so
 /// proposers must compute roots and validators must check them. Its rules: a transaction belongs to
 /// this chain, carries the block height as nonce, a fee of at most `feeMax` and a non-zero amount. Committing a
