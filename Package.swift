@@ -130,7 +130,7 @@ let package = Package(
             name: "AssaySimulation",
             dependencies: [
                 "AssayEngine", "AssayConsensus", "AssaySafetyRules", "AssayStorage", "AssayTypes", "AssayCodec",
-                "AssayCrypto",
+                "AssayCrypto", "AssayLedger", "AssayMempool", "AssayKernels", "AssayBlobs",
             ]
         ),
 
@@ -197,7 +197,9 @@ let package = Package(
             ]
         ),
         .target(name: "AssayTestSupport", path: "Tests/AssayTestSupport"),
-        .testTarget(name: "AssaySimulationTests", dependencies: ["AssaySimulation", "AssayEngine", "AssayTestSupport"]),
+        .testTarget(
+            name: "AssaySimulationTests",
+            dependencies: ["AssaySimulation", "AssayEngine", "AssayLedger", "AssayStorage", "AssayTestSupport"]),
         .testTarget(name: "AssayLightClientTests", dependencies: ["AssayLightClient", "AssayTypes", "AssayCrypto", "AssayCodec"]),
         .testTarget(
             name: "AssayMempoolTests", dependencies: ["AssayMempool", "AssayTypes", "AssayCrypto", "AssayBlobs", propertyBased]),
