@@ -98,6 +98,8 @@ let package = Package(
         .target(name: "AssayConsensus", dependencies: ["AssayTypes", "AssayCodec", "AssayCrypto"]),
         .target(name: "AssaySafetyRules", dependencies: ["AssayTypes", "AssayCodec", "AssayCrypto", "AssayStorage"]),
         .target(name: "AssayMempool", dependencies: ["AssayCodec", "AssayCrypto", "AssayTypes", "AssayBlobs"]),
+        // Headers verified from a trusted one through validator set changes (the wallet).
+        .target(name: "AssayLightClient", dependencies: ["AssayTypes", "AssayCrypto", "AssayCodec"]),
 
         // Layer 5: the replica.
         .target(
@@ -128,7 +130,7 @@ let package = Package(
             name: "AssaySimulation",
             dependencies: [
                 "AssayEngine", "AssayConsensus", "AssaySafetyRules", "AssayStorage", "AssayTypes", "AssayCodec",
-                "AssayCrypto",
+                "AssayCrypto", "AssayLedger", "AssayMempool", "AssayKernels", "AssayBlobs",
             ]
         ),
 
@@ -148,7 +150,7 @@ let package = Package(
             dependencies: [
                 "AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayRocksDB", "AssayKernels",
                 "AssayLedger", "AssaySimulation", "AssayNode", "AssayRPC", "AssayAPI", "AssayBlobs", "AssayONNX",
-                "AssayTracing", logging, argumentParser, nio, nioPosix, nioHTTP1, nioWebSocket,
+                "AssayTracing", "AssayLightClient", logging, argumentParser, nio, nioPosix, nioHTTP1, nioWebSocket,
             ]
         ),
 
@@ -195,7 +197,10 @@ let package = Package(
             ]
         ),
         .target(name: "AssayTestSupport", path: "Tests/AssayTestSupport"),
-        .testTarget(name: "AssaySimulationTests", dependencies: ["AssaySimulation", "AssayEngine", "AssayTestSupport"]),
+        .testTarget(
+            name: "AssaySimulationTests",
+            dependencies: ["AssaySimulation", "AssayEngine", "AssayLedger", "AssayStorage", "AssayTestSupport"]),
+        .testTarget(name: "AssayLightClientTests", dependencies: ["AssayLightClient", "AssayTypes", "AssayCrypto", "AssayCodec"]),
         .testTarget(
             name: "AssayMempoolTests", dependencies: ["AssayMempool", "AssayTypes", "AssayCrypto", "AssayBlobs", propertyBased]),
         .testTarget(
@@ -218,7 +223,11 @@ let package = Package(
             ]
         ),
         .testTarget(
-            name: "assayTests", dependencies: ["assay", "AssayAPI", "AssayCrypto", "AssayTypes", "AssayKernels", argumentParser]),
+            name: "assayTests",
+            dependencies: [
+                "assay", "AssayAPI", "AssayCrypto", "AssayTypes", "AssayKernels", "AssayNode", "AssayLightClient",
+                argumentParser,
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -8,7 +8,8 @@ import base64, json, os, re, shutil, socket, struct, subprocess, sys, tempfile, 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEVNET = os.path.join(ROOT, "Network", "devnet")
-ASSAY = os.path.join(ROOT, ".build", os.environ.get("ASSAY_BUILD", "debug"), "assay")
+ASSAY = os.path.join(os.environ.get("ASSAY_SCRATCH", os.path.join(ROOT, ".build")), os.environ.get("ASSAY_BUILD", "debug"),
+                     "assay")
 # What a node may grow by during one attack, and what it may hold at all (debug build, 4 nodes on one machine).
 GROWTH_BOUND_MB = 64
 RSS_BOUND_MB = 256

@@ -4,7 +4,8 @@ import base64, contextlib, hashlib, http.server, json, os, random, re, shutil, s
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEVNET = os.path.join(ROOT, "Network", "devnet")
 BUILD = os.environ.get("ASSAY_BUILD", "debug")
-ASSAY = os.path.join(ROOT, os.environ.get("ASSAY_SCRATCH", ".build"), BUILD, "assay")
+SCRATCH = os.environ.get("ASSAY_SCRATCH", os.path.join(ROOT, ".build"))  # SwiftPM's --scratch-path
+ASSAY = os.path.join(SCRATCH, BUILD, "assay")
 passed, failed = 0, 0
 
 
@@ -141,19 +142,22 @@ def sign_transfer(key, to, chain=None, nonce=None):
 
 
 def test_unknown_peer_is_refused():
+    """A stranger whose links authenticate with validator 3's consensus key (as its node key) is refused: peers allow
+    only the node keys in the validators' records (issue 13, keys by role)."""
     stranger_dir = os.path.join(DIR, "stranger")
     assay("keys", "new", "--out", os.path.join(DIR, "stranger-key.json"), "--insecure-plaintext")
     node0 = os.path.join(DIR, "node0")
     config = open(os.path.join(node0, "config.toml")).read()
     p2p = re.search(r"\[p2p\]\n(?:(?!\[)[^\n]*\n)*?listen = ['\"]127\.0\.0\.1:(\d+)", config).group(1)
     assay("node", "init", "--home", stranger_dir, "--genesis", os.path.join(DIR, "genesis", "genesis.json"),
-          "--key", os.path.join(DIR, "stranger-key.json"), "--p2p-listen", "127.0.0.1:0", "--rpc-listen", "127.0.0.1:0",
-          "--peer", f"127.0.0.1:{p2p}")
+          "--key", os.path.join(DIR, "stranger-key.json"), "--node-key", key_path("validator-3"),
+          "--p2p-listen", "127.0.0.1:0", "--rpc-listen", "127.0.0.1:0", "--peer", f"127.0.0.1:{p2p}")
     log = open(os.path.join(stranger_dir, "node.log"), "w")
     process = subprocess.Popen([ASSAY, "node", "start", "--home", stranger_dir], stdout=log, stderr=subprocess.STDOUT)
+    refused = f"node key {public_key_of(key_path('validator-3'))} is not in the chain's validator list"
     try:
-        wait_for(lambda: "is not in the chain's validator list" in open(os.path.join(node0, "node.log")).read(), 30,
-                 "node 0 to log the refused peer")
+        wait_for(lambda: refused in open(os.path.join(node0, "node.log")).read(), 30,
+                 "node 0 to log the refused consensus key")
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=20)
@@ -188,6 +192,11 @@ def key_path(name):
 
 def address_of(name):
     return re.search(r"address: (\S+)", assay("keys", "show", key_path(name))).group(1)
+
+
+def node_accounts():
+    """The addresses of the devnet nodes' own accounts (`[account]`): they sign challenges and evidence."""
+    return {address_of(f"validator-account-{i}") for i in range(4)}
 
 
 def account(url, address):
@@ -340,11 +349,11 @@ def test_market_cheater():
         balance, nonce = account(url, address_of(c))
         spent = fee * (nonce - before[c][1]) + blob_fees(url, first, height(url), address_of(c), p)
         assert before[c][0] - balance == spent, f"client {c} not refunded in full"
-    validators = {v["address"] for v in rpc(url, "validators")["result"]["validators"]}
+    accounts = node_accounts()
     challenges = [v for v in transactions_of_kind(url, first, height(url), "challenge") if v["code"] == 0]
     assert len(challenges) == len(views), f"{len(challenges)} successful challenges for {len(views)} frauds"
     for tx in challenges:
-        assert tx["sender"] in validators, tx["sender"]
+        assert tx["sender"] in accounts, tx["sender"]  # a node's account, never a consensus key's
         slash = next(attributes(e) for e in tx["events"] if e["type"] == "slashed")
         reward = int(slash["amount"]) * p["challenger_reward_fraction"] // 10_000
         assert int(slash["to_challenger"]) == reward > 0, slash
@@ -650,8 +659,7 @@ def test_tile_cheat_is_challenged_at_that_tile():
     assert (view["state"], view["reason"]) == ("slashed", "wrong_output"), view
     won = [tx for tx in transactions_of_kind(url, first, height(url), "challenge") if tx["code"] == 0]
     assert len(won) == 1, won
-    validators = {v["address"] for v in rpc(url, "validators")["result"]["validators"]}
-    assert won[0]["sender"] in validators, won[0]["sender"]
+    assert won[0]["sender"] in node_accounts(), won[0]["sender"]
     outcome = next(attributes(e) for e in won[0]["events"] if e["type"] == "challenge_upheld")
     expected_work = heavy_tile_work_units(p, 1, 3)
     assert (int(outcome["layer"]), int(outcome["tile"]), int(outcome["work_units"])) == (1, 3, expected_work), outcome
@@ -1443,9 +1451,11 @@ def test_validator_added_then_removed():
     rpc4 = f"127.0.0.1:{free_port()}"
     assay("node", "init", "--home", home, "--genesis", os.path.join(DIR, "genesis", "genesis.json"), "--key", key,
           "--p2p-listen", "127.0.0.1:0", "--rpc-listen", rpc4, *[arg for peer in peers for arg in ("--peer", peer)])
+    # node init made its node key (and an account key); the proposal puts the node key in the validator's record.
+    joiner_node = public_key_of(os.path.join(home, "node_key.json"))
     with node_process(home):
         added = pass_proposal(url, "validator-0", ["validator-1", "validator-2"], "--add-validator",
-                              joiner, "--power", "10")
+                              joiner, "--power", "10", "--node-key", joiner_node)
         assert joiner not in set_keys(url, added + 1) and joiner in set_keys(url, added + 2), "the set changes at H + 2"
         # Node 4 block-syncs the whole history first (hundreds of blocks when this runs after the other checks):
         # the commits decided meanwhile need no vote of its, so it signs from the first height after it caught up.
@@ -1486,9 +1496,9 @@ def test_validator_added_then_removed():
 
 def equivocator():
     """The test-only double-signing validator (Sources/AssayEquivocator), built on first use."""
-    subprocess.run(["swift", "build", "-c", BUILD, "--product", "assay-equivocator"], cwd=ROOT, check=True,
-                   capture_output=True)
-    return os.path.join(ROOT, ".build", BUILD, "assay-equivocator")
+    subprocess.run(["swift", "build", "-c", BUILD, "--product", "assay-equivocator", "--scratch-path", SCRATCH], cwd=ROOT,
+                   check=True, capture_output=True)
+    return os.path.join(SCRATCH, BUILD, "assay-equivocator")
 
 
 def p2p_listen(index):
@@ -1508,9 +1518,9 @@ def test_double_sign_is_reported_slashed_and_removed():
     fifth = os.path.join(DIR, "validator-4.json")
     live = [0, 1, 2]
     if os.path.exists(fifth) and public_key_of(fifth) in set_keys(url, height(url)):
-        key = fifth
+        key, node_key = fifth, os.path.join(DIR, "node4", "node_key.json")
     else:
-        key = key_path("validator-3")
+        key, node_key = key_path("validator-3"), key_path("node-key-3")
         devnet("kill", "3")
     offender = public_key_of(key)
     offender_address = re.search(r"address: (\S+)", assay("keys", "show", key)).group(1)
@@ -1521,11 +1531,12 @@ def test_double_sign_is_reported_slashed_and_removed():
     stake = int(provider_view(url, offender_address)["bonded"]) + sum(
         int(entry["amount"]) for entry in provider_view(url, offender_address)["unbonding"])
     start = height(url)
-    others = [member["public_key"] for member in rpc(url, "validators")["result"]["validators"]]
+    # It links with the validator's node key, as its node would, to the live nodes (allowing their node keys), and
+    # signs with the consensus key.
     signed = subprocess.run(
-        [equivocator(), "--key", key, "--chain-id", rpc(url, "status")["result"]["chain_id"], "--heights", "3",
-         *[arg for i in live for arg in ("--peer", p2p_listen(i))],
-         *[arg for other in others if other != offender for arg in ("--allow", other)]],
+        [equivocator(), "--key", key, "--node-key", node_key, "--chain-id", rpc(url, "status")["result"]["chain_id"],
+         "--heights", "3", *[arg for i in live for arg in ("--peer", p2p_listen(i))],
+         *[arg for i in live for arg in ("--allow", public_key_of(key_path(f"node-key-{i}")))]],
         check=True, capture_output=True, text=True, timeout=60).stdout
     signed_heights = [int(h) for h in re.findall(r"signed two prevotes at height (\d+)", signed)]
     assert len(signed_heights) == 3, signed
@@ -1535,6 +1546,7 @@ def test_double_sign_is_reported_slashed_and_removed():
     accepted = [tx for tx in evidence if tx["code"] == 0]
     assert len(accepted) == 1, [(tx["sender"], tx["code_name"]) for tx in evidence]
     tx = accepted[0]
+    assert tx["sender"] in node_accounts(), tx["sender"]  # a live node's account, never a consensus key's
     events = {event["type"]: attributes(event) for event in tx["events"]}
     expected = stake * params(url)["double_sign_slash_fraction"] // 10_000
     assert events["slashed"]["account"] == offender_address and int(events["slashed"]["amount"]) == expected, \
@@ -1738,9 +1750,11 @@ def test_state_sync_joins_and_catches_up():
     height behind, and then holds the same blocks and state roots as the validators."""
     url = urls()[0]
     key, home = os.path.join(DIR, "statesync-key.json"), os.path.join(DIR, "statesync-node")
-    assay("keys", "new", "--out", key, "--insecure-plaintext")
+    node_key = os.path.join(DIR, "statesync-node-key.json")
+    for path in (key, node_key):
+        assay("keys", "new", "--out", path, "--insecure-plaintext")
     for index in range(4):
-        allow_node(index, public_key_of(key))
+        allow_node(index, public_key_of(node_key))
     # Snapshots every 10 blocks (Network/devnet): the one before the latest is held by every validator.
     wait_for(lambda: height(url) >= 25, 120, "height 25")
     trust = (height(url) // 10) * 10 - 10
@@ -1749,7 +1763,7 @@ def test_state_sync_joins_and_catches_up():
                        open(os.path.join(DIR, f"node{i}", "config.toml")).read()).group(1) for i in range(4)]
     rpc_address = f"127.0.0.1:{free_port()}"
     assay("node", "init", "--home", home, "--genesis", os.path.join(DIR, "genesis", "genesis.json"), "--key", key,
-          "--p2p-listen", "127.0.0.1:0", "--rpc-listen", rpc_address, "--trust-height", str(trust),
+          "--node-key", node_key, "--p2p-listen", "127.0.0.1:0", "--rpc-listen", rpc_address, "--trust-height", str(trust),
           "--trust-hash", trust_hash, *[arg for peer in peers for arg in ("--peer", peer)])
     samples = []
 
@@ -1780,6 +1794,53 @@ def test_state_sync_joins_and_catches_up():
           "status samples behind, all catching_up")
 
 
+def test_light_client():
+    """`assay light init` trusts an early header; proofs and job submit then verify their header through the light
+    client across every block (and set change, after the validators and evidence checks) since; a wrong trust hash is
+    refused."""
+    url = urls()[0]
+    trust = os.path.join(DIR, "light-trust.json")
+    wait_for(lambda: height(url) >= 3, 30, "height 3")
+    trusted = 2
+    good = rpc(url, "block", {"height": trusted})["result"]["hash"]
+    wrong = good[:-1] + ("0" if good[-1] != "0" else "1")
+    init = ["light", "init", "--node", url, "--trust-height", str(trusted), "--trust-file", trust, "--trust-hash"]
+    code, _, err = cli(*init, wrong, check=False)
+    assert code == 1 and f"not the trusted hash {wrong}" in err, (code, err)
+    assert not os.path.exists(trust), "a refused trust hash wrote a trust file"
+    print(f"     wrong trust hash: exit {code}: {err.strip().splitlines()[-1]}")
+    assert f"height: {trusted}" in cli(*init, good)[1]
+    wait_for(lambda: height(url) >= trusted + 20, 60, f"height {trusted + 20}")
+    env = dict(os.environ, ASSAY_LIGHT_TRUST=trust)
+    proof = ["query", "proof", "--account", address_of("account-0"), "--node", url]
+    expected_from = trusted
+    for _ in range(2):
+        done = subprocess.run([ASSAY, *proof], capture_output=True, text=True, env=env)
+        assert done.returncode == 0, done.stderr
+        answered = int(re.search(r"^height: (\d+)", done.stdout, re.M).group(1))
+        verified_from = int(re.search(r"verified by the light client from trusted height (\d+)", done.stdout).group(1))
+        assert verified_from == expected_from, done.stdout
+        now_trusted = json.load(open(trust))
+        assert now_trusted["height"] == answered, (now_trusted["height"], answered)
+        assert now_trusted["hash"] == rpc(url, "block", {"height": answered})["result"]["hash"]
+        print(f"     proof at height {answered}: header verified from trusted height {verified_from}")
+        expected_from = answered
+    # job submit reads the offer and the model through the same verified path, and renews the trust file.
+    offer = offer_of(url, address_of("provider-0"))["id"]
+    wait_for(lambda: height(url) > answered, 30, f"a height above {answered}")
+    with tempfile.TemporaryDirectory() as scratch:
+        x, model, _ = gemm_job(scratch, "light", seed=11)
+        done = subprocess.run([ASSAY, "job", "submit", "--node", url, "--key", key_path("account-5"), "--input", x,
+                               "--model", model, "--offer", offer, "--deadline-blocks", "60", "--wait", "--json"],
+                              capture_output=True, text=True, env=env)
+    assert done.returncode == 0 and "no light client trust file" not in done.stderr, done.stderr
+    renewed = json.load(open(trust))["height"]
+    assert renewed > answered, (renewed, answered)
+    print(f"     job submit: offer and model headers verified; trust file renewed to height {renewed}")
+    code, _, err = cli("light", "status", "--trust-file", os.path.join(DIR, "no-such-trust.json"), check=False)
+    assert code == 1 and "no light client trust file" in err, (code, err)
+
+
 DIR = tempfile.mkdtemp(prefix="assay-e2e-")
 SAMPLING = os.environ.get("ASSAY_E2E_SAMPLING") == "1"
 # Every job is traced to COLLECTOR: the nodes by devnet's --tracing, the providers and `assay job submit` by these.
@@ -1804,7 +1865,8 @@ try:
         check("bad RPC input gets JSON-RPC errors and changes nothing", test_bad_rpc_input_is_refused_and_changes_nothing)
         check("one validator killed: 3 keep committing; restarted it block-syncs and rejoins", test_one_killed_three_continue_then_rejoin)
         check("two of four killed: commits stop; restarted: commits resume, no conflict", test_two_killed_halts_then_resumes)
-        check("a peer whose key is not a validator is refused and logged", test_unknown_peer_is_refused)
+        check("peers: a link authenticated by a validator's consensus key, not a node key, is refused and logged",
+              test_unknown_peer_is_refused)
         check("market: 20 jobs to an honest provider settle and pay price x units less the take rate", test_market_honest)
         check("market: 20 wrong results are challenged by validators' replay and slashed; clients refunded", test_market_cheater)
         check("metrics: every node serves exactly the metrics docs/rpc.md lists", test_metrics_documented)
@@ -1848,6 +1910,8 @@ try:
               test_validator_added_then_removed)
         check("evidence: a validator's double sign is reported by the nodes, committed, slashed, out of the set at H + 2",
               test_double_sign_is_reported_slashed_and_removed)
+        check("light: a header trusted by hash verifies the headers of proofs and job submit since; a wrong hash is refused",
+              test_light_client)
 finally:
     subprocess.run([DEVNET, "down", "--dir", DIR], cwd=ROOT, capture_output=True)
     shutil.rmtree(DIR, ignore_errors=True)

@@ -14,7 +14,7 @@ for Network/devnet). Not part of CI: it takes minutes.
 import argparse, json, os, re, shutil, socket, subprocess, sys, tempfile, time, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SCRATCH = os.environ.get("ASSAY_SCRATCH", ".build")
+SCRATCH = os.environ.get("ASSAY_SCRATCH", os.path.join(ROOT, ".build"))
 BUILD = os.environ.get("ASSAY_BUILD", "debug")
 ASSAY = os.path.join(ROOT, SCRATCH, BUILD, "assay")
 DEVNET = os.path.join(ROOT, "Network", "devnet")

@@ -92,7 +92,7 @@ private struct BenchChain {
         let genesis = Genesis(
             chainID: DisputeBench.chainID, genesisTimeMs: 0,
             accounts: accounts.map { Genesis.Account(address: Address(publicKey: $0.publicKey), balance: 1 << 50) },
-            validators: validators, params: Params())
+            validators: validators, nodeKeys: [accounts[0].publicKey: accounts[1].publicKey], params: Params())
         let (changes, root) = try ledger.genesis(genesis, store: store)
         try store.write(changes, durability: .buffered)
         self.root = root

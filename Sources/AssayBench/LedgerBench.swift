@@ -31,7 +31,8 @@ enum LedgerBench {
         let genesis = Genesis(
             chainID: chainID, genesisTimeMs: 0,
             accounts: addresses.map { Genesis.Account(address: $0, balance: 1_000_000_000_000) },
-            validators: try ValidatorSet([Validator(publicKey: keys[0].publicKey, power: 1)]), params: Params())
+            validators: try ValidatorSet([Validator(publicKey: keys[0].publicKey, power: 1)]),
+            nodeKeys: [keys[0].publicKey: keys[1].publicKey], params: Params())
         start = Measure.now()
         let (changes, genesisRoot) = try ledger.genesis(genesis, store: store)
         try store.write(changes, durability: .buffered)

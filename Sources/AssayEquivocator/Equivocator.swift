@@ -5,11 +5,12 @@ import Foundation
 import Logging
 
 /// A Byzantine validator, for the end-to-end tests only (`Tools/e2e evidence:`): it connects to the given nodes
-/// over P2P with a validator's key, as that validator's node would, and at each of the next `--heights` heights it
+/// over P2P with the validator's node key, as that validator's node would, and at each of the next `--heights` heights it
 /// hears the others vote in, signs two prevotes for two different blocks at that height and round. That is the
-/// double sign SafetyRules makes impossible for a real node, so this program signs without it.
+/// double sign SafetyRules makes impossible for a real node, so this program signs (with the consensus key) without it.
 ///
-/// `assay-equivocator --key KEYFILE --chain-id ID --peer HOST:PORT... --allow PUBLIC_KEY_HEX... [--heights N]`
+/// `assay-equivocator --key KEYFILE --node-key KEYFILE --chain-id ID --peer HOST:PORT... --allow NODE_KEY_HEX...
+/// [--heights N]`
 @main
 struct Equivocator {
     static func main() async {
@@ -24,7 +25,7 @@ struct Equivocator {
     static func run(_ options: Options) async throws {
         let p2p = P2PService(
             config: P2PConfig(
-                chainID: options.chainID, identity: options.key, peers: options.peers, allowedKeys: options.allowed),
+                chainID: options.chainID, identity: options.nodeKey, peers: options.peers, allowedKeys: options.allowed),
             logger: Logger(label: "equivocator") { _ in SwiftLogNoOpLogHandler() })
         _ = try await p2p.start()
         var signed: Set<Height> = []
@@ -60,6 +61,7 @@ struct Equivocator {
 
 struct Options {
     var key: SecretKey
+    var nodeKey: SecretKey
     var chainID: String
     var peers: [PeerAddress] = []
     var allowed: Set<PublicKey> = []
@@ -72,10 +74,11 @@ struct Options {
             guard flag.hasPrefix("--"), let value = rest.popFirst() else { throw UsageError("expected --flag value") }
             values[String(flag.dropFirst(2)), default: []].append(value)
         }
-        guard let path = values["key"]?.first, let chainID = values["chain-id"]?.first else {
-            throw UsageError("--key and --chain-id are required")
-        }
+        guard let path = values["key"]?.first, let nodePath = values["node-key"]?.first,
+            let chainID = values["chain-id"]?.first
+        else { throw UsageError("--key, --node-key and --chain-id are required") }
         key = try KeyFile.read(from: path).secretKey(passphrase: nil, allowExposedPlaintext: true)
+        nodeKey = try KeyFile.read(from: nodePath).secretKey(passphrase: nil, allowExposedPlaintext: true)
         self.chainID = chainID
         for peer in values["peer"] ?? [] {
             let parts = peer.split(separator: ":")

@@ -61,9 +61,10 @@ extension BlockExecutor {
     /// Whether the action could be applied to the current state.
     private func isApplicable(_ action: ProposalAction) throws -> Bool {
         switch action {
-        case let .addValidator(key, power):
+        case let .addValidator(key, power, nodeKey):
             let record: ValidatorRecord? = try state.read(StateKey.validator(key))
             guard power > 0, power < 1 << 62, record?.tombstoned != true else { return false }
+            guard try keysStayApart(key, nodeKey: nodeKey) else { return false }
             // The set it makes at H + 2 must keep ValidatorSet's bounds: a set that breaks them would stop every node.
             let others = try activePowers().filter { $0.key != StateKey.validator(key) }.map(\.power)
             return others.count < ValidatorSet.sizeMax && Self.staysUnderPowerBound(power, others)
@@ -80,16 +81,34 @@ extension BlockExecutor {
 
     private func apply(_ action: ProposalAction) throws {
         switch action {
-        case let .addValidator(key, power):
-            state.write(StateKey.validator(key), ValidatorRecord(power: power))
+        case let .addValidator(key, power, nodeKey):
+            state.write(StateKey.validator(key), ValidatorRecord(power: power, nodeKey: nodeKey))
             setValidatorPower(key, power)
         case let .removeValidator(key):
-            state.write(StateKey.validator(key), ValidatorRecord(power: 0))
+            // isApplicable found the record; the node key stays, for the heights the validator still votes at.
+            guard var record: ValidatorRecord = try state.read(StateKey.validator(key)) else { return }
+            record.power = 0
+            state.write(StateKey.validator(key), record)
             setValidatorPower(key, 0)
         case let .setParameter(name, value):
             state.write(StateKey.params, try state.params().setting(name, to: value))
             emit(.parameterChanged(name: name, value: value))
         }
+    }
+
+    /// Whether `nodeKey` may be `key`'s node key: not a validator's consensus key, no other validator's node key,
+    /// and `key` no other validator's node key, so that P2P identities and vote signers never mix. Records are
+    /// kept after removal, so a node key is never handed to a second validator.
+    private func keysStayApart(_ key: PublicKey, nodeKey: PublicKey) throws -> Bool {
+        guard nodeKey != key, try state.read(StateKey.validator(nodeKey), as: ValidatorRecord.self) == nil else {
+            return false
+        }
+        let own = StateKey.validator(key)
+        for entry in try state.scan(prefix: [StateKey.validatorPrefix]) where entry.key != own {
+            let record = try ValidatorRecord(canonicalBytes: entry.value)
+            if record.nodeKey == nodeKey || record.nodeKey == key { return false }
+        }
+        return true
     }
 
     /// The state keys and powers of the validators with power.

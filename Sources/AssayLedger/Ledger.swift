@@ -109,7 +109,9 @@ enum GenesisWriter {
             state.setStake(account.address, StakeRecord(bonded: account.bonded))
         }
         for validator in genesis.validators.validators {
-            state.write(StateKey.validator(validator.publicKey), ValidatorRecord(power: validator.power))
+            state.write(
+                StateKey.validator(validator.publicKey),
+                ValidatorRecord(power: validator.power, nodeKey: genesis.nodeKey(of: validator.publicKey)))
         }
         state.write(StateKey.params, genesis.params)
         state.write(StateKey.totals, Totals(genesisSupply: genesis.totalSupply, burned: 0))

@@ -269,26 +269,31 @@ public struct JobRecord: Hashable, Sendable, CanonicalCodable {
     }
 }
 
-/// A validator as governance and evidence see it. Kept after removal (power 0) so that evidence against a
-/// former validator can still slash it while its stake unbonds.
+/// A validator as governance and evidence see it, stored under its consensus key. Kept after removal (power 0)
+/// so that evidence against a former validator can still slash it while its stake unbonds.
 public struct ValidatorRecord: Hashable, Sendable, CanonicalCodable {
     public var power: UInt64
     /// Proven to have double-signed: never a validator again.
     public var tombstoned: Bool
+    /// The key its node's P2P links authenticate with (never its consensus key): what peers allow-list.
+    public var nodeKey: PublicKey
 
-    public init(power: UInt64, tombstoned: Bool = false) {
+    public init(power: UInt64, tombstoned: Bool = false, nodeKey: PublicKey) {
         self.power = power
         self.tombstoned = tombstoned
+        self.nodeKey = nodeKey
     }
 
     public func encode(to writer: inout CanonicalWriter) {
         writer.write(power)
         writer.write(tombstoned)
+        writer.write(nodeKey)
     }
 
     public init(from reader: inout CanonicalReader) throws(CodecError) {
         power = try reader.readUInt64()
         tombstoned = try reader.readBool()
+        nodeKey = try reader.read()
     }
 }
 

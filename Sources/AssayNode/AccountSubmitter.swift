@@ -8,9 +8,10 @@ import Synchronization
 
 /// The node's own account, which signs the transactions the node sends by itself (the replay worker's challenges,
 /// the evidence reporter's double-sign evidence) and submits them as any client would: into this node's mempool,
-/// then to its peers. One at a time, so that two callers never pick the same nonce.
+/// then to its peers. One at a time, so that two callers never pick the same nonce. Its key is the account key of
+/// `[account] key_file`, never the consensus key.
 final class AccountSubmitter: Sendable {
-    let key: SecretKey
+    private let key: SecretKey
     private let chainID: String
     private let store: RocksDBStore
     private let mempool: Mempool

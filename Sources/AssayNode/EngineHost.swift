@@ -209,11 +209,14 @@ final class DispatchClock: Clock, @unchecked Sendable {
     }
 }
 
-/// The engine's messages over the encrypted P2P links. Peers are numbered in the order this node first allowed
-/// them (the genesis set sorted by key, then each validator a committed change added), so an id never changes.
+/// The engine's messages over the encrypted P2P links, which peers authenticate with their node keys. Peers are
+/// numbered in the order this node first allowed them (the genesis validators' node keys in the order of their
+/// consensus keys, then each validator a committed change added), so an id never changes.
 final class P2PTransport: Transport, Sendable {
     private let p2p: P2PService
     private let peers: Mutex<[PublicKey]>
+    /// The consensus key of each allowed node key.
+    private let validators = Mutex<[PublicKey: PublicKey]>([:])
 
     init(p2p: P2PService, peers: [PublicKey]) {
         self.p2p = p2p
@@ -224,10 +227,15 @@ final class P2PTransport: Transport, Sendable {
         peers.withLock { $0.firstIndex(of: key).map { PeerID(UInt32($0)) } }
     }
 
-    /// Numbers the keys not numbered yet (validators a committed change added).
-    func admit(_ keys: [PublicKey]) {
+    /// The validator (consensus key) whose node authenticated with `nodeKey`, while it is allowed.
+    func validator(ofNode nodeKey: PublicKey) -> PublicKey? { validators.withLock { $0[nodeKey] } }
+
+    /// Takes the allowed members (consensus keys by node key) and numbers the node keys not numbered yet
+    /// (validators a committed change added), in key order.
+    func admit(_ members: [PublicKey: PublicKey]) {
+        validators.withLock { $0 = members }
         peers.withLock { peers in
-            for key in keys where !peers.contains(key) { peers.append(key) }
+            for key in members.keys.sorted() where !peers.contains(key) { peers.append(key) }
         }
     }
 

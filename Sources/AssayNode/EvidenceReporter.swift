@@ -15,14 +15,16 @@ import Synchronization
 /// Every honest validator sees the same two votes at about the same time. So that one of them, not all, pays the
 /// fee, each waits `staggerMs` times its rank after the offender in the key order before looking at the pool: the
 /// first submits at once, the others find its transaction and stand down, and the next in rank steps in when it
-/// is missing (its node down, its account empty).
+/// is missing (its node down, its account empty). A node without an account (`[account]`) only logs what it found.
 final class EvidenceReporter: Sendable {
     static let staggerMs = 1_000
     /// Equivocations remembered as reported; beyond it the oldest are forgotten (only a flood of distinct double
     /// signs gets there, and a forgotten one is at worst reported twice).
     static let rememberedMax = 4_096
 
-    private let account: AccountSubmitter
+    private let account: AccountSubmitter?
+    /// This node's validator (consensus) key: its rank among the reporters.
+    private let validator: PublicKey
     private let store: RocksDBStore
     private let mempool: Mempool
     /// The committed chain's tip (nil before block 1): its height for the age limit, its set for the ranks.
@@ -32,10 +34,11 @@ final class EvidenceReporter: Sendable {
     private let reported = Mutex<[Hash]>([])
 
     init(
-        account: AccountSubmitter, store: RocksDBStore, mempool: Mempool, tip: @escaping @Sendable () -> ChainTip?,
-        logger: Logger
+        account: AccountSubmitter?, validator: PublicKey, store: RocksDBStore, mempool: Mempool,
+        tip: @escaping @Sendable () -> ChainTip?, logger: Logger
     ) {
         self.account = account
+        self.validator = validator
         self.store = store
         self.mempool = mempool
         self.tip = tip
@@ -46,8 +49,10 @@ final class EvidenceReporter: Sendable {
     func found(_ evidence: [DoubleSignEvidence]) {
         for item in evidence where remember(item) {
             let offender = item.first.validator
+            let unreported = account == nil ? "; not reported: no [account] key" : ""
             logger.warning(
-                "validator \(offender) signed two \(item.first.kind)s at height \(item.first.height) round \(item.first.round)")
+                "validator \(offender) signed two \(item.first.kind)s at height \(item.first.height) round \(item.first.round)\(unreported)")
+            guard account != nil else { continue }
             queue.asyncAfter(deadline: .now() + delay(reportingOn: offender)) { self.report(item) }
         }
     }
@@ -55,6 +60,7 @@ final class EvidenceReporter: Sendable {
     /// Submits `evidence` unless it is already being punished, or too old to be. Returns the transaction, if sent.
     @discardableResult
     func report(_ evidence: DoubleSignEvidence) -> Transaction? {
+        guard let account else { return nil }
         let offender = evidence.first.validator
         let query = LedgerQuery(store: store)
         do {
@@ -88,7 +94,7 @@ final class EvidenceReporter: Sendable {
     private func delay(reportingOn offender: PublicKey) -> DispatchTimeInterval {
         let keys = (tip()?.nextRotation.validators.validators.map(\.publicKey) ?? []).sorted()
         let theirs = keys.firstIndex(of: offender) ?? 0
-        let rank = keys.firstIndex(of: account.key.publicKey).map { ($0 - theirs - 1 + keys.count) % keys.count }
+        let rank = keys.firstIndex(of: validator).map { ($0 - theirs - 1 + keys.count) % keys.count }
         return .milliseconds(Self.staggerMs * (rank ?? keys.count))
     }
 }

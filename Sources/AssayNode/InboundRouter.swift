@@ -33,8 +33,9 @@ struct InboundRouter: Service {
     private func route(_ wire: WireMessage, from peer: PeerID, key message: InboundMessage) {
         switch wire {
         case let .transactions(transactions):
-            // Admitted on the gossip worker: votes and proposals behind this batch must not wait for it.
-            gossip.enqueue(transactions, from: message.peer)
+            // Admitted on the gossip worker: votes and proposals behind this batch must not wait for it. The sender is
+            // recorded as its validator (it holds the blobs), whose power the proposer's blob quorum counts.
+            gossip.enqueue(transactions, from: transport.validator(ofNode: message.peer))
         case let .proposal(proposal, block):
             host.deliver(.proposal(proposal, block), from: peer)
         case let .vote(vote):

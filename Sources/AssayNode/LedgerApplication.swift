@@ -25,8 +25,8 @@ public struct ChainSnapshot: Sendable {
 /// and transaction index to the engine's commit batch. Called only on the engine's queue.
 final class LedgerApplication: BlockExecutor, @unchecked Sendable {
     private let chainID: String
-    private let ledger: Ledger
-    private let store: RocksDBStore
+    /// Executes blocks on the committed state once each and commits their outcomes (shared with the simulation).
+    private let replica: LedgerReplica<RocksDBStore>
     private let mempool: Mempool
     /// Sizes proposals by what executing and committing blocks recently cost on this node.
     private var sizer: ProposalSizer
@@ -40,23 +40,17 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
     /// How long to rest after a fetch that failed before trying again (a fetch with no peer can fail at once).
     private let fetchRetryPause: Duration
     private let logger: Logger
-    private var committedRoot: Hash
-    /// Outcomes of blocks executed at the current height, so a block is executed once however often it is seen.
-    private var outcomes: [OutcomeKey: BlockOutcome] = [:]
-    /// How long executing each of those outcomes took, and preparing the current height's commit: the cost the
-    /// sizer learns from.
-    private var executionNs: [OutcomeKey: UInt64] = [:]
+    /// How long executing each block of the current height took, and preparing its commit: the cost the sizer
+    /// learns from.
+    private var executionNs: [BlockKey: UInt64] = [:]
     private var commitNs: UInt64 = 0
     /// The outcome of the block being committed, between `commitWrites` and `didCommit`.
-    private var committing: (key: OutcomeKey, outcome: BlockOutcome)?
+    private var committing: (key: BlockKey, outcome: BlockOutcome)?
     let snapshot: Mutex<ChainSnapshot>
     /// Called after each commit (off the engine's lock) with the block and its outcome.
     var onCommit: (@Sendable (Block, BlockOutcome) -> Void)?
 
-    struct OutcomeKey: Hashable {
-        let context: ExecutionContext
-        let transactionsRoot: Hash
-    }
+    typealias BlockKey = LedgerReplica<RocksDBStore>.BlockKey
 
     init(
         chainID: String, ledger: Ledger, store: RocksDBStore, mempool: Mempool,
@@ -68,8 +62,7 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
         logger: Logger
     ) {
         self.chainID = chainID
-        self.ledger = ledger
-        self.store = store
+        replica = LedgerReplica(ledger: ledger, store: store, committedRoot: committed.stateRoot)
         self.mempool = mempool
         sizer = ProposalSizer(budgetNs: UInt64(max(1, proposalBudgetMs)) * 1_000_000, countMax: blockTransactionsMax)
         self.blockBytesMax = blockBytesMax
@@ -79,7 +72,6 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
         self.fetchBlob = fetchBlob
         self.fetchRetryPause = fetchRetryPause
         self.logger = logger
-        committedRoot = committed.stateRoot
         snapshot = Mutex(committed)
     }
 
@@ -98,8 +90,7 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
             return []
         }
         // Transactions that fail their checks against the latest state (a stale nonce, say) are left out.
-        let included = zip(candidates, outcome.results).filter { $0.1.isIncluded }.map(\.0)
-        return included
+        return outcome.included(from: candidates)
     }
 
     func execute(_ context: ExecutionContext, transactions: [Transaction]) throws(ExecutionError) -> Hash {
@@ -110,15 +101,12 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
     /// traces the certificate shows were available are not fetched, so catching up does not download every
     /// retained trace, nor wait for blobs that the chain has since released.
     func executeDecided(_ block: Block, validators: ValidatorSet) throws(ExecutionError) -> Hash {
-        try includedRoot(of: runDecided(block, validators: validators, requiringCarriedBlobs: false))
+        try includedRoot(of: runDecided(block, validators: validators, requiringCarriedBlobs: false).outcome)
     }
 
     /// The state root of a block whose every transaction passed its checks.
     private func includedRoot(of outcome: BlockOutcome) throws(ExecutionError) -> Hash {
-        guard outcome.allIncluded else {
-            let bad = outcome.results.first { !$0.isIncluded }!
-            throw .invalid(.transactionFailsChecks(bad.transactionHash))
-        }
+        if let bad = outcome.firstExcluded { throw .invalid(.transactionFailsChecks(bad)) }
         return outcome.stateRoot
     }
 
@@ -127,34 +115,18 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
     {
         let started = DispatchTime.now().uptimeNanoseconds
         defer { commitNs = DispatchTime.now().uptimeNanoseconds - started }
-        let outcome = try runDecided(block, validators: validators)
-        // A decided block whose root we compute differently: our execution, not the block, is at fault.
-        guard outcome.stateRoot == block.header.stateRoot else {
-            throw .fault("block \(block.height) is decided with state root \(block.header.stateRoot), ours is \(outcome.stateRoot)")
-        }
-        for operation in outcome.changes.operations {
-            switch operation {
-            case let .put(namespace, key, value): batch.put(key, value, in: namespace)
-            case let .delete(namespace, key): batch.delete(key, in: namespace)
-            }
-        }
+        let (key, outcome) = try runDecided(block, validators: validators)
+        do { try replica.addCommitWrites(outcome, of: block, into: &batch) } catch { throw .fault(error.description) }
         TransactionIndex.write(block, outcome, into: &batch)
-        committing = (OutcomeKey(context: ExecutionContext(block.header, validators: validators),
-            transactionsRoot: block.header.transactionsRoot), outcome)
+        committing = (key, outcome)
         return outcome.validatorUpdates
     }
 
     func didCommit(_ block: Block) throws(ExecutionError) {
-        let stored: Hash
-        do { stored = try Ledger.stateRoot(of: store) } catch { throw .fault("reading the committed state root: \(error)") }
-        guard stored == block.header.stateRoot else {
-            throw .fault("the state root on disk after block \(block.height) is \(stored), its header's \(block.header.stateRoot)")
-        }
+        do { try replica.didCommit(block) } catch { throw .fault(error.description) }
         let (key, outcome) = (committing?.key, committing?.outcome)
         committing = nil
         sizer.record(transactions: block.transactions.count, nanoseconds: (key.flatMap { executionNs[$0] } ?? 0) + commitNs)
-        committedRoot = block.header.stateRoot
-        outcomes = [:]
         executionNs = [:]
         snapshot.withLock {
             $0 = ChainSnapshot(
@@ -169,7 +141,7 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
         -> BlockOutcome
     {
         switch try attempt(context, transactions) {
-        case let .done(outcome): return outcome
+        case let .done(_, outcome): return outcome
         case let .lacking(ref): throw unavailable(ref)
         }
     }
@@ -178,21 +150,21 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
     /// reads): the block cannot be skipped, and validators with more than 2/3 of the power held its blobs when they
     /// voted for it, so peers can serve them.
     private func runDecided(_ block: Block, validators: ValidatorSet, requiringCarriedBlobs: Bool = true)
-        throws(ExecutionError) -> BlockOutcome
+        throws(ExecutionError) -> (key: BlockKey, outcome: BlockOutcome)
     {
         while true {
             switch try attempt(
                 ExecutionContext(block.header, validators: validators), block.transactions,
                 requiringCarriedBlobs: requiringCarriedBlobs)
             {
-            case let .done(outcome): return outcome
+            case let .done(key, outcome): return (key, outcome)
             case let .lacking(ref): try awaitBlob(ref, decidedAt: block.height)
             }
         }
     }
 
     private enum Attempt {
-        case done(BlockOutcome)
+        case done(BlockKey, BlockOutcome)
         case lacking(BlobRef)
     }
 
@@ -201,8 +173,11 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
     private func attempt(
         _ context: ExecutionContext, _ transactions: [Transaction], requiringCarriedBlobs: Bool = true
     ) throws(ExecutionError) -> Attempt {
-        let key = OutcomeKey(context: context, transactionsRoot: Block.transactionsRoot(transactions))
-        if let known = outcomes[key] { return .done(known) }
+        var blockContext = BlockContext(
+            chainID: chainID, height: context.height, timeMs: context.timeMs, proposer: context.proposer,
+            validators: context.validators, blobs: StoreBlobSource(store: blobs, logger: logger))
+        let key = BlockKey(blockContext, transactions: transactions)
+        if let known = replica.outcome(key) { return .done(key, known) }
         // The availability rule: a block is executed (and so prevoted) only with every blob it carries held.
         // The ledger reads models and inputs itself; outputs it never reads, so they are checked here.
         if requiringCarriedBlobs,
@@ -211,16 +186,11 @@ final class LedgerApplication: BlockExecutor, @unchecked Sendable {
             return .lacking(missing)
         }
         let started = DispatchTime.now().uptimeNanoseconds
-        let allVerified = mempool.haveValidSignatures(transactions)
-        let blockContext = BlockContext(
-            chainID: chainID, height: context.height, timeMs: context.timeMs, proposer: context.proposer,
-            validators: context.validators, checkSignatures: !allVerified, blobs: StoreBlobSource(store: blobs, logger: logger))
+        blockContext.checkSignatures = !mempool.haveValidSignatures(transactions)
         do {
-            let outcome = try ledger.execute(
-                parentRoot: committedRoot, store: store, context: blockContext, transactions: transactions)
-            outcomes[key] = outcome
+            let outcome = try replica.execute(blockContext, transactions, key: key)
             executionNs[key] = DispatchTime.now().uptimeNanoseconds - started
-            return .done(outcome)
+            return .done(key, outcome)
         } catch .blobUnavailable(let ref) {
             return .lacking(ref)
         } catch {

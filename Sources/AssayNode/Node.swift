@@ -32,7 +32,7 @@ public enum Node {
         init(_ description: String) { self.description = description }
     }
 
-    public static func run(home: NodeHome, key: SecretKey, logger: Logger) async throws {
+    public static func run(home: NodeHome, keys: NodeKeys, logger: Logger) async throws {
         MallocTuning.forBlobTraffic()
         let config = try NodeConfig.load(path: home.configPath)
         let p2pSettings = try config.p2p.validated()
@@ -49,14 +49,20 @@ public enum Node {
             reserve: try (config.storage ?? .defaults).reserve())
         let ledger = Ledger()
 
-        // Non-validator nodes the operator allows (a node joining by state sync) are peers like the validators.
-        let nodeKeys = p2pSettings.allowedNodeKeySet
-        let peerKeys = genesis.validators.validators.map(\.publicKey)
-        let members = (try ChainStore(store: store).tip().map(Self.memberKeys) ?? peerKeys) + nodeKeys
+        // Non-validator nodes the operator allows (a node joining by state sync) are peers like the validators,
+        // though no vote comes from them.
+        let allowedNodes = p2pSettings.allowedNodeKeySet
+        let peerKeys = genesis.validators.validators.map { genesis.nodeKey(of: $0.publicKey) } + allowedNodes
+        let members =
+            try ChainStore(store: store).tip().map { try Self.members($0, store: store) }
+            ?? Dictionary(uniqueKeysWithValues: genesis.nodeKeys.map { ($1, $0) })
+        @Sendable func allowedKeys(_ members: [PublicKey: PublicKey]) -> Set<PublicKey> {
+            Set(members.keys).union(allowedNodes).subtracting([keys.node.publicKey])
+        }
         let p2p = P2PService(
             config: try p2pConfig(
-                p2pSettings, chainID: genesis.chainID, key: key,
-                allowedKeys: Set(members.filter { $0 != key.publicKey })),
+                p2pSettings, chainID: genesis.chainID, key: keys.node,
+                allowedKeys: allowedKeys(members)),
             logger: logger)
         _ = try await p2p.start()
         let startsBehind = try await joinByStateSync(
@@ -103,28 +109,36 @@ public enum Node {
             blockBytesMax: blockBytesMax(frameBytesMax: p2pSettings.frameBytesMax), blobs: blobs,
             requestBlob: { ref in Task { try? await fetchBlob(ref) } }, fetchBlob: fetchBlob, logger: logger)
 
-        // Links are allowed to the validators of the committed height and the two after it: a validator a
-        // committed change adds is allowed from that commit on (two heights before it votes), a removed one is
-        // disconnected once its last height is committed.
+        // Links are allowed to the node keys of the validators of the committed height and the two after it: a
+        // validator a committed change adds is allowed from that commit on (two heights before it votes), a removed
+        // one is disconnected once its last height is committed.
         @Sendable func followMembers() {
-            guard let tip = try? ChainStore(store: store).tip() else { return }
-            let keys = memberKeys(tip) + nodeKeys
-            transport.admit(keys)
-            p2p.setAllowedKeys(Set(keys.filter { $0 != key.publicKey }))
+            do {
+                guard let tip = try ChainStore(store: store).tip() else { return }
+                let members = try Self.members(tip, store: store)
+                transport.admit(members)
+                p2p.setAllowedKeys(allowedKeys(members))
+            } catch {
+                logger.error("P2P allow-list not updated after the commit: \(error)")
+            }
         }
-        // The validator key is also the node's account for now: it signs challenges and evidence.
-        let account = AccountSubmitter(
-            key: key, chainID: genesis.chainID, store: store, mempool: mempool,
-            gossip: { p2p.broadcast(WireMessage.transactions([$0]).canonicalBytes) }, logger: logger)
+        let account = keys.account.map { key in
+            AccountSubmitter(
+                key: key, chainID: genesis.chainID, store: store, mempool: mempool,
+                gossip: { p2p.broadcast(WireMessage.transactions([$0]).canonicalBytes) }, logger: logger)
+        }
+        if account == nil {
+            logger.warning("no [account] key_file in the config: this node will not challenge results nor report double signs")
+        }
         let evidence = EvidenceReporter(
-            account: account, store: store, mempool: mempool, tip: { try? ChainStore(store: store).tip() },
-            logger: logger)
+            account: account, validator: keys.validator.publicKey, store: store, mempool: mempool,
+            tip: { try? ChainStore(store: store).tip() }, logger: logger)
         let fatal = FatalSignal()
         let host = EngineHost(
             logger: logger, startsBehind: startsBehind, requestSync: { transport.requestSync($0) }, onEvidence: { evidence.found($0) }
         ) { reason in fatal.trigger(reason) }
         let service = NodeService(
-            chainID: genesis.chainID, nodeKey: key.publicKey, genesisValidators: genesis.validators, store: store,
+            chainID: genesis.chainID, nodeKey: keys.node.publicKey, genesisValidators: genesis.validators, store: store,
             mempool: mempool, p2p: p2p, p2pListen: config.p2p.listen, application: application, blobs: blobs,
             catchingUp: { host.isCatchingUp })
         let tracing = try (config.tracing ?? .defaults).settings(moniker: config.node.moniker).map {
@@ -133,8 +147,8 @@ public enum Node {
         let tracer = tracing?.tracer ?? .off
         let replayConfig = config.replay ?? .defaults
         let replay = ReplayWorker(
-            policy: try replayConfig.policy(), threads: replayConfig.threads, account: account, store: store,
-            blobs: blobs, logger: logger, tracer: tracer)
+            policy: try replayConfig.policy(), secret: SpotChecker.secret(of: keys.node), threads: replayConfig.threads,
+            account: account, store: store, blobs: blobs, logger: logger, tracer: tracer)
         let rpcConfig = try config.rpc.serverConfig()
         let hub = SubscriptionHub(queueBytesMax: config.rpc.webSocketQueueBytesMax)
         let feed = SubscriptionFeed(hub: hub, service: service, logger: logger)
@@ -171,7 +185,7 @@ public enum Node {
             commitDelayMs: UInt64(config.consensus.timeoutCommitMs))
         try host.start { host in
             try Engine(
-                config: engineConfig, signer: SchnorrSigner(key: key), verifier: SchnorrVerifier(), store: store,
+                config: engineConfig, signer: keys.validator, verifier: SchnorrVerifier(), store: store,
                 transport: host.engineTransport(over: transport), clock: DispatchClock(host: host), executor: application)
         }
         let inbound = InboundRouter(
@@ -226,10 +240,21 @@ public enum Node {
         }
     }
 
-    /// The keys of the validators of the tip's height and of the two heights after it, ordered by key.
-    static func memberKeys(_ tip: ChainTip) -> [AssayCrypto.PublicKey] {
+    /// The validators of the tip's height and of the two heights after it, by node key: the sets name consensus
+    /// keys, the committed ledger records (kept after removal) the node key of each.
+    static func members<Store: KeyValueReader>(_ tip: ChainTip, store: Store) throws
+        -> [AssayCrypto.PublicKey: AssayCrypto.PublicKey]
+    {
         let sets = [tip.lastValidators, tip.nextRotation.validators, tip.followingRotation.validators]
-        return Array(Set(sets.flatMap { $0.validators.map(\.publicKey) })).sorted()
+        let query = LedgerQuery(store: store)
+        var members: [AssayCrypto.PublicKey: AssayCrypto.PublicKey] = [:]
+        for validator in sets.flatMap(\.validators) {
+            guard let record = try query.validator(validator.publicKey) else {
+                throw StartError("validator \(validator.publicKey) of the committed sets has no ledger record")
+            }
+            members[record.nodeKey] = validator.publicKey
+        }
+        return members
     }
 
     /// Room in a proposal's frame for all but the transactions: the proposal, the header, a last commit of up to

@@ -12,15 +12,29 @@ import TOMLKit
 public struct NodeConfig: Codable, Equatable, Sendable {
     public struct Node: Codable, Equatable, Sendable {
         public var moniker: String
+        /// The consensus (validator) key: unlocked into the signer only SafetyRules calls.
         public var keyFile: String
+        /// The node key: authenticates P2P links (peers allow it through the validator records).
+        public var nodeKeyFile: String
         public var genesisFile: String
         public var dataDir: String
 
         enum CodingKeys: String, CodingKey {
             case moniker
             case keyFile = "key_file"
+            case nodeKeyFile = "node_key_file"
             case genesisFile = "genesis_file"
             case dataDir = "data_dir"
+        }
+    }
+
+    /// The node's own account: signs the replay worker's challenges (bonded from its balance) and the evidence
+    /// reporter's evidence. Without it the node sends neither.
+    public struct Account: Codable, Equatable, Sendable {
+        public var keyFile: String
+
+        enum CodingKeys: String, CodingKey {
+            case keyFile = "key_file"
         }
     }
 
@@ -488,6 +502,8 @@ public struct NodeConfig: Codable, Equatable, Sendable {
     public var mempool: Mempool
     public var rpc: RPC
     public var metrics: Metrics
+    /// Absent: the node challenges nothing and reports no evidence (it says so at start).
+    public var account: Account?
     /// Absent in configs written before the replay worker existed: then `Replay.defaults`.
     public var replay: Replay?
     /// Absent in configs written before the disk reserve existed: then `Storage.defaults`.
@@ -500,7 +516,9 @@ public struct NodeConfig: Codable, Equatable, Sendable {
 
     public static func defaults(moniker: String, p2pListen: String, rpcListen: String, peers: [String]) -> NodeConfig {
         NodeConfig(
-            node: Node(moniker: moniker, keyFile: "node_key.json", genesisFile: "genesis.json", dataDir: "data"),
+            node: Node(
+                moniker: moniker, keyFile: "validator_key.json", nodeKeyFile: "node_key.json",
+                genesisFile: "genesis.json", dataDir: "data"),
             p2p: .defaults(listen: p2pListen, peers: peers),
             consensus: Consensus(
                 timeoutProposeMs: 1_000, timeoutProposeDeltaMs: 500, timeoutPrevoteMs: 500,
@@ -511,6 +529,7 @@ public struct NodeConfig: Codable, Equatable, Sendable {
                 gappedLifetimeBlocks: 100, gossipQueueTransactionsMax: Mempool.gossipQueueDefault),
             rpc: RPC(listen: rpcListen),
             metrics: Metrics(enabled: true),
+            account: Account(keyFile: "account_key.json"),
             replay: .defaults,
             storage: .defaults,
             tracing: .defaults,

@@ -2,7 +2,8 @@ import AssayCrypto
 import AssayTypes
 import Foundation
 
-/// A node's home directory: `config.toml`, `genesis.json`, `node_key.json` and the `data/` RocksDB directory.
+/// A node's home directory: `config.toml`, `genesis.json`, the key files `validator_key.json` (consensus),
+/// `node_key.json` (P2P) and `account_key.json` (challenges, evidence), and the `data/` RocksDB directory.
 public struct NodeHome: Sendable {
     public let path: String
 
@@ -26,20 +27,30 @@ public struct NodeHome: Sendable {
         }
     }
 
-    /// Writes a new home: the config, a copy of the genesis file and of the node key file.
-    public func initialize(config: NodeConfig, genesisFile: String, keyFile: String) throws {
+    /// Writes a new home: the config, a copy of the genesis file and of the validator key file, and the node and
+    /// account key files: copies of `nodeKeyFile` and `accountKeyFile`, or new plaintext keys (mode 0600) when nil.
+    public func initialize(
+        config: NodeConfig, genesisFile: String, keyFile: String, nodeKeyFile: String?, accountKeyFile: String?
+    ) throws {
         let files = FileManager.default
         guard !files.fileExists(atPath: configPath) else { throw InitError.alreadyInitialized(configPath) }
         do {
             try files.createDirectory(atPath: path, withIntermediateDirectories: true)
             try copy(genesisFile, to: resolve(config.node.genesisFile), permissions: 0o644)
             try copy(keyFile, to: resolve(config.node.keyFile), permissions: 0o600)
+            try copyOrGenerateKey(nodeKeyFile, to: resolve(config.node.nodeKeyFile))
+            if let account = config.account { try copyOrGenerateKey(accountKeyFile, to: resolve(account.keyFile)) }
             try config.tomlText().write(toFile: configPath, atomically: true, encoding: .utf8)
         } catch let error as InitError {
             throw error
         } catch {
             throw InitError.io("cannot initialise \(path): \(error.localizedDescription)")
         }
+    }
+
+    private func copyOrGenerateKey(_ source: String?, to destination: String) throws {
+        if let source { return try copy(source, to: destination, permissions: 0o600) }
+        try KeyFile(key: try SecretKey.generate(), protection: .insecurePlaintext).write(to: destination)
     }
 
     private func copy(_ source: String, to destination: String, permissions: Int) throws {

@@ -31,7 +31,8 @@ struct ReplayCounters: Sendable {
 
 /// The validator's replay worker. Fed from committed blocks, it spot-checks every posted result on threads of its
 /// own (never the engine's queue): the output against the trace's final layer, then the policy's tiles
-/// (`SpotChecker`), and on a wrong tile challenges it from the node's account (`AccountSubmitter`).
+/// (`SpotChecker`), and on a wrong tile challenges it from the node's account (`AccountSubmitter`; a node without
+/// one only logs the wrong tile).
 ///
 /// The queue between the commit path and the threads is bounded: when it is full a result is skipped and counted
 /// (`assay_replay_dropped_total`), so heavy replay can never delay a commit.
@@ -47,7 +48,7 @@ final class ReplayWorker: Sendable {
     private let policy: SpotCheckPolicy
     private let secret: Digest32
     private let threadCount: Int
-    private let account: AccountSubmitter
+    private let account: AccountSubmitter?
     private let store: RocksDBStore
     /// Where the job's model, input, output and trace are read (the node's blob store).
     private let blobs: BlobStore
@@ -59,13 +60,13 @@ final class ReplayWorker: Sendable {
     let counters = Mutex(ReplayCounters())
 
     init(
-        policy: SpotCheckPolicy, threads: Int, account: AccountSubmitter, store: RocksDBStore, blobs: BlobStore,
-        logger: Logger, tracer: JobTracer = .off
+        policy: SpotCheckPolicy, secret: Digest32, threads: Int, account: AccountSubmitter?, store: RocksDBStore,
+        blobs: BlobStore, logger: Logger, tracer: JobTracer = .off
     ) {
         self.policy = policy
         threadCount = max(1, threads)
         self.account = account
-        secret = SpotChecker.secret(of: account.key)
+        self.secret = secret
         self.store = store
         self.blobs = blobs
         self.logger = logger
@@ -166,9 +167,15 @@ final class ReplayWorker: Sendable {
             let outcome = try checker.check(posted)
             count(outcome, seconds: (ContinuousClock.now - started) / .seconds(1))
             trace(job, outcome, from: startedAt)
-            guard let tile = outcome.wrongTile, record.provider != account.address else { return nil }
+            guard let tile = outcome.wrongTile else { return nil }
+            guard let account else {
+                logger.warning(
+                    "job \(job): provider \(record.provider) posted a wrong \(tile); not challenged: no [account] key")
+                return nil
+            }
+            guard record.provider != account.address else { return nil }
             logger.warning("job \(job): provider \(record.provider) posted a wrong \(tile); challenging")
-            return challenge(job, tile, bond: params.challengeBondMin)
+            return challenge(job, tile, bond: params.challengeBondMin, from: account)
         } catch {
             logger.error("spot check of job \(job) failed: \(error)")
             return nil
@@ -196,7 +203,7 @@ final class ReplayWorker: Sendable {
     }
 
     /// Challenges `tile` of `job` with `bond`.
-    private func challenge(_ job: Hash, _ tile: TileID, bond: Amount) -> Transaction? {
+    private func challenge(_ job: Hash, _ tile: TileID, bond: Amount, from account: AccountSubmitter) -> Transaction? {
         let body = TransactionBody.challenge(
             Challenge(jobID: job, layer: UInt32(tile.layer), tile: UInt32(tile.tile), bond: bond))
         guard let transaction = account.submit(body, purpose: "challenge of job \(job)") else { return nil }

@@ -154,9 +154,10 @@ extension TraceLayout {
 extension SpotChecker {
     static let secretTag = "assay/spot-check-secret/1"
 
-    /// The validator's sampling secret: HMAC-SHA-256 keyed by its secret key over a fixed tag. Held from genesis (so
-    /// fixed before any trace root exists), never stored or sent, nothing new to back up; nobody without the key
-    /// can compute it, and the HMAC reveals nothing of the key.
+    /// The node's sampling secret: HMAC-SHA-256 keyed by its node key over a fixed tag. Fixed as long as the node
+    /// key (so before any trace root exists), never stored or sent, nothing new to back up; nobody without the key
+    /// can compute it, and the HMAC reveals nothing of the key. The node key, not the consensus key, which only
+    /// SafetyRules holds; not the account key, which a node may lack and still check results.
     static func secret(of key: SecretKey) -> Digest32 {
         key.withSecretBytes { HMACSHA256.authenticate(Array(secretTag.utf8), key: Array($0)) }
     }

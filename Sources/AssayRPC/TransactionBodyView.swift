@@ -56,8 +56,11 @@ enum TransactionBodyView {
 
     private static func action(_ action: ProposalAction) -> JSONValue {
         switch action {
-        case let .addValidator(key, power):
-            object(["type": .string("add_validator"), "public_key": .string(key.description), "power": amount(power)])
+        case let .addValidator(key, power, nodeKey):
+            object([
+                "type": .string("add_validator"), "public_key": .string(key.description), "power": amount(power),
+                "node_key": .string(nodeKey.description),
+            ])
         case let .removeValidator(key):
             object(["type": .string("remove_validator"), "public_key": .string(key.description)])
         case let .setParameter(name, value):

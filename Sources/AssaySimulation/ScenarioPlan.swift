@@ -23,13 +23,12 @@ struct ScenarioPlan: Sendable {
     let network: NetworkConditions
     let partitions: [PartitionWindow]
     let crashes: [CrashPlan]
-    /// Validator changes by the height that commits them (effective two heights later): a validator added (the
-    /// last engine, which starts as a follower), an honest one removed, and an honest one's power changed.
-    let validatorChanges: [Height: [Validator]]
+    /// Governance proposals the validators pass in turn (each effective two heights after the block that passes
+    /// it): a validator added (the last engine, which starts as a follower), an honest one removed, and an honest
+    /// one's power changed.
+    let governanceActions: [ProposalAction]
 
     var validatorCount: Int { powers.count }
-    /// The height at which the last validator change takes effect (0: none).
-    var lastChangeEffectiveHeight: Height { validatorChanges.keys.max().map { $0 + 2 } ?? 0 }
 
     init(seed: UInt64, engineCount requested: Int?, profile chosen: FaultProfile?) {
         var random = SimRandom(seed: seed)
@@ -54,30 +53,19 @@ struct ScenarioPlan: Sendable {
         network = profile.hasLoss ? Self.lossyNetwork(&random) : Self.mildNetwork(profile, &random)
         partitions = profile.hasPartitions ? Self.drawPartitions(engineCount, faultEndMs, &random) : []
         crashes = profile.hasCrashes ? Self.drawCrashes(engineCount, faultEndMs, &random) : []
-        validatorChanges =
-            changesSet ? Self.drawValidatorChanges(powers, joiner: validators, byzantineKey: byzantineKey, &random) : [:]
+        governanceActions =
+            changesSet ? Self.drawValidatorChanges(powers, joiner: validators, byzantineKey: byzantineKey, &random) : []
     }
 
-    /// The validator set of each height from genesis to `through`, with every change applied two heights after
-    /// the height that committed it.
-    func validatorSets(through height: Height) -> [ValidatorSet] {
-        var set = try! ValidatorSet(powers.enumerated().map {
-            Validator(publicKey: SimKeys.publicKeys[$0.offset], power: $0.element)
-        })
-        var sets = [set]
-        for next in Height(1)...max(height, 1) {
-            if next >= 3, let changes = validatorChanges[next - 2] { set = try! set.applying(changes) }
-            sets.append(set)
-        }
-        return sets
+    var genesisValidators: ValidatorSet {
+        try! ValidatorSet(powers.enumerated().map { Validator(publicKey: SimKeys.publicKeys[$0.offset], power: $0.element) })
     }
 
-    /// Adds `joiner` at height 1 or 2, removes an honest validator the height after and changes another honest
-    /// one's power the height after that. The joiner's power is raised until the Byzantine key keeps under a
-    /// third of every set's power (2 b < honest).
+    /// Adds `joiner`, then removes an honest validator, then changes another honest one's power. The joiner's power
+    /// is raised until the Byzantine key keeps under a third of every set's power (2 b < honest).
     private static func drawValidatorChanges(
         _ powers: [UInt64], joiner: Int, byzantineKey: Int?, _ random: inout SimRandom
-    ) -> [Height: [Validator]] {
+    ) -> [ProposalAction] {
         let honest = powers.indices.filter { $0 != byzantineKey }
         let removed = honest[random.int(0...honest.count - 1)]
         let changed = honest.filter { $0 != removed }[random.int(0...honest.count - 2)]
@@ -87,11 +75,9 @@ struct ScenarioPlan: Sendable {
             + min(powers[changed], newPower)
         let joinerPower = max(UInt64(random.int(1...10)), 2 * byzantine + 1 - min(2 * byzantine + 1, honestLeft))
         let key = { (index: Int) in SimKeys.publicKeys[index] }
-        let added = Height(random.int(1...2))
         return [
-            added: [Validator(publicKey: key(joiner), power: joinerPower)],
-            added + 1: [Validator(publicKey: key(removed), power: 0)],
-            added + 2: [Validator(publicKey: key(changed), power: newPower)],
+            .addValidator(key(joiner), power: joinerPower), .removeValidator(key(removed)),
+            .addValidator(key(changed), power: newPower),
         ]
     }
 

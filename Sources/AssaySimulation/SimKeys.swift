@@ -1,20 +1,36 @@
 import AssayCrypto
 import AssaySafetyRules
+import AssayTypes
 
 /// The simulation's validator keys: real secp256k1 keys derived from their index, made once per process.
 enum SimKeys {
     static let countMax = 16
 
-    static let secrets: [SecretKey] = (0..<countMax).map { index in
+    static let secrets: [SecretKey] = (0..<countMax).map { derive("assay/sim-key/\($0)") }
+
+    private static func derive(_ label: String) -> SecretKey {
         var counter: UInt8 = 0
         while true {
-            let bytes = SHA256.hash(Array("assay/sim-key/\(index)/\(counter)".utf8)).bytes
-            if let key = try? SecretKey(bytes: bytes) { return key }
+            if let key = try? SecretKey(bytes: SHA256.hash(Array("\(label)/\(counter)".utf8)).bytes) { return key }
             counter += 1
         }
     }
 
+    /// A transaction signed with real BIP-340 and no auxiliary randomness, so that a seed always gives the same bytes.
+    static func signed(_ key: SecretKey, nonce: UInt64, fee: Amount, body: TransactionBody) -> Transaction {
+        var transaction = Transaction(
+            chainID: SimChain.chainID, sender: key.publicKey, nonce: nonce, fee: fee, body: body,
+            signature: unsigned)
+        transaction.signature = try! key.sign(transaction.signingHash.bytes, auxiliaryRandomness: [UInt8](repeating: 0, count: 32))
+        return transaction
+    }
+
+    private static let unsigned = try! Signature(bytes: [UInt8](repeating: 0, count: 64))
+
     static let publicKeys: [PublicKey] = secrets.map(\.publicKey)
+
+    /// The client accounts' keys (a provider and its clients), apart from the validators'.
+    static let accountSecrets: [SecretKey] = (0..<SimChain.accountCount).map { derive("assay/sim-account/\($0)") }
 
     static func secretBytes(_ index: Int) -> [UInt8] { secrets[index].withSecretBytes { Array($0) } }
 

@@ -13,7 +13,7 @@ final class SimNode: Transport, Clock {
     let disk = SimulatedDisk()
     let equivocates: Bool
     var engine: Engine?
-    var app: KeyValueApplication?
+    var app: SimLedgerApplication?
     /// Bumped at each crash, so that timers of a dead incarnation are dropped.
     var incarnation = 0
     /// Forged twins by the signature of the original, so a re-sent message gets the same forgery.
@@ -88,20 +88,24 @@ final class SimNode: Transport, Clock {
         default:
             forged = nil
         }
-        if let forged { conflicts[original] = forged }
+        if let forged {
+            conflicts[original] = forged
+            world.countEquivocation()
+        }
         return forged
     }
 
+    /// The same block a millisecond later and without its transactions: valid (its root executed by this node's
+    /// ledger), or with a wrong state root.
     private func conflictingBlock(_ block: Block) -> Block {
         var other = block
-        other.transactions =
-            block.transactions.isEmpty
-            ? [KeyValueApplication.transaction(
-                chainID: world.chainID, sender: SimKeys.publicKeys[key], nonce: block.height, fee: 1, amount: 7)]
-            : []
-        other.header.transactionsRoot = Block.transactionsRoot(other.transactions)
-        let validRoot = try? KeyValueApplication.nextRoot(
-            after: app?.root ?? .zero, height: block.height, transactions: other.transactions, chainID: world.chainID)
+        other.transactions = []
+        other.header.timeMs += 1
+        other.header.transactionsRoot = Block.transactionsRoot([])
+        let validators = world.engineValidators(of: self)
+        let validRoot = validators.flatMap { validators in
+            try? app?.execute(ExecutionContext(other.header, validators: validators), transactions: [])
+        }
         other.header.stateRoot = world.random.chance(permille: 300) ? SHA256.hash(block.hash.bytes) : validRoot ?? .zero
         return other
     }

@@ -1,5 +1,6 @@
 import AssayConsensus
 import AssayEngine
+import AssayLedger
 import AssaySafetyRules
 import AssayTypes
 
@@ -11,8 +12,6 @@ final class World {
         proposeBaseMs: 600, proposeDeltaMs: 150, prevoteBaseMs: 300, prevoteDeltaMs: 100, precommitBaseMs: 300,
         precommitDeltaMs: 100)
     static let gossipIntervalMs: UInt64 = 1_000
-    /// Heights whose validator set the checker knows; a scenario ends long before (faults stop at height 4).
-    static let heightsCheckedMax: Height = 1_000
 
     enum Event {
         /// Boxed, so that moving events around the heap copies one reference, not a whole block.
@@ -21,11 +20,18 @@ final class World {
         case crash(CrashPlan)
         case restart(node: Int)
         case heal
+        /// The clients' turn to send transactions: just after each new height is first committed.
+        case workload
     }
 
     let plan: ScenarioPlan
-    let chainID = "assay-sim"
+    let chainID = SimChain.chainID
+    let genesis: Genesis
     let checker: Checker
+    let workload: Workload
+    private(set) var faults = FaultCounts()
+    /// Wraps a node's application (tests break one on purpose, to see a checker catch it).
+    private let wrapApplication: SimulationOptions.ApplicationWrapper?
     var random: SimRandom
     private(set) var nodes: [SimNode] = []
     private(set) var nowMs: UInt64 = 0
@@ -37,13 +43,16 @@ final class World {
     private let config: EngineConfig
     private let verifier: any SignatureVerifier
 
-    init(plan: ScenarioPlan) {
+    init(plan: ScenarioPlan, wrapApplication: SimulationOptions.ApplicationWrapper? = nil) {
         self.plan = plan
+        self.wrapApplication = wrapApplication
         random = SimRandom(seed: plan.seed ^ 0x5EED_0F_5EED)
-        checker = Checker(chainID: chainID, validatorSets: plan.validatorSets(through: Self.heightsCheckedMax))
+        genesis = SimChain.genesis(validators: plan.genesisValidators)
+        checker = Checker(genesisValidators: genesis.validators, genesisSupply: genesis.totalSupply)
+        workload = Workload(actions: plan.governanceActions, byzantineKey: plan.byzantineKey, random: random.fork())
         verifier = SimKeys.verifier(realSignatures: plan.realSignatures)
         config = EngineConfig(
-            chainID: chainID, genesisValidators: plan.validatorSets(through: 0)[0], genesisTimeMs: 0, timeouts: Self.timeouts,
+            chainID: chainID, genesisValidators: genesis.validators, genesisTimeMs: 0, timeouts: Self.timeouts,
             gossipIntervalMs: Self.gossipIntervalMs)
         nodes = (0..<plan.engineCount).map { index in
             SimNode(
@@ -56,7 +65,12 @@ final class World {
     /// Runs to the end of the liveness check or the first violation.
     func run() {
         // Engines hold their node as transport and clock: drop them at the end to free the scenario.
-        defer { for node in nodes { node.shutDown() } }
+        defer {
+            for node in nodes {
+                if node.isRunning { checker.checking(.running) }
+                node.shutDown()
+            }
+        }
         for node in nodes { boot(node) }
         for crash in plan.crashes {
             queue.push(.crash(crash), atMs: crash.crashAtMs)
@@ -66,17 +80,26 @@ final class World {
         while checker.violations.isEmpty, let (time, event) = queue.pop() {
             nowMs = time
             events += 1
-            guard events < Self.eventsMax else { return checker.fail("event budget exhausted at \(nowMs) ms") }
+            guard events < Self.eventsMax else { return checker.fail(.liveness, "event budget exhausted at \(nowMs) ms") }
             handle(event)
             if !healed, highestHonestHeight >= ScenarioPlan.heightCap { heal() }
-            if healed {
-                if lowestHonestHeight >= livenessTarget { return }
-                if nowMs > livenessDeadlineMs {
-                    return checker.fail("liveness: height \(livenessTarget) not reached by all honest engines "
-                        + "\(ScenarioPlan.livenessBoundMs) ms after the heal; \(stateSummary)")
-                }
-            }
+            if healed, checkLiveness() { return }
         }
+    }
+
+    /// After the heal: true once every honest engine is past the target and the plan's proposals have passed.
+    /// The target moves past each validator change's effective height, so every new set is seen deciding a height.
+    private func checkLiveness() -> Bool {
+        let target = max(livenessTarget, (checker.changeHeights.last ?? 0) + 3)
+        if workload.governanceDone, lowestHonestHeight >= target {
+            checker.checking(.liveness)
+            return true
+        }
+        guard nowMs > livenessDeadlineMs else { return false }
+        checker.fail(.liveness, "height \(target) not reached by all honest engines, or \(workload.actionsPassed) of "
+            + "\(plan.governanceActions.count) proposals passed, \(ScenarioPlan.livenessBoundMs) ms after the heal; "
+            + stateSummary)
+        return true
     }
 
     /// Each engine's committed height, then height/round/step, for failure reports.
@@ -102,17 +125,49 @@ final class World {
 
     func schedule(_ event: Event, afterMs: UInt64) { queue.push(event, atMs: nowMs + afterMs) }
 
+    func countEquivocation() { faults.equivocations += 1 }
+
+    /// The set of the height a node's engine is deciding.
+    func engineValidators(of node: SimNode) -> ValidatorSet? { node.engine?.committedTip.nextRotation.validators }
+
     /// Sends `message` over the faulty network: it may be dropped, duplicated or delayed.
     func transmit(_ message: ConsensusMessage, from: Int, to: Int) {
         if case let .proposal(proposal, _) = message { checker.sawProposal(proposal.blockHash) }
         let network = healed ? NetworkConditions.healthy : plan.network
-        if !healed, plan.partitions.contains(where: { $0.blocks(from: from, to: to, atMs: nowMs) }) { return }
-        if random.chance(permille: network.lossPermille) { return }
+        if !healed, plan.partitions.contains(where: { $0.blocks(from: from, to: to, atMs: nowMs) }) {
+            faults.partitioned += 1
+            return
+        }
+        if random.chance(permille: network.lossPermille) {
+            faults.lost += 1
+            return
+        }
         let copies = random.chance(permille: network.duplicatePermille) ? 2 : 1
+        faults.duplicated += copies - 1
         for _ in 0..<copies {
             var delay = network.delayMinMs + random.below(network.delayMaxMs - network.delayMinMs + 1)
-            if random.chance(permille: network.slowPermille) { delay += random.below(network.slowMaxMs + 1) }
+            if random.chance(permille: network.slowPermille) {
+                delay += random.below(network.slowMaxMs + 1)
+                faults.delayed += 1
+            }
             schedule(.deliver(message, from: from, to: to), afterMs: delay)
+        }
+    }
+
+    /// The clients' transactions reach each running node's mempool unless the faulty network loses them there.
+    private func runWorkload() {
+        guard let reference = nodes.filter({ !plan.isByzantine(engine: $0.index) && $0.isRunning })
+            .max(by: { $0.committedHeight < $1.committedHeight }), let engine = reference.engine
+        else { return }
+        let view = Workload.View(
+            query: LedgerQuery(store: reference.disk), height: engine.committedHeight,
+            nextValidators: engine.committedTip.nextRotation.validators)
+        let network = healed ? NetworkConditions.healthy : plan.network
+        for transaction in workload.tick(view, nowMs: nowMs) {
+            let bytes = transaction.canonicalBytes
+            for node in nodes where node.isRunning && !random.chance(permille: network.lossPermille) {
+                _ = try? node.app?.mempool.admit(bytes)
+            }
         }
     }
 
@@ -120,22 +175,28 @@ final class World {
         switch event {
         case let .deliver(message, from, to):
             guard let engine = nodes[to].engine else { return }
-            guard (try? engine.receive(message, from: PeerID(UInt32(from)))) != nil else {
-                return checker.fail("engine \(to) stopped on a message")
+            do { try engine.receive(message, from: PeerID(UInt32(from))) } catch {
+                checker.fail(.running, "engine \(to) stopped on a message: \(error)")
             }
         case let .timer(index, incarnation, timer):
             let node = nodes[index]
             guard node.incarnation == incarnation, let engine = node.engine else { return }
-            guard (try? engine.timerFired(timer)) != nil else { return checker.fail("engine \(index) stopped on a timer") }
+            do { try engine.timerFired(timer) } catch {
+                checker.fail(.running, "engine \(index) stopped on a timer: \(error)")
+            }
         case let .crash(crash):
             let node = nodes[crash.node]
             guard node.isRunning else { return }
             node.shutDown()
             node.disk.crash(&random, tearLast: crash.tearLastWrite)
+            faults.crashes += 1
+            if crash.tearLastWrite { faults.tornWrites += 1 }
         case let .restart(index):
             if !nodes[index].isRunning { boot(nodes[index]) }
         case .heal:
             heal()
+        case .workload:
+            runWorkload()
         }
     }
 
@@ -143,8 +204,7 @@ final class World {
         guard !healed else { return }
         healed = true
         for node in nodes where !node.isRunning { boot(node) }
-        // Past the last validator change, so that every new set is seen deciding a height.
-        livenessTarget = max(highestHonestHeight + 1, plan.lastChangeEffectiveHeight + 1)
+        livenessTarget = highestHonestHeight + 1
         livenessDeadlineMs = nowMs + ScenarioPlan.livenessBoundMs
     }
 
@@ -155,22 +215,59 @@ final class World {
         let signer: any Signer = honest ? RecordingSigner(inner: baseSigner, key: node.key, checker: checker) : baseSigner
         let verifier = self.verifier
         let index = node.index
-        let app = KeyValueApplication(
-            chainID: chainID, disk: node.disk, sender: SimKeys.publicKeys[node.key], random: random.fork(),
-            validatorChanges: plan.validatorChanges
-        ) { [checker] block in
-            if honest { checker.committed(block, engine: index) }
-        }
+        let disk = node.disk
         do {
+            let app = try SimLedgerApplication(
+                genesis: genesis, disk: disk, committedHeight: try ChainStore(store: disk).tip()?.height ?? 0
+            ) { [unowned self] block, changes in
+                guard honest else { return }
+                let heights = checker.heightsAgreed
+                checker.committed(block, changes: changes, engine: index, disk: disk)
+                if checker.heightsAgreed > heights { schedule(.workload, afterMs: Workload.delayMs) }
+            }
             let engine = try Engine(
-                config: config, signer: signer, verifier: verifier,
-                store: node.disk, transport: node, clock: node, executor: app)
+                config: config, signer: signer, verifier: verifier, store: disk, transport: node, clock: node,
+                executor: wrapApplication?(index, app, disk) ?? app)
             node.app = app
             node.engine = engine
             try engine.start()
         } catch {
-            checker.fail("engine \(node.index) failed to start: \(error)")
+            checker.fail(.running, "engine \(node.index) failed to start: \(error)")
         }
     }
 }
 
+/// The faults a scenario injected, by kind.
+public struct FaultCounts: Sendable, CustomStringConvertible {
+    /// Consensus messages dropped by the lossy network, by partitions, sent twice, and sent on the slow path.
+    public var lost = 0
+    public var partitioned = 0
+    public var duplicated = 0
+    public var delayed = 0
+    /// Power losses (unsynced writes lost), and those that tore the last write kept.
+    public var crashes = 0
+    public var tornWrites = 0
+    /// Conflicting proposals and votes a Byzantine validator sent.
+    public var equivocations = 0
+
+    public init() {}
+
+    public static func + (lhs: FaultCounts, rhs: FaultCounts) -> FaultCounts {
+        var sum = lhs
+        sum.lost += rhs.lost
+        sum.partitioned += rhs.partitioned
+        sum.duplicated += rhs.duplicated
+        sum.delayed += rhs.delayed
+        sum.crashes += rhs.crashes
+        sum.tornWrites += rhs.tornWrites
+        sum.equivocations += rhs.equivocations
+        return sum
+    }
+
+    public var description: String {
+        let messages = "\(lost) messages lost, \(partitioned) cut by partitions, \(duplicated) duplicated, "
+        let delays = "\(delayed) delayed on the slow path, "
+        let crashes = "\(self.crashes) crashes (\(tornWrites) tearing the last write), "
+        return messages + delays + crashes + "\(equivocations) equivocations"
+    }
+}

@@ -24,14 +24,29 @@ public struct Genesis: Hashable, Sendable {
     /// Sorted by address, unique.
     public var accounts: [Account]
     public var validators: ValidatorSet
+    /// Each validator's node key (P2P links), by its consensus key; outside the validator set, whose hash
+    /// headers carry (a light client needs only consensus keys), and kept in the ledger's validator records.
+    public var nodeKeys: [PublicKey: PublicKey]
     public var params: Params
 
-    public init(chainID: String, genesisTimeMs: UInt64, accounts: [Account], validators: ValidatorSet, params: Params) {
+    /// `nodeKeys` holds a node key for every validator.
+    public init(
+        chainID: String, genesisTimeMs: UInt64, accounts: [Account], validators: ValidatorSet,
+        nodeKeys: [PublicKey: PublicKey], params: Params
+    ) {
+        precondition(validators.validators.allSatisfy { nodeKeys[$0.publicKey] != nil }, "a validator has no node key")
         self.chainID = chainID
         self.genesisTimeMs = genesisTimeMs
         self.accounts = accounts.sorted { $0.address < $1.address }
         self.validators = validators
+        self.nodeKeys = nodeKeys
         self.params = params
+    }
+
+    /// The node key of the genesis validator `validator`.
+    public func nodeKey(of validator: PublicKey) -> PublicKey {
+        guard let key = nodeKeys[validator] else { preconditionFailure("validator \(validator) has no node key") }
+        return key
     }
 
     /// Every credit in existence at genesis: balances plus bonded stake. `parse` guarantees it fits.
@@ -72,6 +87,7 @@ struct GenesisJSON: Codable {
 
     struct Validator: Codable {
         var public_key: String?
+        var node_key: String?
         var power: UInt64?
     }
 
@@ -109,7 +125,9 @@ extension Genesis {
                 GenesisJSON.Account(address: $0.address.description, balance: $0.balance, bonded: $0.bonded)
             },
             validators: validators.validators.map {
-                GenesisJSON.Validator(public_key: Hex.encode($0.publicKey.bytes), power: $0.power)
+                GenesisJSON.Validator(
+                    public_key: Hex.encode($0.publicKey.bytes), node_key: Hex.encode(nodeKey(of: $0.publicKey).bytes),
+                    power: $0.power)
             },
             params: params)
         let encoder = JSONEncoder()
@@ -153,7 +171,9 @@ struct GenesisChecker {
         let validators = checkValidators(raw.validators)
         let params = checkParams(raw.params ?? [:])
         guard let chainID, let time = raw.genesis_time_ms, let validators, problems.isEmpty else { return nil }
-        return Genesis(chainID: chainID, genesisTimeMs: time, accounts: accounts, validators: validators, params: params)
+        return Genesis(
+            chainID: chainID, genesisTimeMs: time, accounts: accounts, validators: validators.set,
+            nodeKeys: validators.nodeKeys, params: params)
     }
 
     private mutating func report(_ path: String, _ message: String) {
@@ -204,13 +224,17 @@ struct GenesisChecker {
         return accounts
     }
 
-    private mutating func checkValidators(_ raw: [GenesisJSON.Validator]?) -> ValidatorSet? {
+    private mutating func checkValidators(_ raw: [GenesisJSON.Validator]?)
+        -> (set: ValidatorSet, nodeKeys: [PublicKey: PublicKey])?
+    {
         guard let raw, !raw.isEmpty else {
             report("validators", "at least one validator is required")
             return nil
         }
         var members: [Validator] = []
+        var nodeKeys: [PublicKey: PublicKey] = [:]
         var seen: [PublicKey: Int] = [:]
+        var seenNodeKeys: [PublicKey: Int] = [:]
         for (index, entry) in raw.enumerated() {
             let path = "validators[\(index)]"
             let power = entry.power ?? 0
@@ -219,28 +243,50 @@ struct GenesisChecker {
             } else if power >= 1 << 62 {
                 report("\(path).power", "voting power must be below 2^62")
             }
-            guard let text = entry.public_key else {
-                report("\(path).public_key", "missing")
-                continue
-            }
-            guard let bytes = Hex.decode(text), let key = try? PublicKey(bytes: bytes) else {
-                report("\(path).public_key", "not a 32-byte x-only secp256k1 public key in hex")
-                continue
-            }
+            let key = checkKey(entry.public_key, at: "\(path).public_key")
+            let nodeKey = checkKey(entry.node_key, at: "\(path).node_key")
+            guard let key, let nodeKey else { continue }
             if let first = seen[key] {
                 report("\(path).public_key", "duplicate validator (same key as validators[\(first)])")
                 continue
             }
+            if let first = seenNodeKeys[nodeKey] {
+                report("\(path).node_key", "duplicate node key (same as validators[\(first)].node_key)")
+                continue
+            }
             seen[key] = index
+            seenNodeKeys[nodeKey] = index
             members.append(Validator(publicKey: key, power: power))
+            nodeKeys[key] = nodeKey
+        }
+        // A node key must not be any validator's consensus key: the consensus key signs votes only.
+        for (index, entry) in raw.enumerated() {
+            if let text = entry.node_key, let bytes = Hex.decode(text), let nodeKey = try? PublicKey(bytes: bytes),
+                seen[nodeKey] != nil
+            {
+                report("validators[\(index)].node_key", "is a validator's consensus key: give the node a key of its own")
+            }
         }
         guard problems.isEmpty else { return nil }
         do {
-            return try ValidatorSet(members)
+            return (try ValidatorSet(members), nodeKeys)
         } catch {
             report("validators", "\(error)")
             return nil
         }
+    }
+
+    /// A 32-byte x-only key in hex, or nil after reporting why not.
+    private mutating func checkKey(_ text: String?, at path: String) -> PublicKey? {
+        guard let text else {
+            report(path, "missing")
+            return nil
+        }
+        guard let bytes = Hex.decode(text), let key = try? PublicKey(bytes: bytes) else {
+            report(path, "not a 32-byte x-only secp256k1 public key in hex")
+            return nil
+        }
+        return key
     }
 
     private mutating func checkParams(_ raw: [String: UInt64]) -> Params {

@@ -6,7 +6,7 @@ struct Assay: AsyncParsableCommand {
         commandName: "assay",
         abstract: "Assay: a permissioned chain whose token is a compute credit.",
         version: AssayVersion.string,
-        subcommands: [Version.self, Keys.self, Debug.self, KernelCommand.self, ModelCommand.self, Simulate.self, GenesisCommand.self, NodeCommand.self, Query.self, Tx.self, JobClientCommand.self, ProviderCommand.self, BlobCommand.self, Loadgen.self]
+        subcommands: [Version.self, Keys.self, Debug.self, KernelCommand.self, ModelCommand.self, Simulate.self, GenesisCommand.self, NodeCommand.self, Query.self, Tx.self, JobClientCommand.self, ProviderCommand.self, BlobCommand.self, LightCommand.self, Loadgen.self]
     )
 }
 

@@ -30,10 +30,13 @@ enum ChainReads {
         let height: UInt64
         let stateRoot: Hash
         let value: [UInt8]?
+        /// The trusted height the light client verified the header from; nil without a trust file.
+        let trustedFrom: UInt64?
     }
 
     /// The value under a raw state key, proven: the proof must verify against the answer's state root, and that
-    /// root must be the one in the committed header at the answer's height.
+    /// root must be the one in the committed header at the answer's height, verified by the light client from the
+    /// trust file when there is one (docs/wallet.md, Light client).
     static func proven(_ key: [UInt8], _ client: RPCClient) async throws -> ProvenValue {
         let answer = try await client.call(MarketMethods.query, QueryParams(key: Hex.encode(key), prove: true))
         guard let proofHex = answer.proof, let proofBytes = Hex.decode(proofHex) else {
@@ -53,11 +56,11 @@ enum ChainReads {
         guard StateProof.verify(proof, root: root, key: key, value: value) else {
             throw CommandFailure("the node's Merkle proof does NOT verify against state root \(root)")
         }
-        let header = try await client.call(ChainMethods.block, BlockParams(height: height)).header
-        guard header.stateRoot == root.description else {
+        let committed = try await VerifiedHeaders.header(at: height, client)
+        guard committed.header.stateRoot == root else {
             throw CommandFailure("state root \(root) is not the one in the committed header at height \(height)")
         }
-        return ProvenValue(height: height, stateRoot: root, value: value)
+        return ProvenValue(height: height, stateRoot: root, value: value, trustedFrom: committed.trustedFrom)
     }
 
     static func offer(_ id: Hash, _ client: RPCClient) async throws -> OfferRecord {

@@ -15,7 +15,11 @@ struct GenesisCommand: ParsableCommand {
 extension GenesisCommand {
     struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write genesis.json and unencrypted key files for a devnet's validators and funded accounts.")
+            abstract: "Write genesis.json and unencrypted key files for a devnet's validators and funded accounts.",
+            discussion: """
+                Each validator I gets three keys: validator-I.json (consensus: funded and bonded), node-key-I.json \
+                (P2P, in its genesis record) and validator-account-I.json (its node's account: funded).
+                """)
 
         @Option(help: "Number of validators (each also funded and bonded).")
         var validators: Int
@@ -23,7 +27,7 @@ extension GenesisCommand {
         @Option(help: "Number of funded accounts besides the validators.")
         var accounts: Int = 0
 
-        @Option(help: "Directory to write genesis.json, validator-N.json and account-N.json into (created if missing).")
+        @Option(help: "Directory to write genesis.json and the key files into (created if missing).")
         var out: String
 
         @Option(help: "Chain id.")
@@ -60,12 +64,19 @@ extension GenesisCommand {
             let balance = try balanceCredits.multiplied(by: credit)
             let stake = try validatorStakeCredits.multiplied(by: credit)
             var members: [Validator] = []
+            var nodeKeys: [PublicKey: PublicKey] = [:]
             var funded: [Genesis.Account] = []
             for index in 0..<validators {
                 let key = try SecretKey.generate()
+                let nodeKey = try SecretKey.generate()
+                let account = try SecretKey.generate()
                 try writeKey(key, name: "validator-\(index).json")
+                try writeKey(nodeKey, name: "node-key-\(index).json")
+                try writeKey(account, name: "validator-account-\(index).json")
                 members.append(Validator(publicKey: key.publicKey, power: power))
+                nodeKeys[key.publicKey] = nodeKey.publicKey
                 funded.append(Genesis.Account(address: Address(publicKey: key.publicKey), balance: balance, bonded: stake))
+                funded.append(Genesis.Account(address: Address(publicKey: account.publicKey), balance: balance))
             }
             for index in 0..<accounts {
                 let key = try SecretKey.generate()
@@ -78,7 +89,7 @@ extension GenesisCommand {
             }
             let genesis = Genesis(
                 chainID: chainID, genesisTimeMs: UInt64(Date().timeIntervalSince1970 * 1_000), accounts: funded,
-                validators: try ValidatorSet(members), params: params)
+                validators: try ValidatorSet(members), nodeKeys: nodeKeys, params: params)
             let path = (out as NSString).appendingPathComponent("genesis.json")
             // Round-trip through the checker so that init never writes a file validate would refuse.
             _ = try Genesis.parse(json: genesis.json())

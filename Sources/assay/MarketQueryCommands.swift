@@ -139,6 +139,7 @@ extension Query {
                 return print(try Output.json(JSONValue.object([
                     "height": .unsigned(proven.height), "state_root": .string(proven.stateRoot.description),
                     "key": .string(Hex.encode(stateKey)), "value": value, "verified": .bool(true),
+                    "light_client_trusted_height": proven.trustedFrom.map { .unsigned($0) } ?? .null,
                 ])))
             }
             print("key: \(Hex.encode(stateKey))")
@@ -147,6 +148,8 @@ extension Query {
             print(proven.value.map { "value: \(MarketText.decodedState(kind, $0))" } ?? "value: absent")
             print("proof: verified against the state root committed in block \(proven.height)'s header "
                 + (proven.value == nil ? "(the key is proven absent)" : "(the key holds exactly this value)"))
+            print(proven.trustedFrom.map { "header: verified by the light client from trusted height \($0)" }
+                ?? "header: as the node answered (no light client trust file)")
         }
 
         enum Kind { case account, stake, job, other }

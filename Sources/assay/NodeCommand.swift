@@ -10,11 +10,15 @@ struct NodeCommand: AsyncParsableCommand {
 
     struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write a node home: config.toml (see Network/README.md), genesis and node key.")
+            abstract: "Write a node home: config.toml (see Network/README.md), genesis and the validator, node and account keys.")
 
         @Option(help: "The node's home directory (created).") var home: String
         @Option(help: "The chain's genesis file.") var genesis: String
-        @Option(help: "The validator's key file (signs votes, authenticates P2P).") var key: String
+        @Option(help: "The validator's consensus key file (signs proposals and votes, nothing else).") var key: String
+        @Option(help: "The node key file (authenticates P2P links; the one in the validator's record). Default: a new key.")
+        var nodeKey: String?
+        @Option(help: "The account key file (signs challenges and evidence; fund it for bonds). Default: a new key.")
+        var accountKey: String?
         @Option(help: "A name for logs.") var moniker = "node"
         @Option(help: "P2P listen address, host:port.") var p2pListen = "127.0.0.1:26656"
         @Option(help: "RPC listen address, host:port (keep it on loopback unless you mean it).")
@@ -33,9 +37,18 @@ struct NodeCommand: AsyncParsableCommand {
 
         func run() throws {
             for address in [p2pListen, rpcListen] + peers { _ = try hostAndPort(address) }
-            // Refuse a home that could never start: the genesis must be valid and the key a key file.
+            // Refuse a home that could never start: the genesis must be valid, the keys key files, a key per role.
             do { _ = try Node.loadGenesis(genesis) } catch { throw CommandFailure("\(error)") }
-            do { _ = try KeyFile.read(from: key) } catch { throw CommandFailure("--key \(key): \(error)") }
+            let keys = [("--key", key), ("--node-key", nodeKey), ("--account-key", accountKey)]
+            var publicKeys: [String: PublicKey] = [:]
+            for case let (option, path?) in keys {
+                do { publicKeys[option] = try KeyFile.read(from: path).publicKey } catch {
+                    throw CommandFailure("\(option) \(path): \(error)")
+                }
+            }
+            if publicKeys["--key"] == publicKeys["--node-key"] || publicKeys["--key"] == publicKeys["--account-key"] {
+                throw CommandFailure("the node and account keys must not be the consensus key (--key)")
+            }
             var config = NodeConfig.defaults(moniker: moniker, p2pListen: p2pListen, rpcListen: rpcListen, peers: peers)
             if let otlpEndpoint {
                 let tracing = NodeConfig.Tracing(enable: true, otlpEndpoint: otlpEndpoint, otlpProtocol: otlpProtocol)
@@ -55,11 +68,22 @@ struct NodeCommand: AsyncParsableCommand {
             } catch { throw CommandFailure("\(error)") }
             config.statesync = stateSync
             do {
-                try NodeHome(path: home).initialize(config: config, genesisFile: genesis, keyFile: key)
+                try NodeHome(path: home).initialize(
+                    config: config, genesisFile: genesis, keyFile: key, nodeKeyFile: nodeKey, accountKeyFile: accountKey)
             } catch {
                 throw CommandFailure("\(error)")
             }
-            print("initialised \(home)")
+            try printKeys(NodeHome(path: home), config)
+        }
+
+        /// What the operator needs next: the node key for the add-validator proposal, the account to fund.
+        private func printKeys(_ home: NodeHome, _ config: NodeConfig) throws {
+            let nodeKey = try KeyFile.read(from: home.resolve(config.node.nodeKeyFile))
+            print("initialised \(home.path)")
+            print("node key: \(nodeKey.publicKey)")
+            if let account = config.account {
+                print("account: \(try KeyFile.read(from: home.resolve(account.keyFile)).address)")
+            }
         }
 
         private func hostAndPort(_ text: String) throws -> (String, Int) {
@@ -71,17 +95,28 @@ struct NodeCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Run the node until SIGTERM or SIGINT.")
 
         @Option(help: "The node's home directory.") var home: String
-        @Option(help: "Read the node key's passphrase from this file.") var passphraseFile: String?
+        @Option(help: "Read the validator key's passphrase from this file.") var passphraseFile: String?
+        @Option(help: "Read the account key's passphrase from this file.") var accountPassphraseFile: String?
 
         func run() async throws {
             let nodeHome = NodeHome(path: home)
             let config: NodeConfig
             do { config = try NodeConfig.load(path: nodeHome.configPath) } catch { throw CommandFailure("\(error)") }
-            let (_, key) = try unlockKeyFile(nodeHome.resolve(config.node.keyFile), passphraseFile: passphraseFile)
+            let keys: NodeKeys
+            do {
+                keys = try NodeKeys(
+                    validatorKey: try unlockKeyFile(nodeHome.resolve(config.node.keyFile), passphraseFile: passphraseFile).key,
+                    nodeKey: try unlockKeyFile(nodeHome.resolve(config.node.nodeKeyFile), passphraseFile: nil).key,
+                    accountKey: try config.account.map {
+                        try unlockKeyFile(nodeHome.resolve($0.keyFile), passphraseFile: accountPassphraseFile).key
+                    })
+            } catch let error as NodeKeys.Reuse {
+                throw CommandFailure("\(error)")
+            }
             var logger = Logger(label: "assay.\(config.node.moniker)")
             logger.logLevel = Logger.Level(rawValue: config.log.level) ?? .info
             do {
-                try await Node.run(home: nodeHome, key: key, logger: logger)
+                try await Node.run(home: nodeHome, keys: keys, logger: logger)
             } catch {
                 throw CommandFailure("\(error)")
             }

@@ -6,10 +6,11 @@ import Synchronization
 import Glibc
 #endif
 
-/// `assay simulate`: many seeded consensus scenarios, in parallel by seed, with the checkers on.
+/// `assay simulate`: many seeded scenarios of the real ledger and mempool under consensus, in parallel by seed, with
+/// the checkers on.
 struct Simulate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run seeded consensus simulations (faulty network, crashes, Byzantine twins) and check them.")
+        abstract: "Run seeded simulations of the chain (faulty network, crashes, Byzantine twins) and check them.")
 
     @Option(help: "Number of scenarios (seeds) to run.")
     var seeds: UInt64 = 100
@@ -40,6 +41,7 @@ struct Simulate: ParsableCommand {
         let seconds = Double((clock.now - began).components.attoseconds) / 1e18
             + Double((clock.now - began).components.seconds)
         print(summary.line(seconds: seconds))
+        for line in summary.details { print(line) }
         for failure in summary.failures.sorted(by: { $0.seed < $1.seed }).prefix(10) {
             print("FAILED seed \(failure.seed) (\(failure.profile), \(failure.engines) engines): "
                 + failure.violations.joined(separator: "; "))
@@ -70,6 +72,12 @@ struct Summary: Sendable {
     var roundMax: UInt32 = 0
     var realSignatureScenarios = 0
     var failures: [ScenarioReport] = []
+    var scenariosByProfile: [FaultProfile: Int] = [:]
+    var faults = FaultCounts()
+    var checks: [Invariant: Int] = [:]
+    var transactionsSent = 0
+    var transactionsCommitted: [String: Int] = [:]
+    var validatorChanges = 0
 
     mutating func add(_ report: ScenarioReport) {
         scenarios += 1
@@ -78,6 +86,28 @@ struct Summary: Sendable {
         roundMax = max(roundMax, report.roundMax)
         if report.realSignatures { realSignatureScenarios += 1 }
         if !report.passed { failures.append(report) }
+        scenariosByProfile[report.profile, default: 0] += 1
+        faults = faults + report.faults
+        checks.merge(report.checks, uniquingKeysWith: +)
+        transactionsSent += report.transactionsSent
+        transactionsCommitted.merge(report.transactionsCommitted, uniquingKeysWith: +)
+        validatorChanges += report.validatorChangeHeights
+    }
+
+    /// Scenarios by profile, the faults injected by kind, the transactions, and each checker's verdict.
+    var details: [String] {
+        let profiles = FaultProfile.allCases.map { "\($0) \(scenariosByProfile[$0, default: 0])" }
+        let committed = transactionsCommitted.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+        return [
+            "  scenarios by fault profile: " + profiles.joined(separator: ", "),
+            "  faults: \(faults)",
+            "  transactions: \(transactionsSent) sent; committed: " + committed.joined(separator: ", "),
+            "  validator set changes by governance: \(validatorChanges)",
+        ] + Invariant.allCases.map { invariant in
+            let broken = failures.filter { $0.violations.contains { $0.hasPrefix("\(invariant):") } }.count
+            return "  checker \(invariant): \(checks[invariant, default: 0]) checks, "
+                + (broken == 0 ? "held" : "VIOLATED in \(broken) scenarios")
+        }
     }
 
     func line(seconds: Double) -> String {

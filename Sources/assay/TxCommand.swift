@@ -237,15 +237,21 @@ struct Tx: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "propose", abstract: "Propose a governance action (validators only); give exactly one action.")
         @OptionGroup var signing: SigningOptions
-        @Option(help: "Add a validator (or change its power): its x-only public key, hex.") var addValidator: String?
+        @Option(help: "Add a validator (or change its power and node key): its consensus public key, hex.")
+        var addValidator: String?
         @Option(help: "Voting power for --add-validator.") var power: UInt64 = 10
+        @Option(help: "With --add-validator: the public key (hex) its node's P2P links authenticate with.")
+        var nodeKey: String?
         @Option(help: "Remove a validator: its x-only public key, hex.") var removeValidator: String?
         @Option(help: "Set a chain parameter: NAME=VALUE (names in Genesis/README.md).") var set: String?
 
         func run() async throws {
             let action: ProposalAction
+            if nodeKey != nil && addValidator == nil { throw ValidationError("--node-key goes with --add-validator") }
             switch (addValidator, removeValidator, set) {
-            case let (key?, nil, nil): action = .addValidator(try publicKey(key), power: power)
+            case let (key?, nil, nil):
+                guard let nodeKey else { throw ValidationError("--add-validator needs --node-key") }
+                action = .addValidator(try publicKey(key), power: power, nodeKey: try publicKey(nodeKey))
             case let (nil, key?, nil): action = .removeValidator(try publicKey(key))
             case let (nil, nil, assignment?):
                 let (name, value) = try ParameterAssignment.parse(assignment)

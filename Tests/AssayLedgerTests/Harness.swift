@@ -180,7 +180,12 @@ func makeGenesis(validatorCount: UInt8 = 4, accountCount: UInt8 = 8, params: Par
     return Genesis(
         chainID: "assay-test", genesisTimeMs: 0, accounts: accounts,
         validators: try ValidatorSet(validatorKeys.map { Validator(publicKey: $0.publicKey, power: 10) }),
+        nodeKeys: Dictionary(uniqueKeysWithValues: (1...validatorCount).map { (testKey($0).publicKey, nodeKey($0)) }),
         params: params)
+}
+
+/// Validator n's node key (P2P): a key of its own, outside the range of test keys.
+func nodeKey(_ n: UInt8) -> PublicKey { testKey(200 + n).publicKey
 }
 
 func inMemoryChain(_ genesis: Genesis? = nil) throws -> Chain<InMemoryStore> {

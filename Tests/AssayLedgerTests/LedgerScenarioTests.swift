@@ -89,7 +89,7 @@ import Testing
         #expect(chain.included(outcome) == .ok)
         #expect(try chain.query.stake(address(cheater)).bonded == 9_000)
         #expect(try chain.query.totals().burned == 1_000)
-        #expect(try chain.query.validator(cheater.publicKey) == ValidatorRecord(power: 0, tombstoned: true))
+        #expect(try chain.query.validator(cheater.publicKey) == ValidatorRecord(power: 0, tombstoned: true, nodeKey: nodeKey(2)))
         #expect(outcome.validatorUpdates == [Validator(publicKey: cheater.publicKey, power: 0)])
         #expect(outcome.effectiveHeight == 5)
         #expect(chain.validators(at: 4).power(of: cheater.publicKey) == 10)
@@ -98,7 +98,7 @@ import Testing
         let again = try chain.commit([try chain.sign(reporter, .evidence(try doubleSign(cheater, height: 3)))])
         #expect(chain.included(again) == .alreadyTombstoned)
         let readd = try chain.commit([
-            try chain.sign(testKey(1), .governancePropose(GovernanceProposal(action: .addValidator(cheater.publicKey, power: 10))))
+            try chain.sign(testKey(1), .governancePropose(GovernanceProposal(action: .addValidator(cheater.publicKey, power: 10, nodeKey: nodeKey(20)))))
         ])
         #expect(chain.included(readd) == .invalidProposal)
     }
@@ -108,7 +108,7 @@ import Testing
         try chain.advance(to: 31)
         let old = try chain.commit([try chain.sign(testKey(5), .evidence(try doubleSign(testKey(2), height: 1)))])
         #expect(chain.included(old) == .evidenceTooOld)
-        #expect(try chain.query.validator(testKey(2).publicKey) == ValidatorRecord(power: 10))
+        #expect(try chain.query.validator(testKey(2).publicKey) == ValidatorRecord(power: 10, nodeKey: nodeKey(2)))
         let foreign = try chain.commit([
             try chain.sign(testKey(5), .evidence(try doubleSign(testKey(2), height: 30, chainID: "other")))
         ])
@@ -131,7 +131,7 @@ import Testing
     @Test func governanceAddsAndRemovesValidatorsAtHPlus2() throws {
         let chain = try inMemoryChain()
         let newcomer = testKey(20)
-        let propose = try chain.sign(testKey(1), .governancePropose(GovernanceProposal(action: .addValidator(newcomer.publicKey, power: 10))))
+        let propose = try chain.sign(testKey(1), .governancePropose(GovernanceProposal(action: .addValidator(newcomer.publicKey, power: 10, nodeKey: nodeKey(20)))))
         let first = try chain.commit([propose, try chain.sign(testKey(2), .governanceVote(GovernanceVote(proposalID: propose.hash, approve: true)))])
         #expect(first.results.map(\.status) == [.included(.ok), .included(.ok)])
         #expect(first.results[1].events == [.voteCast(proposal: propose.hash, voter: testKey(2).publicKey, approve: true)])
@@ -153,16 +153,43 @@ import Testing
         #expect(removal.validatorUpdates == [Validator(publicKey: testKey(4).publicKey, power: 0)])
         #expect(chain.validators(at: 6).power(of: testKey(4).publicKey) == 10)
         #expect(chain.validators(at: 7).power(of: testKey(4).publicKey) == 0)
+        // The records hold each node key, the removed validator's too (peers allow it while it still votes).
+        #expect(try chain.query.validator(newcomer.publicKey) == ValidatorRecord(power: 10, nodeKey: nodeKey(20)))
+        #expect(try chain.query.validator(testKey(4).publicKey) == ValidatorRecord(power: 0, nodeKey: nodeKey(4)))
+    }
+
+    /// A node key is a key of the validator's own: never its own or another validator's consensus key, never
+    /// another validator's node key (refused as invalid proposals, nothing stored); a validator may change its own.
+    @Test func anAdditionWhoseNodeKeyMixesRolesIsRefused() throws {
+        let chain = try inMemoryChain()
+        let newcomer = testKey(20).publicKey
+        let mixed: [PublicKey] = [newcomer, testKey(2).publicKey, nodeKey(3)]
+        for nodeKey in mixed {
+            let action = ProposalAction.addValidator(newcomer, power: 10, nodeKey: nodeKey)
+            let outcome = try chain.commit([try chain.sign(testKey(1), .governancePropose(GovernanceProposal(action: action)))])
+            #expect(chain.included(outcome) == .invalidProposal)
+        }
+        // A new consensus key that is already some validator's node key is refused too.
+        let taken = ProposalAction.addValidator(nodeKey(3), power: 10, nodeKey: testKey(21).publicKey)
+        let refused = try chain.commit([try chain.sign(testKey(1), .governancePropose(GovernanceProposal(action: taken)))])
+        #expect(chain.included(refused) == .invalidProposal)
+        #expect(try chain.query.validator(newcomer) == nil)
+        let rotate = ProposalAction.addValidator(testKey(2).publicKey, power: 10, nodeKey: nodeKey(30))
+        let proposal = try chain.sign(testKey(2), .governancePropose(GovernanceProposal(action: rotate)))
+        let votes = try [1, 3].map { try chain.sign(testKey(UInt8($0)), .governanceVote(GovernanceVote(proposalID: proposal.hash, approve: true))) }
+        let passed = try chain.commit([proposal] + votes)
+        #expect(passed.results.allSatisfy { $0.status == .included(.ok) })
+        #expect(try chain.query.validator(testKey(2).publicKey)?.nodeKey == nodeKey(30))
     }
 
     /// An addition whose set would break ValidatorSet's bounds (here a total power of 2^62 with the four genesis
     /// validators' 40) is refused: such a set, handed to consensus at H + 2, would stop every node at that commit.
     @Test func anAdditionPastTheSetBoundsIsRefused() throws {
         let chain = try inMemoryChain()
-        let giant = GovernanceProposal(action: .addValidator(testKey(20).publicKey, power: (1 << 62) - 10))
+        let giant = GovernanceProposal(action: .addValidator(testKey(20).publicKey, power: (1 << 62) - 10, nodeKey: nodeKey(20)))
         let refused = try chain.commit([try chain.sign(testKey(1), .governancePropose(giant))])
         #expect(chain.included(refused) == .invalidProposal)
-        let fits = GovernanceProposal(action: .addValidator(testKey(20).publicKey, power: (1 << 62) - 41))
+        let fits = GovernanceProposal(action: .addValidator(testKey(20).publicKey, power: (1 << 62) - 41, nodeKey: nodeKey(20)))
         let accepted = try chain.commit([try chain.sign(testKey(1), .governancePropose(fits))])
         #expect(accepted.results.map(\.status) == [.included(.ok)])
     }
@@ -172,7 +199,7 @@ import Testing
         let outsider = testKey(5)
         let proposal = try chain.sign(testKey(1), .governancePropose(GovernanceProposal(action: .setParameter(name: "min_fee", value: 2))))
         let outcome = try chain.commit([
-            try chain.sign(outsider, .governancePropose(GovernanceProposal(action: .addValidator(outsider.publicKey, power: 10)))),
+            try chain.sign(outsider, .governancePropose(GovernanceProposal(action: .addValidator(outsider.publicKey, power: 10, nodeKey: nodeKey(21))))),
             proposal,
             try chain.sign(outsider, .governanceVote(GovernanceVote(proposalID: proposal.hash, approve: true)), offset: 1),
         ])

@@ -121,9 +121,13 @@ struct RandomTransactions {
 
     private mutating func proposalAction() -> ProposalAction {
         switch Int.random(in: 0..<3, using: &generator) {
-        case 0: .addValidator(testKey(UInt8(30 + amount(0...5))).publicKey, power: amount(0...20))
-        case 1: .removeValidator(pick(keys).publicKey)
-        default: .setParameter(name: pick(["take_rate_bps", "challenge_window_blocks", "no_such", "nondelivery_penalty"]), value: amount(0...20_000))
+        case 0:
+            // Candidate 30 + i runs node key 40 + i (no extra draw: the seeds' streams stay as they were).
+            let candidate = UInt8(amount(0...5))
+            return .addValidator(
+                testKey(30 + candidate).publicKey, power: amount(0...20), nodeKey: testKey(40 + candidate).publicKey)
+        case 1: return .removeValidator(pick(keys).publicKey)
+        default: return .setParameter(name: pick(["take_rate_bps", "challenge_window_blocks", "no_such", "nondelivery_penalty"]), value: amount(0...20_000))
         }
     }
 

@@ -14,7 +14,7 @@ import Testing
 private let quiet = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
 
 /// Log lines kept for assertions.
-private final class LogLines: Sendable {
+final class LogLines: Sendable {
     let lines = Mutex<[String]>([])
     var all: [String] { lines.withLock { $0 } }
 

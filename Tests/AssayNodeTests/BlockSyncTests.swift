@@ -160,7 +160,7 @@ private final class SyncingNode: Sendable {
 }
 
 /// Polls `condition` every 20 ms for up to 120 s (a bound against hanging, not a timing assertion).
-private func eventually(_ condition: () -> Bool) async -> Bool {
+func eventually(_ condition: () -> Bool) async -> Bool {
     for _ in 0..<6_000 {
         if condition() { return true }
         try? await Task.sleep(for: .milliseconds(20))

@@ -13,15 +13,16 @@ import Testing
 
     init() throws { node = try NodeFixture() }
 
-    /// A reporter signing from the fixture's provider account, with the chain's tip at `height`.
-    func reporter(tipHeight height: Height = 1) -> EvidenceReporter {
+    /// A reporter signing from the fixture's provider account (none: `withAccount: false`), with the chain's tip
+    /// at `height`.
+    func reporter(tipHeight height: Height = 1, withAccount: Bool = true) -> EvidenceReporter {
         let gossiped = gossiped
         let account = node.account(
             node.provider, gossip: { transaction in gossiped.transactions.withLock { $0.append(transaction) } })
         var tip = ChainTip(genesisValidators: node.genesis.validators, genesisTimeMs: 0)
         tip.height = height
         return EvidenceReporter(
-            account: account, store: node.store, mempool: node.mempool, tip: { [tip] in tip },
+            account: withAccount ? account : nil, validator: node.validator.publicKey, store: node.store, mempool: node.mempool, tip: { [tip] in tip },
             logger: Logger(label: "test"))
     }
 
@@ -54,6 +55,11 @@ import Testing
         #expect(record.tombstoned && record.power == 0)
         #expect(reporter.report(try doubleSign(at: 2)) == nil, "a tombstoned validator is not reported again")
         #expect(gossiped.transactions.withLock { $0.count } == 1)
+    }
+
+    @Test func withoutAnAccountNothingIsSubmitted() throws {
+        #expect(reporter(withAccount: false).report(try doubleSign()) == nil)
+        #expect(gossiped.transactions.withLock { $0 }.isEmpty && node.mempool.count == 0)
     }
 
     @Test func evidenceOlderThanTheUnbondingPeriodIsNotSubmitted() throws {

@@ -75,7 +75,8 @@ import Testing
         }
         let (block, outcome) = try commit([result])
         let worker = ReplayWorker(
-            policy: SpotCheckPolicy(mode: .all, tilesPerResult: 1), threads: 1, account: node.account(),
+            policy: SpotCheckPolicy(mode: .all, tilesPerResult: 1), secret: SpotChecker.secret(of: NodeFixture.nodeKey),
+            threads: 1, account: node.account(),
             store: node.store, blobs: node.blobs, logger: Logger(label: "test"), tracer: tracer)
         for item in worker.items(in: block, outcome) { worker.replay(item) }
         // Empty blocks until the end of the challenge window settles the job.

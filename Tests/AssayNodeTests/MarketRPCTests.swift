@@ -148,7 +148,8 @@ import Testing
         let offer = try node.openMarket()
         try node.commit([try node.job(offer: offer)])
         let supply = try await call("supply")
-        #expect(supply["genesis_supply"] == .string("310000"))
+        // Four funded accounts of 100,000 (the validator, provider, client and the node's own account) and 10,000 bonded.
+        #expect(supply["genesis_supply"] == .string("410000"))
         #expect(supply["total"] == supply["genesis_supply"])
         #expect(supply["bonded"] == .string("15000"))
         #expect(supply["escrowed"] == .string("\(GemmJob.honest.workUnits * 2 * 2)"))

@@ -57,6 +57,10 @@ final class NodeFixture: @unchecked Sendable {
     let validator = testKey(1)
     let provider = testKey(2)
     let client = testKey(3)
+    /// The node's own account (`[account]`), which signs its challenges and evidence: funded, never the validator.
+    let accountKey = testKey(4)
+    /// The validator's node key (P2P).
+    static let nodeKey = testKey(5)
     let directory: URL
     let genesis: Genesis
     let store: RocksDBStore
@@ -101,8 +105,10 @@ final class NodeFixture: @unchecked Sendable {
                 Genesis.Account(address: address(validator), balance: 100_000, bonded: 10_000),
                 Genesis.Account(address: address(provider), balance: 100_000, bonded: 0),
                 Genesis.Account(address: address(client), balance: 100_000, bonded: 0),
+                Genesis.Account(address: address(accountKey), balance: 100_000, bonded: 0),
             ],
-            validators: try ValidatorSet([Validator(publicKey: validator.publicKey, power: 10)]), params: Self.params())
+            validators: try ValidatorSet([Validator(publicKey: validator.publicKey, power: 10)]),
+            nodeKeys: [validator.publicKey: Self.nodeKey.publicKey], params: Self.params())
         store = try RocksDBStore(path: directory.path, namespaces: Node.namespaces, createIfMissing: true)
         let ledger = Ledger()
         let committed = try Node.reconcile(
@@ -119,9 +125,9 @@ final class NodeFixture: @unchecked Sendable {
             requestBlob: { [log] ref in log.requestedBlobs.withLock { $0.append(ref) } }, fetchBlob: fetchBlob,
             fetchRetryPause: .zero, logger: Logger(label: "test"))
         application.onCommit = { [log] _, outcome in log.outcomes.withLock { $0.append(outcome) } }
-        let p2p = P2PService(config: P2PConfig(chainID: Self.chainID, identity: validator, allowedKeys: []))
+        let p2p = P2PService(config: P2PConfig(chainID: Self.chainID, identity: Self.nodeKey, allowedKeys: []))
         service = NodeService(
-            chainID: Self.chainID, nodeKey: validator.publicKey, genesisValidators: genesis.validators, store: store,
+            chainID: Self.chainID, nodeKey: Self.nodeKey.publicKey, genesisValidators: genesis.validators, store: store,
             mempool: mempool, p2p: p2p, p2pListen: "127.0.0.1:0", application: application, blobs: blobs,
             catchingUp: { false })
         try hold(GemmJob.modelBytes)
@@ -132,13 +138,13 @@ final class NodeFixture: @unchecked Sendable {
 
     var height: Height { application.snapshot.withLock { $0.height } }
 
-    /// The node's own account as the replay worker and the evidence reporter use it (`key`, the validator's by
+    /// The node's own account as the replay worker and the evidence reporter use it (`key`, `accountKey` by
     /// default), handing what it admits to `gossip`.
     func account(_ key: SecretKey? = nil, gossip: @escaping @Sendable (Transaction) -> Void = { _ in })
         -> AccountSubmitter
     {
         AccountSubmitter(
-            key: key ?? validator, chainID: Self.chainID, store: store, mempool: mempool, gossip: gossip,
+            key: key ?? accountKey, chainID: Self.chainID, store: store, mempool: mempool, gossip: gossip,
             logger: Logger(label: "test"))
     }
 

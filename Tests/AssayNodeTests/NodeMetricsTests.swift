@@ -33,12 +33,13 @@ import Testing
     static func metrics(of node: NodeFixture) -> NodeMetrics {
         let logger = Logger(label: "test")
         let replay = ReplayWorker(
-            policy: SpotCheckPolicy(mode: .sample, tilesPerResult: 1), threads: 1, account: node.account(),
+            policy: SpotCheckPolicy(mode: .sample, tilesPerResult: 1), secret: SpotChecker.secret(of: NodeFixture.nodeKey),
+            threads: 1, account: node.account(),
             store: node.store, blobs: node.blobs, logger: logger)
         return NodeMetrics(
             application: node.application, mempool: node.mempool,
             gossip: GossipAdmission(mempool: node.mempool, capacity: 1),
-            p2p: P2PService(config: P2PConfig(chainID: NodeFixture.chainID, identity: node.validator, allowedKeys: [])),
+            p2p: P2PService(config: P2PConfig(chainID: NodeFixture.chainID, identity: NodeFixture.nodeKey, allowedKeys: [])),
             replay: replay, hub: SubscriptionHub(),
             blobs: BlobCollector(store: node.blobs, state: node.store, mempool: node.mempool, logger: logger),
             blobTraffic: BlobTraffic())

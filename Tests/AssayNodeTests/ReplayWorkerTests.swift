@@ -19,12 +19,33 @@ final class Gossiped: Sendable {
 
     init() throws { node = try NodeFixture() }
 
-    func worker(_ policy: SpotCheckPolicy = SpotCheckPolicy(mode: .sample, tilesPerResult: 16)) -> ReplayWorker {
+    /// A worker challenging from the fixture's account, or, `withAccount: false`, from none (no `[account]`).
+    func worker(
+        _ policy: SpotCheckPolicy = SpotCheckPolicy(mode: .sample, tilesPerResult: 16), withAccount: Bool = true
+    ) -> ReplayWorker {
         let gossiped = gossiped
         return ReplayWorker(
-            policy: policy, threads: 1,
-            account: node.account(gossip: { transaction in gossiped.transactions.withLock { $0.append(transaction) } }),
+            policy: policy, secret: SpotChecker.secret(of: NodeFixture.nodeKey), threads: 1,
+            account: withAccount
+                ? node.account(gossip: { transaction in gossiped.transactions.withLock { $0.append(transaction) } }) : nil,
             store: node.store, blobs: node.blobs, logger: Logger(label: "test"))
+    }
+
+    /// Without an account key the worker still checks and counts the wrong result, and sends nothing: it never falls
+    /// back to another key.
+    @Test func withoutAnAccountAWrongResultIsFoundButNotChallenged() throws {
+        let offer = try node.openMarket()
+        let cheated = try node.job(offer: offer)
+        try node.commit([cheated])
+        let block = try node.commit([
+            try node.sign(node.provider, .result(try node.result(job: cheated.hash, wrong: true)))
+        ])
+        let worker = worker(withAccount: false)
+        let items = worker.items(in: block, try #require(node.outcomes.last))
+        #expect(items.compactMap { worker.replay($0) }.isEmpty)
+        let counters = worker.counters.withLock { $0 }
+        #expect(counters.mismatches == 1 && counters.challengesSent == 0)
+        #expect(gossiped.transactions.withLock { $0 }.isEmpty && node.mempool.count == 0)
     }
 
     /// The fixture's gemm job has four tiles (T = 8): k = 16 checks them all.
@@ -45,7 +66,7 @@ final class Gossiped: Sendable {
         let params = NodeFixture.params()
         // The output's last byte differs from the trace's final layer: it lies in tile 3.
         #expect(challenge.body == .challenge(Challenge(jobID: cheated.hash, layer: 0, tile: 3, bond: params.challengeBondMin)))
-        #expect(challenge.sender == node.validator.publicKey && challenge.hasValidSignature)
+        #expect(challenge.sender == node.accountKey.publicKey && challenge.hasValidSignature)
         #expect(node.mempool.contains(challenge.hash))
         #expect(gossiped.transactions.withLock { $0 } == [challenge])
         let counters = worker.counters.withLock { $0 }

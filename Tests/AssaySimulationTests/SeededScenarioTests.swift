@@ -2,10 +2,11 @@ import AssaySimulation
 import AssayTestSupport
 import Testing
 
-/// Seeded scenarios across every fault profile (twins and the equivocating proposer included in
-/// `byzantine` and `chaos`); seeds that are multiples of 20 sign with real BIP-340.
+/// Seeded scenarios of the real ledger and mempool across every fault profile (twins and the equivocating proposer
+/// included in `byzantine` and `chaos`); seeds that are multiples of 20 sign consensus messages with real BIP-340
+/// (transactions always are).
 @Suite struct SeededScenarioTests {
-    static let seedsPerProfile: UInt64 = 90
+    static let seedsPerProfile: UInt64 = 45
 
     @Test(arguments: FaultProfile.allCases)
     func scenariosHoldEveryInvariant(profile: FaultProfile) async throws {
@@ -29,8 +30,9 @@ import Testing
         return (failures, heights)
     }
 
-    /// About half the seeds add a validator (an engine that starts as a follower), remove one and change one's power;
-    /// the checker then holds every header to the set of its height, so these seeds show the changes at H + 2.
+    /// About half the seeds pass three governance proposals: add a validator (an engine that starts as a follower),
+    /// remove one and change one's power; the checker holds every header, engine and ledger to the set of its height,
+    /// so these seeds show each change at H + 2.
     @Test func validatorSetsChangeInAboutHalfTheScenarios() {
         let reports = (UInt64(0)..<40).map { Simulation.run(seed: $0, options: SimulationOptions(profile: .calm)) }
         let changing = reports.filter { $0.validatorChangeHeights == 3 }
@@ -41,12 +43,26 @@ import Testing
         #expect(changing.allSatisfy { $0.heightsCommitted >= 6 })
     }
 
+    /// The clients' transactions reach blocks: transfers, the market's whole job cycle and governance.
+    @Test func blocksCarryEveryKindTheClientsSend() {
+        var kinds: [String: Int] = [:]
+        for seed in UInt64(0)..<10 {
+            let report = Simulation.run(seed: seed, options: SimulationOptions(profile: .calm))
+            #expect(report.passed, "\(report.violations)")
+            kinds.merge(report.transactionsCommitted, uniquingKeysWith: +)
+        }
+        let expected = ["transfer", "stake", "offer", "register_model", "job", "result", "governance_propose",
+            "governance_vote"]
+        #expect(expected.allSatisfy { kinds[$0, default: 0] > 0 }, "\(kinds)")
+    }
+
     @Test func aSeedReplaysExactly() {
         let options = SimulationOptions(engines: 7, profile: .chaos)
         let first = Simulation.run(seed: 1234, options: options)
         let second = Simulation.run(seed: 1234, options: options)
         #expect(first.events == second.events && first.simulatedMs == second.simulatedMs)
         #expect(first.heightsCommitted == second.heightsCommitted && first.roundsUsed == second.roundsUsed)
+        #expect(first.transactionsCommitted == second.transactionsCommitted)
     }
 
     @Test func reproduceCommandNamesTheSeedAndOptions() {

@@ -60,7 +60,7 @@ import Testing
             ("challenge", .challenge(Challenge(jobID: filled(0x44), layer: 1, tile: 2, bond: 1_000_000))),
             ("settle", .settle(Settle(jobID: filled(0x44)))),
             ("evidence", .evidence(try doubleSign())),
-            ("governance_propose/add_validator", .governancePropose(GovernanceProposal(action: .addValidator(key(3).publicKey, power: 10)))),
+            ("governance_propose/add_validator", .governancePropose(GovernanceProposal(action: .addValidator(key(3).publicKey, power: 10, nodeKey: key(4).publicKey)))),
             ("governance_propose/remove_validator", .governancePropose(GovernanceProposal(action: .removeValidator(key(3).publicKey)))),
             ("governance_propose/set_parameter", .governancePropose(GovernanceProposal(action: .setParameter(name: "min_fee", value: 2_000)))),
             ("governance_vote", .governanceVote(GovernanceVote(proposalID: filled(0x77), approve: true))),

@@ -22,9 +22,13 @@ final class GenesisCommandTests {
         try run(["genesis", "validate", directory + "/genesis.json"])
         let genesis = try Genesis.parse(json: Data(contentsOf: URL(fileURLWithPath: directory + "/genesis.json")))
         #expect(genesis.validators.count == 3)
-        #expect(genesis.accounts.count == 5)
+        #expect(genesis.accounts.count == 8)  // each validator's consensus and account addresses, and 2 others
         let key = try KeyFile.read(from: directory + "/validator-0.json").secretKey(passphrase: nil)
         #expect(genesis.validators.power(of: key.publicKey) == 10)
+        let nodeKey = try KeyFile.read(from: directory + "/node-key-0.json")
+        #expect(genesis.nodeKey(of: key.publicKey) == nodeKey.publicKey)
+        let account = try KeyFile.read(from: directory + "/validator-account-0.json").address
+        #expect(genesis.accounts.first { $0.address == account }?.balance == 1_000_000 * Amount.baseUnitsPerCredit)
         let mode = try FileManager.default.attributesOfItem(atPath: directory + "/account-1.json")[.posixPermissions] as? Int
         #expect(mode == 0o600)
     }

@@ -5,8 +5,9 @@ import AssayCrypto
 public enum ProposalAction: Hashable, Sendable, CanonicalCodable {
     public static let parameterNameBytesMax = 64
 
-    /// Adds a validator, or changes its power; effective two heights after the proposal passes.
-    case addValidator(PublicKey, power: UInt64)
+    /// Adds a validator (its consensus key, power and the node key its P2P links authenticate with), or changes
+    /// an existing one's power and node key; effective two heights after the proposal passes.
+    case addValidator(PublicKey, power: UInt64, nodeKey: PublicKey)
     /// Removes a validator; effective two heights after the proposal passes.
     case removeValidator(PublicKey)
     /// Sets one chain parameter (named as in Genesis/README.md) from the next height on.
@@ -14,10 +15,11 @@ public enum ProposalAction: Hashable, Sendable, CanonicalCodable {
 
     public func encode(to writer: inout CanonicalWriter) {
         switch self {
-        case let .addValidator(key, power):
+        case let .addValidator(key, power, nodeKey):
             writer.writeULEB128(0)
             writer.write(key)
             writer.write(power)
+            writer.write(nodeKey)
         case let .removeValidator(key):
             writer.writeULEB128(1)
             writer.write(key)
@@ -30,7 +32,7 @@ public enum ProposalAction: Hashable, Sendable, CanonicalCodable {
 
     public init(from reader: inout CanonicalReader) throws(CodecError) {
         switch try reader.readTag() {
-        case 0: self = .addValidator(try reader.read(), power: try reader.readUInt64())
+        case 0: self = .addValidator(try reader.read(), power: try reader.readUInt64(), nodeKey: try reader.read())
         case 1: self = .removeValidator(try reader.read())
         case 2:
             self = .setParameter(

@@ -112,7 +112,7 @@ enum Samples {
             .challenge(Challenge(jobID: filled(0x44), layer: 1, tile: 2, bond: 1_000_000)),
             .settle(Settle(jobID: filled(0x44))),
             .evidence(DoubleSignEvidence(vote(.prevote, blockHash: filled(1)), vote(.prevote, blockHash: filled(2)))!),
-            .governancePropose(GovernanceProposal(action: .addValidator(key(3).publicKey, power: 10))),
+            .governancePropose(GovernanceProposal(action: .addValidator(key(3).publicKey, power: 10, nodeKey: key(4).publicKey))),
             .governancePropose(GovernanceProposal(action: .setParameter(name: "min_fee", value: 2_000))),
             .governanceVote(GovernanceVote(proposalID: filled(0x77), approve: true)),
         ]

@@ -3,12 +3,13 @@ import AssayCrypto
 import AssayEngine
 import AssayStorage
 import AssayTypes
+@testable import AssaySimulation
 
-/// The simulation's application: each transaction is a payload "set the recipient's value to the
-/// amount", and the state root is a hash chain over everything committed. It really executes, so
-/// proposers must compute roots and validators must check them. Its rules: a transaction belongs to
+/// The engine story tests' application (the simulation runs the ledger): each transaction is a payload "set the
+/// recipient's value to the amount", and the state root is a hash chain over everything committed. It really
+/// executes, so proposers must compute roots and validators must check them. Its rules: a transaction belongs to
 /// this chain, carries the block height as nonce, a fee of at most `feeMax` and a non-zero amount. Committing a
-/// block of a height in `validatorChanges` hands those changes to the engine (the scenario's governance).
+/// block of a height in `validatorChanges` hands those changes to the engine (the story's governance).
 final class KeyValueApplication: BlockExecutor {
     static let namespace = Namespace("app")
     static let stateKey = Array("state".utf8)
