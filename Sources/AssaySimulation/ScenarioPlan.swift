@@ -76,8 +76,9 @@ struct ScenarioPlan: Sendable {
         let joinerPower = max(UInt64(random.int(1...10)), 2 * byzantine + 1 - min(2 * byzantine + 1, honestLeft))
         let key = { (index: Int) in SimKeys.publicKeys[index] }
         return [
-            .addValidator(key(joiner), power: joinerPower), .removeValidator(key(removed)),
-            .addValidator(key(changed), power: newPower),
+            .addValidator(key(joiner), power: joinerPower, nodeKey: SimKeys.nodeKeys[joiner]),
+            .removeValidator(key(removed)),
+            .addValidator(key(changed), power: newPower, nodeKey: SimKeys.nodeKeys[changed]),
         ]
     }
 

@@ -34,7 +34,7 @@ enum SimChain {
         return Genesis(
             chainID: chainID, genesisTimeMs: 0,
             accounts: holders.map { Genesis.Account(address: Address(publicKey: $0), balance: balance) },
-            validators: validators, params: params)
+            validators: validators, nodeKeys: SimKeys.nodeKeys(of: validators), params: params)
     }
 }
 

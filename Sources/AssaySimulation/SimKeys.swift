@@ -29,6 +29,16 @@ enum SimKeys {
 
     static let publicKeys: [PublicKey] = secrets.map(\.publicKey)
 
+    /// Validator I's node key (its ledger record names one; the simulated network has no handshake to use it).
+    static let nodeKeys: [PublicKey] = (0..<countMax).map { derive("assay/sim-node-key/\($0)").publicKey }
+
+    /// Each of `validators`' node keys, by its consensus key.
+    static func nodeKeys(of validators: ValidatorSet) -> [PublicKey: PublicKey] {
+        Dictionary(uniqueKeysWithValues: validators.validators.map { member in
+            (member.publicKey, nodeKeys[publicKeys.firstIndex(of: member.publicKey)!])
+        })
+    }
+
     /// The client accounts' keys (a provider and its clients), apart from the validators'.
     static let accountSecrets: [SecretKey] = (0..<SimChain.accountCount).map { derive("assay/sim-account/\($0)") }
 
