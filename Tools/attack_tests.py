@@ -53,7 +53,7 @@ def host_port(url):
 
 def p2p_port(i):
     config = open(os.path.join(node_home(i), "config.toml")).read()
-    return int(re.search(r"\[p2p\][^\[]*?listen = ['\"]127\.0\.0\.1:(\d+)", config).group(1))
+    return int(re.search(r"\[p2p\]\n(?:(?!\[)[^\n]*\n)*?listen = ['\"]127\.0\.0\.1:(\d+)", config).group(1))
 
 
 def attack(name, body):

@@ -148,7 +148,7 @@ def test_unknown_peer_is_refused():
     assay("keys", "new", "--out", os.path.join(DIR, "stranger-key.json"), "--insecure-plaintext")
     node0 = os.path.join(DIR, "node0")
     config = open(os.path.join(node0, "config.toml")).read()
-    p2p = re.search(r"\[p2p\][^\[]*?listen = ['\"]127\.0\.0\.1:(\d+)", config).group(1)
+    p2p = re.search(r"\[p2p\]\n(?:(?!\[)[^\n]*\n)*?listen = ['\"]127\.0\.0\.1:(\d+)", config).group(1)
     assay("node", "init", "--home", stranger_dir, "--genesis", os.path.join(DIR, "genesis", "genesis.json"),
           "--key", os.path.join(DIR, "stranger-key.json"), "--node-key", key_path("validator-3"),
           "--p2p-listen", "127.0.0.1:0", "--rpc-listen", "127.0.0.1:0", "--peer", f"127.0.0.1:{p2p}")
@@ -1434,46 +1434,53 @@ def commit_signers(url, h):
 
 
 def test_validator_added_then_removed():
-    """A 5th validator added by governance: a 5th node process with the new key joins, block-syncs, and signs commits
-    from exactly H + 2 on; then validator 3 is removed and signs nothing from its H + 2 on, while the chain goes on.
-    Runs last: node 3 is no longer a validator afterwards."""
+    """A 5th validator added by governance: a 5th node process with the new key joins by state sync from the
+    validators' snapshot (time to tip printed), and signs commits from exactly H + 2 on; then validator 3 is removed and
+    signs nothing from its H + 2 on, while the chain goes on. Runs last: node 3 is no longer a validator afterwards."""
     nodes = urls()
     url = nodes[0]
     key, home = os.path.join(DIR, "validator-4.json"), os.path.join(DIR, "node4")
-    assay("keys", "new", "--out", key, "--insecure-plaintext")
+    node_key = os.path.join(DIR, "node-key-4.json")
+    for path in (key, node_key):
+        assay("keys", "new", "--out", path, "--insecure-plaintext")
     joiner = public_key_of(key)
     # Its vote on the removal below pays a fee like any transaction. Without this transfer it could pay only from
     # fees it happened to earn as a proposer by then, which made the check depend on timing.
     joiner_address = re.search(r"address: (\S+)", assay("keys", "show", key)).group(1)
     cli("tx", "transfer", "--node", url, "--key", key_path("account-4"), "--to", joiner_address, "--amount", "1", "--wait")
-    peers = [re.search(r"\[p2p\][^\[]*?listen = ['\"](127\.0\.0\.1:\d+)",
+    added = pass_proposal(url, "validator-0", ["validator-1", "validator-2"], "--add-validator",
+                          joiner, "--power", "10", "--node-key", public_key_of(node_key))
+    assert joiner not in set_keys(url, added + 1) and joiner in set_keys(url, added + 2), "the set changes at H + 2"
+    # From the commit of `added` the validators let its node key connect. It trusts the snapshot before the newest
+    # (Network/devnet takes one every 10 blocks; every validator holds it).
+    trust = (height(url) // 10) * 10 - 10
+    trust_hash = rpc(url, "block", {"height": trust})["result"]["hash"]
+    peers = [re.search(r"\[p2p\]\n(?:(?!\[)[^\n]*\n)*?listen = ['\"](127\.0\.0\.1:\d+)",
                        open(os.path.join(DIR, f"node{i}", "config.toml")).read()).group(1) for i in range(4)]
     rpc4 = f"127.0.0.1:{free_port()}"
     assay("node", "init", "--home", home, "--genesis", os.path.join(DIR, "genesis", "genesis.json"), "--key", key,
-          "--p2p-listen", "127.0.0.1:0", "--rpc-listen", rpc4, *[arg for peer in peers for arg in ("--peer", peer)])
-    # node init made its node key (and an account key); the proposal puts the node key in the validator's record.
-    joiner_node = public_key_of(os.path.join(home, "node_key.json"))
+          "--node-key", node_key, "--p2p-listen", "127.0.0.1:0", "--rpc-listen", rpc4, "--trust-height", str(trust),
+          "--trust-hash", trust_hash, *[arg for peer in peers for arg in ("--peer", peer)])
+    started = time.time()
     with node_process(home):
-        added = pass_proposal(url, "validator-0", ["validator-1", "validator-2"], "--add-validator",
-                              joiner, "--power", "10", "--node-key", joiner_node)
-        assert joiner not in set_keys(url, added + 1) and joiner in set_keys(url, added + 2), "the set changes at H + 2"
-        # Node 4 block-syncs the whole history first (hundreds of blocks when this runs after the other checks):
-        # the commits decided meanwhile need no vote of its, so it signs from the first height after it caught up.
         # Meanwhile its status is sampled: (its height, node 0's, its catching_up).
         samples = []
 
-        def signing():
-            tip = height(url)
+        def at_tip():
             try:
                 status = rpc(f"http://{rpc4}", "status", timeout=2)["result"]
-                samples.append((status["latest_height"], tip, status["catching_up"]))
-            except OSError:  # its RPC port is not open yet
-                pass
-            return joiner in commit_signers(url, tip - 2)
-        wait_for(signing, 180, "node 4 to catch up and sign a commit")
-        syncing = [s for s in samples if s[0] > 0 and s[1] - s[0] > 64]
-        assert not syncing or any(s[2] for s in syncing), f"node 4 block-synced but never said catching_up: {syncing}"
-        assert not rpc(f"http://{rpc4}", "status")["result"]["catching_up"], "node 4 at the tip still catching up"
+            except OSError:  # its RPC opens once the snapshot is restored
+                return False
+            tip = height(url)
+            samples.append((status["latest_height"], tip, status["catching_up"]))
+            return not status["catching_up"] and tip - status["latest_height"] <= 1
+        wait_for(at_tip, 180, "node 4 to join by state sync and reach the tip")
+        to_tip = time.time() - started
+        restored, restore_seconds, chunk_bytes, p2p_bytes = state_sync_log_figures(os.path.join(DIR, "node4.log"))
+        assert restored >= trust, f"node 4 restored height {restored}, below the trusted {trust}"
+        behind = [s for s in samples if s[1] - s[0] > 1]
+        assert all(s[2] for s in behind), f"node 4 said it was not catching up while behind: {behind}"
+        wait_for(lambda: joiner in commit_signers(url, height(url) - 2), 120, "node 4 to sign a commit")
         target = height(url) + 2
         wait_for(lambda: height(url) >= target, 60, f"height {target}")
         signed = [h for h in range(max(1, added - 4), target - 1) if joiner in commit_signers(url, h)]
@@ -1486,10 +1493,11 @@ def test_validator_added_then_removed():
         wait_for(lambda: height(url) >= removed + 6, 60, "4 blocks after the removal takes effect")
         last = max(h for h in range(1, removed + 5) if leaver in commit_signers(url, h))
         assert last <= removed + 1, f"validator 3 still signed the commit of {last}, removed at {removed}"
-        same_chain([url, f"http://{rpc4}"], removed + 5)
-    print(f"     node 4 block-synced: catching_up true in {sum(s[2] for s in syncing)} of {len(syncing)} samples taken "
-          f"more than 64 blocks behind, false at the tip" if syncing else
-          "     node 4 was never sampled more than 64 blocks behind; catching_up false at the tip")
+        for h in range(restored, removed + 6):
+            assert block_ids(f"http://{rpc4}", h) == block_ids(url, h), f"node 4's block {h} differs"
+    print(f"     node 4 joined by state sync: restored height {restored} (trusted {trust}) in {restore_seconds:.1f} s, "
+          f"{chunk_bytes} chunk bytes, {p2p_bytes} p2p bytes; at the tip {to_tip:.1f} s after start; catching_up "
+          f"true in all {len(behind)} samples taken behind")
     print(f"     added at {added}: node 4 signed commits {signed[:4]}...; validator 3 removed at {removed}, "
           f"its last signed commit {last}")
 
@@ -1503,7 +1511,7 @@ def equivocator():
 
 def p2p_listen(index):
     config = open(os.path.join(DIR, f"node{index}", "config.toml")).read()
-    return re.search(r"\[p2p\][^\[]*?listen = ['\"](127\.0\.0\.1:\d+)", config).group(1)
+    return re.search(r"\[p2p\]\n(?:(?!\[)[^\n]*\n)*?listen = ['\"](127\.0\.0\.1:\d+)", config).group(1)
 
 
 def test_double_sign_is_reported_slashed_and_removed():
@@ -1724,6 +1732,76 @@ def test_explorer():
         print(f"     screenshot {path}")
 
 
+def allow_node(index, key):
+    """Lets node `key` connect to validator `index`: [p2p] allowed_node_keys, then a restart (SIGKILL: crash-safe)."""
+    path = os.path.join(DIR, f"node{index}", "config.toml")
+    config = open(path).read()
+    config = config.replace("[p2p]\n", f'[p2p]\nallowed_node_keys = ["{key}"]\n', 1)
+    open(path, "w").write(config)
+    before = height(urls()[0])
+    devnet("kill", str(index))
+    devnet("start", str(index))
+    wait_for(lambda: height(urls()[index]) > before, 60, f"node {index} to commit again after its restart")
+
+
+def state_sync_log_figures(log_path):
+    """(height, seconds, chunk bytes, p2p bytes) from the joiner's 'state sync: restored' line."""
+    found = re.search(r"state sync: restored height (\d+) in ([\d.]+) s, (\d+) chunk bytes, (\d+) p2p bytes",
+                      open(log_path).read())
+    assert found, "the joiner logged no restored snapshot"
+    return int(found.group(1)), float(found.group(2)), int(found.group(3)), int(found.group(4))
+
+
+def test_state_sync_joins_and_catches_up():
+    """A fresh node (not a validator, allowed by the validators' [p2p] allowed_node_keys) joins by state sync from a
+    trusted block at a snapshot height: restored, then block-synced, it says catching_up whenever it is more than a
+    height behind, and then holds the same blocks and state roots as the validators."""
+    url = urls()[0]
+    key, home = os.path.join(DIR, "statesync-key.json"), os.path.join(DIR, "statesync-node")
+    node_key = os.path.join(DIR, "statesync-node-key.json")
+    for path in (key, node_key):
+        assay("keys", "new", "--out", path, "--insecure-plaintext")
+    for index in range(4):
+        allow_node(index, public_key_of(node_key))
+    # Snapshots every 10 blocks (Network/devnet): the one before the latest is held by every validator.
+    wait_for(lambda: height(url) >= 25, 120, "height 25")
+    trust = (height(url) // 10) * 10 - 10
+    trust_hash = rpc(url, "block", {"height": trust})["result"]["hash"]
+    peers = [re.search(r"\[p2p\]\n(?:(?!\[)[^\n]*\n)*?listen = ['\"](127\.0\.0\.1:\d+)",
+                       open(os.path.join(DIR, f"node{i}", "config.toml")).read()).group(1) for i in range(4)]
+    rpc_address = f"127.0.0.1:{free_port()}"
+    assay("node", "init", "--home", home, "--genesis", os.path.join(DIR, "genesis", "genesis.json"), "--key", key,
+          "--node-key", node_key, "--p2p-listen", "127.0.0.1:0", "--rpc-listen", rpc_address, "--trust-height", str(trust),
+          "--trust-hash", trust_hash, *[arg for peer in peers for arg in ("--peer", peer)])
+    samples = []
+
+    def at_tip():
+        try:
+            status = rpc(f"http://{rpc_address}", "status", timeout=2)["result"]
+        except OSError:  # RPC opens once the snapshot is restored
+            return False
+        samples.append((status["latest_height"], height(url), status["catching_up"]))
+        return not status["catching_up"] and height(url) - status["latest_height"] <= 1
+
+    started = time.time()
+    with node_process(home):
+        wait_for(at_tip, 180, "the state-synced node to reach the tip")
+        seconds = time.time() - started
+        restored, restore_seconds, chunk_bytes, p2p_bytes = state_sync_log_figures(os.path.join(DIR, "statesync-node.log"))
+        assert restored >= trust, f"restored height {restored} below the trusted {trust}"
+        # RPC opens once the snapshot is restored; the blocks after it may be fetched before the first sample.
+        behind = [s for s in samples if s[1] - s[0] > 1]
+        assert all(s[2] for s in behind), f"said it was not catching up while behind: {behind}"
+        top = samples[-1][0]
+        joiner = f"http://{rpc_address}"
+        for h in range(restored, top + 1):
+            assert block_ids(joiner, h) == block_ids(url, h), f"the joiner's block {h} differs"
+        assert "error" in rpc(joiner, "block", {"height": restored - 1}), "a block below the snapshot is answered"
+    print(f"     restored height {restored} (trusted {trust}) in {restore_seconds:.1f} s, {chunk_bytes} chunk bytes, "
+          f"{p2p_bytes} p2p bytes; at the tip ({top}) {seconds:.1f} s after start; {len(behind)} of {len(samples)} "
+          "status samples behind, all catching_up")
+
+
 def test_light_client():
     """`assay light init` trusts an early header; proofs and job submit then verify their header through the light
     client across every block (and set change, after the validators and evidence checks) since; a wrong trust hash is
@@ -1834,7 +1912,9 @@ try:
               test_explorer)
         check("wallet commands fail clearly with a non-zero exit", test_wallet_errors)
         check("credits are conserved: supply total equals the genesis supply", test_supply_conserved)
-        check("validators: a 5th validator added by governance signs commits from H + 2; one removed stops at H + 2",
+        check("statesync: a fresh node joins from a trusted snapshot block, says catching_up, then follows the tip",
+              test_state_sync_joins_and_catches_up)
+        check("validators: a 5th validator added by governance joins by state sync, signs commits from H + 2; one removed stops at H + 2",
               test_validator_added_then_removed)
         check("evidence: a validator's double sign is reported by the nodes, committed, slashed, out of the set at H + 2",
               test_double_sign_is_reported_slashed_and_removed)

@@ -42,3 +42,13 @@ struct BlockChecks {
         return validators.isQuorum(power) ? nil : "commit power \(power) is not over two thirds"
     }
 }
+
+/// Commit verification for those outside the engine (state sync checks the commit of the block it starts from).
+public enum CommitCheck {
+    /// Why `commit` is not > 2/3 of `validators`' power in valid precommits for its block, or nil.
+    public static func problem(
+        _ commit: Commit, validators: ValidatorSet, chainID: String, verifier: any SignatureVerifier
+    ) -> String? {
+        BlockChecks(chainID: chainID, verifier: verifier).commitProblem(commit, validators: validators)
+    }
+}

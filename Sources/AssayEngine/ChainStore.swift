@@ -75,6 +75,9 @@ public struct ChainStore {
     static let tipKey = Array("tip".utf8)
     /// `valset` + big-endian height: the validator set from that height on, written when a commit changes it.
     static let validatorSetPrefix = Array("valset".utf8)
+    /// The lowest height whose block and validator set the store holds (big-endian); absent: 1. A node that
+    /// joined by state sync starts at its snapshot's height.
+    static let baseKey = Array("base".utf8)
 
     let store: any KeyValueStore
     private let blocks: BlockStore<Block, Commit, StoreReader>
@@ -84,9 +87,12 @@ public struct ChainStore {
         blocks = BlockStore(StoreReader(base: store), namespace: Self.blocksNamespace)
     }
 
-    public func tip() throws(EngineError) -> ChainTip? {
+    public func tip() throws(EngineError) -> ChainTip? { try Self.tip(in: store) }
+
+    /// The tip as `reader` (the store, or a snapshot of it) holds it.
+    public static func tip(in reader: any KeyValueReader) throws(EngineError) -> ChainTip? {
         let raw: [UInt8]?
-        do { raw = try store.get(Self.tipKey, in: Self.chainNamespace) } catch { throw .storage(error) }
+        do { raw = try reader.get(Self.tipKey, in: Self.chainNamespace) } catch { throw .storage(error) }
         guard let raw else { return nil }
         do { return try ChainTip(canonicalBytes: raw) } catch { throw .corruptStore("chain tip: \(error)") }
     }
@@ -109,10 +115,10 @@ public struct ChainStore {
     }
 
     /// The validator set of `height` (at most the tip's height + 2): the genesis set until the first stored change
-    /// at or below it. Nil for height 0 or beyond what the tip knows.
+    /// at or below it. Nil for height 0, below the base (a state-synced node) or beyond what the tip knows.
     public func validators(at height: Height, genesis: ValidatorSet) throws(EngineError) -> ValidatorSet? {
         let tipHeight = try tip()?.height ?? 0
-        guard height >= 1, height <= tipHeight + 2 else { return nil }
+        guard height >= (try base()), height >= 1, height <= tipHeight + 2 else { return nil }
         let entries: [(key: [UInt8], value: [UInt8])]
         do {
             entries = try store.scan(
@@ -124,6 +130,15 @@ public struct ChainStore {
         }
     }
 
+    /// The lowest height held: 1, or the snapshot height of a node that joined by state sync.
+    public func base() throws(EngineError) -> Height {
+        let raw: [UInt8]?
+        do { raw = try store.get(Self.baseKey, in: Self.chainNamespace) } catch { throw .storage(error) }
+        guard let raw else { return 1 }
+        guard raw.count == 8 else { throw .corruptStore("base height is \(raw.count) bytes") }
+        return raw.reduce(0) { $0 << 8 | Height($1) }
+    }
+
     static func validatorSetKey(_ height: Height) -> [UInt8] {
         validatorSetPrefix + withUnsafeBytes(of: height.bigEndian) { Array($0) }
     }
@@ -133,6 +148,19 @@ public struct ChainStore {
     {
         do { try blocks.put(block, commit: commit, into: &batch) } catch { throw Self.engineError(error) }
         batch.put(Self.tipKey, tip.canonicalBytes, in: Self.chainNamespace)
+    }
+
+    /// The writes that start a state-synced store's chain at `tip`: its block with the commit, the tip, and the
+    /// validator sets of its height and the two after it (no set is known below: nothing below is held).
+    public func restoreWrites(_ block: Block, _ commit: Commit, tip: ChainTip, into batch: inout WriteBatch)
+        throws(EngineError)
+    {
+        precondition(block.height == tip.height && block.hash == tip.blockHash, "the tip's own block")
+        try commitWrites(block, commit, tip: tip, into: &batch)
+        validatorSetWrites(tip.lastValidators, from: tip.height, into: &batch)
+        validatorSetWrites(tip.nextRotation.validators, from: tip.height + 1, into: &batch)
+        validatorSetWrites(tip.followingRotation.validators, from: tip.height + 2, into: &batch)
+        batch.put(Self.baseKey, withUnsafeBytes(of: tip.height.bigEndian) { Array($0) }, in: Self.chainNamespace)
     }
 
     /// Records `validators` as the set from `height` on.

@@ -21,6 +21,9 @@ final class EngineHost: @unchecked Sendable {
     private var syncBuffer: [Height: (block: CommittedBlock, peer: PeerID)] = [:]
     /// Whether block sync has requests outstanding, published for `status.catching_up` (read off the queue).
     private let blockSyncing = Atomic<Bool>(false)
+    /// Set for a node that started from a snapshot, known to be behind: cleared once it has heard a peer and is
+    /// within one height of the furthest one.
+    private let behindSinceStart: Atomic<Bool>
     /// Sends a sync request to a peer; false when it could not be queued (the peer is not connected).
     private let requestSync: @Sendable (SyncPlanner.Request) -> Bool
     /// Called when the engine hits a fatal error (storage, WAL): the node must stop rather than guess.
@@ -29,11 +32,12 @@ final class EngineHost: @unchecked Sendable {
     private let onEvidence: @Sendable ([DoubleSignEvidence]) -> Void
 
     init(
-        logger: Logger, requestSync: @escaping @Sendable (SyncPlanner.Request) -> Bool,
+        logger: Logger, startsBehind: Bool = false, requestSync: @escaping @Sendable (SyncPlanner.Request) -> Bool,
         onEvidence: @escaping @Sendable ([DoubleSignEvidence]) -> Void,
         onFatal: @escaping @Sendable (String) -> Void
     ) {
         self.logger = logger
+        behindSinceStart = Atomic(startsBehind)
         self.requestSync = requestSync
         self.onEvidence = onEvidence
         self.onFatal = onFatal
@@ -116,11 +120,15 @@ final class EngineHost: @unchecked Sendable {
             if !requestSync(request) { pending += planner.sendFailed(request, ourHeight: ourHeight, nowMs: nowMs) }
         }
         blockSyncing.store(!planner.outstanding.isEmpty, ordering: .relaxed)
+        if let best = planner.bestAnnounced, best <= (engine?.height ?? ourHeight) + 1, planner.outstanding.isEmpty {
+            behindSinceStart.store(false, ordering: .relaxed)
+        }
     }
 
     /// True while block sync is fetching blocks from a peer ahead (CometBFT's `catching_up`): a node that has heard
-    /// of no peer ahead, or is within one height of them, is not catching up.
-    var isCatchingUp: Bool { blockSyncing.load(ordering: .relaxed) }
+    /// of no peer ahead, or is within one height of them, is not catching up, except one started from a snapshot,
+    /// which is until it has heard a peer and come within one height of it.
+    var isCatchingUp: Bool { blockSyncing.load(ordering: .relaxed) || behindSinceStart.load(ordering: .relaxed) }
 
     /// `transport` for this host's engine, minus height announcements while a sync batch is outstanding: every peer
     /// ahead answers an announcement with the one block it names, so a node syncing by batches that announced

@@ -10,7 +10,7 @@ import ServiceLifecycle
 
 /// Sends what peers say where it belongs: consensus messages to the engine, gossiped transactions to
 /// the mempool's gossip worker, block-sync requests answered from the block store, blob chunk requests to the
-/// blob server and chunk answers to the fetcher.
+/// blob server and chunk answers to the fetcher, state sync requests to the snapshot server.
 struct InboundRouter: Service {
     let host: EngineHost
     let transport: P2PTransport
@@ -18,6 +18,8 @@ struct InboundRouter: Service {
     let p2p: P2PService
     let store: RocksDBStore
     let blobs: BlobRouting
+    /// State sync serving; nil answers no snapshot request (tests of other routes).
+    var snapshots: SnapshotServer? = nil
 
     func run() async throws {
         for await message in p2p.inbound.cancelOnGracefulShutdown() {
@@ -46,6 +48,12 @@ struct InboundRouter: Service {
             answerSync(to: message.peer, heights: Self.syncHeights(from: fromHeight, maxCount: maxCount))
         case .blobChunkRequest, .blobChunk, .blobChunksNotHeld:
             _ = blobs.route(wire, from: message.peer)
+        case .snapshotOfferRequest:
+            snapshots?.offer(to: message.peer)
+        case let .snapshotChunkRequest(height, index):
+            snapshots?.serveChunk(height: height, index: index, to: message.peer)
+        case .snapshotOffer, .snapshotChunk, .snapshotChunkNotHeld:
+            break  // late answers to a state sync that has finished
         }
     }
 

@@ -42,26 +42,42 @@ public enum Node {
                     + "\(WireMessage.blobChunkFrameBytesMax) bytes")
         }
         let genesis = try loadGenesis(home.resolve(config.node.genesisFile))
+        let stateSync = config.statesync ?? .defaults
+        let trust = try stateSync.trust()
         let store = try RocksDBStore(
             path: home.resolve(config.node.dataDir), namespaces: namespaces, createIfMissing: true,
             reserve: try (config.storage ?? .defaults).reserve())
         let ledger = Ledger()
-        let committed = try reconcile(store: store, ledger: ledger, genesis: genesis, logger: logger)
-        // The node's one blob store: HTTP uploads, P2P fetches, admission and the replay worker all share it.
-        let blobs = try openBlobs(dataDir: home.resolve(config.node.dataDir), store: store, genesis: genesis)
 
-        let peerKeys = genesis.validators.validators.map { genesis.nodeKey(of: $0.publicKey) }
+        // Non-validator nodes the operator allows (a node joining by state sync) are peers like the validators,
+        // though no vote comes from them.
+        let allowedNodes = p2pSettings.allowedNodeKeySet
+        let peerKeys = genesis.validators.validators.map { genesis.nodeKey(of: $0.publicKey) } + allowedNodes
         let members =
             try ChainStore(store: store).tip().map { try Self.members($0, store: store) }
             ?? Dictionary(uniqueKeysWithValues: genesis.nodeKeys.map { ($1, $0) })
+        @Sendable func allowedKeys(_ members: [PublicKey: PublicKey]) -> Set<PublicKey> {
+            Set(members.keys).union(allowedNodes).subtracting([keys.node.publicKey])
+        }
         let p2p = P2PService(
             config: try p2pConfig(
                 p2pSettings, chainID: genesis.chainID, key: keys.node,
-                allowedKeys: Set(members.keys.filter { $0 != keys.node.publicKey })),
+                allowedKeys: allowedKeys(members)),
             logger: logger)
         _ = try await p2p.start()
+        let startsBehind = try await joinByStateSync(
+            trust: trust, settings: stateSync, p2p: p2p, store: store, chainID: genesis.chainID, logger: logger)
+        let committed = try reconcile(store: store, ledger: ledger, genesis: genesis, logger: logger)
+        // The node's one blob store: HTTP uploads, P2P fetches, admission and the replay worker all share it.
+        let blobs = try openBlobs(dataDir: home.resolve(config.node.dataDir), store: store, genesis: genesis)
         let transport = P2PTransport(p2p: p2p, peers: peerKeys)
         transport.admit(members)
+        let snapshots = try stateSync.snapshotInterval > 0
+            ? SnapshotStore(directory: home.resolve(config.node.dataDir) + "/snapshots", keep: stateSync.snapshotKeep)
+            : nil
+        let snapshotTaker = snapshots.map {
+            SnapshotTaker(snapshots: $0, interval: Height(stateSync.snapshotInterval), logger: logger)
+        }
         let blobTraffic = BlobTraffic()
         let fetcher = BlobFetcher(store: blobs, p2p: p2p, traffic: blobTraffic, logger: logger)
         // Blobs this node lacks (a gossiped transaction's, a proposed block's) are fetched from peers within a time
@@ -101,7 +117,7 @@ public enum Node {
                 guard let tip = try ChainStore(store: store).tip() else { return }
                 let members = try Self.members(tip, store: store)
                 transport.admit(members)
-                p2p.setAllowedKeys(Set(members.keys.filter { $0 != keys.node.publicKey }))
+                p2p.setAllowedKeys(allowedKeys(members))
             } catch {
                 logger.error("P2P allow-list not updated after the commit: \(error)")
             }
@@ -119,7 +135,7 @@ public enum Node {
             tip: { try? ChainStore(store: store).tip() }, logger: logger)
         let fatal = FatalSignal()
         let host = EngineHost(
-            logger: logger, requestSync: { transport.requestSync($0) }, onEvidence: { evidence.found($0) }
+            logger: logger, startsBehind: startsBehind, requestSync: { transport.requestSync($0) }, onEvidence: { evidence.found($0) }
         ) { reason in fatal.trigger(reason) }
         let service = NodeService(
             chainID: genesis.chainID, nodeKey: keys.node.publicKey, genesisValidators: genesis.validators, store: store,
@@ -153,6 +169,7 @@ public enum Node {
             maintenance.committed(block.transactions, height: block.header.height)
             // Deleting released and unused blobs is local file I/O, also off the engine's queue.
             collector.committed(outcome, height: block.header.height)
+            snapshotTaker?.committed(height: block.header.height, store: store)
             followMembers()
         }
 
@@ -176,7 +193,8 @@ public enum Node {
             blobs: BlobRouting(
                 server: BlobServer(
                     store: blobs, p2p: p2p, traffic: blobTraffic, logger: logger, serving: config.p2p.serveBlobs),
-                fetcher: fetcher))
+                fetcher: fetcher),
+            snapshots: SnapshotServer(snapshots: snapshots, p2p: p2p))
 
         let rpc = RPCServer(
             config: rpcConfig,
@@ -196,6 +214,22 @@ public enum Node {
         await p2p.stop()
         if let reason = fatal.reason { throw StartError("stopped on a fatal error: \(reason)") }
         logger.info("node \(config.node.moniker) stopped")
+    }
+
+    /// Restores a snapshot from the peers when state sync is enabled and the node holds no chain yet (docs/p2p.md,
+    /// State sync). Returns whether it did: the node then starts behind the peers.
+    static func joinByStateSync(
+        trust: (height: Height, hash: Hash)?, settings: NodeConfig.StateSync, p2p: P2PService, store: RocksDBStore,
+        chainID: String, logger: Logger
+    ) async throws -> Bool {
+        guard let trust, try ChainStore(store: store).tip() == nil else { return false }
+        logger.info("state sync: joining from trusted block \(trust.height) \(trust.hash)")
+        let client = StateSyncClient(
+            p2p: p2p, store: store, chainID: chainID,
+            verifier: HashChainVerifier(trustHeight: trust.height, trustHash: trust.hash), settings: settings,
+            logger: logger)
+        _ = try await client.run()
+        return true
     }
 
     /// Opens `<data dir>/blobs` with the committed `max_blob_bytes` (genesis's before the first block).

@@ -1,3 +1,4 @@
+import AssayCrypto
 import AssayMempool
 import AssayRocksDB
 import AssayRPC
@@ -53,6 +54,9 @@ public struct NodeConfig: Codable, Equatable, Sendable {
         /// Whether peers' blob chunk requests are answered. Off, every request gets "not held": for a node that
         /// must not spend upload bandwidth, and for testing the availability rule (a proposer withholding data).
         public var serveBlobs: Bool
+        /// Node keys (hex) allowed to connect besides the validators': nodes that are not validators (yet), such
+        /// as one joining by state sync before governance adds it. Nil (none) is not written to config.toml.
+        public var allowedNodeKeys: [String]?
 
         enum CodingKeys: String, CodingKey {
             case listen
@@ -65,19 +69,20 @@ public struct NodeConfig: Codable, Equatable, Sendable {
             case keepaliveIntervalMs = "keepalive_interval_ms"
             case peerTimeoutMs = "peer_timeout_ms"
             case serveBlobs = "serve_blobs"
+            case allowedNodeKeys = "allowed_node_keys"
         }
 
         public static func defaults(listen: String, peers: [String]) -> P2P {
             P2P(
                 listen: listen, peers: peers, frameBytesMax: 8 << 20, sendQueueMax: 4_096, handshakeFrameBytesMax: 1_024,
                 pendingHandshakesMax: 64, pendingHandshakesPerIPMax: 8, keepaliveIntervalMs: 1_000, peerTimeoutMs: 3_000,
-                serveBlobs: true)
+                serveBlobs: true, allowedNodeKeys: nil)
         }
 
         init(
             listen: String, peers: [String], frameBytesMax: Int, sendQueueMax: Int, handshakeFrameBytesMax: Int,
             pendingHandshakesMax: Int, pendingHandshakesPerIPMax: Int, keepaliveIntervalMs: Int, peerTimeoutMs: Int,
-            serveBlobs: Bool
+            serveBlobs: Bool, allowedNodeKeys: [String]?
         ) {
             self.listen = listen
             self.peers = peers
@@ -89,6 +94,7 @@ public struct NodeConfig: Codable, Equatable, Sendable {
             self.keepaliveIntervalMs = keepaliveIntervalMs
             self.peerTimeoutMs = peerTimeoutMs
             self.serveBlobs = serveBlobs
+            self.allowedNodeKeys = allowedNodeKeys
         }
 
         public init(from decoder: any Decoder) throws {
@@ -107,7 +113,8 @@ public struct NodeConfig: Codable, Equatable, Sendable {
                 pendingHandshakesPerIPMax: try optional(.pendingHandshakesPerIPMax, fallback.pendingHandshakesPerIPMax),
                 keepaliveIntervalMs: try optional(.keepaliveIntervalMs, fallback.keepaliveIntervalMs),
                 peerTimeoutMs: try optional(.peerTimeoutMs, fallback.peerTimeoutMs),
-                serveBlobs: try values.decodeIfPresent(Bool.self, forKey: .serveBlobs) ?? fallback.serveBlobs)
+                serveBlobs: try values.decodeIfPresent(Bool.self, forKey: .serveBlobs) ?? fallback.serveBlobs,
+                allowedNodeKeys: try values.decodeIfPresent([String].self, forKey: .allowedNodeKeys))
         }
 
         /// The transport settings these describe, or why they are invalid.
@@ -129,8 +136,16 @@ public struct NodeConfig: Codable, Equatable, Sendable {
             try check(
                 keepaliveIntervalMs >= 1 && keepaliveIntervalMs < peerTimeoutMs,
                 "keepalive_interval_ms \(keepaliveIntervalMs) must be at least 1 and below peer_timeout_ms \(peerTimeoutMs)")
+            for key in allowedNodeKeys ?? [] {
+                try check(Self.publicKey(hex: key) != nil, "allowed_node_keys: \(key) is not a hex public key")
+            }
             return self
         }
+
+        static func publicKey(hex: String) -> PublicKey? { Hex.decode(hex).flatMap { try? PublicKey(bytes: $0) } }
+
+        /// `allowedNodeKeys` parsed (checked by `validated`).
+        public var allowedNodeKeySet: [PublicKey] { (allowedNodeKeys ?? []).compactMap(Self.publicKey(hex:)) }
     }
 
     public struct Consensus: Codable, Equatable, Sendable {
@@ -352,6 +367,82 @@ public struct NodeConfig: Codable, Equatable, Sendable {
         }
     }
 
+    /// State sync (docs/p2p.md, State sync): taking and serving snapshots, and joining from one.
+    public struct StateSync: Codable, Equatable, Sendable {
+        /// Start an empty node from a peer's snapshot instead of replaying every block.
+        public var enable: Bool
+        /// A height and its block hash (hex) the operator trusts, from a source of their own; the snapshot's
+        /// block must be this one until the light client verifies later ones from it.
+        public var trustHeight: UInt64
+        public var trustHash: String
+        /// Take a snapshot after every block whose height is a multiple of this; 0 takes none.
+        public var snapshotInterval: Int
+        /// Complete snapshots kept on disk (the newest).
+        public var snapshotKeep: Int
+        /// How long a joining node gathers offers before choosing a snapshot, and waits for a chunk before asking
+        /// another peer.
+        public var discoveryMs: Int
+        public var chunkTimeoutMs: Int
+
+        enum CodingKeys: String, CodingKey {
+            case enable
+            case trustHeight = "trust_height"
+            case trustHash = "trust_hash"
+            case snapshotInterval = "snapshot_interval"
+            case snapshotKeep = "snapshot_keep"
+            case discoveryMs = "discovery_ms"
+            case chunkTimeoutMs = "chunk_timeout_ms"
+        }
+
+        public static let defaults = StateSync(
+            enable: false, trustHeight: 0, trustHash: "", snapshotInterval: 0, snapshotKeep: 2, discoveryMs: 2_000,
+            chunkTimeoutMs: 10_000)
+
+        public init(
+            enable: Bool, trustHeight: UInt64, trustHash: String, snapshotInterval: Int, snapshotKeep: Int,
+            discoveryMs: Int, chunkTimeoutMs: Int
+        ) {
+            self.enable = enable
+            self.trustHeight = trustHeight
+            self.trustHash = trustHash
+            self.snapshotInterval = snapshotInterval
+            self.snapshotKeep = snapshotKeep
+            self.discoveryMs = discoveryMs
+            self.chunkTimeoutMs = chunkTimeoutMs
+        }
+
+        /// Keys left out take their defaults.
+        public init(from decoder: any Decoder) throws {
+            let values = try decoder.container(keyedBy: CodingKeys.self)
+            let fallback = Self.defaults
+            self.init(
+                enable: try values.decodeIfPresent(Bool.self, forKey: .enable) ?? fallback.enable,
+                trustHeight: try values.decodeIfPresent(UInt64.self, forKey: .trustHeight) ?? fallback.trustHeight,
+                trustHash: try values.decodeIfPresent(String.self, forKey: .trustHash) ?? fallback.trustHash,
+                snapshotInterval: try values.decodeIfPresent(Int.self, forKey: .snapshotInterval)
+                    ?? fallback.snapshotInterval,
+                snapshotKeep: try values.decodeIfPresent(Int.self, forKey: .snapshotKeep) ?? fallback.snapshotKeep,
+                discoveryMs: try values.decodeIfPresent(Int.self, forKey: .discoveryMs) ?? fallback.discoveryMs,
+                chunkTimeoutMs: try values.decodeIfPresent(Int.self, forKey: .chunkTimeoutMs) ?? fallback.chunkTimeoutMs)
+        }
+
+        /// The trusted block, when joining is enabled, or why the section is invalid.
+        public func trust() throws(NodeConfig.LoadError) -> (height: Height, hash: Hash)? {
+            func check(_ holds: Bool, _ reason: String) throws(NodeConfig.LoadError) {
+                if !holds { throw .invalid(path: "[statesync]", reason: reason) }
+            }
+            try check(snapshotInterval >= 0, "snapshot_interval \(snapshotInterval) is negative")
+            try check(snapshotKeep >= 1, "snapshot_keep \(snapshotKeep) is below 1")
+            try check(discoveryMs >= 1 && chunkTimeoutMs >= 1, "discovery_ms and chunk_timeout_ms must be at least 1")
+            guard enable else { return nil }
+            try check(trustHeight >= 1, "enable = true needs trust_height (a height of at least 1)")
+            guard let bytes = Hex.decode(trustHash), bytes.count == 32 else {
+                throw .invalid(path: "[statesync]", reason: "trust_hash \(trustHash) is not a 32-byte hex hash")
+            }
+            return (trustHeight, Hash(bytes))
+        }
+    }
+
     /// OpenTelemetry traces of jobs, sent to a collector over OTLP/HTTP (docs/rpc.md, Tracing). Off by default.
     public struct Tracing: Codable, Equatable, Sendable {
         public var enable: Bool
@@ -419,6 +510,8 @@ public struct NodeConfig: Codable, Equatable, Sendable {
     public var storage: Storage?
     /// Absent in configs written before tracing existed: then `Tracing.defaults` (off).
     public var tracing: Tracing?
+    /// Absent in configs written before state sync existed: then `StateSync.defaults`.
+    public var statesync: StateSync?
     public var log: Log
 
     public static func defaults(moniker: String, p2pListen: String, rpcListen: String, peers: [String]) -> NodeConfig {
@@ -440,6 +533,7 @@ public struct NodeConfig: Codable, Equatable, Sendable {
             replay: .defaults,
             storage: .defaults,
             tracing: .defaults,
+            statesync: .defaults,
             log: Log(level: "info"))
     }
 

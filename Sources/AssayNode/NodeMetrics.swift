@@ -50,6 +50,7 @@ final class NodeMetrics: Sendable {
             .gauge("assay_mempool_gapped", factory) { Double(mempool.gappedCount) },
             .counter("assay_mempool_gossip_dropped_total", factory) { UInt64(gossip.droppedCount) },
             .gauge("assay_peers", factory) { Double(p2p.connectedPeers.count) },
+            .counter("assay_peer_received_bytes_total", factory) { UInt64(p2p.receivedBytesTotal) },
             .counter("assay_replay_results_total", factory) { UInt64(replayed().results) },
             .counter("assay_replay_mismatches_total", factory) { UInt64(replayed().mismatches) },
             .counter("assay_replay_challenges_sent_total", factory) { UInt64(replayed().challengesSent) },

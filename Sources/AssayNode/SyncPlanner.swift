@@ -46,6 +46,9 @@ struct SyncPlanner {
         self.benchMs = benchMs
     }
 
+    /// The furthest height a peer announced, if any did.
+    var bestAnnounced: Height? { announced.values.max() }
+
     /// The heights above ours that answers may bring before they can be applied: the reorder buffer's bound.
     var spanBlocks: UInt64 { UInt64(batchBlocks) * UInt64(window) }
 

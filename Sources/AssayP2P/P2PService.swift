@@ -27,6 +27,7 @@ public final class P2PService: Sendable {
     private let group: any EventLoopGroup
     private let logger: Logger
     private let state: Mutex<State>
+    private let receivedBytes = Atomic<Int>(0)
 
     private struct State {
         var allowedKeys: Set<PublicKey>
@@ -96,6 +97,10 @@ public final class P2PService: Sendable {
             state.connections.values.map { PeerInfo(key: $0.key, remoteAddress: $0.remoteAddress, role: $0.role) }
         }.sorted { $0.key < $1.key }
     }
+
+    /// Message bytes received from established peers since start (decrypted payloads, keepalives excluded):
+    /// what block sync and state sync cost a joining node.
+    public var receivedBytesTotal: Int { receivedBytes.load(ordering: .relaxed) }
 
     /// Inbound messages dropped because the consumer of `inbound` fell behind by `inboundMessagesMax`.
     public var droppedInboundCount: Int { state.withLock { $0.droppedInbound } }
@@ -239,6 +244,7 @@ extension P2PService: PeerEvents {
     }
 
     func received(_ message: [UInt8], from peer: PublicKey) {
+        receivedBytes.add(message.count, ordering: .relaxed)
         if case .dropped = continuation.yield(InboundMessage(peer: peer, bytes: message)) {
             state.withLock { $0.droppedInbound += 1 }
         }

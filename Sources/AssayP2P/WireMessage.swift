@@ -32,6 +32,10 @@ public enum WireMessage: Hashable, Sendable {
     /// The largest `blobChunk` message: tag, ref (40), index (4), a full chunk with its 3-byte length, and a proof
     /// of `ChunkProof.maxSiblings` hashes with its 1-byte count. The node's frame limit must carry it.
     public static let blobChunkMessageBytesMax = 1 + 40 + 4 + 3 + blobChunkBytes + 1 + ChunkProof.maxSiblings * 32
+    /// A state sync offer's bound: the snapshot manifest with the chain tip's three validator sets.
+    public static let snapshotOfferBytesMax = 1 << 20
+    /// A state sync chunk's bound; the sender's frame limit is the real one (docs/p2p.md, State sync).
+    public static let snapshotChunkBytesMax = 64 << 20
     /// Its encrypted frame (the cipher adds its tag): `frameBytesMax` must be at least this.
     public static let blobChunkFrameBytesMax = blobChunkMessageBytesMax + DirectionalCipher.tagBytes
 
@@ -54,6 +58,16 @@ public enum WireMessage: Hashable, Sendable {
     /// Tag 8: "I do not hold these chunks": the sender has no complete copy of the blob, or the indices are out
     /// of range, or it is too busy to read them now. The asker tries elsewhere.
     case blobChunksNotHeld(BlobRef, indices: [UInt32])
+    /// Tag 9: "which state snapshot do you hold?" (state sync).
+    case snapshotOfferRequest
+    /// Tag 10: the sender's latest snapshot: its manifest (opaque here; AssayNode's `StateSyncManifest`).
+    case snapshotOffer(manifest: [UInt8])
+    /// Tag 11: "send me chunk `index` of your snapshot at `height`".
+    case snapshotChunkRequest(height: Height, index: UInt32)
+    /// Tag 12: one snapshot chunk (opaque here; AssayLedger's `StateChunk`), answering a request.
+    case snapshotChunk(height: Height, index: UInt32, bytes: [UInt8])
+    /// Tag 13: "I cannot send that chunk now" (no such snapshot, or too busy): the asker tries elsewhere.
+    case snapshotChunkNotHeld(height: Height, index: UInt32)
 
     /// `transactions` as gossip messages of at most `transactionsMax` transactions and `bytesMax` encoded bytes
     /// each (a peer refuses more of either), in order. `bytesMax` must hold one transaction of the largest size.
@@ -116,6 +130,24 @@ extension WireMessage: CanonicalCodable {
             writer.writeULEB128(8)
             writer.write(ref)
             writer.write(indices)
+        case .snapshotOfferRequest:
+            writer.writeULEB128(9)
+        case let .snapshotOffer(manifest):
+            writer.writeULEB128(10)
+            writer.writeBytes(manifest)
+        case let .snapshotChunkRequest(height, index):
+            writer.writeULEB128(11)
+            writer.write(height)
+            writer.write(index)
+        case let .snapshotChunk(height, index, bytes):
+            writer.writeULEB128(12)
+            writer.write(height)
+            writer.write(index)
+            writer.writeBytes(bytes)
+        case let .snapshotChunkNotHeld(height, index):
+            writer.writeULEB128(13)
+            writer.write(height)
+            writer.write(index)
         }
     }
 
@@ -139,6 +171,14 @@ extension WireMessage: CanonicalCodable {
                 try reader.read(), index: try reader.readUInt32(), bytes: try reader.readBytes(bound: blobChunkBytes),
                 proof: try reader.read())
         case 8: self = .blobChunksNotHeld(try reader.read(), indices: try reader.readArray(bound: Self.blobChunkIndicesMax))
+        case 9: self = .snapshotOfferRequest
+        case 10: self = .snapshotOffer(manifest: try reader.readBytes(bound: Self.snapshotOfferBytesMax))
+        case 11: self = .snapshotChunkRequest(height: try reader.readUInt64(), index: try reader.readUInt32())
+        case 12:
+            self = .snapshotChunk(
+                height: try reader.readUInt64(), index: try reader.readUInt32(),
+                bytes: try reader.readBytes(bound: Self.snapshotChunkBytesMax))
+        case 13: self = .snapshotChunkNotHeld(height: try reader.readUInt64(), index: try reader.readUInt32())
         case let tag: throw .unknownTag(tag, type: "WireMessage")
         }
     }

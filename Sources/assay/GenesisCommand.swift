@@ -45,11 +45,16 @@ extension GenesisCommand {
         @Option(name: .customLong("param"), help: "Set a chain parameter, NAME=VALUE (repeatable; Genesis/README.md).")
         var parameters: [String] = []
 
+        @Option(help: "Funded accounts without key files (addresses from SHA-256 of their index): a large state to measure.")
+        var bulkAccounts: Int = 0
+
         func validate() throws {
             guard (1...ValidatorSet.sizeMax).contains(validators) else {
                 throw ValidationError("--validators must be 1 to \(ValidatorSet.sizeMax)")
             }
-            guard accounts >= 0 else { throw ValidationError("--accounts must not be negative") }
+            guard accounts >= 0, bulkAccounts >= 0 else {
+                throw ValidationError("--accounts and --bulk-accounts must not be negative")
+            }
         }
 
         func run() throws {
@@ -78,6 +83,10 @@ extension GenesisCommand {
                 try writeKey(key, name: "account-\(index).json")
                 funded.append(Genesis.Account(address: Address(publicKey: key.publicKey), balance: balance))
             }
+            for index in 0..<bulkAccounts {
+                let digest = SHA256.hash(Array("assay bulk account \(index)".utf8))
+                funded.append(Genesis.Account(address: try Address(bytes: Array(digest.bytes.prefix(20))), balance: balance))
+            }
             let genesis = Genesis(
                 chainID: chainID, genesisTimeMs: UInt64(Date().timeIntervalSince1970 * 1_000), accounts: funded,
                 validators: try ValidatorSet(members), nodeKeys: nodeKeys, params: params)
@@ -85,7 +94,7 @@ extension GenesisCommand {
             // Round-trip through the checker so that init never writes a file validate would refuse.
             _ = try Genesis.parse(json: genesis.json())
             try genesis.json().write(to: URL(fileURLWithPath: path))
-            print("wrote \(path): chain \(chainID), \(validators) validators, \(accounts) accounts")
+            print("wrote \(path): chain \(chainID), \(validators) validators, \(accounts + bulkAccounts) accounts")
         }
 
         /// The defaults with every `--param` applied; the rules between parameters are checked on the result.

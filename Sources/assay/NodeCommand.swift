@@ -27,6 +27,13 @@ struct NodeCommand: AsyncParsableCommand {
         @Option(help: "Turn tracing on, sending to this OpenTelemetry collector's OTLP/HTTP base URL ([tracing]).")
         var otlpEndpoint: String?
         @Option(help: "With --otlp-endpoint: http/protobuf or http/json.") var otlpProtocol = "http/protobuf"
+        @Option(help: "Take a state sync snapshot every N blocks ([statesync] snapshot_interval; 0: none).")
+        var snapshotInterval = 0
+        @Option(name: .customLong("allow-node"), help: "A non-validator node key (hex) allowed to connect (repeatable).")
+        var allowedNodes: [String] = []
+        @Option(help: "Join by state sync, trusting the block at this height (with --trust-hash).")
+        var trustHeight: UInt64?
+        @Option(help: "The hash (hex) of the block at --trust-height.") var trustHash: String?
 
         func run() throws {
             for address in [p2pListen, rpcListen] + peers { _ = try hostAndPort(address) }
@@ -48,6 +55,18 @@ struct NodeCommand: AsyncParsableCommand {
                 do { _ = try tracing.settings(moniker: moniker) } catch { throw CommandFailure("\(error)") }
                 config.tracing = tracing
             }
+            config.p2p.allowedNodeKeys = allowedNodes.isEmpty ? nil : allowedNodes
+            var stateSync = NodeConfig.StateSync.defaults
+            stateSync.snapshotInterval = snapshotInterval
+            if trustHeight != nil || trustHash != nil {
+                guard let trustHeight, let trustHash else { throw CommandFailure("--trust-height and --trust-hash go together") }
+                (stateSync.enable, stateSync.trustHeight, stateSync.trustHash) = (true, trustHeight, trustHash)
+            }
+            do {
+                _ = try config.p2p.validated()
+                _ = try stateSync.trust()
+            } catch { throw CommandFailure("\(error)") }
+            config.statesync = stateSync
             do {
                 try NodeHome(path: home).initialize(
                     config: config, genesisFile: genesis, keyFile: key, nodeKeyFile: nodeKey, accountKeyFile: accountKey)

@@ -73,13 +73,15 @@ import Testing
             body: .transfer(Transfer(recipient: Address(publicKey: key.publicKey), amount: 5)), key: key)
         for message in [
             WireMessage.vote(vote), .transactions([tx]), .syncRequest(fromHeight: 7, maxCount: 64),
-            .statusAnnouncement(height: 9), .syncResponse([]),
+            .statusAnnouncement(height: 9), .syncResponse([]), .snapshotOfferRequest, .snapshotOffer(manifest: [1, 2]),
+            .snapshotChunkRequest(height: 20, index: 255), .snapshotChunk(height: 20, index: 3, bytes: [7]),
+            .snapshotChunkNotHeld(height: 20, index: 3),
         ] {
             #expect(try WireMessage(canonicalBytes: message.canonicalBytes) == message)
         }
         let greedy = WireMessage.syncRequest(fromHeight: 1, maxCount: 65).canonicalBytes
         #expect(throws: CodecError.self) { try WireMessage(canonicalBytes: greedy) }
-        #expect(throws: CodecError.unknownTag(9, type: "WireMessage")) { try WireMessage(canonicalBytes: [9]) }
+        #expect(throws: CodecError.unknownTag(14, type: "WireMessage")) { try WireMessage(canonicalBytes: [14]) }
     }
 
     @Test func gossipBatchesStayUnderTheCountAndByteBoundsAPeerEnforces() throws {

@@ -170,6 +170,11 @@ enum Samples {
             .blobChunkRequest(ref, indices: [0, 1, 2]),
             .blobChunk(ref, index: 0, bytes: [1, 2, 3], proof: ChunkProof(siblings: [])),
             .blobChunksNotHeld(ref, indices: [3]),
+            .snapshotOfferRequest,
+            .snapshotOffer(manifest: [1, 2, 3]),
+            .snapshotChunkRequest(height: 20, index: 7),
+            .snapshotChunk(height: 20, index: 7, bytes: [4, 5, 6]),
+            .snapshotChunkNotHeld(height: 20, index: 7),
         ]
     }
 
