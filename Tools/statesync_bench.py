@@ -8,7 +8,7 @@ on it (Network/devnet, snapshots every --interval blocks) until every validator 
   2. starts a node by state sync from all four (trusting the snapshot's block) and measures its time to the tip and
      the P2P bytes it received (`assay_peer_received_bytes_total`);
   3. starts a node by block sync of the same chain and measures the same.
-Usage: Tools/statesync_bench.py [--accounts 1000000] [--interval 100] [--dir DIR] (ASSAY_SCRATCH, ASSAY_BUILD as
+Usage: Tools/statesync_bench.py [--accounts 1000000] [--interval 100] [--dir DIR] (ASSAY_SCRATCH, ASSAY_BUILD, ASSAY_BIN as
 for Network/devnet). Not part of CI: it takes minutes.
 """
 import argparse, json, os, re, shutil, socket, subprocess, sys, tempfile, time, urllib.request
@@ -16,7 +16,7 @@ import argparse, json, os, re, shutil, socket, subprocess, sys, tempfile, time, 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRATCH = os.environ.get("ASSAY_SCRATCH", os.path.join(ROOT, ".build"))
 BUILD = os.environ.get("ASSAY_BUILD", "debug")
-ASSAY = os.path.join(ROOT, SCRATCH, BUILD, "assay")
+ASSAY = os.environ.get("ASSAY_BIN") or os.path.join(ROOT, SCRATCH, BUILD, "assay")
 DEVNET = os.path.join(ROOT, "Network", "devnet")
 
 
@@ -106,8 +106,9 @@ def main():
     work = args.dir or tempfile.mkdtemp(prefix="assay-statesync-")
     os.makedirs(work, exist_ok=True)
     net = os.path.join(work, "net")
-    print(f"== building assay ({BUILD}, {SCRATCH})", flush=True)
-    subprocess.run(["swift", "build", "-c", BUILD, "--scratch-path", SCRATCH, "--product", "assay"], check=True, cwd=ROOT)
+    if not os.environ.get("ASSAY_BIN"):
+        print(f"== building assay ({BUILD}, {SCRATCH})", flush=True)
+        subprocess.run(["swift", "build", "-c", BUILD, "--scratch-path", SCRATCH, "--product", "assay"], check=True, cwd=ROOT)
     # Each joiner's consensus key, and its node key: the one the validators' [p2p] allowed_node_keys lets in.
     keys, node_keys = {}, {}
     for name in ("rejecting", "statesync", "blocksync"):
