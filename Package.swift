@@ -140,7 +140,8 @@ let package = Package(
             dependencies: [
                 "AssayCodec", "AssayCrypto", "AssayTypes", "AssayStorage", "AssayRocksDB", "AssayLedger", "AssayKernels",
                 "AssayMempool", "AssayConsensus", "AssaySafetyRules", "AssayEngine", "AssayP2P", "AssayRPC", "AssayBlobs",
-                "AssayAPI", "AssayTracing", logging, serviceLifecycle, tomlKit, metrics, prometheus, tracing,
+                "AssayAPI", "AssayTracing", "AssayLightClient", logging, serviceLifecycle, tomlKit, metrics, prometheus,
+                tracing,
             ]
         ),
 
@@ -218,7 +219,7 @@ let package = Package(
             name: "AssayNodeTests",
             dependencies: [
                 "AssayNode", "AssayRPC", "AssayAPI", "AssayLedger", "AssayKernels", "AssayRocksDB", "AssayStorage", "AssayMempool",
-                "AssayP2P", "AssayTypes", "AssayCrypto", "AssayCodec", "AssayBlobs", "AssaySafetyRules", "AssayTracing",
+                "AssayP2P", "AssayTypes", "AssayCrypto", "AssayCodec", "AssayBlobs", "AssaySafetyRules", "AssayTracing", "AssayLightClient",
                 logging, hummingbird, hummingbirdTesting,
             ]
         ),

@@ -2,6 +2,7 @@ import AssayBlobs
 import AssayCodec
 import AssayCrypto
 import AssayEngine
+import AssayLightClient
 import AssayMempool
 import AssayP2P
 import AssayRocksDB
@@ -10,13 +11,16 @@ import ServiceLifecycle
 
 /// Sends what peers say where it belongs: consensus messages to the engine, gossiped transactions to
 /// the mempool's gossip worker, block-sync requests answered from the block store, blob chunk requests to the
-/// blob server and chunk answers to the fetcher, state sync requests to the snapshot server.
+/// blob server and chunk answers to the fetcher, state sync requests to the snapshot server, light block requests
+/// answered from the chain store.
 struct InboundRouter: Service {
     let host: EngineHost
     let transport: P2PTransport
     let gossip: GossipAdmission
     let p2p: P2PService
     let store: RocksDBStore
+    /// The genesis set: the set of every height before the first stored change (light block answers).
+    let genesisValidators: ValidatorSet
     let blobs: BlobRouting
     /// State sync serving; nil answers no snapshot request (tests of other routes).
     var snapshots: SnapshotServer? = nil
@@ -52,7 +56,9 @@ struct InboundRouter: Service {
             snapshots?.offer(to: message.peer)
         case let .snapshotChunkRequest(height, index):
             snapshots?.serveChunk(height: height, index: index, to: message.peer)
-        case .snapshotOffer, .snapshotChunk, .snapshotChunkNotHeld:
+        case let .lightBlockRequest(height):
+            answerLightBlock(to: message.peer, height: height)
+        case .snapshotOffer, .snapshotChunk, .snapshotChunkNotHeld, .lightBlock:
             break  // late answers to a state sync that has finished
         }
     }
@@ -78,6 +84,13 @@ struct InboundRouter: Service {
             blocks.append(committed)
         }
         if !blocks.isEmpty { _ = p2p.send(to: peer, WireMessage.syncResponse(blocks).canonicalBytes) }
+    }
+
+    /// Sends the light block of `height` when the store holds its block and both sets; nothing otherwise.
+    private func answerLightBlock(to peer: AssayCrypto.PublicKey, height: Height) {
+        guard let block = try? LightBlock.stored(at: height, in: ChainStore(store: store), genesis: genesisValidators)
+        else { return }
+        _ = p2p.send(to: peer, WireMessage.lightBlock(height: height, bytes: block.canonicalBytes).canonicalBytes)
     }
 
     /// The tag and the array length in front of the blocks of a `syncResponse` of at most 64 blocks.

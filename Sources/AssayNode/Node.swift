@@ -190,6 +190,7 @@ public enum Node {
         }
         let inbound = InboundRouter(
             host: host, transport: transport, gossip: gossip, p2p: p2p, store: store,
+            genesisValidators: genesis.validators,
             blobs: BlobRouting(
                 server: BlobServer(
                     store: blobs, p2p: p2p, traffic: blobTraffic, logger: logger, serving: config.p2p.serveBlobs),
@@ -224,10 +225,12 @@ public enum Node {
     ) async throws -> Bool {
         guard let trust, try ChainStore(store: store).tip() == nil else { return false }
         logger.info("state sync: joining from trusted block \(trust.height) \(trust.hash)")
+        let verifier = SnapshotBlockVerifier(
+            chainID: chainID, trustHeight: trust.height, trustHash: trust.hash,
+            trustPeriodMs: settings.trustPeriodS.multipliedReportingOverflow(by: 1000).partialValue,
+            nowMs: UInt64(Date().timeIntervalSince1970 * 1000))
         let client = StateSyncClient(
-            p2p: p2p, store: store, chainID: chainID,
-            verifier: HashChainVerifier(trustHeight: trust.height, trustHash: trust.hash), settings: settings,
-            logger: logger)
+            p2p: p2p, store: store, chainID: chainID, verifier: verifier, settings: settings, logger: logger)
         _ = try await client.run()
         return true
     }

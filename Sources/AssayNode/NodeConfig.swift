@@ -371,10 +371,13 @@ public struct NodeConfig: Codable, Equatable, Sendable {
     public struct StateSync: Codable, Equatable, Sendable {
         /// Start an empty node from a peer's snapshot instead of replaying every block.
         public var enable: Bool
-        /// A height and its block hash (hex) the operator trusts, from a source of their own; the snapshot's
-        /// block must be this one until the light client verifies later ones from it.
+        /// A height and its block hash (hex) the operator trusts, from a source of their own: the light client
+        /// verifies the snapshot's block from it.
         public var trustHeight: UInt64
         public var trustHash: String
+        /// How long a trusted block stays trusted (as CometBFT's `trust_period`): a trusted block older than this, by
+        /// its header time against the wall clock, is refused, since validators that signed it may have unbonded.
+        public var trustPeriodS: UInt64
         /// Take a snapshot after every block whose height is a multiple of this; 0 takes none.
         public var snapshotInterval: Int
         /// Complete snapshots kept on disk (the newest).
@@ -388,6 +391,7 @@ public struct NodeConfig: Codable, Equatable, Sendable {
             case enable
             case trustHeight = "trust_height"
             case trustHash = "trust_hash"
+            case trustPeriodS = "trust_period_s"
             case snapshotInterval = "snapshot_interval"
             case snapshotKeep = "snapshot_keep"
             case discoveryMs = "discovery_ms"
@@ -395,16 +399,17 @@ public struct NodeConfig: Codable, Equatable, Sendable {
         }
 
         public static let defaults = StateSync(
-            enable: false, trustHeight: 0, trustHash: "", snapshotInterval: 0, snapshotKeep: 2, discoveryMs: 2_000,
-            chunkTimeoutMs: 10_000)
+            enable: false, trustHeight: 0, trustHash: "", trustPeriodS: 14 * 24 * 3600, snapshotInterval: 0,
+            snapshotKeep: 2, discoveryMs: 2_000, chunkTimeoutMs: 10_000)
 
         public init(
-            enable: Bool, trustHeight: UInt64, trustHash: String, snapshotInterval: Int, snapshotKeep: Int,
-            discoveryMs: Int, chunkTimeoutMs: Int
+            enable: Bool, trustHeight: UInt64, trustHash: String, trustPeriodS: UInt64, snapshotInterval: Int,
+            snapshotKeep: Int, discoveryMs: Int, chunkTimeoutMs: Int
         ) {
             self.enable = enable
             self.trustHeight = trustHeight
             self.trustHash = trustHash
+            self.trustPeriodS = trustPeriodS
             self.snapshotInterval = snapshotInterval
             self.snapshotKeep = snapshotKeep
             self.discoveryMs = discoveryMs
@@ -419,6 +424,7 @@ public struct NodeConfig: Codable, Equatable, Sendable {
                 enable: try values.decodeIfPresent(Bool.self, forKey: .enable) ?? fallback.enable,
                 trustHeight: try values.decodeIfPresent(UInt64.self, forKey: .trustHeight) ?? fallback.trustHeight,
                 trustHash: try values.decodeIfPresent(String.self, forKey: .trustHash) ?? fallback.trustHash,
+                trustPeriodS: try values.decodeIfPresent(UInt64.self, forKey: .trustPeriodS) ?? fallback.trustPeriodS,
                 snapshotInterval: try values.decodeIfPresent(Int.self, forKey: .snapshotInterval)
                     ?? fallback.snapshotInterval,
                 snapshotKeep: try values.decodeIfPresent(Int.self, forKey: .snapshotKeep) ?? fallback.snapshotKeep,
@@ -436,6 +442,7 @@ public struct NodeConfig: Codable, Equatable, Sendable {
             try check(discoveryMs >= 1 && chunkTimeoutMs >= 1, "discovery_ms and chunk_timeout_ms must be at least 1")
             guard enable else { return nil }
             try check(trustHeight >= 1, "enable = true needs trust_height (a height of at least 1)")
+            try check(trustPeriodS >= 1, "trust_period_s must be at least 1")
             guard let bytes = Hex.decode(trustHash), bytes.count == 32 else {
                 throw .invalid(path: "[statesync]", reason: "trust_hash \(trustHash) is not a 32-byte hex hash")
             }

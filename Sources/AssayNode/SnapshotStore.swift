@@ -19,16 +19,19 @@ struct StateSyncManifest: Hashable, Sendable, CanonicalCodable {
     var height: Height { ledger.height }
 
     /// Refuses a manifest that is not the state and chain of the verified block `block` (its header's state root
-    /// and validator set hashes, its hash). The proposer priorities are not in any header: they are the
+    /// and validator set hashes, its hash), whose following set `nextHeader` (the verified header of the height
+    /// after it) names. The proposer priorities are not in any header: they are the
     /// offering peer's word (docs/p2p.md, State sync, what is trusted).
-    func verify(against block: Block) throws(SnapshotError) {
+    func verify(against block: Block, nextHeader: Header) throws(SnapshotError) {
         let header = block.header
         guard tip.height == ledger.height, tip.height == header.height, tip.blockHash == block.hash else {
             throw .manifestMismatch("chain tip \(tip.height) \(tip.blockHash) is not the verified block \(header.height)")
         }
         guard tip.lastValidators.hash == header.validatorSetHash,
-            tip.nextRotation.validators.hash == header.nextValidatorSetHash
-        else { throw .manifestMismatch("validator sets do not match the verified header's") }
+            tip.nextRotation.validators.hash == header.nextValidatorSetHash,
+            nextHeader.height == header.height + 1,
+            tip.followingRotation.validators.hash == nextHeader.nextValidatorSetHash
+        else { throw .manifestMismatch("validator sets do not match the verified headers'") }
         try ledger.verify(trustedStateRoot: header.stateRoot)
     }
 

@@ -2,6 +2,7 @@ import AssayCodec
 import AssayCrypto
 import AssayEngine
 import AssayLedger
+import AssayLightClient
 import AssayP2P
 import AssayRocksDB
 import AssaySafetyRules
@@ -11,42 +12,58 @@ import Foundation
 import Logging
 import Synchronization
 
-/// Where state sync learns that a block at the snapshot's height is the chain's, starting from the operator's
-/// trusted height and hash. The one seam the light client plugs into.
-protocol SnapshotBlockVerifier: Sendable {
-    /// The block at `height` (with its commit), verified from the trust options; `fetch` asks peers for a block.
-    func verifiedBlock(at height: Height, fetch: @Sendable (Height) async throws -> CommittedBlock) async throws
-        -> CommittedBlock
+/// Untrusted blocks from the peers that offered a snapshot.
+protocol StateSyncSource: Sendable {
+    func block(_ height: Height) async throws -> CommittedBlock
+    func lightBlock(_ height: Height) async throws -> LightBlock
 }
 
-/// Verifies by the hash chain: block hashes link each header to the one before, so walking back from the
-/// snapshot's height to the trusted one and finding the trusted hash there proves every header on the way
-/// (no signature is needed for that; the snapshot block's commit is checked separately). Costs one block
-/// fetch per height between the two; the light client's skipping verification will replace it.
-struct HashChainVerifier: SnapshotBlockVerifier {
+/// Verifies the snapshot's block from the operator's trust options with the light client, as CometBFT's state sync
+/// does: the trusted block must hash to the trust hash and be younger than the trust period; block `H` is verified
+/// from it (skipping, with bisection when too little trusted power signed), and so is `H + 1`, whose header names
+/// the set of `H + 2` that the snapshot's tip also carries. The full block `H` must hash to the verified header.
+struct SnapshotBlockVerifier {
+    let chainID: String
     let trustHeight: Height
     let trustHash: Hash
+    let trustPeriodMs: UInt64
+    /// The wall clock when the node started (read at the edge; only the trust period depends on it).
+    let nowMs: UInt64
 
-    func verifiedBlock(at height: Height, fetch: @Sendable (Height) async throws -> CommittedBlock) async throws
-        -> CommittedBlock
+    /// Block `height` with its verified commit, and the verified header of `height + 1`.
+    func verified(at height: Height, from source: some StateSyncSource) async throws
+        -> (block: CommittedBlock, nextHeader: Header)
     {
         guard height >= trustHeight else {
             throw StateSyncError("snapshot height \(height) is below the trusted height \(trustHeight)")
         }
-        let top = try await fetch(height)
-        guard top.block.height == height else { throw StateSyncError("asked for block \(height), got \(top.block.height)") }
-        var current = top.block
-        while current.height > trustHeight {
-            let below = try await fetch(current.height - 1).block
-            guard below.height == current.height - 1, below.hash == current.header.previousBlockHash else {
-                throw StateSyncError("block \(current.height - 1) from a peer does not link to block \(current.height)")
+        do {
+            let trusted = try await self.trusted(from: source)
+            let target =
+                height == trustHeight
+                ? trusted : try await LightClient.verifyToHeight(height, from: trusted, fetch: source.lightBlock)
+            let next = try await LightClient.verifyToHeight(height + 1, from: target, fetch: source.lightBlock)
+            let full = try await source.block(height)
+            guard full.block.height == height, full.block.hash == target.hash else {
+                throw StateSyncError("block \(height) from a peer does not hash to the verified header \(target.hash)")
             }
-            current = below
+            return (CommittedBlock(block: full.block, commit: target.commit), next.header)
+        } catch let error as LightClientError {
+            throw StateSyncError("light client: \(error)")
         }
-        guard current.hash == trustHash else {
-            throw StateSyncError("block \(trustHeight) is \(current.hash), not the trusted \(trustHash)")
+    }
+
+    private func trusted(from source: some StateSyncSource) async throws -> LightBlock {
+        let trusted = try await source.lightBlock(trustHeight)
+        guard trusted.hash == trustHash else {
+            throw StateSyncError("block \(trustHeight) from a peer is \(trusted.hash), not the trusted \(trustHash)")
         }
-        return top
+        try trusted.validate(chainID: chainID)
+        guard trusted.header.timeMs + trustPeriodMs >= nowMs else {
+            throw StateSyncError(
+                "the trusted block \(trustHeight) is older than trust_period_s: trust a newer block from a source you trust")
+        }
+        return trusted
     }
 }
 
@@ -129,7 +146,7 @@ final class StateSyncClient: Sendable {
     private let p2p: P2PService
     private let store: RocksDBStore
     private let chainID: String
-    private let verifier: any SnapshotBlockVerifier
+    private let verifier: SnapshotBlockVerifier
     private let settings: NodeConfig.StateSync
     private let logger: Logger
     private let state = Mutex(State())
@@ -137,6 +154,7 @@ final class StateSyncClient: Sendable {
     private struct State {
         var offers: [PublicKey: StateSyncManifest] = [:]
         var blocks: [Height: CommittedBlock] = [:]
+        var lightBlocks: [Height: LightBlock] = [:]
         var manifest: StateSyncManifest?
         var schedule: ChunkSchedule?
         var failure: String?
@@ -145,7 +163,7 @@ final class StateSyncClient: Sendable {
     }
 
     init(
-        p2p: P2PService, store: RocksDBStore, chainID: String, verifier: any SnapshotBlockVerifier,
+        p2p: P2PService, store: RocksDBStore, chainID: String, verifier: SnapshotBlockVerifier,
         settings: NodeConfig.StateSync, logger: Logger
     ) {
         self.p2p = p2p
@@ -227,19 +245,13 @@ final class StateSyncClient: Sendable {
     private func restore(_ manifest: StateSyncManifest) async throws -> ChainTip {
         let peers = state.withLock { $0.offers.filter { $0.value == manifest }.map(\.key) }.sorted()
         logger.info("state sync: verifying the snapshot at height \(manifest.height) offered by \(peers.count) peers")
-        let verified = try await verifier.verifiedBlock(at: manifest.height) { height in
-            try await self.fetchBlock(height, from: peers)
-        }
-        try manifest.verify(against: verified.block)
-        guard verified.commit.blockHash == verified.block.hash,
-            CommitCheck.problem(
-                verified.commit, validators: manifest.tip.lastValidators, chainID: chainID, verifier: SchnorrVerifier())
-                == nil
-        else { throw StateSyncError("the commit of block \(manifest.height) does not verify") }
+        let verified = try await verifier.verified(at: manifest.height, from: PeerSource(client: self, peers: peers))
+        try manifest.verify(against: verified.block.block, nextHeader: verified.nextHeader)
         try await downloadChunks(manifest, peers: peers)
         try StateRestore.finish(manifest.ledger, store: store)
         var batch = WriteBatch()
-        try ChainStore(store: store).restoreWrites(verified.block, verified.commit, tip: manifest.tip, into: &batch)
+        try ChainStore(store: store).restoreWrites(
+            verified.block.block, verified.block.commit, tip: manifest.tip, into: &batch)
         try store.write(batch, durability: .synced)
         return manifest.tip
     }
@@ -273,16 +285,37 @@ final class StateSyncClient: Sendable {
         }
     }
 
-    /// Block `height` with its commit, from the first of `peers` that sends it within the chunk timeout.
-    private func fetchBlock(_ height: Height, from peers: [PublicKey]) async throws -> CommittedBlock {
+    /// The peers' answers to block and light block requests (checked by the verifier, not here).
+    struct PeerSource: StateSyncSource {
+        let client: StateSyncClient
+        let peers: [PublicKey]
+
+        func block(_ height: Height) async throws -> CommittedBlock {
+            try await client.ask(.syncRequest(fromHeight: height, maxCount: 1), of: peers, for: "block \(height)") {
+                $0.blocks.removeValue(forKey: height)
+            }
+        }
+
+        func lightBlock(_ height: Height) async throws -> LightBlock {
+            try await client.ask(.lightBlockRequest(height: height), of: peers, for: "light block \(height)") {
+                $0.lightBlocks.removeValue(forKey: height)
+            }
+        }
+    }
+
+    /// Sends `request` to each of `peers` in turn until `answer` finds the reply within the chunk timeout.
+    private func ask<Answer: Sendable>(
+        _ request: WireMessage, of peers: [PublicKey], for what: String,
+        answer: @Sendable (inout State) -> Answer?
+    ) async throws -> Answer {
         for peer in peers {
-            _ = p2p.send(to: peer, WireMessage.syncRequest(fromHeight: height, maxCount: 1).canonicalBytes)
+            _ = p2p.send(to: peer, request.canonicalBytes)
             for _ in 0..<(settings.chunkTimeoutMs / 20) {
-                if let block = state.withLock({ $0.blocks.removeValue(forKey: height) }) { return block }
+                if let found = state.withLock({ answer(&$0) }) { return found }
                 try await Task.sleep(for: .milliseconds(20))
             }
         }
-        throw StateSyncError("no peer sent block \(height)")
+        throw StateSyncError("no peer sent \(what)")
     }
 
     private func handle(_ message: InboundMessage) {
@@ -295,6 +328,9 @@ final class StateSyncClient: Sendable {
             // At most one awaited block at a time; anything else is dropped.
             guard blocks.count == 1, let block = blocks.first else { return }
             state.withLock { $0.blocks = [block.block.height: block] }
+        case let .lightBlock(height, bytes):
+            guard let block = try? LightBlock(canonicalBytes: bytes), block.height == height else { return }
+            state.withLock { $0.lightBlocks = [height: block] }
         case let .snapshotChunk(height, index, bytes):
             received(height: height, index: index, bytes: bytes, from: message.peer)
         case let .snapshotChunkNotHeld(_, index):
@@ -329,5 +365,17 @@ final class StateSyncClient: Sendable {
             $0.schedule?.received(index)
             $0.chunkBytes += bytes.count
         }
+    }
+}
+
+extension LightBlock {
+    /// The light block of `height` from a node's chain store: its block's header and commit with the sets of
+    /// `height` and `height + 1`. Nil when the block is not held (beyond the tip, below the base).
+    static func stored(at height: Height, in chain: ChainStore, genesis: ValidatorSet) throws(EngineError) -> LightBlock? {
+        guard let stored = try chain.block(at: height),
+            let validators = try chain.validators(at: height, genesis: genesis),
+            let next = try chain.validators(at: height + 1, genesis: genesis)
+        else { return nil }
+        return LightBlock(header: stored.block.header, commit: stored.commit, validators: validators, nextValidators: next)
     }
 }

@@ -34,6 +34,8 @@ public enum WireMessage: Hashable, Sendable {
     public static let blobChunkMessageBytesMax = 1 + 40 + 4 + 3 + blobChunkBytes + 1 + ChunkProof.maxSiblings * 32
     /// A state sync offer's bound: the snapshot manifest with the chain tip's three validator sets.
     public static let snapshotOfferBytesMax = 1 << 20
+    /// A light block's bound: a header, a commit and two validator sets (opaque here; AssayLightClient's).
+    public static let lightBlockBytesMax = 1 << 20
     /// A state sync chunk's bound; the sender's frame limit is the real one (docs/p2p.md, State sync).
     public static let snapshotChunkBytesMax = 64 << 20
     /// Its encrypted frame (the cipher adds its tag): `frameBytesMax` must be at least this.
@@ -68,6 +70,11 @@ public enum WireMessage: Hashable, Sendable {
     case snapshotChunk(height: Height, index: UInt32, bytes: [UInt8])
     /// Tag 13: "I cannot send that chunk now" (no such snapshot, or too busy): the asker tries elsewhere.
     case snapshotChunkNotHeld(height: Height, index: UInt32)
+    /// Tag 14: "send me the light block of `height`" (state sync verifies the snapshot's block with the light client).
+    case lightBlockRequest(height: Height)
+    /// Tag 15: the light block of `height` (opaque here; AssayLightClient's `LightBlock`). A node that does not
+    /// hold it sends nothing: the asker tries another peer after its timeout.
+    case lightBlock(height: Height, bytes: [UInt8])
 
     /// `transactions` as gossip messages of at most `transactionsMax` transactions and `bytesMax` encoded bytes
     /// each (a peer refuses more of either), in order. `bytesMax` must hold one transaction of the largest size.
@@ -148,6 +155,13 @@ extension WireMessage: CanonicalCodable {
             writer.writeULEB128(13)
             writer.write(height)
             writer.write(index)
+        case let .lightBlockRequest(height):
+            writer.writeULEB128(14)
+            writer.write(height)
+        case let .lightBlock(height, bytes):
+            writer.writeULEB128(15)
+            writer.write(height)
+            writer.writeBytes(bytes)
         }
     }
 
@@ -179,6 +193,8 @@ extension WireMessage: CanonicalCodable {
                 height: try reader.readUInt64(), index: try reader.readUInt32(),
                 bytes: try reader.readBytes(bound: Self.snapshotChunkBytesMax))
         case 13: self = .snapshotChunkNotHeld(height: try reader.readUInt64(), index: try reader.readUInt32())
+        case 14: self = .lightBlockRequest(height: try reader.readUInt64())
+        case 15: self = .lightBlock(height: try reader.readUInt64(), bytes: try reader.readBytes(bound: Self.lightBlockBytesMax))
         case let tag: throw .unknownTag(tag, type: "WireMessage")
         }
     }

@@ -96,6 +96,7 @@ private final class BlobNode: Sendable {
             host: EngineHost(logger: quiet, requestSync: { _ in false }, onEvidence: { _ in }) { _ in },
             transport: P2PTransport(p2p: p2p, peers: keys.map(\.publicKey)),
             gossip: GossipAdmission(mempool: fixture.mempool, capacity: 1_000), p2p: p2p, store: fixture.store,
+            genesisValidators: fixture.genesis.validators,
             blobs: BlobRouting(
                 server: BlobServer(store: blobs, p2p: p2p, traffic: traffic, logger: logger), fetcher: fetcher))
         routing = Task { try await router.run() }

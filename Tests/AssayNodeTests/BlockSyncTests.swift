@@ -52,6 +52,7 @@ private final class SyncingNode: Sendable {
         let router = InboundRouter(
             host: host, transport: transport, gossip: GossipAdmission(mempool: fixture.mempool, capacity: 1_000),
             p2p: p2p, store: fixture.store,
+            genesisValidators: fixture.genesis.validators,
             blobs: BlobRouting(
                 server: BlobServer(store: blobs, p2p: p2p, traffic: traffic, logger: quiet),
                 fetcher: BlobFetcher(store: blobs, p2p: p2p, traffic: traffic, logger: quiet)))

@@ -33,6 +33,7 @@ private struct RoutedNode {
             host: EngineHost(logger: quiet, requestSync: { _ in false }, onEvidence: { _ in }) { _ in }, transport: P2PTransport(
                 p2p: node, peers: [validator.publicKey, peerKey.publicKey]),
             gossip: GossipAdmission(mempool: fixture.mempool, capacity: 1_000), p2p: node, store: fixture.store,
+            genesisValidators: fixture.genesis.validators,
             blobs: BlobRouting(
                 server: BlobServer(store: blobs, p2p: node, traffic: traffic, logger: quiet),
                 fetcher: BlobFetcher(store: blobs, p2p: node, traffic: traffic, logger: quiet)))

@@ -1,5 +1,6 @@
 import AssayCodec
 import AssayCrypto
+import AssayLightClient
 import AssayLedger
 import AssayP2P
 import AssayStorage
@@ -10,8 +11,8 @@ import Testing
 @testable import AssayEngine
 @testable import AssayNode
 
-/// Snapshots on disk, the manifest's check against the verified block, the hash-chain walk from the trusted
-/// block, and the chunk schedule of a joining node.
+/// Snapshots on disk, the manifest's check against the verified block, the light client's verification of that
+/// block from the trusted one, and the chunk schedule of a joining node.
 @Suite struct StateSyncTests {
     /// A node at height `count` with its chain tip stored, as the engine leaves it after a commit.
     static func node(height count: Int) throws -> (NodeFixture, [CommittedBlock]) {
@@ -37,8 +38,12 @@ import Testing
         try snapshots.take(from: try node.store.snapshot())
         let manifest = try StateSyncManifest(canonicalBytes: try #require(snapshots.latestManifest()))
         #expect(manifest.height == 4 && manifest.tip.blockHash == chain[3].block.hash)
-        try manifest.verify(against: chain[3].block)
-        #expect(throws: SnapshotError.self) { try manifest.verify(against: chain[2].block) }
+        var next = chain[3].block.header  // the header of height 5, as far as its sets go
+        next.height = 5
+        try manifest.verify(against: chain[3].block, nextHeader: next)
+        #expect(throws: SnapshotError.self) { try manifest.verify(against: chain[2].block, nextHeader: chain[3].block.header) }
+        next.nextValidatorSetHash = SHA256.hash([6])
+        #expect(throws: SnapshotError.self) { try manifest.verify(against: chain[3].block, nextHeader: next) }
 
         let restored = InMemoryStore()
         for index in 0..<UInt32(SnapshotManifest.chunkCount) {
@@ -66,28 +71,51 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: path) == ["3"])
     }
 
-    @Test func theHashChainProvesTheSnapshotBlockFromTheTrustedOneAndRefusesAnyBreak() async throws {
-        let (_, chain) = try Self.node(height: 6)
-        let byHeight = Dictionary(uniqueKeysWithValues: chain.map { ($0.block.height, $0) })
-        let fetch: @Sendable (Height) async throws -> CommittedBlock = { height in
-            guard let block = byHeight[height] else { throw StateSyncError("no block \(height)") }
-            return block
-        }
-        let trusted = HashChainVerifier(trustHeight: 2, trustHash: chain[1].block.hash)
-        #expect(try await trusted.verifiedBlock(at: 6, fetch: fetch) == chain[5])
-        #expect(try await HashChainVerifier(trustHeight: 6, trustHash: chain[5].block.hash).verifiedBlock(at: 6, fetch: fetch)
-            == chain[5])
+    /// Blocks and light blocks as a peer holding `chain` answers them, through `alter` (a forging peer).
+    struct ChainSource: StateSyncSource {
+        let store: any KeyValueStore
+        let genesis: ValidatorSet
+        var alter: @Sendable (inout CommittedBlock, inout LightBlock) -> Void = { _, _ in }
 
-        let wrongTrust = HashChainVerifier(trustHeight: 2, trustHash: chain[2].block.hash)
-        await #expect(throws: StateSyncError.self) { try await wrongTrust.verifiedBlock(at: 6, fetch: fetch) }
-        await #expect(throws: StateSyncError.self) { try await trusted.verifiedBlock(at: 1, fetch: fetch) }
-        // A peer that forges block 4 (another state root) cannot link it to block 5.
-        let forging: @Sendable (Height) async throws -> CommittedBlock = { height in
-            var block = try await fetch(height)
-            if height == 4 { block.block.header.stateRoot = SHA256.hash([4]) }
-            return block
+        func block(_ height: Height) async throws -> CommittedBlock { try answers(height).0 }
+        func lightBlock(_ height: Height) async throws -> LightBlock { try answers(height).1 }
+
+        private func answers(_ height: Height) throws -> (CommittedBlock, LightBlock) {
+            let chain = ChainStore(store: store)
+            guard let stored = try chain.block(at: height),
+                var light = try LightBlock.stored(at: height, in: chain, genesis: genesis)
+            else { throw StateSyncError("no block \(height)") }
+            var block = CommittedBlock(block: stored.block, commit: stored.commit)
+            alter(&block, &light)
+            return (block, light)
         }
-        await #expect(throws: StateSyncError.self) { try await trusted.verifiedBlock(at: 6, fetch: forging) }
+    }
+
+    @Test func theLightClientVerifiesTheSnapshotBlockFromTheTrustedOneAndRefusesForgeries() async throws {
+        let (node, chain) = try Self.node(height: 6)
+        let source = ChainSource(store: node.store, genesis: node.genesis.validators)
+        func verifier(_ height: Height, _ hash: Hash, nowMs: UInt64 = 6_000) -> SnapshotBlockVerifier {
+            SnapshotBlockVerifier(
+                chainID: NodeFixture.chainID, trustHeight: height, trustHash: hash, trustPeriodMs: 10_000, nowMs: nowMs)
+        }
+        let trusted = verifier(2, chain[1].block.hash)
+        let verified = try await trusted.verified(at: 5, from: source)
+        #expect(verified.block == chain[4] && verified.nextHeader == chain[5].block.header)
+        #expect(try await verifier(5, chain[4].block.hash).verified(at: 5, from: source).block == chain[4])
+
+        let refused: [(String, SnapshotBlockVerifier, ChainSource, Height)] = [
+            ("another trusted hash", verifier(2, chain[2].block.hash), source, 5),
+            ("below the trusted height", trusted, source, 1),
+            ("past the trust period", verifier(2, chain[1].block.hash, nowMs: 12_001), source, 5),
+            ("a full block 5 with another state root", trusted, ChainSource(store: node.store, genesis: node.genesis.validators) {
+                block, _ in if block.block.height == 5 { block.block.header.stateRoot = SHA256.hash([5]) } }, 5),
+            ("a forged light block 5", trusted, ChainSource(store: node.store, genesis: node.genesis.validators) {
+                _, light in if light.height == 5 { light.header.stateRoot = SHA256.hash([5]) } }, 5),
+            ("no block 7 to verify the set after block 6", trusted, source, 6),
+        ]
+        for (reason, verifier, source, height) in refused {
+            await #expect(throws: StateSyncError.self, "\(reason)") { try await verifier.verified(at: height, from: source) }
+        }
     }
 
     @Test func chunksAreSpreadOverPeersAndAskedAgainOfOthersOnTimeoutOrRejection() throws {

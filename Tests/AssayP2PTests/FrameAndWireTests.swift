@@ -75,13 +75,13 @@ import Testing
             WireMessage.vote(vote), .transactions([tx]), .syncRequest(fromHeight: 7, maxCount: 64),
             .statusAnnouncement(height: 9), .syncResponse([]), .snapshotOfferRequest, .snapshotOffer(manifest: [1, 2]),
             .snapshotChunkRequest(height: 20, index: 255), .snapshotChunk(height: 20, index: 3, bytes: [7]),
-            .snapshotChunkNotHeld(height: 20, index: 3),
+            .snapshotChunkNotHeld(height: 20, index: 3), .lightBlockRequest(height: 21), .lightBlock(height: 21, bytes: [9]),
         ] {
             #expect(try WireMessage(canonicalBytes: message.canonicalBytes) == message)
         }
         let greedy = WireMessage.syncRequest(fromHeight: 1, maxCount: 65).canonicalBytes
         #expect(throws: CodecError.self) { try WireMessage(canonicalBytes: greedy) }
-        #expect(throws: CodecError.unknownTag(14, type: "WireMessage")) { try WireMessage(canonicalBytes: [14]) }
+        #expect(throws: CodecError.unknownTag(16, type: "WireMessage")) { try WireMessage(canonicalBytes: [16]) }
     }
 
     @Test func gossipBatchesStayUnderTheCountAndByteBoundsAPeerEnforces() throws {
