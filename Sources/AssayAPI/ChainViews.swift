@@ -7,6 +7,8 @@ public struct StatusView: Codable, Sendable, Equatable {
     public let chainId: String
     public let nodeKey: String
     public let latestHeight: UInt64
+    /// The lowest height whose block the node holds (docs/rpc.md, status).
+    public let earliestHeight: UInt64
     public let latestBlockHash: String?
     public let latestStateRoot: String?
     public let latestBlockTimeMs: UInt64
@@ -14,12 +16,13 @@ public struct StatusView: Codable, Sendable, Equatable {
     public let mempoolCount: Int
 
     public init(
-        chainId: String, nodeKey: String, latestHeight: UInt64, latestBlockHash: String?, latestStateRoot: String?,
-        latestBlockTimeMs: UInt64, catchingUp: Bool, mempoolCount: Int
+        chainId: String, nodeKey: String, latestHeight: UInt64, earliestHeight: UInt64, latestBlockHash: String?,
+        latestStateRoot: String?, latestBlockTimeMs: UInt64, catchingUp: Bool, mempoolCount: Int
     ) {
         self.chainId = chainId
         self.nodeKey = nodeKey
         self.latestHeight = latestHeight
+        self.earliestHeight = earliestHeight
         self.latestBlockHash = latestBlockHash
         self.latestStateRoot = latestStateRoot
         self.latestBlockTimeMs = latestBlockTimeMs
@@ -28,7 +31,7 @@ public struct StatusView: Codable, Sendable, Equatable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case chainId = "chain_id", nodeKey = "node_key", latestHeight = "latest_height"
+        case chainId = "chain_id", nodeKey = "node_key", latestHeight = "latest_height", earliestHeight = "earliest_height"
         case latestBlockHash = "latest_block_hash", latestStateRoot = "latest_state_root"
         case latestBlockTimeMs = "latest_block_time_ms", catchingUp = "catching_up", mempoolCount = "mempool_count"
     }

@@ -76,7 +76,7 @@ public struct ChainStore {
     /// `valset` + big-endian height: the validator set from that height on, written when a commit changes it.
     static let validatorSetPrefix = Array("valset".utf8)
     /// The lowest height whose block and validator set the store holds (big-endian); absent: 1. A node that
-    /// joined by state sync starts at its snapshot's height.
+    /// joined by state sync starts at its snapshot's height; pruning (`pruneWrites`) moves it up.
     static let baseKey = Array("base".utf8)
 
     let store: any KeyValueStore
@@ -130,13 +130,34 @@ public struct ChainStore {
         }
     }
 
-    /// The lowest height held: 1, or the snapshot height of a node that joined by state sync.
+    /// The lowest height held: 1, the snapshot height of a node that joined by state sync, or the first height
+    /// pruning kept.
     public func base() throws(EngineError) -> Height {
         let raw: [UInt8]?
         do { raw = try store.get(Self.baseKey, in: Self.chainNamespace) } catch { throw .storage(error) }
         guard let raw else { return 1 }
         guard raw.count == 8 else { throw .corruptStore("base height is \(raw.count) bytes") }
         return raw.reduce(0) { $0 << 8 | Height($1) }
+    }
+
+    /// The writes that prune the blocks (with their commits) from the base up to `newBase`, at most `limit` of
+    /// them, and move the base past them; returns the pruned blocks (the caller drops what it indexed by them).
+    /// The validator set records stay: they are small, and `validators(at:)` needs the last change at or below
+    /// any height it answers. The tip's block is never pruned.
+    public func pruneWrites(below newBase: Height, limit: Int, into batch: inout WriteBatch) throws(EngineError)
+        -> [Block]
+    {
+        let base = try base()
+        let end = min(newBase, base + Height(limit), try tip()?.height ?? 0)
+        guard end > base else { return [] }
+        var pruned: [Block] = []
+        for height in base..<end {
+            do {
+                if let block = try blocks.deletion(at: height, into: &batch) { pruned.append(block) }
+            } catch { throw Self.engineError(error) }
+        }
+        Self.baseWrite(end, into: &batch)
+        return pruned
     }
 
     static func validatorSetKey(_ height: Height) -> [UInt8] {
@@ -160,7 +181,11 @@ public struct ChainStore {
         validatorSetWrites(tip.lastValidators, from: tip.height, into: &batch)
         validatorSetWrites(tip.nextRotation.validators, from: tip.height + 1, into: &batch)
         validatorSetWrites(tip.followingRotation.validators, from: tip.height + 2, into: &batch)
-        batch.put(Self.baseKey, withUnsafeBytes(of: tip.height.bigEndian) { Array($0) }, in: Self.chainNamespace)
+        Self.baseWrite(tip.height, into: &batch)
+    }
+
+    private static func baseWrite(_ height: Height, into batch: inout WriteBatch) {
+        batch.put(baseKey, withUnsafeBytes(of: height.bigEndian) { Array($0) }, in: chainNamespace)
     }
 
     /// Records `validators` as the set from `height` on.

@@ -44,9 +44,10 @@ public enum Node {
         let genesis = try loadGenesis(home.resolve(config.node.genesisFile))
         let stateSync = config.statesync ?? .defaults
         let trust = try stateSync.trust()
+        let storage = config.storage ?? .defaults
         let store = try RocksDBStore(
             path: home.resolve(config.node.dataDir), namespaces: namespaces, createIfMissing: true,
-            reserve: try (config.storage ?? .defaults).reserve())
+            reserve: try storage.reserve())
         let ledger = Ledger()
 
         // Non-validator nodes the operator allows (a node joining by state sync) are peers like the validators,
@@ -78,6 +79,9 @@ public enum Node {
         let snapshotTaker = snapshots.map {
             SnapshotTaker(snapshots: $0, interval: Height(stateSync.snapshotInterval), logger: logger)
         }
+        let pruner =
+            storage.retainBlocks > 0
+            ? BlockPruner(retainBlocks: storage.retainBlocks, store: store, snapshots: snapshots, logger: logger) : nil
         let blobTraffic = BlobTraffic()
         let fetcher = BlobFetcher(store: blobs, p2p: p2p, traffic: blobTraffic, logger: logger)
         // Blobs this node lacks (a gossiped transaction's, a proposed block's) are fetched from peers within a time
@@ -170,6 +174,7 @@ public enum Node {
             // Deleting released and unused blobs is local file I/O, also off the engine's queue.
             collector.committed(outcome, height: block.header.height)
             snapshotTaker?.committed(height: block.header.height, store: store)
+            pruner?.committed(height: block.header.height)
             followMembers()
         }
 

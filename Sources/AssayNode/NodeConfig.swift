@@ -351,12 +351,29 @@ public struct NodeConfig: Codable, Equatable, Sendable {
         /// Free bytes the data directory's file system must keep: below them the node stops before RocksDB could
         /// meet a full disk. 0 turns the check off (a failed write still stops the node).
         public var minFreeBytes: Int
+        /// Blocks kept below the tip and with it (their commits and transaction index entries too); older ones are
+        /// pruned. 0 keeps every block. Blocks of the snapshots the node holds are kept whatever this says.
+        public var retainBlocks: UInt64
 
         enum CodingKeys: String, CodingKey {
             case minFreeBytes = "min_free_bytes"
+            case retainBlocks = "retain_blocks"
         }
 
-        public static let defaults = Storage(minFreeBytes: 64 << 20)
+        public static let defaults = Storage(minFreeBytes: 64 << 20, retainBlocks: 0)
+
+        public init(minFreeBytes: Int, retainBlocks: UInt64) {
+            self.minFreeBytes = minFreeBytes
+            self.retainBlocks = retainBlocks
+        }
+
+        /// Keys left out take their defaults.
+        public init(from decoder: any Decoder) throws {
+            let values = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(
+                minFreeBytes: try values.decodeIfPresent(Int.self, forKey: .minFreeBytes) ?? Self.defaults.minFreeBytes,
+                retainBlocks: try values.decodeIfPresent(UInt64.self, forKey: .retainBlocks) ?? Self.defaults.retainBlocks)
+        }
 
         /// The reserve these settings describe (none for 0), or why they are invalid.
         public func reserve() throws(NodeConfig.LoadError) -> DiskReserve? {

@@ -56,7 +56,8 @@ final class NodeService: NodeAPI, @unchecked Sendable {
     func status() async -> NodeStatus {
         let chain = application.snapshot.withLock { $0 }
         return NodeStatus(
-            chainID: chainID, nodeKey: nodeKey, latestHeight: chain.height, latestBlockHash: chain.blockHash,
+            chainID: chainID, nodeKey: nodeKey, latestHeight: chain.height,
+            earliestHeight: (try? ChainStore(store: store).base()) ?? 1, latestBlockHash: chain.blockHash,
             latestStateRoot: chain.stateRoot, latestBlockTimeMs: chain.timeMs, catchingUp: catchingUp(),
             mempoolCount: mempool.count)
     }

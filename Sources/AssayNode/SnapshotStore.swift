@@ -74,6 +74,7 @@ final class SnapshotStore: Sendable {
     }
 
     var latestHeight: Height? { heights.withLock { $0.last } }
+    var oldestHeight: Height? { heights.withLock { $0.first } }
 
     /// Writes the snapshot of the state and tip `reader` holds (a store snapshot taken right after a commit), then
     /// drops the oldest beyond `keep`. Entries are spilled to one file per chunk as the state is scanned, so memory

@@ -143,6 +143,16 @@ public enum TransactionIndex {
         batch.put(heightKey(block.height), writer.bytes, in: blockEventsNamespace)
     }
 
+    /// Adds the deletion of what `write` indexed for a pruned block to `batch`: the records of transactions
+    /// included by it (a transaction it carried but did not include may be recorded at a later height) and its
+    /// end-block events. Job index entries and posted results stay: they describe jobs, which outlive blocks.
+    static func pruneWrites(_ block: Block, store: some KeyValueReader, into batch: inout WriteBatch) throws {
+        for transaction in block.transactions where try Self.transaction(transaction.hash, in: store)?.height == block.height {
+            batch.delete(transaction.hash.bytes, in: namespace)
+        }
+        batch.delete(heightKey(block.height), in: blockEventsNamespace)
+    }
+
     public static func transaction(_ hash: Hash, in store: some KeyValueReader) throws -> IndexedTransaction? {
         guard let raw = try store.get(hash.bytes, in: namespace) else { return nil }
         return try IndexedTransaction(canonicalBytes: raw)

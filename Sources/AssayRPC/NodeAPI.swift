@@ -68,6 +68,9 @@ public struct NodeStatus: Equatable, Sendable {
     public var chainID: String
     public var nodeKey: PublicKey
     public var latestHeight: Height
+    /// The lowest height whose block the node holds: 1, its state sync snapshot's height, or the first height
+    /// pruning kept (`[storage] retain_blocks`).
+    public var earliestHeight: Height
     public var latestBlockHash: Hash?
     public var latestStateRoot: Hash?
     public var latestBlockTimeMs: UInt64
@@ -76,12 +79,13 @@ public struct NodeStatus: Equatable, Sendable {
     public var mempoolCount: Int
 
     public init(
-        chainID: String, nodeKey: PublicKey, latestHeight: Height, latestBlockHash: Hash?, latestStateRoot: Hash?,
-        latestBlockTimeMs: UInt64, catchingUp: Bool, mempoolCount: Int
+        chainID: String, nodeKey: PublicKey, latestHeight: Height, earliestHeight: Height, latestBlockHash: Hash?,
+        latestStateRoot: Hash?, latestBlockTimeMs: UInt64, catchingUp: Bool, mempoolCount: Int
     ) {
         self.chainID = chainID
         self.nodeKey = nodeKey
         self.latestHeight = latestHeight
+        self.earliestHeight = earliestHeight
         self.latestBlockHash = latestBlockHash
         self.latestStateRoot = latestStateRoot
         self.latestBlockTimeMs = latestBlockTimeMs

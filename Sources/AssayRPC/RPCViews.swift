@@ -12,6 +12,7 @@ extension StatusView {
     init(_ status: NodeStatus) {
         self.init(
             chainId: status.chainID, nodeKey: status.nodeKey.description, latestHeight: status.latestHeight,
+            earliestHeight: status.earliestHeight,
             latestBlockHash: status.latestBlockHash?.description, latestStateRoot: status.latestStateRoot?.description,
             latestBlockTimeMs: status.latestBlockTimeMs, catchingUp: status.catchingUp,
             mempoolCount: status.mempoolCount)

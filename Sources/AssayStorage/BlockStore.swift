@@ -83,6 +83,17 @@ public struct BlockStore<Block: StoredBlock, Commit: CanonicalCodable, Reader: K
         return block
     }
 
+    /// Adds the deletion of the block at `height`, its commit and its hash index entry to `batch` (pruning);
+    /// returns the block, or nil when none is stored there (nothing is added then).
+    public func deletion(at height: UInt64, into batch: inout WriteBatch) throws(BlockStoreError) -> Block? {
+        guard let block = try block(at: height) else { return nil }
+        let key = HeightKey.bytes(height)
+        batch.delete(Key.block + key, in: namespace)
+        batch.delete(Key.commit + key, in: namespace)
+        batch.delete(Key.hash + block.hash.bytes, in: namespace)
+        return block
+    }
+
     private func read<Value>(
         _ key: [UInt8], as what: String, decode: ([UInt8]) throws(CodecError) -> Value
     ) throws(BlockStoreError) -> Value? {

@@ -34,6 +34,8 @@ struct NodeCommand: AsyncParsableCommand {
         @Option(help: "Join by state sync, trusting the block at this height (with --trust-hash).")
         var trustHeight: UInt64?
         @Option(help: "The hash (hex) of the block at --trust-height.") var trustHash: String?
+        @Option(help: "Keep only the newest N blocks ([storage] retain_blocks; 0: every block).")
+        var retainBlocks: UInt64 = 0
 
         func run() throws {
             for address in [p2pListen, rpcListen] + peers { _ = try hostAndPort(address) }
@@ -67,6 +69,7 @@ struct NodeCommand: AsyncParsableCommand {
                 _ = try stateSync.trust()
             } catch { throw CommandFailure("\(error)") }
             config.statesync = stateSync
+            config.storage = NodeConfig.Storage(minFreeBytes: NodeConfig.Storage.defaults.minFreeBytes, retainBlocks: retainBlocks)
             do {
                 try NodeHome(path: home).initialize(
                     config: config, genesisFile: genesis, keyFile: key, nodeKeyFile: nodeKey, accountKeyFile: accountKey)

@@ -46,10 +46,17 @@ import Testing
         let config = NodeConfig.defaults(moniker: "n", p2pListen: "127.0.0.1:1", rpcListen: "127.0.0.1:2", peers: [])
         #expect(try config.tomlText().contains("[storage]\nmin_free_bytes = 67108864"))
         #expect(try (config.storage ?? .defaults).reserve()?.minFreeBytes == 64 << 20)
-        #expect(try NodeConfig.Storage(minFreeBytes: 0).reserve() == nil)
-        #expect(throws: NodeConfig.LoadError.self) { try NodeConfig.Storage(minFreeBytes: -1).reserve() }
+        #expect(try NodeConfig.Storage(minFreeBytes: 0, retainBlocks: 0).reserve() == nil)
+        #expect(throws: NodeConfig.LoadError.self) { try NodeConfig.Storage(minFreeBytes: -1, retainBlocks: 0).reserve() }
         var old = config
         old.storage = nil
         #expect(try !old.tomlText().contains("[storage]"))
+        // A section written before retain_blocks existed keeps every block; one that names it prunes.
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("assay-config-\(UUID().uuidString).toml").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        for (section, retained) in [("min_free_bytes = 1", UInt64(0)), ("retain_blocks = 500", 500)] {
+            try (try old.tomlText() + "\n[storage]\n\(section)\n").write(toFile: path, atomically: true, encoding: .utf8)
+            #expect(try NodeConfig.load(path: path).storage?.retainBlocks == retained)
+        }
     }
 }

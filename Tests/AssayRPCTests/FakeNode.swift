@@ -60,7 +60,7 @@ final class FakeNode: NodeAPI {
 
     func status() async -> NodeStatus {
         NodeStatus(
-            chainID: chain, nodeKey: key(5).publicKey, latestHeight: 1, latestBlockHash: block.hash,
+            chainID: chain, nodeKey: key(5).publicKey, latestHeight: 1, earliestHeight: 1, latestBlockHash: block.hash,
             latestStateRoot: .zero, latestBlockTimeMs: block.header.timeMs, catchingUp: false,
             mempoolCount: mempool.count)
     }

@@ -61,7 +61,7 @@ import Testing
     /// The wire format stays what it was before the types moved to AssayAPI.
     @Test func statusBytesAreUnchanged() async throws {
         let body = try #require(await dispatcher.handle(body: Array(try ChainMethods.status.request(NoParams(), id: 4))))
-        let expected = #"{"id":4,"jsonrpc":"2.0","result":{"catching_up":false,"chain_id":"assay-test","latest_block_hash":"\#(node.block.hash)","latest_block_time_ms":1700000000000,"latest_height":1,"latest_state_root":"\#(Hash.zero)","mempool_count":0,"node_key":"\#(key(5).publicKey)"}}"#
+        let expected = #"{"id":4,"jsonrpc":"2.0","result":{"catching_up":false,"chain_id":"assay-test","earliest_height":1,"latest_block_hash":"\#(node.block.hash)","latest_block_time_ms":1700000000000,"latest_height":1,"latest_state_root":"\#(Hash.zero)","mempool_count":0,"node_key":"\#(key(5).publicKey)"}}"#
         #expect(String(decoding: body, as: UTF8.self) == expected)
     }
 
