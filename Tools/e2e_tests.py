@@ -1433,9 +1433,10 @@ def commit_signers(url, h):
     return {signature["validator"] for signature in commit["signatures"]}
 
 
-def init_state_sync_joiner(home, key, node_key):
+def init_state_sync_joiner(home, key, node_key, *options):
     """Writes the home of a node that joins by state sync, trusting the snapshot before the newest (Network/devnet
-    takes one every 10 blocks; every validator holds it) and dialling the 4 validators; returns its RPC URL."""
+    takes one every 10 blocks; every validator holds it) and dialling the 4 validators, with more `node init`
+    options; returns the trusted height and its RPC URL."""
     url = urls()[0]
     trust = (height(url) // 10) * 10 - 10
     trust_hash = rpc(url, "block", {"height": trust})["result"]["hash"]
@@ -1444,7 +1445,7 @@ def init_state_sync_joiner(home, key, node_key):
     rpc_address = f"127.0.0.1:{free_port()}"
     assay("node", "init", "--home", home, "--genesis", os.path.join(DIR, "genesis", "genesis.json"), "--key", key,
           "--node-key", node_key, "--p2p-listen", "127.0.0.1:0", "--rpc-listen", rpc_address, "--trust-height", str(trust),
-          "--trust-hash", trust_hash, *[arg for peer in peers for arg in ("--peer", peer)])
+          "--trust-hash", trust_hash, *[arg for peer in peers for arg in ("--peer", peer)], *options)
     return trust, f"http://{rpc_address}"
 
 
@@ -1766,8 +1767,10 @@ def state_sync_log_figures(log_path):
 
 def test_state_sync_joins_and_catches_up():
     """A fresh node (not a validator, allowed by the validators' [p2p] allowed_node_keys) joins by state sync from a
-    trusted block at a snapshot height: restored, then block-synced, it says catching_up whenever it is more than a
-    height behind, and then holds the same blocks and state roots as the validators."""
+    trusted block at a snapshot height, verified by the light client: restored, then block-synced, it says
+    catching_up whenever it is more than a height behind, and then holds the same blocks and state roots as the
+    validators. It prunes ([storage] retain_blocks = 5): its earliest height follows the tip, blocks below it are
+    gone, and after a restart it goes on from its tip with the same base."""
     url = urls()[0]
     key, home = os.path.join(DIR, "statesync-key.json"), os.path.join(DIR, "statesync-node")
     node_key = os.path.join(DIR, "statesync-node-key.json")
@@ -1776,7 +1779,7 @@ def test_state_sync_joins_and_catches_up():
     for index in range(4):
         allow_node(index, public_key_of(node_key))
     wait_for(lambda: height(url) >= 25, 120, "height 25")
-    trust, joiner = init_state_sync_joiner(home, key, node_key)
+    trust, joiner = init_state_sync_joiner(home, key, node_key, "--retain-blocks", "5")
     started = time.time()
     with node_process(home):
         behind = wait_at_tip(joiner, url, "the state-synced node to reach the tip")
@@ -1785,13 +1788,30 @@ def test_state_sync_joins_and_catches_up():
         assert restored >= trust, f"restored height {restored} below the trusted {trust}"
         # RPC opens once the snapshot is restored; the blocks after it may be fetched before the first sample.
         assert all(s[2] for s in behind), f"said it was not catching up while behind: {behind}"
-        top = height(joiner)
-        for h in range(restored, top + 1):
+        earliest, top = wait_pruned(joiner, restored + 1)
+        for h in range(earliest, top + 1):
             assert block_ids(joiner, h) == block_ids(url, h), f"the joiner's block {h} differs"
-        assert "error" in rpc(joiner, "block", {"height": restored - 1}), "a block below the snapshot is answered"
+        for h in (restored, earliest - 1):
+            assert "error" in rpc(joiner, "block", {"height": h}), f"pruned block {h} is answered"
     print(f"     restored height {restored} (trusted {trust}) in {restore_seconds:.1f} s, {chunk_bytes} chunk bytes, "
           f"{p2p_bytes} p2p bytes; at the tip ({top}) {seconds:.1f} s after start; {len(behind)} status "
-          "samples taken behind, all catching_up")
+          f"samples taken behind, all catching_up; pruned below {earliest}")
+    with node_process(home):
+        wait_at_tip(joiner, url, "the pruning node to reach the tip again after a restart")
+        again, top = wait_pruned(joiner, earliest)
+        assert block_ids(joiner, top) == block_ids(url, top)
+    print(f"     restarted: at the tip ({top}) again, pruned below {again}")
+
+
+def wait_pruned(url, at_least):
+    """Waits until the node at `url` (retain_blocks = 5) holds no block below its tip - 5 and its earliest height is at
+    least `at_least`; returns its earliest and latest heights."""
+    def pruned():
+        status = rpc(url, "status")["result"]
+        return status["earliest_height"] >= max(at_least, status["latest_height"] - 5)
+    wait_for(pruned, 60, "pruning to follow the tip")
+    status = rpc(url, "status")["result"]
+    return status["earliest_height"], status["latest_height"]
 
 
 def test_light_client():
@@ -1904,7 +1924,7 @@ try:
               test_explorer)
         check("wallet commands fail clearly with a non-zero exit", test_wallet_errors)
         check("credits are conserved: supply total equals the genesis supply", test_supply_conserved)
-        check("statesync: a fresh node joins from a trusted snapshot block, says catching_up, then follows the tip",
+        check("statesync: a fresh node joins from a trusted snapshot block (light client), says catching_up, follows the tip, prunes",
               test_state_sync_joins_and_catches_up)
         check("validators: a 5th validator added by governance joins by state sync, signs commits from H + 2; one removed stops at H + 2",
               test_validator_added_then_removed)
