@@ -3,15 +3,15 @@
 
 Makes a genesis with --accounts funded accounts (`assay genesis init --bulk-accounts`), runs a 4-validator devnet
 on it (Network/devnet, snapshots every --interval blocks) until every validator has written a snapshot, then:
-  1. alters one chunk of node 0's snapshot on disk and starts a node by state sync from node 0 alone: it must
-     reject the chunk (and restore nothing);
+  1. alters chunk 7 of node 0's snapshots on disk (each as it is written) and starts a node by state sync from
+     node 0 alone: it must reject the chunk (and restore nothing);
   2. starts a node by state sync from all four (trusting the snapshot's block) and measures its time to the tip and
      the P2P bytes it received (`assay_peer_received_bytes_total`);
   3. starts a node by block sync of the same chain and measures the same.
 Usage: Tools/statesync_bench.py [--accounts 1000000] [--interval 100] [--dir DIR] (ASSAY_SCRATCH, ASSAY_BUILD, ASSAY_BIN as
 for Network/devnet). Not part of CI: it takes minutes.
 """
-import argparse, json, os, re, shutil, socket, subprocess, sys, tempfile, time, urllib.request
+import argparse, json, os, re, shutil, socket, subprocess, sys, tempfile, threading, time, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRATCH = os.environ.get("ASSAY_SCRATCH", os.path.join(ROOT, ".build"))
@@ -62,21 +62,52 @@ def wait_for(predicate, seconds, what):
     raise SystemExit(f"timed out after {seconds} s waiting for {what}")
 
 
+def alter_chunk_7(snapshots, done):
+    """A thread that flips one byte of chunk 7 in every complete snapshot under `snapshots` as it appears, until
+    `done` is set; then puts back the originals of those still held."""
+    def watch():
+        originals = {}
+        while not done.is_set():
+            for name in os.listdir(snapshots) if os.path.isdir(snapshots) else []:
+                chunk = os.path.join(snapshots, name, "chunk-7")
+                if name.isdigit() and chunk not in originals and os.path.exists(chunk):
+                    originals[chunk] = open(chunk, "rb").read()
+                    altered = bytearray(originals[chunk])
+                    altered[len(altered) // 2] ^= 1
+                    open(chunk, "wb").write(bytes(altered))
+            time.sleep(0.05)
+        for chunk, original in originals.items():
+            if os.path.exists(chunk):
+                open(chunk, "wb").write(original)
+    thread = threading.Thread(target=watch)
+    thread.start()
+    return thread
+
+
 def written_snapshots(net, index):
     log = open(os.path.join(net, f"node{index}", "node.log")).read()
     return {int(h) for h in re.findall(r"snapshot at height (\d+) written", log)}
 
 
 class Joiner:
-    """A non-validator node process started on the devnet's genesis with the given peers (and trust, if any)."""
+    """A non-validator node on the devnet's genesis with the given peers, joining by state sync when `state_sync`.
+    Its home is written at once (`node init` reads the whole genesis: minutes at 10^6 accounts), its trust set and
+    its process started by `start`."""
 
-    def __init__(self, work, name, key, node_key, genesis, peers, trust=None):
+    def __init__(self, work, name, key, node_key, genesis, peers, state_sync):
         self.home = os.path.join(work, name)
         self.url = f"http://127.0.0.1:{free_port()}"
-        extra = ["--trust-height", str(trust[0]), "--trust-hash", trust[1]] if trust else []
+        placeholder = ["--trust-height", "1", "--trust-hash", "00" * 32] if state_sync else []
         run(ASSAY, "node", "init", "--home", self.home, "--genesis", genesis, "--key", key, "--node-key", node_key, "--p2p-listen",
-            "127.0.0.1:0", "--rpc-listen", self.url[len("http://"):], *[a for p in peers for a in ("--peer", p)], *extra)
+            "127.0.0.1:0", "--rpc-listen", self.url[len("http://"):], *[a for p in peers for a in ("--peer", p)], *placeholder)
         self.log_path = os.path.join(self.home, "node.log")
+        self.process = None
+
+    def start(self, trust=None):
+        if trust:
+            config = os.path.join(self.home, "config.toml")
+            text = re.sub(r"trust_height = \d+", f"trust_height = {trust[0]}", open(config).read())
+            open(config, "w").write(re.sub(r"trust_hash = '[0-9a-f]*'|trust_hash = \"[0-9a-f]*\"", f"trust_hash = '{trust[1]}'", text))
         self.started = time.time()
         self.process = subprocess.Popen([ASSAY, "node", "start", "--home", self.home], stdout=open(self.log_path, "w"),
                                         stderr=subprocess.STDOUT)
@@ -92,7 +123,7 @@ class Joiner:
         return not status["catching_up"] and status["latest_height"] >= height(tip_url) - 1
 
     def stop(self):
-        if self.process.poll() is None:
+        if self.process and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=30)
 
@@ -123,7 +154,7 @@ def main():
     genesis = os.path.join(work, "genesis", "genesis.json")
     print(f"== genesis with {args.accounts} bulk accounts: {os.path.getsize(genesis)} bytes in {time.time() - started:.1f} s",
           flush=True)
-    joiners = []
+    joiners, verdict = [], threading.Event()
     try:
         started = time.time()
         run(DEVNET, "up", "-n", "4", "--dir", net, "--genesis", genesis, "--snapshot-interval", str(args.interval),
@@ -132,38 +163,34 @@ def main():
         urls = [open(os.path.join(net, f"node{i}", "rpc_url")).read().strip() for i in range(4)]
         peers = [re.search(r"\[p2p\]\n(?:(?!\[)[^\n]*\n)*?listen = ['\"](127\.0\.0\.1:\d+)",
                            open(os.path.join(net, f"node{i}", "config.toml")).read()).group(1) for i in range(4)]
+        started = time.time()
+        joiners = [Joiner(work, name, keys[name], node_keys[name], genesis, peers[:1] if name == "rejecting" else peers,
+                          state_sync=name != "blocksync") for name in ("rejecting", "statesync", "blocksync")]
+        rejecting, statesync, blocksync = joiners
+        print(f"== three joiner homes written (node init reads the genesis) in {time.time() - started:.1f} s", flush=True)
         wait_for(lambda: set.intersection(*[written_snapshots(net, i) for i in range(4)]), 1800, "a snapshot on every validator")
         snapshot = max(set.intersection(*[written_snapshots(net, i) for i in range(4)]))
         trust = (snapshot, rpc(urls[0], "block", {"height": snapshot})["hash"])
         print(f"== snapshot at height {snapshot} on every validator; chain at {height(urls[0])}", flush=True)
 
-        # 1. One altered chunk: the joiner asking node 0 alone rejects it and restores nothing.
-        # The latest snapshot, which node 0 offers (a newer one would come only --interval blocks later).
-        snapshot = max(written_snapshots(net, 0))
-        trust = (snapshot, rpc(urls[0], "block", {"height": snapshot})["hash"])
-        chunk = os.path.join(net, "node0", "data", "snapshots", str(snapshot), "chunk-7")
-        original = open(chunk, "rb").read()
-        altered = bytearray(original)
-        altered[len(altered) // 2] ^= 1
-        open(chunk, "wb").write(bytes(altered))
-        rejecting = Joiner(work, "rejecting", keys["rejecting"], node_keys["rejecting"], genesis, peers[:1], trust)
-        joiners.append(rejecting)
-        # A newer snapshot taken meanwhile is offered instead and restored: then the check is void, and says so.
+        # 1. One altered chunk: the joiner asking node 0 alone rejects it and restores nothing. Node 0 goes on taking
+        # snapshots while the joiner starts (it reads the genesis first), so chunk 7 of each of its snapshots is
+        # altered as soon as the snapshot is complete, whichever the joiner is offered.
+        altered = alter_chunk_7(os.path.join(net, "node0", "data", "snapshots"), verdict)
+        rejecting.start(trust)
         wait_for(lambda: any(line in rejecting.log() for line in ("chunk 7 from peer", "state sync: restored"))
-                 or rejecting.process.poll() is not None, 600,
-                 "the altered chunk's verdict")
+                 or rejecting.process.poll() is not None, 1800, "the altered chunk's verdict")
         rejecting.stop()
-        open(chunk, "wb").write(original)
-        verdict = re.search(r"state sync: chunk 7 from peer \S+ rejected[^\n]*", rejecting.log())
-        assert verdict and "state sync: restored" not in rejecting.log(), \
-            "the altered chunk was not rejected (if node 0 took a newer snapshot first, it was offered instead: " \
-            "use a larger --interval)"
-        print(f"== altered chunk: {verdict.group(0)}", flush=True)
+        verdict.set()
+        altered.join()
+        found = re.search(r"state sync: chunk 7 from peer \S+ rejected[^\n]*", rejecting.log())
+        assert found and "state sync: restored" not in rejecting.log(), "the altered chunk was not rejected"
+        print(f"== altered chunk: {found.group(0)}", flush=True)
 
         figures = []
-        for name, trusted in (("statesync", trust), ("blocksync", None)):
-            joiner = Joiner(work, name, keys[name], node_keys[name], genesis, peers, trusted)
-            joiners.append(joiner)
+        for joiner, trusted in ((statesync, trust), (blocksync, None)):
+            name = os.path.basename(joiner.home)
+            joiner.start(trusted)
             wait_for(lambda: joiner.at_tip(urls[0]) or joiner.process.poll() is not None, 3600, f"{name} at the tip")
             assert joiner.process.poll() is None, f"{name} exited:\n{joiner.log()[-3000:]}"
             seconds = time.time() - joiner.started
@@ -175,6 +202,7 @@ def main():
         restored = re.search(r"state sync: restored[^\n]*", open(os.path.join(work, "statesync", "node.log")).read())
         print(f"state sync log: {restored.group(0) if restored else '?'}")
     finally:
+        verdict.set()
         for joiner in joiners:
             joiner.stop()
         subprocess.run([DEVNET, "down", "--dir", net], cwd=ROOT, capture_output=True)
