@@ -76,7 +76,7 @@ final class FuzzNode: NodeAPI {
 
     func status() async -> NodeStatus {
         NodeStatus(
-            chainID: Self.chainID, nodeKey: key.publicKey, latestHeight: 0, latestBlockHash: nil, latestStateRoot: nil,
+            chainID: Self.chainID, nodeKey: key.publicKey, latestHeight: 0, earliestHeight: 1, latestBlockHash: nil, latestStateRoot: nil,
             latestBlockTimeMs: 0, catchingUp: false, mempoolCount: 0)
     }
     func health() async throws(NodeAPIError) {}

@@ -14,6 +14,14 @@ func LLVMFuzzerRunDriver(
 /// The harness libFuzzer's callback runs; set once before the driver starts.
 nonisolated(unsafe) var selected: Harness?
 
+/// libFuzzer's callback, under the name its runtime links against (a debug link keeps the runtime's own `main`
+/// object, which names it; the driver is started here instead).
+@_cdecl("LLVMFuzzerTestOneInput")
+func LLVMFuzzerTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    selected!.run(size == 0 ? [] : Array(UnsafeBufferPointer(start: data, count: size)))
+    return 0
+}
+
 func usage() -> Never {
     FileHandle.standardError.write(Data("usage: assay-fuzz --list | --seeds DIR | NAME [libFuzzer arguments]\n".utf8))
     exit(2)
@@ -43,10 +51,7 @@ default:
     var pointers: [UnsafeMutablePointer<CChar>?] = driverArguments.map { strdup($0) } + [nil]
     let status = pointers.withUnsafeMutableBufferPointer { buffer in
         var argv = buffer.baseAddress
-        return LLVMFuzzerRunDriver(&argc, &argv) { data, size in
-            selected!.run(size == 0 ? [] : Array(UnsafeBufferPointer(start: data, count: size)))
-            return 0
-        }
+        return LLVMFuzzerRunDriver(&argc, &argv, LLVMFuzzerTestOneInput)
     }
     exit(status)
 }
