@@ -19,6 +19,9 @@ final class EngineHost: @unchecked Sendable {
     /// Sync answers' blocks above our height, waiting for the ones below them (at most `planner.spanBlocks`
     /// heights, each one block), with the peer that sent each. Used on the queue only.
     private var syncBuffer: [Height: (block: CommittedBlock, peer: PeerID)] = [:]
+    /// Whether a planner tick is scheduled (queue only): one at a time, every `syncTickMs` while behind.
+    private var syncTickPending = false
+    static let syncTickMs = 1_000
     /// Whether block sync has requests outstanding, published for `status.catching_up` (read off the queue).
     private let blockSyncing = Atomic<Bool>(false)
     /// Set for a node that started from a snapshot, known to be behind: cleared once it has heard a peer and is
@@ -122,6 +125,18 @@ final class EngineHost: @unchecked Sendable {
         blockSyncing.store(!planner.outstanding.isEmpty, ordering: .relaxed)
         if let best = planner.bestAnnounced, best <= (engine?.height ?? ourHeight) + 1, planner.outstanding.isEmpty {
             behindSinceStart.store(false, ordering: .relaxed)
+        }
+        scheduleSyncTick()
+    }
+
+    /// Plans again in `syncTickMs` while block sync may still have something to ask (see `SyncPlanner.tick`).
+    private func scheduleSyncTick() {
+        guard !syncTickPending, let ourHeight = engine?.height, planner.wantsTicks(ourHeight: ourHeight) else { return }
+        syncTickPending = true
+        queue.asyncAfter(deadline: .now() + .milliseconds(Self.syncTickMs)) { [weak self] in
+            guard let self else { return }
+            self.syncTickPending = false
+            self.planSync { planner, ourHeight, nowMs in planner.tick(ourHeight: ourHeight, nowMs: nowMs) }
         }
     }
 

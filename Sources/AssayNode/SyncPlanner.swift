@@ -85,6 +85,18 @@ struct SyncPlanner {
         return nextRequests(ourHeight: ourHeight, nowMs: nowMs)
     }
 
+    /// Nothing arrived: overdue requests are given up and ranges asked of peers whose bench has ended. The host
+    /// calls this on a timer while `wantsTicks`, so a stall (the only peer ahead benched, say) does not wait for
+    /// the next announcement, which a quiet peer may never send.
+    mutating func tick(ourHeight: Height, nowMs: UInt64) -> [Request] {
+        nextRequests(ourHeight: ourHeight, nowMs: nowMs)
+    }
+
+    /// Whether a later tick could ask for something: requests are outstanding, or a peer is known to be ahead.
+    func wantsTicks(ourHeight: Height) -> Bool {
+        !outstanding.isEmpty || (bestAnnounced ?? 0) > ourHeight + 1
+    }
+
     private mutating func nextRequests(ourHeight: Height, nowMs: UInt64) -> [Request] {
         dropOverdue(nowMs: nowMs)
         var requests: [Request] = []

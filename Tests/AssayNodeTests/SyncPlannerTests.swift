@@ -86,6 +86,19 @@ import Testing
         #expect(planner.heard(a, at: 100, ourHeight: 1, nowMs: 15_000) == [request(a, from: 1)])
     }
 
+    @Test func aTickAsksAgainOnceTheOnlyPeersBenchEndsWithoutANewAnnouncement() {
+        var planner = planner()
+        _ = planner.heard(a, at: 100, ourHeight: 1, nowMs: 0)
+        #expect(planner.wantsTicks(ourHeight: 1))
+        #expect(planner.tick(ourHeight: 1, nowMs: 4_999) == [])
+        #expect(planner.tick(ourHeight: 1, nowMs: 5_000) == [], "timed out: a is benched")
+        #expect(planner.outstanding.isEmpty && planner.wantsTicks(ourHeight: 1), "a is still ahead")
+        #expect(planner.tick(ourHeight: 1, nowMs: 15_000) == [request(a, from: 1)])
+        var quiet = self.planner()
+        _ = quiet.heard(b, at: 6, ourHeight: 5, nowMs: 0)
+        #expect(!quiet.wantsTicks(ourHeight: 5), "one height ahead is consensus's to cover")
+    }
+
     @Test func aPeerWhoseBlockDoesNotApplyIsBenchedAndItsRangesAskedOfAnother() {
         var planner = planner(window: 2)
         _ = planner.heard(a, at: 100, ourHeight: 1, nowMs: 0)
